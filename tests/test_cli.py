@@ -1,0 +1,55 @@
+"""The command line: subcommands are listed, bad input is one line and exit status 2."""
+
+import subprocess
+import sys
+
+import pytest
+
+from symrep.cli import main
+
+SUBCOMMANDS = ["solve", "sweep", "phase-diagram", "derive", "simulate", "figures"]
+
+
+def run_module(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "symrep", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_help_lists_subcommands():
+    out = run_module("--help")
+    assert out.returncode == 0
+    for name in SUBCOMMANDS:
+        assert name in out.stdout
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["solve", "--alpha", "-1", "--beta", "1", "--lam", "1"], "alpha = -1.0"),
+        (["solve", "--alpha", "1", "--beta", "nan", "--lam", "1"], "beta = nan"),
+        (["solve", "--alpha", "1", "--beta", "1", "--lam", "-2"], "lam = -2.0"),
+        (["solve", "--alpha", "1", "--beta", "1", "--lam", "1", "--rho", "inf"], "rho = inf"),
+        (["solve", "--alpha", "1", "--beta", "1", "--lam", "1", "--eta", "0"], "eta = 0.0"),
+        (["solve", "--alpha", "abc", "--beta", "1", "--lam", "1"], "--alpha"),
+        (["solve", "--beta", "1", "--lam", "1"], "--alpha"),
+        (["simulate", "--N", "0", "--alpha", "1", "--beta", "1", "--lam", "1"], "N = 0"),
+        (
+            ["simulate", "--N", "10", "--alpha", "1", "--beta", "1", "--lam", "1", "--seeds", "-3"],
+            "seeds = -3",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(argv, needle):
+    out = run_module(*argv)
+    assert out.returncode == 2, out.stderr
+    assert out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert needle in lines[0]
+    assert "Traceback" not in out.stderr
+
+
+def test_main_returns_exit_status_in_process(capsys):
+    assert main(["solve", "--alpha", "0", "--beta", "1", "--lam", "1"]) == 2
+    assert "alpha = 0.0" in capsys.readouterr().err
