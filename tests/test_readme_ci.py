@@ -1,15 +1,16 @@
 """The README's two commands are what .ci/run executes."""
 
-import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def readme_command(marker):
-    script = f"""awk -v marker='<!-- {marker} -->' '$0 == marker {{getline; getline; print; exit}}' README.md"""
-    out = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True)
-    return out.stdout.strip()
+    """The line two below ``<!-- marker -->`` (after the opening fence), as .ci/run reads it."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    i = lines.index(f"<!-- {marker} -->")
+    assert lines[i + 1].startswith("```")
+    return lines[i + 2]
 
 
 def test_ci_reads_both_commands_from_readme():
