@@ -9,6 +9,7 @@ so that ``symrep --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from symrep._version import __version__
@@ -81,10 +82,32 @@ def _cmd_derive(args):
 
 
 def _cmd_simulate(args):
-    _model_parameters(args)
-    check_positive_int("N", args.N)
-    check_positive_int("seeds", args.seeds)
-    return _not_implemented(args)
+    params = _model_parameters(args)
+    N = check_positive_int("N", args.N)
+    seeds = check_positive_int("seeds", args.seeds)
+    from symrep.simulate.experiment import simulate, summarize
+
+    results = simulate(N, **params, seeds=seeds, method=args.method)
+    summary = summarize(results)
+    if args.json:
+        print(json.dumps({
+            "params": {**params, "N": N, "P": results[0].params["P"]},
+            "method": args.method,
+            "runs": [dict(seed=k, **r.as_dict()) for k, r in enumerate(results)],
+            "summary": {k: {"mean": m, "sem": e} for k, (m, e) in summary.items()},
+        }, indent=2))
+        return 0
+    cols = ("m", "Q", "eg", "rate", "distortion", "kl_posterior", "free_energy")
+    P = results[0].params["P"]
+    print(f"# N = {N}, P = {P}, " + ", ".join(f"{k} = {v:g}" for k, v in params.items())
+          + f", method = {args.method}")
+    print(f"{'seed':>6} " + " ".join(f"{c:>13}" for c in cols) + f" {'converged':>9}")
+    for k, r in enumerate(results):
+        print(f"{k:>6} " + " ".join(f"{getattr(r, c):>13.6g}" for c in cols)
+              + f" {str(r.converged):>9}")
+    print(f"{'mean':>6} " + " ".join(f"{summary[c][0]:>13.6g}" for c in cols))
+    print(f"{'+-se':>6} " + " ".join(f"{summary[c][1]:>13.2g}" for c in cols))
+    return 0
 
 
 def _cmd_figures(args):
@@ -121,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--N", type=int, required=True, help="input dimension")
     _add_parameters(p)
     p.add_argument("--seeds", type=int, default=5, help="number of independent data sets")
+    p.add_argument("--method", choices=("exact", "lbfgs", "adam"), default="exact",
+                   help="exact finite-N optimum, or training with L-BFGS or Adam")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=_cmd_simulate)
 

@@ -1,0 +1,204 @@
+"""The linear VAE as a torch module and its training objective.
+
+Shapes follow the model conventions: decoder W (N, M), encoder W~ (M, N), encoder variances
+D (M,). Every function accepts extra leading batch dimensions (independent runs), so that
+many runs train in one tensor program.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = [
+    "LinearVAE",
+    "vae_objective",
+    "gram_objective",
+    "data_moments",
+    "objective_from_products",
+    "gradient_from_products",
+    "gradient_norm",
+]
+
+
+def vae_objective(X, W, W_enc, D, beta, lam):
+    """Training objective of the linear VAE, summed over the samples.
+
+    ``L = sum_mu [E_q ||x - W z/sqrt(N)||^2 / 2 + beta KL(q(z|x) || p(z))]
+    + lam/2 (||W||^2 + ||W~||^2)`` with the Gaussian expectation and KL in closed form.
+
+    Parameters
+    ----------
+    X : Tensor (..., P, N)
+        Samples, one per row.
+    W : Tensor (..., N, M)
+        Decoder weights.
+    W_enc : Tensor (..., M, N)
+        Encoder weights W~ (the encoder mean is W~ x / sqrt(N)).
+    D : Tensor (..., M)
+        Encoder variances (positive).
+    beta, lam : float or Tensor (...)
+        KL weight and weight decay.
+
+    Returns
+    -------
+    Tensor (...)
+        The objective L of each run.
+    """
+    N = X.shape[-1]
+    M = W.shape[-1]
+    sqrt_n = math.sqrt(N)
+    mu = X @ W_enc.transpose(-1, -2) / sqrt_n  # (..., P, M) encoder means
+    gram = W.transpose(-1, -2) @ W / N  # (..., M, M) = W^T W / N
+    x_dec = mu @ W.transpose(-1, -2) / sqrt_n  # (..., P, N) decoded means
+    trace_qd = (torch.diagonal(gram, dim1=-2, dim2=-1) * D).sum(-1, keepdim=True)  # (..., 1)
+    recon = ((X * X).sum(-1) - 2.0 * (X * x_dec).sum(-1) + ((mu @ gram) * mu).sum(-1)
+             + trace_qd) / 2.0  # (..., P)
+    log_det_d = torch.log(D).sum(-1, keepdim=True)
+    kl = (D.sum(-1, keepdim=True) + (mu * mu).sum(-1) - M - log_det_d) / 2.0  # (..., P)
+    beta = torch.as_tensor(beta, dtype=X.dtype, device=X.device)
+    lam = torch.as_tensor(lam, dtype=X.dtype, device=X.device)
+    reg = lam / 2.0 * ((W * W).sum((-1, -2)) + (W_enc * W_enc).sum((-1, -2)))
+    return recon.sum(-1) + beta * kl.sum(-1) + reg
+
+
+def data_moments(X):
+    """Sufficient statistics of the data for the objective.
+
+    Returns ``(C, P, x2)`` with C = X^T X / N (..., N, N), P the number of samples and
+    x2 = sum_mu ||x^mu||^2 (...): the objective depends on the data only through them.
+    """
+    N = X.shape[-1]
+    return X.transpose(-1, -2) @ X / N, X.shape[-2], (X * X).sum((-1, -2))
+
+
+def gram_objective(C, P, x2, W, W_enc, D, beta, lam):
+    """The objective of :func:`vae_objective` written through the data moments.
+
+    Equal to ``vae_objective(X, ...)`` with ``(C, P, x2) = data_moments(X)``, but costs
+    O(N^2 M) instead of O(P N M) per evaluation and lets runs with different numbers of
+    samples P share one batch (P may be a tensor of shape (...)).
+    """
+    N = C.shape[-1]
+    M = W.shape[-1]
+    P = torch.as_tensor(P, dtype=C.dtype, device=C.device)
+    beta = torch.as_tensor(beta, dtype=C.dtype, device=C.device)
+    lam = torch.as_tensor(lam, dtype=C.dtype, device=C.device)
+    gram = W.transpose(-1, -2) @ W / N  # (..., M, M)
+    enc_c = W_enc @ C  # (..., M, N): W~ C
+    mu2 = enc_c @ W_enc.transpose(-1, -2)  # (..., M, M): sum_mu mu mu^T
+    cross = (enc_c * W.transpose(-1, -2)).sum((-1, -2))  # tr(W~ C W) = sum_mu x.W mu/sqrt N
+    quad = (gram * mu2).sum((-1, -2))  # sum_mu mu^T (W^T W/N) mu
+    trace_qd = (torch.diagonal(gram, dim1=-2, dim2=-1) * D).sum(-1)
+    recon = x2 / 2.0 - cross + quad / 2.0 + P * trace_qd / 2.0
+    trace_mu2 = torch.diagonal(mu2, dim1=-2, dim2=-1).sum(-1)
+    kl = (P * (D.sum(-1) - M - torch.log(D).sum(-1)) + trace_mu2) / 2.0
+    reg = lam / 2.0 * ((W * W).sum((-1, -2)) + (W_enc * W_enc).sum((-1, -2)))
+    return recon + beta * kl + reg
+
+
+class LinearVAE(nn.Module):
+    """Linear VAE: encoder N(W~ x/sqrt(N), D), decoder N(W z/sqrt(N), I), prior N(0, I).
+
+    Parameters
+    ----------
+    N : int
+        Input dimension.
+    M : int, default 1
+        Latent dimension.
+    batch : tuple of int, default ()
+        Leading batch shape: independent models trained side by side.
+    init_scale : float, default 1.0
+        Weights start i.i.d. N(0, init_scale^2) (the usual practice); D starts at 1.
+    generator, dtype, device :
+        Passed to the random initialisation.
+
+    Attributes
+    ----------
+    W : Parameter (*batch, N, M)
+        Decoder weights.
+    W_enc : Parameter (*batch, M, N)
+        Encoder weights W~.
+    log_D : Parameter (*batch, M)
+        Log encoder variances; D = exp(log_D) stays positive during training.
+    """
+
+    def __init__(self, N, M=1, *, batch=(), init_scale=1.0, generator=None,
+                 dtype=torch.float64, device=None):
+        super().__init__()
+        batch = tuple(batch)
+        kw = dict(generator=generator, dtype=dtype, device=device)
+        self.W = nn.Parameter(init_scale * torch.randn(*batch, N, M, **kw))
+        self.W_enc = nn.Parameter(init_scale * torch.randn(*batch, M, N, **kw))
+        self.log_D = nn.Parameter(torch.zeros(*batch, M, dtype=dtype, device=device))
+
+    @property
+    def D(self):
+        """Encoder variances."""
+        return self.log_D.exp()
+
+    def forward(self, X):
+        """Encoder mean W~ x / sqrt(N) of each sample, shape (..., P, M)."""
+        return X @ self.W_enc.transpose(-1, -2) / math.sqrt(X.shape[-1])
+
+    def objective(self, X, beta, lam):
+        """The training objective (:func:`vae_objective`) on the samples X."""
+        return vae_objective(X, self.W, self.W_enc, self.D, beta, lam)
+
+
+def objective_from_products(theta, cw, ce, P, beta, lam):
+    """(L - sum_mu ||x^mu||^2 / 2) / N of one-latent models from two data products.
+
+    Parameters
+    ----------
+    theta : Tensor (B, 2N + 1)
+        Each row (W, W~, log D).
+    cw, ce : Tensor (B, N)
+        C W and C W~ with C = X^T X / N: the objective touches the data only through
+        them, which is what makes :func:`symrep.simulate.train` cheap per iteration.
+    P, beta, lam : Tensor (B,) or float
+        Numbers of samples and model parameters of each run.
+    """
+    N = cw.shape[-1]
+    w, e, log_d = theta[:, :N], theta[:, N : 2 * N], theta[:, 2 * N]
+    D = log_d.exp()
+    Q = (w * w).sum(1) / N
+    ece = (e * ce).sum(1)
+    L = (-(e * cw).sum(1) + 0.5 * Q * ece + 0.5 * P * Q * D
+         + 0.5 * beta * (P * (D - 1.0 - log_d) + ece)
+         + 0.5 * lam * ((w * w).sum(1) + (e * e).sum(1)))
+    return L / N
+
+
+def gradient_from_products(theta, cw, ce, P, beta, lam):
+    """Gradient of :func:`objective_from_products` with respect to theta, shape (B, 2N+1)."""
+    N = cw.shape[-1]
+    w, e, D = theta[:, :N], theta[:, N : 2 * N], theta[:, 2 * N].exp()
+    Q = (w * w).sum(1, keepdim=True) / N
+    ece = (e * ce).sum(1, keepdim=True)
+    P, beta, lam = (torch.as_tensor(v, dtype=theta.dtype, device=theta.device).reshape(-1, 1)
+                    for v in (P, beta, lam))
+    g_w = -ce + ((ece + P * D[:, None]) / N + lam) * w
+    g_e = -cw + (Q + beta) * ce + lam * e
+    g_d = 0.5 * P * (D[:, None] * (Q + beta) - beta)
+    return torch.cat((g_w, g_e, g_d), dim=1) / N
+
+
+def gradient_norm(X, W, W_enc, D, beta, lam):
+    """||grad L|| / sqrt(N) at the numpy weights of one model with one latent unit.
+
+    The gradient is taken with respect to (W, W~, log D), the variables the trainers
+    use; dividing by sqrt(N) makes the value O(1) away from a stationary point.
+    """
+    X = torch.as_tensor(X, dtype=torch.float64)
+    N = X.shape[-1]
+    theta = torch.cat([torch.as_tensor(np.ravel(W), dtype=torch.float64),
+                       torch.as_tensor(np.ravel(W_enc), dtype=torch.float64),
+                       torch.log(torch.as_tensor([float(D)], dtype=torch.float64))])[None]
+    cw = (X.T @ (X @ theta[0, :N]) / N)[None]
+    ce = (X.T @ (X @ theta[0, N : 2 * N]) / N)[None]
+    g = gradient_from_products(theta, cw, ce, X.shape[0], beta, lam)
+    return float(g.norm() * math.sqrt(N))

@@ -1,0 +1,336 @@
+"""Gradient training of the linear VAE, many runs in one tensor program.
+
+Runs (data sets, seeds, alphas, betas, ...) share one batch: the objective is written
+through the data moments C = X^T X / N (see :func:`~symrep.simulate.model.gram_objective`),
+so that runs with different numbers of samples P train side by side. Each run has its
+own optimiser state, step sizes and stopping rule; a finished run is frozen while the
+others go on.
+
+Two optimisers:
+
+- ``"adam"``: full-batch Adam on the summed objective L, what practitioners do;
+- ``"lbfgs"``: limited-memory BFGS with a backtracking (Armijo) line search, per run;
+  it converges to the gradient tolerance in a few hundred iterations where Adam needs
+  tens of thousands of epochs.
+
+The stopping rule is on the gradient, ||grad L|| / sqrt(N) < gtol (an O(1)-normalised
+quantity), or on the lack of progress of the objective over a window of iterations.
+A run that stops for neither reason before ``max_iter`` is reported with
+``converged=False``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import torch
+
+from symrep.simulate.data import check_features
+from symrep.simulate.device import resolve_device
+from symrep.simulate.model import gradient_from_products, objective_from_products
+from symrep.simulate.observables import observables_from_weights
+from symrep.validation import check_parameter, check_positive_int, check_seed
+
+__all__ = ["train", "METHODS"]
+
+METHODS = ("lbfgs", "adam")
+
+_DEFAULTS = {
+    "lbfgs": dict(gtol=1e-8, max_iter=20_000, window=50, ftol=1e-15),
+    "adam": dict(gtol=1e-6, max_iter=200_000, window=2_000, ftol=1e-9),
+}
+
+
+class _Problem:
+    """Batched objective F_b = (L_b - sum_mu ||x^mu||^2 / 2) / N of one-latent models.
+
+    theta_b = (W, W~, log D) of run b, flattened: shape (B, 2N + 1). The objective
+    touches the data only through the products C W and C W~ (C = X^T X / N), so value and
+    gradient cost one batched product with C, the only O(N^2) work per iteration; along
+    a line theta + t d the products are linear in t, so a line search costs no further
+    pass over C.
+    """
+
+    def __init__(self, C, P, beta, lam):
+        self.C, self.P, self.beta, self.lam = C, P, beta, lam
+        self.N = C.shape[-1]
+
+    def products(self, theta):
+        """(C W, C W~) of every run, from one batched matrix product."""
+        N = self.N
+        both = self.C @ torch.stack((theta[:, :N], theta[:, N : 2 * N]), dim=-1)
+        return both[..., 0], both[..., 1]
+
+    def value(self, theta, cw, ce):
+        return objective_from_products(theta, cw, ce, self.P, self.beta, self.lam)
+
+    def grad(self, theta, cw, ce):
+        return gradient_from_products(theta, cw, ce, self.P, self.beta, self.lam)
+
+    def grad_norm(self, g):
+        """||grad L|| / sqrt(N) from the gradient of F = L / N."""
+        return g.norm(dim=1) * math.sqrt(self.N)
+
+
+def _progress(total, enabled, desc):
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False, unit="it")
+
+
+def _stalled(history, window, ftol):
+    """Per-run: no relative progress of more than ftol over the last `window` iterations."""
+    if len(history) <= window:
+        return torch.zeros_like(history[-1], dtype=torch.bool)
+    old, new = history[-window - 1], history[-1]
+    return (old - new) <= ftol * torch.clamp(new.abs(), min=1.0)
+
+
+def _run_lbfgs(prob, theta, *, gtol, max_iter, window, ftol, memory=10, progress=None):
+    B, n = theta.shape
+    dev, dt = theta.device, theta.dtype
+    S = torch.zeros(B, memory, n, device=dev, dtype=dt)
+    Y = torch.zeros(B, memory, n, device=dev, dtype=dt)
+    rho = torch.zeros(B, memory, device=dev, dtype=dt)  # 1 / (s.y); 0 marks an empty slot
+    cw, ce = prob.products(theta)
+    f, g = prob.value(theta, cw, ce), prob.grad(theta, cw, ce)
+    active = torch.ones(B, dtype=torch.bool, device=dev)
+    converged = torch.zeros(B, dtype=torch.bool, device=dev)
+    n_iter = torch.zeros(B, dtype=torch.long, device=dev)
+    history = [f.clone()]
+    bar = _progress(max_iter, progress, "lbfgs")
+    for it in range(max_iter):
+        done = prob.grad_norm(g) < gtol
+        if it > 0:
+            done |= _stalled(history, window, ftol)
+        converged |= done & active
+        active &= ~done
+        if bar is not None:
+            bar.update()
+            bar.set_postfix(running=int(active.sum()))
+        if not active.any():
+            break
+        # two-loop recursion over the stored pairs, newest first
+        order = [(it - 1 - j) % memory for j in range(memory)]
+        q = g.clone()
+        a = torch.zeros(B, memory, device=dev, dtype=dt)
+        for j in order:
+            a[:, j] = rho[:, j] * (S[:, j] * q).sum(1)
+            q -= a[:, j, None] * Y[:, j]
+        newest = order[0]
+        sy = (S[:, newest] * Y[:, newest]).sum(1)
+        yy = (Y[:, newest] * Y[:, newest]).sum(1)
+        gamma = torch.where(rho[:, newest] > 0, sy / yy.clamp_min(1e-300),
+                            1.0 / g.norm(dim=1).clamp_min(1.0))
+        r = gamma[:, None] * q
+        for j in reversed(order):
+            b = rho[:, j] * (Y[:, j] * r).sum(1)
+            r += (a[:, j] - b)[:, None] * S[:, j]
+        d = -r
+        slope = (g * d).sum(1)
+        restart = ~(slope < 0)  # not a descent direction: steepest descent, fresh memory
+        if restart.any():
+            d[restart] = -g[restart]
+            slope = (g * d).sum(1)
+            rho[restart] = 0.0
+        # A predicted decrease below the rounding of f cannot be resolved by any step:
+        # the run is as converged as the arithmetic allows.
+        floor = -slope <= 4 * torch.finfo(dt).eps * f.abs().clamp_min(1.0)
+        converged |= floor & active
+        active &= ~floor
+        # backtracking (Armijo) line search per run; C d once, then every trial is O(N)
+        cdw, cde = prob.products(d)
+        t = torch.ones(B, device=dev, dtype=dt)
+        accepted = ~active
+        t_ok = torch.zeros(B, device=dev, dtype=dt)
+        f_new = f.clone()
+        for _ in range(40):
+            trial = theta + t[:, None] * d
+            f_trial = prob.value(trial, cw + t[:, None] * cdw, ce + t[:, None] * cde)
+            ok = (f_trial <= f + 1e-4 * t * slope) & torch.isfinite(f_trial) & ~accepted
+            t_ok = torch.where(ok, t, t_ok)
+            f_new = torch.where(ok, f_trial, f_new)
+            accepted |= ok
+            if accepted.all():
+                break
+            t = torch.where(accepted, t, 0.5 * t)
+        # a run with no decrease along a descent direction sits at the rounding floor
+        stuck = ~accepted
+        converged |= stuck & active & (prob.grad_norm(g) < 1e3 * gtol)
+        active &= ~stuck
+        step = t_ok[:, None] * d
+        theta_new = theta + step
+        cw_new, ce_new = cw + t_ok[:, None] * cdw, ce + t_ok[:, None] * cde
+        g_new = prob.grad(theta_new, cw_new, ce_new)
+        y = g_new - g
+        sy = (step * y).sum(1)
+        slot = it % memory
+        good = active & (sy > 1e-12 * step.norm(dim=1) * y.norm(dim=1))
+        S[:, slot] = torch.where(good[:, None], step, S[:, slot])
+        Y[:, slot] = torch.where(good[:, None], y, Y[:, slot])
+        rho[:, slot] = torch.where(good, 1.0 / sy.clamp_min(1e-300), torch.zeros_like(sy))
+        keep = active[:, None]
+        theta = torch.where(keep, theta_new, theta)
+        cw, ce = torch.where(keep, cw_new, cw), torch.where(keep, ce_new, ce)
+        f = torch.where(active, f_new, f)
+        g = torch.where(keep, g_new, g)
+        n_iter += active.long()
+        history.append(f.clone())
+        if len(history) > window + 1:
+            history.pop(0)
+        if it % 200 == 199:
+            # products updated along lines accumulate rounding: refresh them now and then
+            cw, ce = prob.products(theta)
+            g = prob.grad(theta, cw, ce)
+    if bar is not None:
+        bar.close()
+    cw, ce = prob.products(theta)
+    return theta, converged, n_iter, prob.grad_norm(prob.grad(theta, cw, ce))
+
+
+def _run_adam(prob, theta, *, gtol, max_iter, window, ftol, lr=1e-3, betas=(0.9, 0.999),
+              eps=1e-8, progress=None):
+    B = theta.shape[0]
+    dev = theta.device
+    m1 = torch.zeros_like(theta)
+    m2 = torch.zeros_like(theta)
+    active = torch.ones(B, dtype=torch.bool, device=dev)
+    converged = torch.zeros(B, dtype=torch.bool, device=dev)
+    n_iter = torch.zeros(B, dtype=torch.long, device=dev)
+    best = torch.full((B,), math.inf, dtype=theta.dtype, device=dev)
+    history = []
+    bar = _progress(max_iter, progress, "adam")
+    b1, b2 = betas
+    for it in range(1, max_iter + 1):
+        cw, ce = prob.products(theta)
+        f, g = prob.value(theta, cw, ce), prob.grad(theta, cw, ce)
+        best = torch.minimum(best, f)
+        history.append(best.clone())
+        if len(history) > window + 1:
+            history.pop(0)
+        done = prob.grad_norm(g) < gtol
+        if it > window:
+            done |= _stalled(history, window, ftol)
+        converged |= done & active
+        active &= ~done
+        if bar is not None and it % 100 == 0:
+            bar.update(100)
+            bar.set_postfix(running=int(active.sum()))
+        if not active.any():
+            break
+        grad_l = g * prob.N  # Adam on the summed objective L, as in practice
+        m1 = b1 * m1 + (1 - b1) * grad_l
+        m2 = b2 * m2 + (1 - b2) * grad_l * grad_l
+        step = lr * (m1 / (1 - b1**it)) / ((m2 / (1 - b2**it)).sqrt() + eps)
+        theta = torch.where(active[:, None], theta - step, theta)
+        n_iter += active.long()
+    if bar is not None:
+        bar.close()
+    cw, ce = prob.products(theta)
+    return theta, converged, n_iter, prob.grad_norm(prob.grad(theta, cw, ce))
+
+
+def _per_run(name, value, B):
+    """Broadcast a scalar or a length-B sequence of a model parameter to a list."""
+    arr = np.atleast_1d(check_parameter(name, value, allow_array=True))
+    if arr.ndim != 1 or arr.size not in (1, B):
+        raise ValueError(f"{name} must be a scalar or have one value per run ({B})")
+    return np.broadcast_to(arr, (B,)).astype(float)
+
+
+def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lbfgs", *,
+          gtol=None, max_iter=None, lr=1e-3, init_scale=1.0, dtype=torch.float64,
+          progress=None):
+    """Train the linear VAE (one latent unit) by gradient descent until convergence.
+
+    Parameters
+    ----------
+    X : array_like (P, N), or a sequence of them, or (B, P, N)
+        Training data. A sequence trains one model per data set, all in one batch;
+        the data sets must share N but may differ in P.
+    W0 : array_like (N,) or (N, 1)
+        The feature, for the overlaps.
+    beta, lam, rho, eta : float or sequence of float
+        Model parameters, one value for all runs or one per run.
+    seed : int, optional
+        Seed of the random initialisation, W and W~ i.i.d. N(0, init_scale^2), D = 1.
+    device : str or torch.device, optional
+        Default: CUDA when available, else CPU.
+    method : {"lbfgs", "adam"}
+        "lbfgs" (default) converges fast; "adam" is plain full-batch Adam with
+        learning rate ``lr``.
+    gtol : float, optional
+        Stop a run when ||grad L|| / sqrt(N) < gtol. Default 1e-8 (lbfgs), 1e-6 (adam).
+    max_iter : int, optional
+        Iteration (epoch) limit. Default 20,000 (lbfgs), 200,000 (adam).
+    lr : float
+        Adam learning rate.
+    init_scale : float
+        Standard deviation of the initial weights.
+    dtype : torch.dtype
+        Default float64.
+    progress : bool, optional
+        Show a progress bar (default: when stderr is a terminal).
+
+    Returns
+    -------
+    SimulationResult or list of SimulationResult
+        One result per data set (a list when X is a sequence or 3-d). ``converged`` is
+        False for a run that reached ``max_iter``.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method = {method!r} is invalid: must be one of {', '.join(METHODS)}")
+    seed = check_seed(seed)
+    single = not isinstance(X, (list, tuple)) and np.ndim(X) == 2
+    datasets = [X] if single else list(X)
+    datasets = [
+        x.detach().to("cpu", torch.float64).numpy() if torch.is_tensor(x)
+        else np.asarray(x, dtype=np.float64) for x in datasets
+    ]
+    if not datasets or any(x.ndim != 2 for x in datasets):
+        raise ValueError("X must be an array (P, N) or a non-empty sequence of them")
+    N = datasets[0].shape[1]
+    if any(x.shape[1] != N for x in datasets):
+        raise ValueError("X is invalid: all data sets of one batch must share N")
+    B = len(datasets)
+    W0 = check_features(W0.cpu().numpy() if torch.is_tensor(W0) else W0, N)
+    betas, lams = _per_run("beta", beta, B), _per_run("lam", lam, B)
+    rhos, etas = _per_run("rho", rho, B), _per_run("eta", eta, B)
+    opts = dict(_DEFAULTS[method])
+    if gtol is not None:
+        opts["gtol"] = float(gtol)
+    if max_iter is not None:
+        opts["max_iter"] = check_positive_int("max_iter", max_iter)
+    device = resolve_device(device)
+
+    kw = dict(dtype=dtype, device=device)
+    C = torch.stack([torch.as_tensor(x, **kw).T @ torch.as_tensor(x, **kw) / N for x in datasets])
+    P = torch.tensor([x.shape[0] for x in datasets], **kw)
+    prob = _Problem(C, P, torch.tensor(betas, **kw), torch.tensor(lams, **kw))
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed if seed is not None else torch.seed())
+    theta = torch.cat(
+        [init_scale * torch.randn(B, 2 * N, generator=gen, **kw), torch.zeros(B, 1, **kw)],
+        dim=1,
+    )
+    if method == "lbfgs":
+        theta, conv, n_iter, gnorm = _run_lbfgs(prob, theta, progress=progress, **opts)
+    else:
+        theta, conv, n_iter, gnorm = _run_adam(prob, theta, lr=lr, progress=progress, **opts)
+
+    theta = theta.detach().cpu().numpy()
+    results = [
+        observables_from_weights(
+            x, W0, theta[b, :N], theta[b, N : 2 * N], math.exp(theta[b, 2 * N]),
+            beta=betas[b], lam=lams[b], rho=rhos[b], eta=etas[b], method=method,
+            converged=bool(conv[b]), n_iter=int(n_iter[b]), grad_norm=float(gnorm[b]),
+        )
+        for b, x in enumerate(datasets)
+    ]
+    return results[0] if single else results
