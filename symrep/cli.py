@@ -78,7 +78,13 @@ def _cmd_phase_diagram(args):
 
 
 def _cmd_derive(args):
-    return _not_implemented(args)
+    from symrep.derive import compile_pdf, write_derivations
+
+    for path in write_derivations(args.out):
+        print(path)
+    if args.pdf:
+        print(compile_pdf(args.out))
+    return 0
 
 
 def _cmd_simulate(args):
@@ -138,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("derive", help="regenerate the LaTeX derivations")
     p.add_argument("--out", default="derivations", help="output folder")
+    p.add_argument("--pdf", action="store_true", help="also compile main.tex with pdflatex")
     p.set_defaults(handler=_cmd_derive)
 
     p = sub.add_parser("simulate", help="finite-N ground truth: exact optimum or training")

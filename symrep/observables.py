@@ -1,0 +1,138 @@
+"""Observables as SymPy expressions of the order parameters (M = M* = 1).
+
+Conventions are those of ``docs/model.md``. With u = x.W/sqrt(N) and v = x.W~/sqrt(N):
+
+- under the data distribution, the second moments of (u, v) are
+  Sigma = rho t t^T + eta G, with t = (m, d) and G = [[Q, R], [R, E]];
+- on the training set, the replica theory gives the moments of the fields at the
+  minimiser, h* = (I + eta X K)^{-1} h0 with h0 ~ N(0, Sigma), hence
+  T = (I + eta X K)^{-1} Sigma (I + eta K X)^{-1}.
+
+Every observable is a function of one of these moment matrices and of Q, D.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sympy as sp
+
+from symrep.replica.derivation import Equation, Step
+from symrep.replica.objective import field_matrix
+from symrep.symbols import (
+    D,
+    E,
+    Q,
+    alpha,
+    beta,
+    eta,
+    lam,
+    m,
+    overlap_matrix,
+    rho,
+    susceptibility_matrix,
+    teacher_overlaps,
+)
+
+__all__ = [
+    "population_moments",
+    "training_moments",
+    "signal_recovery_error",
+    "rate",
+    "distortion",
+    "kl_posterior",
+    "training_objective",
+    "observables",
+    "observables_step",
+]
+
+
+def population_moments() -> sp.Matrix:
+    """E[(u, v)(u, v)^T] under the data distribution: rho t t^T + eta G."""
+    t = teacher_overlaps()
+    return sp.Matrix(rho * t * t.T + eta * overlap_matrix())
+
+
+def training_moments() -> sp.Matrix:
+    """Average of (u, v)(u, v)^T over the training samples, from the replica theory."""
+    X, K = susceptibility_matrix(), sp.Matrix(field_matrix())
+    A = (sp.eye(2) + eta * X * K).inv()
+    return sp.Matrix(A * population_moments() * A.T)
+
+
+def signal_recovery_error() -> sp.Expr:
+    """eps_g = rho - 2 sqrt(rho) |m| + Q."""
+    return rho - 2 * sp.sqrt(rho) * sp.Abs(m) + Q
+
+
+def rate(moments: sp.Matrix) -> sp.Expr:
+    """KL(q(z|x) || p(z)) averaged: (D + <v^2> - 1 - log D)/2."""
+    return (D + moments[1, 1] - 1 - sp.log(D)) / 2
+
+
+def distortion(moments: sp.Matrix) -> sp.Expr:
+    """Reconstruction term minus (N - 1) eta / 2: (rho + eta - 2<uv> + Q(<v^2> + D))/2."""
+    return (rho + eta - 2 * moments[0, 1] + Q * (moments[1, 1] + D)) / 2
+
+
+def kl_posterior(moments: sp.Matrix) -> sp.Expr:
+    """KL(N(v, D) || N(u/(1+Q), 1/(1+Q))) averaged over the samples."""
+    a = 1 + Q
+    gap2 = moments[1, 1] - 2 * moments[0, 1] / a + moments[0, 0] / a**2
+    return (a * D + a * gap2 - 1 - sp.log(a * D)) / 2
+
+
+def training_objective() -> sp.Expr:
+    """(L - sum_mu ||x^mu||^2/2) / N from the training moments; equals f at the saddle."""
+    T = training_moments()
+    per_sample = -T[0, 1] + Q * (T[1, 1] + D) / 2 + beta * (D + T[1, 1] - 1 - sp.log(D)) / 2
+    return alpha * per_sample + lam * (Q + E) / 2
+
+
+@cache
+def observables() -> dict:
+    """All observables, ``{name: expression}``, names as in ``symrep.solve`` results."""
+    P, T = population_moments(), training_moments()
+    return {
+        "eg": signal_recovery_error(),
+        "rate": rate(P),
+        "distortion": distortion(P),
+        "kl_posterior": kl_posterior(P),
+        "rate_train": rate(T),
+        "distortion_train": distortion(T),
+        "kl_posterior_train": kl_posterior(T),
+        "training_objective": training_objective(),
+    }
+
+
+@cache
+def observables_step() -> Step:
+    """The observables, for the derivation document."""
+    text = r"""
+With $u = x\cdot W/\sqrt N$ and $v = x\cdot\tilde W/\sqrt N$, the second moments under the
+data distribution are $\Sigma = \rho\,tt^{\mathsf T} + \eta\,\mathcal Q$. On the training set
+the fields at the minimiser are $h^* = \arg\min_h[\tfrac12 h^{\mathsf T}Kh +
+\tfrac12(h-h_0)^{\mathsf T}(\eta\mathcal X)^{-1}(h-h_0)] = (I+\eta\mathcal XK)^{-1}h_0$
+with $h_0\sim\mathcal N(0,\Sigma)$, so their moments are
+$T = (I+\eta\mathcal XK)^{-1}\Sigma(I+\eta K\mathcal X)^{-1}$. The signal recovery error,
+rate, distortion (the reconstruction term minus $(N-1)\eta/2$) and the mismatch
+$\mathrm{KL}(q(z|x)\,\|\,p_W(z|x))$ between variational and true posterior are:
+"""
+    obs = observables()
+    P = population_moments()
+    return Step(
+        key="10_observables",
+        title="Observables",
+        text=text,
+        equations=(
+            Equation(r"\Sigma", P),
+            Equation(r"\epsilon_g", obs["eg"]),
+            Equation(r"\mathcal R", obs["rate"]),
+            Equation(r"\mathcal D", obs["distortion"]),
+            Equation(r"\mathrm{KL}_{q\|p_W}", obs["kl_posterior"]),
+            Equation(r"\frac{L}{N} - \frac{\sum_\mu\|x^\mu\|^2}{2N}",
+                     r"\alpha\Bigl[-T_{uv} + \tfrac Q2(T_{vv}+D) + \tfrac\beta2(D + T_{vv} - 1"
+                     r" - \log D)\Bigr] + \tfrac\lambda2(Q+E)"),
+        ),
+        result=obs,
+    )

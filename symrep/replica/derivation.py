@@ -1,0 +1,54 @@
+"""The record of one derivation step: what was done, the equations, and the result.
+
+Each step of the replica calculation is a function returning a :class:`Step`. Its
+``result`` is the SymPy object later steps use (and the tests check); ``text`` and
+``equations`` are what ``symrep derive`` writes as LaTeX.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+
+__all__ = ["Equation", "Step"]
+
+
+@dataclass(frozen=True)
+class Equation:
+    """``lhs = rhs`` for the LaTeX output; ``lhs`` is LaTeX, ``rhs`` a SymPy object or LaTeX."""
+
+    lhs: str
+    rhs: Any
+    relation: str = "="
+
+    def rhs_latex(self) -> str:
+        if isinstance(self.rhs, str):
+            return self.rhs
+        return sp.latex(self.rhs)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the derivation.
+
+    Attributes
+    ----------
+    key : str
+        File stem of the LaTeX output, e.g. ``"03_energetic"``.
+    title : str
+        Section title.
+    text : str
+        LaTeX prose explaining the step (may contain displayed formulas).
+    equations : tuple of Equation
+        Equations produced by SymPy in this step.
+    result : Any
+        The SymPy object(s) the step produces, used by the following steps.
+    """
+
+    key: str
+    title: str
+    text: str
+    equations: tuple = field(default_factory=tuple)
+    result: Any = None

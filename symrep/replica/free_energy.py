@@ -1,0 +1,66 @@
+"""Step 8: the replica-symmetric free energy of the linear VAE at zero temperature.
+
+    f = -tr(X^{-1} (G - t t^T))/2 + alpha tr[(K^{-1} + eta X)^{-1} (rho t t^T + eta G)]/2
+        + lam (Q + E)/2 + alpha (Q D + beta (D - 1 - log D))/2
+
+with G = [[Q, R], [R, E]], t = (m, d), X = [[chi_Q, chi_R], [chi_R, chi_E]] and
+K = [[0, -1], [-1, Q + beta]]. Its extremum over the order parameters is the minimum of
+the objective per N, minus sum_mu ||x^mu||^2 / (2N).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sympy as sp
+
+from symrep.replica.conjugates import eliminate_conjugates
+from symrep.replica.derivation import Equation, Step
+from symrep.replica.zero_temperature import zero_temperature
+from symrep.symbols import PARAMETERS
+
+__all__ = ["rs_free_energy", "free_energy_step"]
+
+
+def rs_free_energy(conjugates: bool = False) -> sp.Expr:
+    """The replica-symmetric free energy per N at zero temperature.
+
+    Parameters
+    ----------
+    conjugates : bool, default False
+        If True, return the form before the conjugates are eliminated (an extremum over
+        the order parameters and the conjugates ``symrep.symbols.CONJUGATES``).
+
+    Returns
+    -------
+    sympy.Expr
+        f in the order parameters ``symrep.symbols.ORDER_PARAMETERS`` (Q, R, E, m, d,
+        chi_Q, chi_R, chi_E, D) and the parameters (alpha, beta, lam, rho, eta). At its
+        extremum it equals the minimum over the weights of the training objective per N,
+        minus the constant sum_mu ||x^mu||^2 / (2N).
+    """
+    if conjugates:
+        return zero_temperature().result["free_energy"]
+    return eliminate_conjugates().result["free_energy"]
+
+
+@cache
+def free_energy_step() -> Step:
+    """The final free energy, for the derivation document."""
+    f = rs_free_energy()
+    missing = [s for s in PARAMETERS if s not in f.free_symbols]
+    if missing:  # pragma: no cover - structural guarantee
+        raise AssertionError(f"free energy does not depend on {missing}")
+    text = r"""
+Collecting the entropic term, the energetic term and the local terms, the
+replica-symmetric free energy per $N$ at zero temperature is
+\[
+ f = -\tfrac12\operatorname{tr}\bigl[\mathcal X^{-1}(\mathcal Q - t t^{\mathsf T})\bigr]
+ + \tfrac\alpha2\operatorname{tr}\bigl[(K^{-1}+\eta\mathcal X)^{-1}(\rho\,tt^{\mathsf T}
+ + \eta\mathcal Q)\bigr] + \tfrac\lambda2(Q+E) + \tfrac\alpha2\bigl(QD + \beta(D-1-\log D)\bigr),
+\]
+to be extremised over $(Q, R, E, m, d, \chi_Q, \chi_R, \chi_E, D)$. At the extremum it
+equals $\min_{W,\tilde W, D} L/N - \sum_\mu\|x^\mu\|^2/(2N)$. Written out by SymPy:
+"""
+    return Step(key="08_free_energy", title="The replica-symmetric free energy", text=text,
+                equations=(Equation("f", f),), result=f)

@@ -1,0 +1,82 @@
+"""Step 5: the replicated exponent and the limit n -> 0.
+
+(1/N) log E Z^n = Phi(n) = G_S(n) + alpha G_E(n) - b n [lam (Q + E)/2 + alpha w(Q, D)]
+at the RS saddle point, and E log Z / N = lim_{n->0} Phi(n)/n = Phi'(0) because
+Phi(0) = 0. SymPy checks Phi(0) = 0 and differentiates.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sympy as sp
+
+from symrep.replica.derivation import Equation, Step
+from symrep.replica.energetic import energetic_field_matrix, energetic_term
+from symrep.replica.entropic import entropic_term
+from symrep.replica.objective import per_sample_objective
+from symrep.symbols import E, Q, alpha, b, lam, n
+
+__all__ = ["replicated_exponent", "replica_limit"]
+
+
+def replicated_exponent() -> sp.Expr:
+    """Phi(n) = (1/N) log E Z^n at fixed RS order parameters and conjugates."""
+    w = per_sample_objective().result["weight_term"]
+    local = lam * (Q + E) / 2 + alpha * w
+    return entropic_term().result + alpha * energetic_term().result - b * n * local
+
+
+@cache
+def replica_limit() -> Step:
+    """phi = lim_{n->0} Phi(n)/n, split into entropic, energetic and local parts.
+
+    Returns
+    -------
+    Step
+        ``result`` is a dict with ``entropic``, ``energetic`` (both d/dn at n = 0) and
+        ``local`` (the coefficient of -b n), so that phi = entropic + alpha energetic
+        - b local.
+    """
+    G_S, G_E = entropic_term().result, energetic_term().result
+    w = per_sample_objective().result["weight_term"]
+    local = lam * (Q + E) / 2 + alpha * w
+    phi0 = sp.simplify(replicated_exponent().subs(n, 0))
+    if phi0 != 0:  # pragma: no cover - a failure here means an error in an earlier step
+        raise AssertionError(f"Phi(0) = {phi0}, expected 0")
+    entropic = sp.diff(G_S, n).subs(n, 0)
+    energetic = sp.diff(G_E, n).subs(n, 0)
+    # The same derivatives, written with the RS blocks: d/dn at n = 0 of
+    # -[(n-1) log det(A-B) + log det(A+(n-1)B)]/2 is -[log det(A-B) + tr((A-B)^{-1} B)]/2.
+    M = energetic_field_matrix()
+    structural = -(sp.log((M.diag - M.off).det())
+                   + ((M.diag - M.off).inv() * M.off).trace()) / 2
+    if sp.simplify(energetic - structural) != 0:  # pragma: no cover - checked by tests
+        raise AssertionError("d G_E / dn at n = 0 differs from its RS block form")
+    text = r"""
+At the RS saddle point, $\frac1N\log\mathbb E Z^n = \Phi(n) = G_S(n) + \alpha G_E(n) - b n
+\bigl[\tfrac\lambda2(Q+E) + \alpha\,w(Q,D)\bigr]$, the last term collecting the weight
+decay and the per-sample term $w$ of every replica. SymPy verifies $\Phi(0)=0$, so
+$\mathbb E\log Z/N = \lim_{n\to0}\Phi(n)/n = \Phi'(0)$, which it obtains by
+differentiating the determinants and quadratic forms at $n=0$. For an RS matrix with
+blocks $\mathcal A$, $\mathcal B$,
+$\frac{d}{dn}\log\det\big|_{n=0} = \log\det(\mathcal A-\mathcal B)
++ \operatorname{tr}[(\mathcal A-\mathcal B)^{-1}\mathcal B]$ (checked by SymPy against the
+explicit derivative), and $\frac{d}{dn}\,n\,w^{\mathsf T}(\mathcal A+(n-1)\mathcal B)^{-1}w
+\big|_{n=0} = w^{\mathsf T}(\mathcal A-\mathcal B)^{-1}w$. Hence
+\[
+ G_E'(0) = -\tfrac12\log\det(\mathcal A-\mathcal B)
+ - \tfrac12\operatorname{tr}\bigl[(\mathcal A-\mathcal B)^{-1}\mathcal B\bigr],
+\]
+with $\mathcal A$, $\mathcal B$ of step 3, and for the entropic term, written out:
+"""
+    return Step(
+        key="05_replica_limit",
+        title=r"The replica limit $n\to0$",
+        text=text,
+        equations=(
+            Equation(r"\Phi(0)", phi0),
+            Equation(r"G_S'(0)", entropic),
+        ),
+        result={"entropic": entropic, "energetic": energetic, "local": local},
+    )
