@@ -2,11 +2,12 @@
 
 The package is organised as a pipeline:
 
-- symbolic: :mod:`symrep.symbols`, :mod:`symrep.replica`, :mod:`symrep.observables`,
-  :mod:`symrep.asymptotics` build the replica-symmetric free energy with SymPy;
-- generated numeric code and solvers turn it into fast vectorised functions;
-- :mod:`symrep.simulate` is the finite-N ground truth (exact optimum and training);
-- figures reproduce the paper.
+- symbolic: :mod:`symrep.symbols`, :mod:`symrep.replica`, :mod:`symrep.observables`
+  build the replica-symmetric free energy with SymPy, step by step;
+- generated numeric code: :mod:`symrep.numeric` turns it into cached NumPy functions;
+- solvers: :func:`solve`, :func:`sweep`, :func:`phase_diagram` (:mod:`symrep.solvers`);
+- ground truth: :mod:`symrep.simulate` (exact finite-N optimum and training);
+- :mod:`symrep.derive` writes the derivation as LaTeX.
 
 Model parameters are validated by :mod:`symrep.validation` at every entry point.
 """
@@ -14,4 +15,34 @@ Model parameters are validated by :mod:`symrep.validation` at every entry point.
 from symrep._version import __version__
 from symrep.validation import check_parameters
 
-__all__ = ["__version__", "check_parameters"]
+__all__ = [
+    "__version__",
+    "check_parameters",
+    "solve",
+    "sweep",
+    "phase_diagram",
+    "SolveResult",
+    "SolverError",
+    "PhaseDiagram",
+]
+
+# The solvers are imported on first use, so that `import symrep` (and `symrep --help`)
+# does not pay for NumPy code loading it may not need.
+_LAZY = {
+    "solve": "symrep.solvers.saddle_point",
+    "SolveResult": "symrep.solvers.saddle_point",
+    "SolverError": "symrep.solvers.saddle_point",
+    "sweep": "symrep.solvers.sweep_grid",
+    "phase_diagram": "symrep.solvers.phase_plane",
+    "PhaseDiagram": "symrep.solvers.phase_plane",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'symrep' has no attribute {name!r}")

@@ -64,17 +64,94 @@ def _not_implemented(args):
     raise CommandNotImplemented(f"'symrep {args.command}' is not implemented yet")
 
 
+def grid_values(text):
+    """Parse a parameter value or grid: ``0.5``, ``0.1,0.5,2``, ``start:stop:num`` (evenly
+    spaced) or ``log:start:stop:num`` (log-spaced)."""
+    import numpy as np
+
+    try:
+        if text.startswith("log:"):
+            start, stop, num = text[4:].split(":")
+            return np.geomspace(float(start), float(stop), int(num))
+        if ":" in text:
+            start, stop, num = text.split(":")
+            return np.linspace(float(start), float(stop), int(num))
+        if "," in text:
+            return np.array([float(t) for t in text.split(",")])
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}: expected a number, a list a,b,c, start:stop:num or "
+            "log:start:stop:num") from None
+
+
+def _add_grid_parameters(parser, defaults):
+    for name, text in PARAMETER_HELP.items():
+        parser.add_argument(
+            f"--{name}", type=grid_values, required=name not in defaults,
+            default=defaults.get(name), metavar="VALUES",
+            help=f"{text}, in {PARAMETER_RANGES[name]}: a number, a,b,c, start:stop:num or "
+            "log:start:stop:num" + (f" (default {defaults[name]})" if name in defaults else ""),
+        )
+
+
 def _cmd_solve(args):
-    _model_parameters(args)
-    return _not_implemented(args)
+    params = _model_parameters(args)
+    from symrep.solvers import solve
+
+    result = solve(**params)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return 0
+    width = max(len(k) for k in result.as_dict())
+    for key, value in result.as_dict().items():
+        if isinstance(value, float):
+            value = f"{value:.10g}"
+        print(f"{key:>{width}}  {value}")
+    return 0
 
 
 def _cmd_sweep(args):
-    return _not_implemented(args)
+    from symrep.solvers import sweep
+
+    res = sweep(alpha=args.alpha, beta=args.beta, lam=args.lam, rho=args.rho, eta=args.eta,
+                errors="mask" if args.keep_going else "raise")
+    out = args.out
+    if out.endswith(".nc"):
+        res.to_netcdf(out)
+    elif out.endswith(".csv"):
+        res.to_dataframe().to_csv(out)
+    else:
+        raise ValueError(f"out = {out!r} is invalid: the file name must end in .csv or .nc")
+    n = int(res["converged"].size)
+    print(f"{out}: {n} points, {int(res['converged'].sum())} converged, "
+          f"dimensions {dict(res.sizes)}")
+    return 0
 
 
 def _cmd_phase_diagram(args):
-    return _not_implemented(args)
+    import numpy as np
+
+    from symrep.solvers import phase_diagram
+
+    for name in ("lam", "rho", "eta"):
+        if np.ndim(getattr(args, name)) != 0:
+            raise ValueError(f"{name} must be a single value for a phase diagram")
+    for name in ("alpha", "beta"):
+        if np.ndim(getattr(args, name)) != 1:
+            raise ValueError(f"{name} must be a grid (start:stop:num, log:... or a,b,c)")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    pd = phase_diagram(args.alpha, args.beta, lam=args.lam, rho=args.rho, eta=args.eta)
+    fig = pd.plot()
+    fig.savefig(args.out, dpi=150)
+    if args.data:
+        pd.data.to_netcdf(args.data)
+    counts = {p: int((pd.labels == p).sum()) for p in ("learning", "overfitting", "regularized")}
+    print(f"{args.out}: {pd.phase.size} grid points {counts}, "
+          f"boundaries: {', '.join(pd.boundaries) or 'none'}")
+    return 0
 
 
 def _cmd_derive(args):
@@ -137,9 +214,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_solve)
 
     p = sub.add_parser("sweep", help="solve on a grid of parameters (CSV or NetCDF out)")
+    _add_grid_parameters(p, {"rho": 1.0, "eta": 1.0})
+    p.add_argument("--out", required=True, help="output file, .csv or .nc")
+    p.add_argument("--keep-going", action="store_true",
+                   help="keep points where the solver fails (flagged converged = False)")
     p.set_defaults(handler=_cmd_sweep)
 
     p = sub.add_parser("phase-diagram", help="phases on an (alpha, beta) grid, with figure")
+    _add_grid_parameters(p, {"alpha": "0.05:5:200", "beta": "0.02:3:200", "lam": 1.0,
+                             "rho": 1.0, "eta": 1.0})
+    p.add_argument("--out", required=True, help="figure file (.png, .pdf, .svg)")
+    p.add_argument("--data", default=None, help="also write the grid as NetCDF (.nc)")
     p.set_defaults(handler=_cmd_phase_diagram)
 
     p = sub.add_parser("derive", help="regenerate the LaTeX derivations")

@@ -1,0 +1,158 @@
+"""Phase diagram in the (alpha, beta) plane: phase labels, boundary curves, figure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from symrep.solvers.saddle_point import PHASES, solve_arrays
+from symrep.solvers.sweep_grid import sweep
+from symrep.validation import check_parameters
+
+__all__ = ["PhaseDiagram", "phase_diagram", "PHASE_COLORS"]
+
+#: Colours of the phases in figures (as in the paper: learning green, overfitting red,
+#: regularized orange).
+PHASE_COLORS = {"learning": "#4daf4a", "overfitting": "#e41a1c", "regularized": "#ff9f1c"}
+
+
+@dataclass
+class PhaseDiagram:
+    """Phases of the RS optimum on an (alpha, beta) grid.
+
+    Attributes
+    ----------
+    alpha, beta : ndarray
+        Grid coordinates.
+    phase : ndarray of int, shape (len(beta), len(alpha))
+        Phase codes (index into :data:`~symrep.solvers.PHASES`), rows along beta.
+    lam, rho, eta : float
+        Fixed parameters.
+    boundaries : dict
+        ``"phaseA|phaseB" -> array (k, 2)`` of (alpha, beta) points on the boundary
+        between the two phases, located by bisection to 1e-10 relative precision and
+        ordered along the curve.
+    data : xarray.Dataset
+        The full sweep (every observable on the grid).
+    """
+
+    alpha: np.ndarray
+    beta: np.ndarray
+    phase: np.ndarray
+    lam: float
+    rho: float
+    eta: float
+    boundaries: dict = field(default_factory=dict)
+    data: object = None
+
+    @property
+    def labels(self):
+        """Phase names on the grid, shape (len(beta), len(alpha))."""
+        return np.asarray(PHASES)[self.phase]
+
+    def plot(self, ax=None, boundaries=True, legend=True):
+        """Draw the phases (colours) and their boundaries (black lines).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        import matplotlib.pyplot as plt
+        from matplotlib.colors import ListedColormap
+        from matplotlib.patches import Patch
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(5, 4), constrained_layout=True)
+        cmap = ListedColormap([PHASE_COLORS[p] for p in PHASES])
+        ax.pcolormesh(self.alpha, self.beta, self.phase, cmap=cmap, vmin=-0.5,
+                      vmax=len(PHASES) - 0.5, shading="nearest", rasterized=True)
+        if boundaries:
+            for pts in self.boundaries.values():
+                ax.plot(pts[:, 0], pts[:, 1], color="k", lw=1.2)
+        ax.set_xlabel(r"$\alpha$")
+        ax.set_ylabel(r"$\beta$")
+        ax.set_title(rf"$\lambda={self.lam:g},\ \rho={self.rho:g},\ \eta={self.eta:g}$")
+        if legend:
+            ax.legend(handles=[Patch(color=PHASE_COLORS[p], label=p) for p in PHASES],
+                      loc="upper right", fontsize="small", framealpha=0.9)
+        return ax.figure
+
+
+def _bisect(lo, hi, phase_lo, fixed, axis, params, steps=60):
+    """Locate phase changes between lo and hi along one axis (vectorised bisection)."""
+    lo, hi = lo.astype(float).copy(), hi.astype(float).copy()
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        args = {"alpha": mid, "beta": fixed} if axis == "alpha" else {"alpha": fixed,
+                                                                       "beta": mid}
+        ph = solve_arrays(**args, **params)["phase"]
+        same = ph == phase_lo
+        lo = np.where(same, mid, lo)
+        hi = np.where(same, hi, mid)
+        if np.all(hi - lo <= 1e-10 * np.abs(hi)):
+            break
+    return (lo + hi) / 2
+
+
+def _boundaries(alpha, beta, phase, params):
+    found = {}
+
+    def add(a, b, pa, pb):
+        for i in range(len(a)):
+            key = "|".join(sorted((PHASES[pa[i]], PHASES[pb[i]])))
+            found.setdefault(key, []).append((a[i], b[i]))
+
+    # along beta at every alpha, then along alpha at every beta
+    j, i = np.nonzero(phase[:-1, :] != phase[1:, :])
+    if len(i):
+        b = _bisect(beta[j], beta[j + 1], phase[j, i], alpha[i], "beta", params)
+        add(alpha[i], b, phase[j, i], phase[j + 1, i])
+    j, i = np.nonzero(phase[:, :-1] != phase[:, 1:])
+    if len(i):
+        a = _bisect(alpha[i], alpha[i + 1], phase[j, i], beta[j], "alpha", params)
+        add(a, beta[j], phase[j, i], phase[j, i + 1])
+    span_a, span_b = np.ptp(alpha) or 1.0, np.ptp(beta) or 1.0
+    out = {}
+    for key, pts in found.items():
+        pts = np.unique(np.array(pts), axis=0)
+        along_alpha = np.ptp(pts[:, 0]) / span_a >= np.ptp(pts[:, 1]) / span_b
+        out[key] = pts[np.argsort(pts[:, 0] if along_alpha else pts[:, 1])]
+    return out
+
+
+def phase_diagram(alpha, beta, lam=1.0, rho=1.0, eta=1.0, *, boundaries=True, progress=None):
+    """Phase labels on an (alpha, beta) grid and the boundaries between phases.
+
+    Parameters
+    ----------
+    alpha, beta : 1-d array_like
+        Grid coordinates.
+    lam, rho, eta : float
+        Fixed parameters.
+    boundaries : bool
+        Locate the boundary curves by bisection between grid points.
+    progress : bool, optional
+        Progress bar for the grid sweep.
+
+    Returns
+    -------
+    PhaseDiagram
+        With :meth:`PhaseDiagram.plot` for the figure.
+
+    Examples
+    --------
+    >>> import numpy as np, symrep
+    >>> pd = symrep.phase_diagram(np.linspace(0.1, 5, 64), np.linspace(0.05, 3, 64))
+    >>> fig = pd.plot()
+    """
+    p = check_parameters(lam=lam, rho=rho, eta=eta)
+    alpha = np.asarray(check_parameters(allow_array=True, alpha=alpha)["alpha"], dtype=float)
+    beta = np.asarray(check_parameters(allow_array=True, beta=beta)["beta"], dtype=float)
+    if alpha.ndim != 1 or beta.ndim != 1 or alpha.size < 2 or beta.size < 2:
+        raise ValueError("alpha and beta must be 1-d arrays with at least 2 values each")
+    data = sweep(alpha=alpha, beta=beta, **p, progress=progress)
+    phase = data["phase"].values.T.astype(int)  # rows along beta
+    bounds = _boundaries(alpha, beta, phase, p) if boundaries else {}
+    return PhaseDiagram(alpha=alpha, beta=beta, phase=phase, lam=p["lam"], rho=p["rho"],
+                        eta=p["eta"], boundaries=bounds, data=data)

@@ -1,0 +1,383 @@
+"""Solve the RS saddle point: every stationary branch, the one of lowest free energy.
+
+For each parameter point the closed-form stationary points of
+:mod:`symrep.solvers.closed_form` (collapsed, overfitting, learning; up to seven) are
+evaluated with the generated code of :mod:`symrep.numeric.system`: free energy, residual
+of the eight saddle-point equations, observables. The training optimum is the
+stationary point of lowest free energy. It is accepted only if it satisfies the
+saddle-point equations to a relative tolerance; otherwise a few Newton steps with the
+generated Jacobian polish it, and if that fails too a :class:`SolverError` reports the
+point, the branches found and their residuals. No NaN is ever returned.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from symrep.numeric.system import OBSERVABLE_NAMES, UNKNOWN_NAMES, generated
+from symrep.solvers.closed_form import BRANCHES, candidates
+from symrep.validation import check_parameters
+
+__all__ = ["SolverError", "SolveResult", "solve", "solve_arrays", "newton", "evaluate",
+           "PHASES", "RESULT_FIELDS"]
+
+#: Phase names; the phase code of an array result indexes this tuple.
+PHASES = ("regularized", "overfitting", "learning")
+
+#: Numeric fields of a solution (order parameters, observables, free energy).
+RESULT_FIELDS = ("m", "d", "Q", "E", "R", "D", "chihat_Q", "chihat_R", "chihat_E",
+                 "eg", "rate", "distortion", "kl_posterior", "rate_train",
+                 "distortion_train", "kl_posterior_train", "free_energy")
+
+#: Largest accepted residual of the saddle-point equations, relative to the scale of
+#: their terms.
+RESIDUAL_TOLERANCE = 1e-9
+
+# Free unknowns and the equations that determine them, per branch (indices into
+# UNKNOWN_NAMES): on the collapsed branch the order parameters are zero and the
+# precision matrix is fixed by the Q, R, E equations; on the overfitting branch m = d = 0.
+_NEWTON_BLOCKS = {
+    0: ((0, 1, 2), (5, 6, 7)),
+    1: ((0, 1, 2, 5, 6, 7), (0, 1, 2, 5, 6, 7)),
+    2: (tuple(range(8)), tuple(range(8))),
+}
+
+
+class SolverError(RuntimeError):
+    """No stationary branch satisfies the saddle-point equations at some parameters.
+
+    Attributes
+    ----------
+    diagnostics : dict
+        The offending parameters, and per candidate branch its free energy and residual.
+    """
+
+    def __init__(self, message, diagnostics=None):
+        super().__init__(message)
+        self.diagnostics = diagnostics or {}
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """The RS prediction at one parameter point (see ``docs/model.md`` for conventions).
+
+    Attributes
+    ----------
+    alpha, beta, lam, rho, eta : float
+        The parameters.
+    m, d, Q, E, R, D : float
+        Order parameters at the training optimum (sign fixed by m >= 0).
+    chihat_Q, chihat_R, chihat_E : float
+        Entries of the inverse susceptibility matrix (finite also where a susceptibility
+        diverges, e.g. chi_E without weight decay for alpha <= 1).
+    eg, rate, distortion, kl_posterior : float
+        Signal recovery error, rate, distortion and KL(q(z|x) || p_W(z|x)) under the data
+        distribution.
+    rate_train, distortion_train, kl_posterior_train : float
+        The same on the training set.
+    free_energy : float
+        RS free energy: min L/N minus sum_mu ||x^mu||^2/(2N).
+    phase : str
+        "learning" (m != 0), "overfitting" (m = 0, Q != 0) or "regularized" (Q = 0).
+    converged : bool
+        The returned point satisfies the saddle-point equations (always True: otherwise
+        :class:`SolverError` is raised).
+    residual : float
+        Largest saddle-point residual, relative to the scale of the equations.
+    branches : dict
+        Lowest free energy of each branch family that exists ("collapsed",
+        "overfitting", "learning").
+    """
+
+    alpha: float
+    beta: float
+    lam: float
+    rho: float
+    eta: float
+    m: float
+    d: float
+    Q: float
+    E: float
+    R: float
+    D: float
+    chihat_Q: float
+    chihat_R: float
+    chihat_E: float
+    eg: float
+    rate: float
+    distortion: float
+    kl_posterior: float
+    rate_train: float
+    distortion_train: float
+    kl_posterior_train: float
+    free_energy: float
+    phase: str
+    converged: bool
+    residual: float
+    branches: dict = field(default_factory=dict)
+
+    def as_dict(self):
+        """Plain dict of all attributes (JSON-friendly)."""
+        return asdict(self)
+
+
+def _scale(z, alpha, beta, lam, rho, eta):
+    """Typical magnitude of the terms of the saddle-point equations at unknowns z."""
+    size = 1.0 + np.max(np.abs(z), axis=0)
+    return size * (1.0 + alpha + lam + 1.0 / beta) * (1.0 + rho + eta)
+
+
+def _residuals(gen, z, params):
+    res = np.asarray(np.broadcast_arrays(*gen.residual(*z, *params)))
+    return np.max(np.abs(res), axis=0)
+
+
+def newton(z0, params, branch, *, max_iter=20, rtol=RESIDUAL_TOLERANCE):
+    """Newton iteration on the saddle-point equations with the generated Jacobian.
+
+    Parameters
+    ----------
+    z0 : array (8, ...)
+        Initial unknowns (Q, R, E, m, d, chihat_Q, chihat_R, chihat_E).
+    params : sequence of 5 arrays
+        alpha, beta, lam, rho, eta, broadcastable to ``z0[0]``.
+    branch : int or array of int
+        0 collapsed, 1 overfitting, 2 learning: which unknowns are free (the others
+        stay at their branch values, zero).
+    max_iter : int
+        Iteration limit.
+
+    Returns
+    -------
+    z : array (8, ...)
+    residual : array (...)
+        Largest residual relative to the scale of the terms of the equations.
+    """
+    gen = generated()
+    z = np.array(z0, dtype=float)
+    shape = z.shape[1:]
+    params = [np.broadcast_to(np.asarray(p, dtype=float), shape) for p in params]
+    branch = np.broadcast_to(np.asarray(branch), shape)
+    with np.errstate(all="ignore"):
+        res = _residuals(gen, z, params) / _scale(z, *params)
+        for _ in range(max_iter):
+            todo = res > rtol
+            if not todo.any():
+                break
+            out = np.asarray(np.broadcast_arrays(*gen.residual_jacobian(*z, *params)))
+            F, J = out[:8], out[8:].reshape((8, 8, *shape))
+            improved = False
+            for code, (rows, cols) in _NEWTON_BLOCKS.items():
+                sel = todo & (branch == code)
+                if not sel.any():
+                    continue
+                Fs = np.moveaxis(F[list(rows)][:, sel], 0, -1)  # (k, n)
+                Js = np.moveaxis(J[np.ix_(rows, cols)][:, :, sel], -1, 0)  # (k, n, n)
+                # least squares: the Jacobian is singular where a branch meets the
+                # edge of the noise bulk (a square-root branch point)
+                step = np.stack([np.linalg.lstsq(a, b, rcond=None)[0]
+                                 for a, b in zip(Js, Fs, strict=True)])
+                trial = z.copy()
+                for j, c in enumerate(cols):
+                    trial[c][sel] = z[c][sel] - step[:, j]
+                new_res = _residuals(gen, trial, params) / _scale(trial, *params)
+                better = sel & np.isfinite(new_res) & (new_res < res)
+                z[:, better] = trial[:, better]
+                res = np.where(better, new_res, res)
+                improved |= bool(better.any())
+            if not improved:
+                break
+    return z, res
+
+
+def evaluate(z, params):
+    """Order parameters, observables, free energy and phase code at given unknowns.
+
+    Parameters
+    ----------
+    z : array (8, ...)
+        Unknowns (Q, R, E, m, d, chihat_Q, chihat_R, chihat_E).
+    params : sequence of 5 arrays
+        alpha, beta, lam, rho, eta.
+
+    Returns
+    -------
+    dict
+        Arrays for every name in :data:`RESULT_FIELDS` and ``phase``.
+    """
+    gen = generated()
+    shape = np.shape(z[0])
+    with np.errstate(all="ignore"):
+        obs = np.asarray(np.broadcast_arrays(*gen.observables(*z, *params),
+                                             np.empty(shape)))[:-1]
+        f = np.broadcast_to(gen.free_energy(*z, *params)[0], shape)
+    out = {name: np.asarray(z[k]) for k, name in enumerate(UNKNOWN_NAMES)}
+    out["D"] = params[1] / (params[1] + out["Q"])
+    out.update({name: obs[k] for k, name in enumerate(OBSERVABLE_NAMES)
+                if name != "training_objective"})
+    out["free_energy"] = np.array(f)
+    out["phase"] = np.where(out["m"] > 0, 2, np.where(out["Q"] > 0, 1, 0))
+    return out
+
+
+def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise"):
+    """Vectorised solver: the optimum at every point of broadcast parameter arrays.
+
+    Parameters
+    ----------
+    alpha, beta, lam, rho, eta : array_like
+        Parameters, broadcast against each other.
+    errors : {"raise", "mask"}
+        What to do where no branch satisfies the equations: raise :class:`SolverError`
+        (default), or return ``converged = False`` there, with every numeric field set
+        to NaN, for the caller to handle.
+
+    Returns
+    -------
+    dict
+        Arrays for every name in :data:`RESULT_FIELDS`, ``phase`` (int codes into
+        :data:`PHASES`), ``converged``, ``residual``, and ``branch_free_energy``
+        (array (3, ...) with +inf for absent branches).
+    """
+    p = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
+    params = np.broadcast_arrays(*(np.asarray(p[k], dtype=float) for k in
+                                   ("alpha", "beta", "lam", "rho", "eta")))
+    gen = generated()
+    shape = params[0].shape
+    with np.errstate(all="ignore"):
+        z, valid, branch = candidates(*params)  # z: (candidate, unknown, ...)
+        f = np.broadcast_to(gen.free_energy(*np.moveaxis(z, 1, 0), *params)[0], valid.shape)
+        finite = valid & np.isfinite(f) & np.all(np.isfinite(z), axis=1)
+        f = np.where(finite, f, np.inf)
+        best = np.argmin(f, axis=0)
+        z_best = np.take_along_axis(z, best[None, None], axis=0)[0]
+        code = branch[best]
+        res = _residuals(gen, z_best, params) / _scale(z_best, *params)
+        bad = np.isfinite(np.min(f, axis=0)) & ~(res <= RESIDUAL_TOLERANCE)
+        if bad.any():  # polish the few points whose closed form lost accuracy
+            idx = np.nonzero(bad)
+            z_fix, r_fix = newton(z_best[(slice(None), *idx)], [q[idx] for q in params],
+                                  code[idx])
+            z_best[(slice(None), *idx)] = z_fix
+            res[idx] = r_fix
+        converged = np.isfinite(np.min(f, axis=0)) & (res <= RESIDUAL_TOLERANCE)
+    if not converged.all() and errors == "raise":
+        i = tuple(int(k[0]) for k in np.nonzero(~converged)) if shape else ()
+        names = ("alpha", "beta", "lam", "rho", "eta")
+        point = {n: float(v[i]) for n, v in zip(names, params, strict=True)}
+        diag = {
+            "parameters": point,
+            "candidates": [
+                {"branch": BRANCHES[branch[k]], "exists": bool(valid[k][i]),
+                 "free_energy": float(f[k][i])}
+                for k in range(len(branch))
+            ],
+            "residual_of_best": float(res[i]),
+            "tolerance": RESIDUAL_TOLERANCE,
+        }
+        raise SolverError(
+            f"no stationary branch satisfies the saddle-point equations at {point} "
+            f"(best residual {res[i]:.3g}, tolerance {RESIDUAL_TOLERANCE:g})", diag)
+    out = evaluate(z_best, params)
+    out["converged"] = converged
+    out["residual"] = res
+    out["branch_free_energy"] = np.stack([np.min(np.where(branch[:, None] == b,
+                                                           f.reshape(len(branch), -1), np.inf),
+                                                  axis=0).reshape(shape) for b in range(3)])
+    if errors == "mask":
+        for name in RESULT_FIELDS:
+            out[name] = np.where(converged, out[name], np.nan)
+    return out
+
+
+def solve(alpha, beta, lam, rho=1.0, eta=1.0):
+    """RS prediction for the linear beta-VAE at one parameter point.
+
+    Parameters
+    ----------
+    alpha : float
+        Sample complexity P/N (> 0).
+    beta : float
+        Weight of the KL term (> 0).
+    lam : float
+        Weight decay (>= 0).
+    rho, eta : float, default 1.0
+        Signal and noise strength (> 0).
+
+    Returns
+    -------
+    SolveResult
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range.
+    SolverError
+        If no stationary branch satisfies the saddle-point equations.
+
+    Examples
+    --------
+    >>> import symrep
+    >>> r = symrep.solve(alpha=2.0, beta=0.5, lam=1.0)
+    >>> r.phase
+    'learning'
+    """
+    p = check_parameters(alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
+    names = ("alpha", "beta", "lam", "rho", "eta")
+    out = _solve_point(*(p[n] for n in names))
+    if out is None:  # the fast path could not certify a solution: the full solver decides
+        out = {k: v[()] if isinstance(v, np.ndarray) and k != "branch_free_energy" else v
+               for k, v in solve_arrays(**p).items()}
+    fields = {name: float(out[name]) for name in RESULT_FIELDS}
+    branches = {
+        BRANCHES[b]: float(out["branch_free_energy"][b])
+        for b in range(3) if math.isfinite(out["branch_free_energy"][b])
+    }
+    return SolveResult(**{n: p[n] for n in names}, **fields, phase=PHASES[int(out["phase"])],
+                       converged=bool(out["converged"]), residual=float(out["residual"]),
+                       branches=branches)
+
+
+def _solve_point(alpha, beta, lam, rho, eta):
+    """One point with the scalar ("math") generated code: ~10x faster than arrays.
+
+    Returns the same fields as :func:`solve_arrays` (as Python scalars), or None when
+    the best closed-form candidate does not meet the tolerance, leaving the Newton
+    polish and the error report to :func:`solve_arrays`.
+    """
+    gen = generated("math")
+    params = (alpha, beta, lam, rho, eta)
+    with np.errstate(all="ignore"):
+        z, valid, branch = candidates(*params)
+    best, f_best = None, math.inf
+    per_branch = [math.inf] * 3
+    for k, zk in enumerate(z.tolist()):
+        if not valid[k] or not all(map(math.isfinite, zk)):
+            continue
+        try:
+            fk = gen.free_energy(*zk, *params)[0]
+        except (ValueError, ZeroDivisionError, OverflowError):
+            continue
+        per_branch[branch[k]] = min(per_branch[branch[k]], fk)
+        if fk < f_best:
+            best, f_best = k, fk
+    if best is None:
+        return None
+    zb = z[best].tolist()
+    try:
+        res = max(map(abs, gen.residual(*zb, *params))) / _scale(np.array(zb), *params)
+        obs = gen.observables(*zb, *params)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return None
+    if not res <= RESIDUAL_TOLERANCE or not all(map(math.isfinite, obs)):
+        return None
+    out = dict(zip(UNKNOWN_NAMES, zb, strict=True))
+    out["D"] = beta / (beta + out["Q"])
+    out.update(zip(OBSERVABLE_NAMES, obs, strict=True))
+    out.update(free_energy=f_best, converged=True, residual=res,
+               phase=2 if out["m"] > 0 else 1 if out["Q"] > 0 else 0,
+               branch_free_energy=per_branch)
+    return out

@@ -1,0 +1,170 @@
+"""Sweeps: the RS solution on a grid of parameters, as an xarray Dataset.
+
+Every array-valued argument becomes a dimension of the result (in the order alpha,
+beta, lam, rho, eta), with the values as coordinates. The grid is solved in chunks
+with the vectorised solver; a progress bar shows the chunks, and with a checkpoint
+folder every finished chunk is saved, so an interrupted sweep resumes where it stopped.
+
+Points where the closed-form branches do not meet the tolerance are retried by Newton
+iteration warm-started from the nearest solved point along the grid (continuation),
+before being reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from symrep._version import __version__
+from symrep.solvers.saddle_point import (
+    PHASES,
+    RESIDUAL_TOLERANCE,
+    RESULT_FIELDS,
+    SolverError,
+    evaluate,
+    newton,
+    solve_arrays,
+)
+from symrep.validation import check_parameter
+
+__all__ = ["sweep"]
+
+_NAMES = ("alpha", "beta", "lam", "rho", "eta")
+_UNKNOWNS = ("Q", "R", "E", "m", "d", "chihat_Q", "chihat_R", "chihat_E")
+
+
+def _grid(values):
+    dims, coords, axes = [], {}, []
+    for name, v in values.items():
+        arr = check_parameter(name, v, allow_array=True)
+        if np.ndim(arr) == 0:
+            axes.append(float(arr))
+        elif np.ndim(arr) == 1:
+            dims.append(name)
+            coords[name] = arr
+            axes.append(arr)
+        else:
+            raise ValueError(f"{name} must be a scalar or a 1-d array, got shape {np.shape(arr)}")
+    mesh = np.meshgrid(*[a for a in axes if np.ndim(a) == 1], indexing="ij")
+    it = iter(mesh)
+    full = [next(it) if np.ndim(a) == 1 else a for a in axes]
+    shape = mesh[0].shape if mesh else ()
+    return dims, coords, [np.broadcast_to(a, shape).ravel() for a in full], shape
+
+
+def _continue_from_neighbours(out, params):
+    """Newton from the nearest converged point before each failed one (flat order)."""
+    for i in np.nonzero(~out["converged"])[0]:
+        done = np.nonzero(out["converged"][:i])[0]
+        if done.size == 0:
+            continue
+        j = done[-1]
+        z0 = np.array([[out[name][j]] for name in _UNKNOWNS])
+        point = [p[i : i + 1] for p in params]
+        z, res = newton(z0, point, out["phase"][j])
+        if res[0] <= RESIDUAL_TOLERANCE:
+            for name, value in evaluate(z, point).items():
+                out[name][i] = value[0]
+            out["residual"][i] = res[0]
+            out["converged"][i] = True
+    return out
+
+
+def _chunk_path(folder, key, k):
+    return Path(folder) / f"sweep_{key}_{k:05d}.npz"
+
+
+def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536, progress=None,
+          checkpoint=None, errors="raise"):
+    """Solve the RS saddle point on a grid of parameters.
+
+    Parameters
+    ----------
+    alpha, beta, lam, rho, eta : float or 1-d array_like
+        Every array becomes a dimension of the result.
+    chunk_size : int
+        Points solved per vectorised call.
+    progress : bool, optional
+        Progress bar over chunks (default: when stderr is a terminal and there is more
+        than one chunk).
+    checkpoint : path, optional
+        Folder where each finished chunk is saved; a sweep over the same grid resumes
+        from the chunks found there.
+    errors : {"raise", "mask"}
+        Where no branch satisfies the equations (even after continuation): raise
+        :class:`~symrep.solvers.SolverError`, or keep the point with ``converged``
+        False and NaN observables.
+
+    Returns
+    -------
+    xarray.Dataset
+        Variables: every field of :class:`~symrep.solvers.SolveResult` that is a number
+        (``res["eg"]``, ``res["Q"]``, ...), ``phase`` (codes, with the names in its
+        ``flag_meanings`` attribute and in ``res.attrs["phases"]``), ``converged`` and
+        ``residual``; coordinates: the swept parameters; the scalar parameters are in
+        ``attrs``.
+
+    Examples
+    --------
+    >>> import numpy as np, symrep
+    >>> res = symrep.sweep(alpha=np.linspace(0.1, 5, 50), beta=0.5, lam=1.0)
+    >>> res["eg"].shape
+    (50,)
+    """
+    import xarray as xr
+
+    if errors not in ("raise", "mask"):
+        raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
+    values = dict(zip(_NAMES, (alpha, beta, lam, rho, eta), strict=True))
+    dims, coords, flat, shape = _grid(values)
+    n = int(np.prod(shape)) if shape else 1
+    flat = [np.atleast_1d(f) for f in flat]
+    key = hashlib.sha256(b"".join(f.tobytes() for f in flat)).hexdigest()[:16]
+    chunks = range(0, n, chunk_size)
+    show = (sys.stderr.isatty() and len(chunks) > 1) if progress is None else progress
+    bar = None
+    if show:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, desc="sweep", unit="pt")
+    parts = []
+    for k, start in enumerate(chunks):
+        sl = slice(start, min(start + chunk_size, n))
+        path = _chunk_path(checkpoint, key, k) if checkpoint else None
+        if path is not None and path.is_file():
+            with np.load(path) as data:
+                part = {name: data[name] for name in data.files}
+        else:
+            params = [f[sl] for f in flat]
+            part = solve_arrays(*params, errors="mask")
+            if not part["converged"].all():
+                part = _continue_from_neighbours(part, params)
+            part.pop("branch_free_energy")
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.savez(path, **part)
+        parts.append(part)
+        if bar is not None:
+            bar.update(sl.stop - sl.start)
+    if bar is not None:
+        bar.close()
+    out = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+    if errors == "raise" and not out["converged"].all():
+        i = int(np.nonzero(~out["converged"])[0][0])
+        point = {name: float(f[i]) for name, f in zip(_NAMES, flat, strict=True)}
+        raise SolverError(f"no stationary branch satisfies the saddle-point equations at "
+                          f"{point} ({int((~out['converged']).sum())} of {n} points failed)",
+                          {"parameters": point, "failed": int((~out["converged"]).sum())})
+    data_vars = {}
+    for name in (*RESULT_FIELDS, "residual"):
+        data_vars[name] = (dims, out[name].reshape(shape))
+    data_vars["phase"] = (dims, out["phase"].reshape(shape).astype(np.int8), {
+        "flag_values": list(range(len(PHASES))), "flag_meanings": " ".join(PHASES)})
+    data_vars["converged"] = (dims, out["converged"].reshape(shape))
+    attrs = {name: float(v) for name, v in values.items() if name not in dims}
+    attrs.update(phases=json.dumps(PHASES), symrep_version=__version__)
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)

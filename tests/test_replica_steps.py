@@ -1,0 +1,186 @@
+"""Each step of the symbolic replica derivation, checked independently."""
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from symrep import symbols as S
+from symrep.replica import (
+    eliminate_conjugates,
+    energetic_term,
+    entropic_term,
+    local_field_covariance,
+    per_sample_objective,
+    replica_limit,
+    rs_free_energy,
+    saddle_point_equations,
+    zero_temperature,
+)
+from symrep.replica.rs_matrices import RSMatrix
+
+RNG = np.random.default_rng(0)
+
+
+def rational_matrix(p, rng, symmetric=True):
+    a = rng.integers(-5, 6, size=(p, p))
+    if symmetric:
+        a = a + a.T
+    return sp.Matrix(p, p, [sp.Rational(int(v), 3) for v in a.ravel()])
+
+
+@pytest.mark.parametrize("n_value", [1, 2, 3])
+def test_rs_matrix_formulas_match_explicit_matrices(n_value):
+    rng = np.random.default_rng(n_value)
+    A = rational_matrix(2, rng) + 8 * sp.eye(2)
+    B = rational_matrix(2, rng)
+    M = RSMatrix(A, B)
+    full = M.explicit(n_value)
+    assert sp.simplify(M.logdet().subs(S.n, n_value) - sp.log(full.det())) == 0
+    w = sp.Matrix([sp.Rational(1, 2), sp.Rational(-2, 3)])
+    ones_w = sp.Matrix.vstack(*[w] * n_value)
+    assert sp.simplify(M.inverse_quadratic(w).subs(S.n, n_value)
+                       - (ones_w.T * full.inv() * ones_w)[0, 0]) == 0
+    O = RSMatrix(rational_matrix(2, rng), rational_matrix(2, rng))
+    assert sp.simplify(M.trace_product(O).subs(S.n, n_value)
+                       - (full * O.explicit(n_value).T).trace()) == 0
+    K = rational_matrix(2, rng, symmetric=False)
+    Kn = sp.diag(*[K] * n_value)
+    assert M.left_multiply(K).explicit(n_value) == Kn * full
+    assert M.plus_identity().explicit(n_value) == sp.eye(2 * n_value) + full
+
+
+def test_per_sample_objective_is_split_exactly():
+    step = per_sample_objective()
+    K = step.result["K"]
+    assert K == sp.Matrix([[0, -1], [-1, S.Q + S.beta]])
+    h = sp.Matrix([S.u, S.v])
+    rebuilt = S.x2 / 2 + (h.T * K * h)[0, 0] / 2 + step.result["weight_term"]
+    assert sp.simplify(rebuilt - step.result["objective"]) == 0
+    assert not step.result["weight_term"].has(S.u, S.v, S.x2)
+
+
+def test_local_field_covariance_against_sampling():
+    """E[h_a h_b^T] = rho t t^T + eta G for real weights and data."""
+    N, P, rho, eta = 400, 200_000, 1.7, 0.6
+    rng = np.random.default_rng(1)
+    w0 = np.ones(N)
+    Wa, Va, Wb = (rng.standard_normal(N) + 0.5 for _ in range(3))
+    c = rng.standard_normal(P)
+    noise = rng.standard_normal((P, N))
+    X = np.sqrt(rho / N) * np.outer(c, w0) + np.sqrt(eta) * noise
+    u_a, v_a, u_b = X @ Wa / math.sqrt(N), X @ Va / math.sqrt(N), X @ Wb / math.sqrt(N)
+    cov = local_field_covariance().result
+    vals = {S.m: Wa @ w0 / N, S.d: Va @ w0 / N, S.Q: Wa @ Wa / N, S.R: Wa @ Va / N,
+            S.E: Va @ Va / N, S.rho: rho, S.eta: eta}
+    diag = np.array(cov.diag.subs(vals), dtype=float)
+    emp = np.cov(np.vstack([u_a, v_a]), bias=True)
+    assert np.allclose(emp, diag, rtol=0.02, atol=0.02)
+    # off-diagonal block between two replicas: rho m_a m_b + eta q with q = W_a.W_b/N
+    off = cov.off.subs({S.m: Wa @ w0 / N, S.q: Wa @ Wb / N, S.rho: rho, S.eta: eta})
+    assert abs(np.mean(u_a * u_b) - (rho * (Wa @ w0 / N) * (Wb @ w0 / N) + eta * Wa @ Wb / N)) \
+        < 0.02 * (1 + abs(float(off[0, 0])))
+
+
+def test_gaussian_average_identity():
+    """E exp(-h^T A h / 2) = det(I + A C)^(-1/2), the identity behind the energetic term."""
+    C = np.array([[1.3, 0.4], [0.4, 0.8]])
+    A = np.array([[0.0, -0.3], [-0.3, 0.9]])  # indefinite, like K
+    L = np.linalg.cholesky(C)
+    grid = np.polynomial.hermite_e.hermegauss(80)
+    x, wts = grid
+    Z1, Z2 = np.meshgrid(x, x, indexing="ij")
+    h = np.einsum("ij,jkl->ikl", L, np.stack([Z1, Z2]))
+    quad = np.einsum("ikl,ij,jkl->kl", h, A, h)
+    value = np.einsum("k,l,kl->", wts, wts, np.exp(-quad / 2)) / (2 * np.pi)
+    assert math.isclose(value, np.linalg.det(np.eye(2) + A @ C) ** -0.5, rel_tol=1e-10)
+
+
+def _numeric_point(rng):
+    vals = {S.Q: 1.3, S.R: 0.4, S.E: 0.7, S.m: 0.5, S.d: 0.2, S.q: 0.9, S.r: 0.3,
+            S.e: 0.5, S.alpha: 1.7, S.beta: 0.6, S.lam: 0.3, S.rho: 1.2, S.eta: 0.8,
+            S.b: 0.7, S.D: 0.4}
+    return vals
+
+
+@pytest.mark.parametrize("n_value", [1, 2, 3])
+def test_energetic_term_equals_explicit_determinant(n_value):
+    vals = _numeric_point(RNG)
+    G_E = energetic_term().result.subs(S.n, n_value).subs(vals)
+    cov = local_field_covariance().result
+    K = per_sample_objective().result["K"]
+    C = cov.explicit(n_value).subs(vals)
+    Kn = sp.diag(*[K] * n_value).subs(vals)
+    det = (sp.eye(2 * n_value) + vals[S.b] * Kn * C).det()
+    # compare exp(-2 G_E) with the determinant (it may be negative away from a saddle)
+    assert math.isclose(complex(sp.exp(-2 * G_E)).real, float(det), rel_tol=1e-12)
+
+
+def test_entropic_term_at_one_replica_is_the_gaussian_volume():
+    """Extremised over its conjugates, G_S(1) = 1 + log(2 pi) + log det(G - t t^T) / 2."""
+    vals = {S.Q: 1.3, S.R: 0.4, S.E: 0.7, S.m: 0.5, S.d: 0.2}
+    G_S = entropic_term().result.subs(S.n, 1).subs(vals)
+    conj = [S.Qtilde, S.Rtilde, S.Etilde, S.mtilde, S.dtilde]
+    grad = [sp.diff(G_S, c) for c in conj]
+    sol = sp.nsolve(grad, conj, [1.0, -0.3, 1.5, 0.5, 0.1])
+    value = float(G_S.subs(dict(zip(conj, sol, strict=True))))
+    G = np.array([[1.3, 0.4], [0.4, 0.7]])
+    t = np.array([0.5, 0.2])
+    want = 1 + math.log(2 * math.pi) + 0.5 * math.log(np.linalg.det(G - np.outer(t, t)))
+    assert math.isclose(value, want, rel_tol=1e-10)
+
+
+def test_replica_limit_matches_a_finite_difference_in_n():
+    from symrep.replica.replica_limit import replicated_exponent
+
+    vals = _numeric_point(RNG)
+    vals.update({S.Qtilde: 2.0, S.Rtilde: -0.2, S.Etilde: 1.5, S.qtilde: 0.3,
+                 S.rtilde: 0.1, S.etilde: 0.2, S.mtilde: 0.4, S.dtilde: -0.1})
+    vals = {k: sp.Rational(str(v)) for k, v in vals.items()}  # exact: no rounding in the FD
+    parts = replica_limit().result
+    phi = (parts["entropic"] + S.alpha * parts["energetic"] - S.b * parts["local"]).subs(vals)
+    Phi = replicated_exponent().subs(vals)
+    h = sp.Rational(1, 10**8)
+    fd = (Phi.subs(S.n, h) - Phi.subs(S.n, -h)) / (2 * h)
+    assert math.isclose(float(phi), float(sp.N(fd, 40)), rel_tol=1e-12)
+
+
+def test_zero_temperature_limit_numerically():
+    from symrep.replica.zero_temperature import _scaling
+
+    parts = replica_limit().result
+    vals = {S.Q: 1.3, S.R: 0.4, S.E: 0.7, S.m: 0.5, S.d: 0.2, S.chi_Q: 0.6, S.chi_R: 0.2,
+            S.chi_E: 0.5, S.alpha: 1.7, S.beta: 0.6, S.lam: 0.3, S.rho: 1.2, S.eta: 0.8}
+    vals = {k: sp.Rational(str(v)) for k, v in vals.items()}  # exact: b is huge
+    compact = zero_temperature().result["energetic"].subs(vals)
+    big_b = sp.Integer(10) ** 12
+    raw = (parts["energetic"].subs(_scaling()) / S.b).subs(vals).subs(S.b, big_b)
+    assert math.isclose(float(sp.N(raw, 40)), float(compact), rel_tol=1e-10)
+
+
+def test_conjugate_solution_is_stationary():
+    f = zero_temperature().result["free_energy"]
+    sol = eliminate_conjugates().result["solution"]
+    for c in S.CONJUGATES:
+        assert sp.simplify(sp.diff(f, c).subs(sol)) == 0
+
+
+def test_rs_free_energy_is_an_expression_of_the_parameters():
+    f = rs_free_energy()
+    assert isinstance(f, sp.Expr)
+    for sym in (S.alpha, S.beta, S.lam, S.rho, S.eta):
+        assert f.has(sym)
+    assert not any(f.has(c) for c in S.CONJUGATES)
+    assert rs_free_energy(conjugates=True).has(S.mhat)
+
+
+def test_saddle_point_equations_are_the_gradient_of_the_reduced_free_energy():
+    system = saddle_point_equations()
+    assert sp.simplify(system.eliminated[S.D] - S.beta / (S.beta + S.Q)) == 0
+    assert len(system.equations) == 8
+    vals = {S.Q: 1.3, S.R: 0.4, S.E: 0.7, S.m: 0.5, S.d: 0.2, S.chi_Q: 0.6, S.chi_R: 0.2,
+            S.chi_E: 0.5, S.alpha: 1.7, S.beta: 0.6, S.lam: 0.3, S.rho: 1.2, S.eta: 0.8}
+    for z, eq in zip(system.unknowns, system.equations, strict=True):
+        direct = sp.diff(system.free_energy, z).subs(vals)
+        assert math.isclose(float(eq.subs(vals)), float(direct), rel_tol=1e-10, abs_tol=1e-12)
