@@ -245,6 +245,8 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise"):
     p = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
     params = np.broadcast_arrays(*(np.asarray(p[k], dtype=float) for k in
                                    ("alpha", "beta", "lam", "rho", "eta")))
+    out_shape = params[0].shape
+    params = [q.ravel() for q in params]  # solve on a flat batch, reshape at the end
     gen = generated()
     shape = params[0].shape
     with np.errstate(all="ignore"):
@@ -265,7 +267,7 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise"):
             res[idx] = r_fix
         converged = np.isfinite(np.min(f, axis=0)) & (res <= RESIDUAL_TOLERANCE)
     if not converged.all() and errors == "raise":
-        i = tuple(int(k[0]) for k in np.nonzero(~converged)) if shape else ()
+        i = int(np.nonzero(~converged)[0][0])
         names = ("alpha", "beta", "lam", "rho", "eta")
         point = {n: float(v[i]) for n, v in zip(names, params, strict=True)}
         diag = {
@@ -290,7 +292,8 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise"):
     if errors == "mask":
         for name in RESULT_FIELDS:
             out[name] = np.where(converged, out[name], np.nan)
-    return out
+    return {k: v.reshape((3, *out_shape) if k == "branch_free_energy" else out_shape)
+            for k, v in out.items()}
 
 
 def solve(alpha, beta, lam, rho=1.0, eta=1.0):

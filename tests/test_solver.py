@@ -1,0 +1,269 @@
+"""The numerical solver: exactness, branch selection, no NaN, high precision, sweeps."""
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import symrep
+from symrep.numeric.highprec import solve_mp
+from symrep.numeric.system import generated
+from symrep.simulate import exact_minimum, sample_scm
+from symrep.solvers import PHASES, SolverError, solve, solve_arrays, sweep
+from symrep.solvers.closed_form import candidates
+
+FIELDS = ("Q", "R", "E", "m", "d", "chihat_Q", "chihat_R", "chihat_E", "eg", "rate",
+          "distortion", "kl_posterior", "rate_train", "distortion_train",
+          "kl_posterior_train", "free_energy")
+
+moderate = st.fixed_dictionaries({
+    "alpha": st.floats(0.05, 50.0), "beta": st.floats(0.02, 10.0),
+    "lam": st.one_of(st.just(0.0), st.floats(1e-3, 10.0)),
+    "rho": st.floats(0.1, 10.0), "eta": st.floats(0.1, 10.0),
+})
+
+
+def test_known_point_against_independent_random_matrix_result():
+    """Learning phase: Q, m from the 1-d reduced problem with the BBP eigenvalue."""
+    a, b, lam, rho, eta = 3.0, 0.5, 0.7, 1.0, 1.0
+    s = (rho + eta) * (1 + eta / (a * rho))  # top eigenvalue of the sample covariance
+    A = a * s
+    from scipy.optimize import minimize_scalar
+
+    f = lambda Q: Q * (lam / 2 - A**2 / (2 * ((Q + b) * A + lam))) + a * b / 2 * np.log1p(Q / b)  # noqa: E731
+    Q = minimize_scalar(f, bounds=(0, 20), method="bounded", options={"xatol": 1e-12}).x
+    overlap2 = (1 - eta**2 / (a * rho**2)) / (1 + eta / (a * rho))
+    r = solve(a, b, lam, rho, eta)
+    assert r.phase == "learning"
+    assert math.isclose(r.Q, Q, rel_tol=1e-8)
+    assert math.isclose(r.m, math.sqrt(Q * overlap2), rel_tol=1e-8)
+    assert math.isclose(r.free_energy, f(Q), rel_tol=1e-10)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(moderate)
+def test_every_candidate_solves_the_saddle_point_equations(p):
+    gen = generated()
+    with np.errstate(all="ignore"):
+        z, valid, _ = candidates(*(np.asarray(v) for v in p.values()))
+    params = list(p.values())
+    for k in range(z.shape[0]):
+        if valid[k] and np.all(np.isfinite(z[k])):
+            res = np.max(np.abs(gen.residual(*z[k], *params)))
+            scale = (1 + np.max(np.abs(z[k]))) * (1 + p["alpha"] + p["lam"] + 1 / p["beta"]) \
+                * (1 + p["rho"] + p["eta"])
+            assert res <= 1e-9 * scale
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(moderate)
+def test_float64_agrees_with_mpmath_to_1e_10(p):
+    ref = solve_mp(**p, dps=40)
+    got = solve(**p)
+    assert PHASES.index(got.phase) == (2 if ref["m"] > 0 else 1 if ref["Q"] > 0 else 0)
+    assert float(ref["residual"]) < 1e-25 * (1 + p["alpha"] + p["lam"] + 1 / p["beta"]) * \
+        (1 + float(ref["Q"]) + float(ref["chihat_E"]) + float(ref["chihat_Q"]))
+    for name in FIELDS:
+        want = float(ref[name])
+        assert abs(getattr(got, name) - want) <= 1e-10 * (1 + abs(want)), name
+
+
+wide = st.fixed_dictionaries({
+    "alpha": st.floats(1e-3, 1e6), "beta": st.floats(1e-3, 1e2),
+    "lam": st.floats(0.0, 1e2), "rho": st.floats(1e-2, 1e2), "eta": st.floats(1e-2, 1e2),
+})
+
+
+@settings(max_examples=300, deadline=None)
+@given(wide)
+def test_no_nan_escapes_on_wide_ranges(p):
+    try:
+        r = solve(**p)
+    except SolverError as err:
+        assert err.diagnostics["parameters"]
+        return
+    assert r.converged
+    for name in FIELDS:
+        assert math.isfinite(getattr(r, name)), name
+    assert r.phase in PHASES
+
+
+def test_no_nan_on_a_dense_random_batch():
+    rng = np.random.default_rng(7)
+    n = 20_000
+    p = dict(alpha=10 ** rng.uniform(-3, 6, n), beta=10 ** rng.uniform(-3, 2, n),
+             lam=np.where(rng.random(n) < 0.2, 0.0, 10 ** rng.uniform(-10, 2, n)),
+             rho=10 ** rng.uniform(-2, 2, n), eta=10 ** rng.uniform(-2, 2, n))
+    out = solve_arrays(**p, errors="mask")
+    ok = out["converged"]
+    assert ok.mean() > 0.999
+    for name in FIELDS:
+        assert np.all(np.isfinite(out[name][ok])), name
+
+
+def test_the_returned_branch_has_the_lowest_free_energy():
+    r = solve(3.0, 0.5, 0.7)
+    assert set(r.branches) == {"overfitting", "learning"}
+    assert r.free_energy == pytest.approx(min(r.branches.values()), abs=1e-14)
+    assert r.free_energy < r.branches["overfitting"]
+
+
+@pytest.mark.parametrize(
+    "params, phase",
+    [((3.0, 0.5, 0.7), "learning"), ((0.5, 0.5, 0.2), "overfitting"),
+     ((2.0, 3.0, 1.0), "regularized"), ((2.0, 0.3, 0.0, 2.0, 0.5), "learning"),
+     ((0.5, 0.3, 0.0), "overfitting")],
+)
+def test_phases_agree_with_the_exact_optimum(params, phase):
+    r = solve(*params)
+    assert r.phase == phase
+    a, b, lam, *rest = params
+    rho, eta = rest if rest else (1.0, 1.0)
+    N = 1500
+    X, W0 = sample_scm(round(a * N), N, rho, eta, seed=11)
+    ex = exact_minimum(X, W0, b, lam, rho, eta)
+    assert abs(ex.Q - r.Q) < 0.05 * (1 + r.Q)
+    assert abs(ex.free_energy - r.free_energy) < 0.05 * (1 + abs(r.free_energy))
+    if phase == "learning":
+        assert abs(ex.m - r.m) < 0.1
+    if phase == "regularized":
+        assert ex.Q == 0.0
+
+
+def test_training_objective_equals_the_free_energy_at_the_saddle():
+    out = solve_arrays(np.linspace(0.1, 6, 40), 0.4, 0.5)
+    gen = generated()
+    z = np.array([out[k] for k in ("Q", "R", "E", "m", "d", "chihat_Q", "chihat_R",
+                                   "chihat_E")])
+    obs = gen.observables(*z, np.linspace(0.1, 6, 40), 0.4, 0.5, 1.0, 1.0)
+    assert np.allclose(obs[-1], out["free_energy"], rtol=1e-10, atol=1e-12)
+
+
+def test_math_and_numpy_code_agree():
+    args = (1.1, 0.5, 0.3, 0.2, 0.1, 2.0, -0.5, 1.5, 2.0, 0.6, 0.4, 1.3, 0.9)
+    for name in ("free_energy", "residual", "residual_jacobian", "observables"):
+        a = getattr(generated("numpy"), name)(*args)
+        b = getattr(generated("math"), name)(*args)
+        assert np.allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=1e-13)
+
+
+def test_solver_error_carries_diagnostics(monkeypatch):
+    import symrep.solvers.saddle_point as sp_mod
+
+    def broken(*args, **kwargs):
+        z, valid, branch = candidates(*args, **kwargs)
+        return z + 1.0, valid, branch  # no longer a stationary point
+
+    monkeypatch.setattr(sp_mod, "candidates", broken)
+    with pytest.raises(SolverError) as info:
+        sp_mod.solve_arrays(3.0, 0.5, 0.7)
+    diag = info.value.diagnostics
+    assert diag["parameters"]["alpha"] == 3.0 and diag["candidates"]
+    out = sp_mod.solve_arrays([3.0, 3.0], 0.5, 0.7, errors="mask")
+    assert not out["converged"].any() and np.isnan(out["eg"]).all()
+
+
+def test_solve_rejects_bad_input():
+    with pytest.raises(ValueError, match="alpha"):
+        symrep.solve(alpha=-1, beta=1, lam=1)
+    with pytest.raises(ValueError, match="beta = nan"):
+        symrep.solve(alpha=1, beta=float("nan"), lam=1)
+    with pytest.raises(ValueError, match="lam"):
+        symrep.solve(alpha=1, beta=1, lam=np.inf)
+
+
+def test_sweep_table_and_consistency_with_solve(tmp_path):
+    res = sweep(alpha=np.linspace(0.2, 4, 12), beta=[0.3, 1.5], lam=0.5, rho=1.2)
+    assert res["eg"].shape == (12, 2)
+    assert res.attrs["lam"] == 0.5 and json.loads(res.attrs["phases"]) == list(PHASES)
+    one = solve(res.alpha.values[5], 1.5, 0.5, rho=1.2)
+    assert res["eg"].sel(beta=1.5).values[5] == pytest.approx(one.eg, rel=1e-12)
+    assert PHASES[int(res["phase"].sel(beta=1.5)[5])] == one.phase
+    path = tmp_path / "s.nc"
+    res.to_netcdf(path)
+    import xarray as xr
+
+    assert float(abs(xr.open_dataset(path)["Q"] - res["Q"]).max()) == 0.0
+
+
+def test_sweep_checkpoint_resumes_finished_chunks(tmp_path):
+    alpha = np.linspace(0.1, 5, 50)
+    first = sweep(alpha=alpha, beta=0.5, lam=1.0, chunk_size=10, checkpoint=tmp_path)
+    files = sorted(tmp_path.glob("*.npz"))
+    assert len(files) == 5
+    # a resumed sweep reads the chunks instead of solving: poison the solver to prove it
+    import symrep.solvers.sweep_grid as sg
+
+    original = sg.solve_arrays
+    sg.solve_arrays = lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-solved"))
+    try:
+        again = sweep(alpha=alpha, beta=0.5, lam=1.0, chunk_size=10, checkpoint=tmp_path)
+    finally:
+        sg.solve_arrays = original
+    assert np.array_equal(first["eg"].values, again["eg"].values)
+
+
+def test_phase_diagram_boundaries():
+    pd = symrep.phase_diagram(np.linspace(0.1, 4, 40), np.linspace(0.05, 2.5, 40), lam=1.0)
+    assert set(pd.boundaries) == {"learning|overfitting", "learning|regularized",
+                                  "overfitting|regularized"}
+    # learning and overfitting meet at the spectral transition alpha = (eta/rho)^2 = 1
+    assert np.allclose(pd.boundaries["learning|overfitting"][:, 0], 1.0, atol=1e-6)
+    # points on the boundaries separate the phases they name
+    for key, pts in pd.boundaries.items():
+        a, b = pts[len(pts) // 2]
+        names = set(key.split("|"))
+        near = {solve(a * (1 + s1), b * (1 + s2), 1.0).phase
+                for s1 in (-1e-4, 0, 1e-4) for s2 in (-1e-4, 0, 1e-4)}
+        assert near == names, (key, a, b, near)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = pd.plot()
+    assert fig.axes
+
+
+def test_warm_start_does_not_import_sympy():
+    code = ("import sys, symrep; symrep.solve(2.0, 0.5, 1.0); "
+            "symrep.sweep(alpha=[1.0, 2.0], beta=0.5, lam=1.0); print('sympy' in sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=600)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_cli_solve_json_has_the_result_attributes():
+    out = subprocess.run([sys.executable, "-m", "symrep", "solve", "--alpha", "2", "--beta",
+                          "0.5", "--lam", "1", "--json"], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    for key in ("m", "d", "Q", "E", "R", "D", "eg", "rate", "distortion", "kl_posterior",
+                "free_energy", "phase", "converged", "alpha", "beta", "lam", "rho", "eta"):
+        assert key in data
+    assert data["phase"] == "learning" and data["converged"] is True
+
+
+def test_cli_sweep_and_phase_diagram(tmp_path):
+    csv = tmp_path / "s.csv"
+    out = subprocess.run([sys.executable, "-m", "symrep", "sweep", "--alpha", "0.1:4:20",
+                          "--beta", "0.5,1", "--lam", "1", "--out", str(csv)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert len(csv.read_text().splitlines()) == 41
+    png = tmp_path / "pd.png"
+    out = subprocess.run([sys.executable, "-m", "symrep", "phase-diagram", "--alpha",
+                          "0.1:4:30", "--beta", "0.05:2.5:30", "--out", str(png)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert png.stat().st_size > 1000
+    bad = subprocess.run([sys.executable, "-m", "symrep", "sweep", "--alpha", "0.1:x:3",
+                          "--beta", "1", "--lam", "1", "--out", str(csv)],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
