@@ -193,6 +193,44 @@ def _cmd_simulate(args):
     return 0
 
 
+def _cmd_compare(args):
+    import csv
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from symrep.compare import finite_size_study, learning_curve_comparison, markdown_table
+
+    params = check_parameters(lam=args.lam, rho=args.rho, eta=args.eta)
+    N = check_positive_int("N", args.N)
+    seeds = check_positive_int("seeds", args.seeds)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.quick:
+        alphas, betas, methods = [0.4, 1.0, 2.0, 3.0, 4.0], [0.5, 1.5], ("exact", "lbfgs")
+    else:
+        alphas = [0.2, 0.4, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0]
+        betas, methods = [0.2, 0.5, 1.0, 1.5], ("exact", "lbfgs")
+    fig, table = learning_curve_comparison(alphas, betas, **params, N=N, seeds=seeds,
+                                           methods=methods)
+    fig.savefig(out / "learning_curve.png", dpi=150)
+    with open(out / "learning_curve.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(table[0]))
+        writer.writeheader()
+        writer.writerows(table)
+    print(f"{'beta':>5} {'alpha':>6} {'method':>6} {'theory eg':>10} {'N=' + str(N) + ' eg':>18}")
+    for r in table:
+        print(f"{r['beta']:>5g} {r['alpha']:>6g} {r['method']:>6} {r['theory']:>10.4f} "
+              f"{r['mean']:>10.4f} +- {r['sem']:.4f}")
+    print(f"figure: {out / 'learning_curve.png'}")
+    if args.finite_size:
+        rows = finite_size_study(Ns=(500, 1000, 2000, 4000), seeds=8)
+        (out / "finite_size.md").write_text(markdown_table(rows) + "\n")
+        print(f"finite-size table: {out / 'finite_size.md'}")
+    return 0
+
+
 def _cmd_figures(args):
     return _not_implemented(args)
 
@@ -240,6 +278,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exact finite-N optimum, or training with L-BFGS or Adam")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=_cmd_simulate)
+
+    p = sub.add_parser("compare", help="theory curves against finite-N simulation, with figure")
+    p.add_argument("--out", default="results", help="output folder")
+    p.add_argument("--N", type=int, default=500, help="input dimension of the simulations")
+    p.add_argument("--seeds", type=int, default=3, help="data sets per point")
+    p.add_argument("--lam", type=float, default=1.0, help="weight decay")
+    p.add_argument("--rho", type=float, default=1.0, help="signal strength")
+    p.add_argument("--eta", type=float, default=1.0, help="noise strength")
+    p.add_argument("--quick", action="store_true", help="fewer points (about a minute)")
+    p.add_argument("--finite-size", action="store_true",
+                   help="also tabulate theory against the exact optimum at N = 500..4000")
+    p.set_defaults(handler=_cmd_compare)
 
     p = sub.add_parser("figures", help="regenerate the figures of the paper")
     p.add_argument("--out", default="figures", help="output folder")

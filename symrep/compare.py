@@ -1,0 +1,149 @@
+"""Theory against finite-N ground truth.
+
+- :func:`finite_size_study`: at chosen parameter points, the RS prediction next to the
+  mean and standard error of the exact optimum (or trained models) over seeds, for a
+  sequence of N, with the deviation in units of the standard error;
+- :func:`learning_curve_comparison`: eg (or any observable) against alpha, theory curve
+  and simulation points, with a figure. ``symrep compare`` runs it.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+from symrep.simulate.experiment import simulate, summarize
+from symrep.solvers import solve, sweep
+
+__all__ = ["DEFAULT_POINTS", "COMPARED", "finite_size_study", "markdown_table",
+           "learning_curve_comparison"]
+
+#: One parameter point in each phase, and one without weight decay (rho = eta = 1).
+DEFAULT_POINTS = {
+    "learning": dict(alpha=3.0, beta=0.5, lam=0.7),
+    "overfitting": dict(alpha=0.5, beta=0.5, lam=0.2),
+    "regularized": dict(alpha=2.0, beta=3.0, lam=1.0),
+    "learning, lam = 0": dict(alpha=2.0, beta=0.3, lam=0.0),
+}
+
+#: Quantities compared by default.
+COMPARED = ("m", "Q", "R", "E", "eg", "rate", "distortion", "kl_posterior", "rate_train",
+            "distortion_train", "free_energy")
+
+
+def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="exact",
+                      observables=COMPARED, progress=None):
+    """RS prediction against the finite-N optimum at growing N.
+
+    Parameters
+    ----------
+    points : dict, optional
+        ``label -> dict(alpha, beta, lam[, rho, eta])``; default :data:`DEFAULT_POINTS`.
+    Ns : sequence of int
+        Input dimensions.
+    seeds : int
+        Independent data sets per (point, N).
+    method : {"exact", "lbfgs", "adam"}
+        Finite-N ground truth: the exact optimum or trained models.
+
+    Returns
+    -------
+    list of dict
+        One row per (point, N, observable): ``point``, ``phase`` (theory), ``N``,
+        ``observable``, ``theory``, ``mean``, ``sem``, ``deviation`` (mean - theory) and
+        ``z`` (deviation / sem; 0 when both vanish, inf when only sem does).
+    """
+    points = DEFAULT_POINTS if points is None else points
+    show = sys.stderr.isatty() if progress is None else progress
+    rows = []
+    total = len(points) * len(Ns)
+    done = 0
+    for label, p in points.items():
+        theory = solve(**p)
+        for N in Ns:
+            res = simulate(N, **p, seeds=seeds, method=method, progress=False)
+            summary = summarize(res, observables)
+            for name in observables:
+                mean, sem = summary[name]
+                dev = mean - getattr(theory, name)
+                z = 0.0 if abs(dev) <= 1e-12 else (abs(dev) / sem if sem > 0 else math.inf)
+                rows.append(dict(point=label, phase=theory.phase, N=N, observable=name,
+                                 theory=getattr(theory, name), mean=mean, sem=sem,
+                                 deviation=dev, z=z, **p))
+            done += 1
+            if show:
+                print(f"\rfinite-size study: {done}/{total}", end="", file=sys.stderr,
+                      flush=True)
+    if show:
+        print(file=sys.stderr)
+    return rows
+
+
+def markdown_table(rows, observables=None):
+    """Markdown table: one line per (point, N), columns theory and mean +- sem (z)."""
+    observables = observables or list(dict.fromkeys(r["observable"] for r in rows))
+    by_key = {}
+    for r in rows:
+        by_key.setdefault((r["point"], r["N"]), {})[r["observable"]] = r
+    head = "| point | N | " + " | ".join(observables) + " |"
+    lines = [head, "|" + "---|" * (len(observables) + 2)]
+    last_point = None
+    for (point, N), obs in by_key.items():
+        if point != last_point:
+            theory = " | ".join(f"**{obs[o]['theory']:.4f}**" for o in observables)
+            lines.append(f"| {point} ({obs[observables[0]]['phase']}) | theory | {theory} |")
+            last_point = point
+        cells = []
+        for o in observables:
+            r = obs[o]
+            z = "" if r["z"] == 0 else f" ({r['z']:.1f})"
+            cells.append(f"{r['mean']:.4f} ± {r['sem']:.4f}{z}")
+        lines.append(f"| | {N} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500, seeds=3,
+                              methods=("exact",), observable="eg", curve_points=400,
+                              ax=None):
+    """Theory curves of one observable against alpha, with finite-N points.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    table : list of dict
+        For every (beta, alpha, method): theory, mean, sem.
+    """
+    import matplotlib.pyplot as plt
+
+    alphas = np.asarray(alphas, dtype=float)
+    curve_alpha = np.linspace(min(alphas.min(), 0.05), alphas.max() * 1.05, curve_points)
+    theory = sweep(alpha=curve_alpha, beta=list(betas), lam=lam, rho=rho, eta=eta)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 4), constrained_layout=True)
+    markers = {"exact": "o", "lbfgs": "s", "adam": "^"}
+    table = []
+    for k, b in enumerate(betas):
+        color = f"C{k}"
+        ax.plot(curve_alpha, theory[observable].sel(beta=b), color=color,
+                label=rf"$\beta={b:g}$")
+        for method in methods:
+            means, sems = [], []
+            for a in alphas:
+                res = simulate(N, a, b, lam, rho, eta, seeds=seeds, method=method,
+                               progress=False)
+                mean, sem = summarize(res, [observable])[observable]
+                means.append(mean)
+                sems.append(sem)
+                th = float(theory[observable].sel(beta=b).interp(alpha=a))
+                table.append(dict(beta=b, alpha=float(a), method=method, theory=th,
+                                  mean=mean, sem=sem))
+            ax.errorbar(alphas, means, yerr=sems, fmt=markers.get(method, "o"), color=color,
+                        mfc="white", ms=5, capsize=2, lw=0, elinewidth=1)
+    ax.set_xlabel(r"$\alpha$")
+    ax.set_ylabel({"eg": r"$\epsilon_g$"}.get(observable, observable))
+    ax.set_title(rf"theory (lines) vs N={N} ({', '.join(methods)}; points), "
+                 rf"$\lambda={lam:g}$", fontsize="small")
+    ax.legend(fontsize="small")
+    return ax.figure, table
