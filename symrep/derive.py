@@ -46,10 +46,11 @@ $N, P\to\infty$ with $\alpha = P/N$ fixed.
 
 
 def all_steps():
-    """Every derivation step, in document order."""
+    """Every derivation step, in document order: the replica chain, then the asymptotics."""
+    from symrep.asymptotics import asymptotics_steps
     from symrep.replica import derivation_steps
 
-    return list(derivation_steps())
+    return list(derivation_steps()) + list(asymptotics_steps())
 
 
 def _join_terms(terms):
@@ -97,11 +98,25 @@ def _equation_latex(lhs: str, rhs, relation: str = "=") -> str:
                                              relation))
         return "".join(parts)
     text = sp.latex(rhs)
+    prefix = suffix = ""
     if len(text) > _WIDTH and not isinstance(rhs, sp.Add):
-        rhs = sp.expand(rhs)  # a long product or quotient: show it as a sum of terms
-    if len(text) <= _WIDTH or not isinstance(rhs, sp.Add):
+        # a long quotient: one factor 1/denominator in front of the expanded numerator,
+        # rather than every term over the common denominator
+        numer, denom = sp.fraction(sp.together(rhs))
+        if denom != 1:
+            numer = sp.expand(numer)
+            if len(sp.latex(numer)) <= _WIDTH or not isinstance(numer, sp.Add):
+                text = f"\\frac{{{sp.latex(numer)}}}{{{sp.latex(denom)}}}"
+                return f"\\[\n  {lhs} {relation} {text}\n\\]\n"
+            else:
+                prefix, suffix = f"\\frac{{1}}{{{sp.latex(denom)}}}\\Bigl[", "\\Bigr]"
+                rhs = numer
+        else:
+            rhs = sp.expand(rhs)  # a long product: show it as a sum of terms
+    if not prefix and (len(text) <= _WIDTH or not isinstance(rhs, sp.Add)):
         return f"\\[\n  {lhs} {relation} {text}\n\\]\n"
     lines = _split_lines(_join_terms(rhs.as_ordered_terms()))
+    lines[0], lines[-1] = prefix + lines[0], lines[-1] + suffix
     body = f"  {lhs} {relation}{{}} & {lines[0]}"
     for line in lines[1:]:
         body += f" \\\\\n  & {line}"

@@ -15,6 +15,13 @@ Order parameters of one latent unit and one feature (M = M* = 1), at zero temper
 ``chi_E``      zero temperature (b -> infinity)
 =============  ================================================================
 
+For the large-alpha expansion (:mod:`symrep.asymptotics`): ``epsilon`` = 1/alpha and the
+rescaled precision matrix ``(y_Q, y_R, y_E)`` = (chihat_Q, chihat_R, chihat_E)/alpha, which
+stays finite as alpha -> infinity. ``Dcal`` is the distortion used as an independent
+variable (rate-distortion curves); ``s`` an eigenvalue of the sample covariance, and
+``omega``, ``omegatilde`` the amplitudes of decoder and encoder along its eigenvector
+(linear stability of the collapsed solution).
+
 At finite temperature the off-diagonal overlaps ``q``, ``r``, ``e`` appear, with the
 replica number ``n`` and the inverse temperature ``b``. The conjugate variables of the
 entropic term carry a ``hat`` (printed with a hat in LaTeX).
@@ -32,6 +39,7 @@ __all__ = [
     "mhat", "dhat", "chihat_Q", "chihat_R", "chihat_E", "qhat", "rhat", "ehat",
     "CONJUGATES", "overlap_matrix", "offdiagonal_matrix", "susceptibility_matrix",
     "teacher_overlaps",
+    "epsilon", "y_Q", "y_R", "y_E", "Dcal", "s", "omega", "omegatilde",
 ]
 
 _pos = dict(positive=True, real=True)
@@ -107,3 +115,18 @@ def susceptibility_matrix():
 def teacher_overlaps():
     """Overlaps with the feature, the column (m, d)."""
     return sp.Matrix([m, d])
+
+
+# large-alpha expansion: epsilon = 1/alpha and the rescaled precision Y / alpha
+epsilon = sp.Symbol("epsilon", **_pos)
+y_Q = sp.Symbol("y_Q", real=True)
+y_R = sp.Symbol("y_R", real=True)
+y_E = sp.Symbol("y_E", real=True)
+
+# rate-distortion: the distortion as a variable (printed as a calligraphic D)
+Dcal = sp.Symbol("Dcal", **_pos)
+
+# per-mode analysis: a sample-covariance eigenvalue and the weights along its eigenvector
+s = sp.Symbol("s", **_pos)
+omega = sp.Symbol("omega", real=True)
+omegatilde = sp.Symbol("omegatilde", real=True)
