@@ -241,8 +241,8 @@ def rs_collapsed_block(alpha, beta, lam, rho=1.0, eta=1.0):
 
     params = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
     arrays = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in params.values()))
-    z, valid, _ = candidates(*arrays)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # candidates that do not exist are masked below
+        z, valid, _ = candidates(*arrays)
         out = generated().residual_jacobian(*z[0], *arrays)
     J = np.stack([np.broadcast_to(np.asarray(v, dtype=float), arrays[0].shape)
                   for v in out[8:]], axis=-1).reshape(*arrays[0].shape, 8, 8)
