@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 from symrep.simulate.experiment import simulate, summarize
-from symrep.solvers import solve, sweep
+from symrep.solvers import solve
 
 __all__ = ["DEFAULT_POINTS", "COMPARED", "finite_size_study", "markdown_table",
            "learning_curve_comparison"]
@@ -109,6 +109,9 @@ def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500
                               ax=None):
     """Theory curves of one observable against alpha, with finite-N points.
 
+    A one-panel use of :class:`symrep.figures.curves.CurvePanel`, which the figures of the
+    paper share.
+
     Returns
     -------
     fig : matplotlib.figure.Figure
@@ -117,33 +120,27 @@ def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500
     """
     import matplotlib.pyplot as plt
 
+    from symrep.figures.core import SIM_FIELDS, Size, method_legend, simulation_points
+    from symrep.figures.curves import CurvePanel
+
     alphas = np.asarray(alphas, dtype=float)
     curve_alpha = np.linspace(min(alphas.min(), 0.05), alphas.max() * 1.05, curve_points)
-    theory = sweep(alpha=curve_alpha, beta=list(betas), lam=lam, rho=rho, eta=eta)
+    panel = CurvePanel(observable, "alpha", curve_alpha, "beta", tuple(betas),
+                       dict(lam=lam, rho=rho, eta=eta), sim_x=tuple(alphas),
+                       colors=[f"C{k}" for k in range(len(betas))])
+    size = Size("custom", N=N, seeds=seeds, methods=tuple(methods))
+    rows = simulation_points(panel.points(), size, figure="learning_curve", progress=False,
+                             fields=tuple(dict.fromkeys((*SIM_FIELDS, observable))))
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 4), constrained_layout=True)
-    markers = {"exact": "o", "lbfgs": "s", "adam": "^"}
-    table = []
-    for k, b in enumerate(betas):
-        color = f"C{k}"
-        ax.plot(curve_alpha, theory[observable].sel(beta=b), color=color,
-                label=rf"$\beta={b:g}$")
-        for method in methods:
-            means, sems = [], []
-            for a in alphas:
-                res = simulate(N, a, b, lam, rho, eta, seeds=seeds, method=method,
-                               progress=False)
-                mean, sem = summarize(res, [observable])[observable]
-                means.append(mean)
-                sems.append(sem)
-                th = float(theory[observable].sel(beta=b).interp(alpha=a))
-                table.append(dict(beta=b, alpha=float(a), method=method, theory=th,
-                                  mean=mean, sem=sem))
-            ax.errorbar(alphas, means, yerr=sems, fmt=markers.get(method, "o"), color=color,
-                        mfc="white", ms=5, capsize=2, lw=0, elinewidth=1)
-    ax.set_xlabel(r"$\alpha$")
-    ax.set_ylabel({"eg": r"$\epsilon_g$"}.get(observable, observable))
+    panel.draw(ax, rows)
+    table = [dict(beta=r["beta"], alpha=r["alpha"], method=r["method"],
+                  theory=r[f"{observable}_theory"], mean=r[f"{observable}_mean"],
+                  sem=r[f"{observable}_sem"]) for r in rows]
+    order = {m: k for k, m in enumerate(methods)}
+    table.sort(key=lambda r: (list(panel.values).index(r["beta"]), order[r["method"]]))
     ax.set_title(rf"theory (lines) vs N={N} ({', '.join(methods)}; points), "
                  rf"$\lambda={lam:g}$", fontsize="small")
+    method_legend(ax, size, loc="upper center")
     ax.legend(fontsize="small")
     return ax.figure, table

@@ -1,0 +1,155 @@
+"""The figures of the paper: RS theory (lines) against finite-N simulation (points).
+
+Every figure is a function ``name(size="quick", *, progress=None, cache=None)`` returning a
+:class:`~symrep.figures.core.FigureResult` (the matplotlib figure and its simulation
+points); :data:`FIGURES` lists them, and :func:`generate` writes ``<name>.png`` and
+``<name>.csv`` for all or some of them (``symrep figures`` runs it).
+
+=========================  ==========================================================
+``fig2_left``              eg against alpha for several beta, lam = 1 (Fig. 2 left)
+``fig2_middle``            eg against alpha for several lam, beta = 0.5 (Fig. 2 middle)
+``fig2_right``             KL(q(z|x) || p_W(z|x)) against beta, lam = 1 (Fig. 2 right)
+``fig3_phase_diagram``     phases in (alpha, beta), lam = 1, with finite-N phases
+``fig4_rate_distortion``   rate-distortion curves at finite alpha and alpha -> infinity
+``figE1_no_weight_decay``  eg, Q and rate-distortion at lam = 0 (Appendix E.1)
+=========================  ==========================================================
+
+Sizes: ``"quick"`` (N = 300, 2 seeds, few points) and ``"full"`` (N = 1000, 5 seeds),
+see :data:`~symrep.figures.core.SIZES`; the notebooks choose with the environment variable
+``SYMREP_QUICK`` (:func:`~symrep.figures.core.size_from_env`).
+
+Importing this package is cheap: the figure modules (NumPy, matplotlib, the solvers)
+load when a figure is made.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["FigureSpec", "FIGURES", "figure_names", "make_figure", "generate",
+           "check_names", "Size", "SIZES", "size_from_env", "FigureResult"]
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One entry of the registry: where the figure function lives and what it shows."""
+
+    name: str
+    module: str
+    title: str
+
+    def load(self):
+        """The figure function."""
+        return getattr(importlib.import_module(self.module), self.name)
+
+
+#: The registry, in the paper's order.
+FIGURES = {spec.name: spec for spec in (
+    FigureSpec("fig2_left", "symrep.figures.fig2",
+               "signal recovery error vs alpha for several beta (lam = 1)"),
+    FigureSpec("fig2_middle", "symrep.figures.fig2",
+               "signal recovery error vs alpha for several lam (beta = 0.5)"),
+    FigureSpec("fig2_right", "symrep.figures.fig2",
+               "KL(q(z|x) || p_W(z|x)) vs beta for several alpha (lam = 1)"),
+    FigureSpec("fig3_phase_diagram", "symrep.figures.fig3",
+               "phase diagram in (alpha, beta) with finite-N phases (lam = 1)"),
+    FigureSpec("fig4_rate_distortion", "symrep.figures.fig4",
+               "rate-distortion curves at finite alpha and alpha -> infinity (lam = 1)"),
+    FigureSpec("figE1_no_weight_decay", "symrep.figures.figE1",
+               "eg, Q and rate-distortion without weight decay (lam = 0)"),
+)}
+
+_LAZY = {"Size": "symrep.figures.core", "SIZES": "symrep.figures.core",
+         "size_from_env": "symrep.figures.core", "FigureResult": "symrep.figures.core"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'symrep.figures' has no attribute {name!r}")
+
+
+def figure_names():
+    """Names of all figures, in order."""
+    return list(FIGURES)
+
+
+def check_names(names):
+    """Validate figure names (a list, or comma-separated strings); return them in order.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the valid ones.
+    """
+    if names is None:
+        return figure_names()
+    wanted = [n.strip() for item in names for n in str(item).split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in FIGURES]
+    if unknown or not wanted:
+        raise ValueError(f"figure {', '.join(map(repr, unknown)) or '(none)'} is unknown: "
+                         f"choose from {', '.join(FIGURES)}")
+    return [n for n in FIGURES if n in wanted]
+
+
+def make_figure(name, size="quick", **options):
+    """Make one figure by name; ``options`` go to the figure function.
+
+    Returns
+    -------
+    FigureResult
+    """
+    (name,) = check_names([name])
+    return FIGURES[name].load()(size, **options)
+
+
+def generate(out, names=None, size="quick", *, progress=None, reuse=False, log=print):
+    """Make figures and write ``out/<name>.png`` and ``out/<name>.csv``.
+
+    Parameters
+    ----------
+    out : path
+        Output folder (created if needed).
+    names : sequence of str, optional
+        Figures to make (default: all).
+    size : {"quick", "full"} or Size
+        Simulation size.
+    progress : bool, optional
+        Progress bars (default: when stderr is a terminal).
+    reuse : bool
+        Take simulation points from an existing ``out/<name>.csv`` where method, N,
+        seeds and parameters match, instead of simulating them again.
+    log : callable or None
+        Called with one line per written figure.
+
+    Returns
+    -------
+    dict
+        ``name -> (FigureResult, [written paths], seconds)``.
+    """
+    import matplotlib.pyplot as plt
+
+    from symrep.figures.core import load_points, resolve_size
+
+    names = check_names(names)
+    size = resolve_size(size)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    done = {}
+    for name in names:
+        start = time.perf_counter()
+        cache = load_points(out / f"{name}.csv") if reuse else {}
+        result = FIGURES[name].load()(size, progress=progress, cache=cache)
+        paths = result.save(out)
+        plt.close(result.figure)
+        seconds = time.perf_counter() - start
+        done[name] = (result, paths, seconds)
+        if log is not None:
+            log(f"{', '.join(map(str, paths))}  ({len(result.points)} simulation points, "
+                f"{seconds:.0f} s)")
+    return done

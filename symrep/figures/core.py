@@ -1,0 +1,374 @@
+"""Shared machinery of the figures: sizes, simulation points, plotting, saving.
+
+Every figure draws the replica-symmetric (RS) prediction as lines (from the solver) and
+finite-N ground truth as points: the mean and standard error over independent data sets
+of the exact global optimum (``method="exact"``) and of trained models
+(``method="lbfgs"``). The simulation points of a figure are kept as a table (one row per
+parameter point and method, every observable's mean, standard error and RS value) that
+:meth:`FigureResult.save` writes next to the PNG as CSV, and that a later run can reuse
+instead of simulating again.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from symrep.validation import check_parameters, check_positive_int
+
+__all__ = [
+    "Size", "SIZES", "size_from_env", "resolve_size", "SIM_FIELDS", "METHOD_STYLE",
+    "FigureResult", "simulation_points", "measured_phase", "load_points", "point_key",
+    "series_colors", "plot_points", "method_legend", "describe_size",
+]
+
+#: Observables recorded for every simulation point (mean, standard error, RS value).
+SIM_FIELDS = ("m", "d", "Q", "E", "R", "D", "eg", "rate", "distortion", "kl_posterior",
+              "free_energy")
+
+#: How each finite-N method is drawn and named.
+METHOD_STYLE = {
+    "exact": dict(marker="o", ms=6.5, mfc="white", mew=1.3, label="exact optimum"),
+    "lbfgs": dict(marker="s", ms=3.2, mfc=None, mew=0.8, label="trained (L-BFGS)"),
+    "adam": dict(marker="^", ms=3.5, mfc=None, mew=0.8, label="trained (Adam)"),
+}
+
+
+@dataclass(frozen=True)
+class Size:
+    """How much simulation a figure does.
+
+    Attributes
+    ----------
+    name : str
+        ``"full"`` or ``"quick"`` (each figure picks its set of simulation points from it).
+    N : int
+        Input dimension of the simulations.
+    seeds : int
+        Independent data sets per point (the error bars are standard errors over them).
+    methods : tuple of str
+        Finite-N ground truth: ``"exact"`` (global optimum) and/or ``"lbfgs"``/``"adam"``
+        (trained models).
+    """
+
+    name: str
+    N: int
+    seeds: int
+    methods: tuple = ("exact", "lbfgs")
+
+    @property
+    def quick(self) -> bool:
+        return self.name != "full"
+
+    def with_(self, **changes) -> Size:
+        """A copy with some fields changed (e.g. ``N``, ``seeds``)."""
+        return replace(self, **changes)
+
+
+#: The two standard sizes: ``quick`` for CI and notebooks, ``full`` for the paper figures.
+SIZES = {
+    "quick": Size("quick", N=300, seeds=2),
+    "full": Size("full", N=1000, seeds=5),
+}
+
+
+def resolve_size(size) -> Size:
+    """A :class:`Size` from a Size, ``"quick"``/``"full"``, or a bool (True = quick)."""
+    if isinstance(size, Size):
+        check_positive_int("N", size.N)
+        check_positive_int("seeds", size.seeds)
+        return size
+    if isinstance(size, bool):
+        return SIZES["quick" if size else "full"]
+    if isinstance(size, str) and size in SIZES:
+        return SIZES[size]
+    raise ValueError(f"size = {size!r} is invalid: must be 'quick', 'full' or a Size")
+
+
+def size_from_env(var="SYMREP_QUICK", default="1") -> Size:
+    """The size chosen by an environment variable (used by the notebooks).
+
+    ``SYMREP_QUICK=1`` (the default) gives the quick size, ``SYMREP_QUICK=0`` the full one.
+    """
+    value = os.environ.get(var, default).strip().lower()
+    if value in ("1", "true", "yes", "on", "quick"):
+        return SIZES["quick"]
+    if value in ("0", "false", "no", "off", "full"):
+        return SIZES["full"]
+    raise ValueError(f"{var} = {value!r} is invalid: must be 1 (quick) or 0 (full)")
+
+
+def describe_size(size: Size) -> str:
+    """``"N = 300, 2 seeds"``, for titles and legends."""
+    return f"$N={size.N}$, {size.seeds} seed{'s' if size.seeds != 1 else ''}"
+
+
+# --- simulation points -------------------------------------------------------------------
+
+_PARAMS = ("alpha", "beta", "lam", "rho", "eta")
+
+
+def point_key(method, N, seeds, first_seed, p):
+    """Identity of one simulation point: method, N, seeds, first seed and the parameters."""
+    return (method, int(N), int(seeds), int(first_seed),
+            *(float(f"{float(p[k]):.12g}") for k in _PARAMS))
+
+
+def measured_phase(result, q_floor=1e-6, cos_floor=0.25):
+    """Phase of one finite-N model from its order parameters.
+
+    ``"regularized"`` (collapsed) when Q <= ``q_floor``; ``"learning"`` when the decoder
+    is clearly aligned with the feature, |m| / sqrt(Q) > ``cos_floor`` (below the
+    transition the alignment of a finite-N model is of order N^(-1/2)); ``"overfitting"``
+    otherwise.
+    """
+    Q, m = float(result.Q), float(result.m)
+    if not Q > q_floor:
+        return "regularized"
+    return "learning" if abs(m) / math.sqrt(Q) > cos_floor else "overfitting"
+
+
+def _progress_bar(total, desc, progress):
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    if not show or total == 0:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="pt", leave=False)
+
+
+def simulation_points(points, size, *, figure="", progress=None, cache=None,
+                      fields=SIM_FIELDS, independent=True):
+    """Simulate every parameter point with every method of ``size``.
+
+    Parameters
+    ----------
+    points : sequence of dict
+        Each ``dict(alpha, beta, lam[, rho, eta])``; extra keys (e.g. ``panel``) are
+        copied into the rows.
+    size : Size
+        N, seeds and methods.
+    figure : str
+        Name recorded in the rows (and shown on the progress bar).
+    progress : bool, optional
+        Progress bar over the points (default: when stderr is a terminal).
+    cache : dict, optional
+        ``point_key -> row`` of earlier results (see :func:`load_points`); a point found
+        there is not simulated again.
+    independent : bool
+        Point number i (in the order given) draws its data sets from seeds
+        ``i * seeds, ..., i * seeds + seeds - 1``, so that different points are
+        statistically independent and their error bars can be read separately. With
+        False every point uses seeds ``0, ..., seeds - 1`` (common random numbers: the
+        fluctuations are shared along a curve). The methods of one point always see the
+        same data sets.
+    fields : sequence of str
+        Observables recorded (fields of both
+        :class:`~symrep.simulate.observables.SimulationResult` and
+        :class:`~symrep.solvers.SolveResult`).
+
+    Returns
+    -------
+    list of dict
+        One row per (point, method): the parameters, ``method``, ``N``, ``seeds``,
+        ``first_seed``, ``P``, ``converged`` (runs that met the stopping rule),
+        ``phase_theory``, the counts ``n_learning``, ``n_overfitting``, ``n_regularized``
+        of the measured phases (see :func:`measured_phase`), and for every field of
+        ``fields`` (default :data:`SIM_FIELDS`) its ``_mean``, ``_sem`` and RS value
+        ``_theory``.
+    """
+    from symrep.simulate.experiment import simulate, summarize
+    from symrep.solvers import solve
+
+    size = resolve_size(size)
+    tasks = []
+    for i, point in enumerate(points):
+        extra = {k: v for k, v in point.items() if k not in _PARAMS}
+        p = check_parameters(**{k: point[k] for k in _PARAMS if k in point})
+        p = {"rho": 1.0, "eta": 1.0, **p}
+        first_seed = i * size.seeds if independent else 0
+        for method in size.methods:
+            tasks.append((p, extra, method, first_seed))
+    bar = _progress_bar(len(tasks), figure or "simulations", progress)
+    theory_cache = {}
+    rows = []
+    for p, extra, method, first_seed in tasks:
+        key = point_key(method, size.N, size.seeds, first_seed, p)
+        if cache is not None and key in cache and all(f"{f}_mean" in cache[key]
+                                                      for f in fields):
+            row = {**cache[key], **extra, "figure": figure}
+        else:
+            tkey = tuple(p[k] for k in _PARAMS)
+            if tkey not in theory_cache:
+                theory_cache[tkey] = solve(**p)
+            theory = theory_cache[tkey]
+            results = simulate(size.N, **p, seeds=size.seeds, method=method,
+                               first_seed=first_seed, progress=False)
+            summary = summarize(results, fields)
+            phases = [measured_phase(r) for r in results]
+            row = dict(figure=figure, **extra, method=method, N=size.N, seeds=size.seeds,
+                       first_seed=first_seed, **p, P=results[0].params["P"],
+                       converged=sum(bool(r.converged) for r in results),
+                       phase_theory=theory.phase,
+                       n_learning=phases.count("learning"),
+                       n_overfitting=phases.count("overfitting"),
+                       n_regularized=phases.count("regularized"))
+            for name in fields:
+                mean, sem = summary[name]
+                row[f"{name}_mean"], row[f"{name}_sem"] = mean, sem
+                row[f"{name}_theory"] = float(getattr(theory, name))
+            if cache is not None:
+                cache[key] = row
+        rows.append(row)
+        if bar is not None:
+            bar.update()
+            bar.set_postfix_str(f"{method} alpha={p['alpha']:g} beta={p['beta']:g} "
+                                f"lam={p['lam']:g}")
+    if bar is not None:
+        bar.close()
+    return rows
+
+
+def _parse(value):
+    if value in ("True", "False"):
+        return value == "True"
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return int(number) if number.is_integer() and "." not in value and "e" not in value \
+        else number
+
+
+def load_points(path):
+    """Rows of a CSV written by :meth:`FigureResult.save`, as a cache for
+    :func:`simulation_points` (``{}`` when the file does not exist)."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    with open(path, newline="") as fh:
+        rows = [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+    return {point_key(r["method"], r["N"], r["seeds"], r["first_seed"], r): r for r in rows
+            if all(k in r for k in (*_PARAMS, "method", "N", "seeds", "first_seed"))}
+
+
+# --- drawing -----------------------------------------------------------------------------
+
+def series_colors(n, cmap="plasma", start=0.0, stop=0.82):
+    """``n`` colours in order along a sequential colour map (dark to light)."""
+    import matplotlib.pyplot as plt
+
+    cm = plt.get_cmap(cmap)
+    return [cm(x) for x in (np.linspace(start, stop, n) if n > 1 else [start])]
+
+
+def plot_points(ax, rows, x, y, color, *, xerr=False, zorder=3):
+    """Draw simulation rows (mean +- standard error), one marker style per method.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Rows of :func:`simulation_points`.
+    x, y : str
+        A parameter name (``"alpha"``) or an observable (``"eg"``: its ``_mean`` and
+        ``_sem`` are used).
+    xerr : bool
+        Also draw horizontal error bars (when x is an observable).
+    """
+    for method, style in METHOD_STYLE.items():
+        sel = [r for r in rows if r["method"] == method]
+        if not sel:
+            continue
+        xs = [r[x] if x in r else r[f"{x}_mean"] for r in sel]
+        ys = [r[f"{y}_mean"] for r in sel]
+        yerr = [r[f"{y}_sem"] for r in sel]
+        xe = [r[f"{x}_sem"] for r in sel] if xerr else None
+        ax.errorbar(xs, ys, yerr=yerr, xerr=xe, fmt=style["marker"], ms=style["ms"],
+                    mfc=style["mfc"] or color, mec=color, mew=style["mew"], color=color,
+                    ecolor=color, elinewidth=1.0, capsize=2.0, lw=0, zorder=zorder)
+
+
+def method_legend(ax, size, *, loc="upper right", theory_label="RS theory", **kw):
+    """A legend of the line and marker styles (theory, exact optimum, trained models)."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color="0.25", lw=1.6, label=theory_label)]
+    for method in size.methods:
+        style = METHOD_STYLE[method]
+        handles.append(Line2D([], [], color="0.25", lw=0, marker=style["marker"],
+                              ms=style["ms"], mfc=style["mfc"] or "0.25", mec="0.25",
+                              mew=style["mew"], label=style["label"]))
+    kw.setdefault("title", f"points: {describe_size(size)}")
+    leg = ax.legend(handles=handles, loc=loc, fontsize="small", framealpha=0.9,
+                    title_fontsize="small", **kw)
+    ax.add_artist(leg)
+    return leg
+
+
+# --- result ------------------------------------------------------------------------------
+
+@dataclass
+class FigureResult:
+    """A finished figure and its simulation points.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (file stem of the outputs).
+    figure : matplotlib.figure.Figure
+    points : list of dict
+        The simulation rows (see :func:`simulation_points`).
+    size : Size
+    notes : dict
+        Figure-specific numbers worth reporting (e.g. where a curve peaks).
+    """
+
+    name: str
+    figure: object
+    points: list
+    size: Size
+    notes: dict = field(default_factory=dict)
+
+    def save(self, out, dpi=150):
+        """Write ``out/<name>.png`` and ``out/<name>.csv``; return their paths."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        png, table = out / f"{self.name}.png", out / f"{self.name}.csv"
+        self.figure.savefig(png, dpi=dpi)
+        paths = [png]
+        if self.points:
+            names = list(dict.fromkeys(k for row in self.points for k in row))
+            with open(table, "w", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=names)
+                writer.writeheader()
+                writer.writerows(self.points)
+            paths.append(table)
+        return paths
+
+    def deviations(self, observables=None):
+        """Largest |mean - theory| / sem over the points, per observable plotted.
+
+        Returns
+        -------
+        dict
+            ``observable -> (z, row)`` at the worst point (sem = 0 counts as z = 0 when the
+            deviation is below 1e-9, inf otherwise).
+        """
+        observables = observables or self.notes.get("observables", ("eg",))
+        out = {}
+        for name in observables:
+            worst = (0.0, None)
+            for r in self.points:
+                dev = abs(r[f"{name}_mean"] - r[f"{name}_theory"])
+                sem = r[f"{name}_sem"]
+                z = 0.0 if dev <= 1e-9 else (dev / sem if sem > 0 else math.inf)
+                if worst[1] is None or z > worst[0]:
+                    worst = (z, r)
+            out[name] = worst
+        return out
