@@ -130,7 +130,8 @@ def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500
                        colors=[f"C{k}" for k in range(len(betas))])
     size = Size("custom", N=N, seeds=seeds, methods=tuple(methods))
     rows = simulation_points(panel.points(), size, figure="learning_curve", progress=False,
-                             fields=tuple(dict.fromkeys((*SIM_FIELDS, observable))))
+                             fields=tuple(dict.fromkeys((*SIM_FIELDS, observable))),
+                             independent=False)
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 4), constrained_layout=True)
     panel.draw(ax, rows)
