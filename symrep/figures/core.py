@@ -350,25 +350,3 @@ class FigureResult:
                 writer.writerows(self.points)
             paths.append(table)
         return paths
-
-    def deviations(self, observables=None):
-        """Largest |mean - theory| / sem over the points, per observable plotted.
-
-        Returns
-        -------
-        dict
-            ``observable -> (z, row)`` at the worst point (sem = 0 counts as z = 0 when the
-            deviation is below 1e-9, inf otherwise).
-        """
-        observables = observables or self.notes.get("observables", ("eg",))
-        out = {}
-        for name in observables:
-            worst = (0.0, None)
-            for r in self.points:
-                dev = abs(r[f"{name}_mean"] - r[f"{name}_theory"])
-                sem = r[f"{name}_sem"]
-                z = 0.0 if dev <= 1e-9 else (dev / sem if sem > 0 else math.inf)
-                if worst[1] is None or z > worst[0]:
-                    worst = (z, r)
-            out[name] = worst
-        return out
