@@ -229,6 +229,13 @@ def claim3(finite_n=False):
         learn = alpha[ph == LEARNING]
         span = f"{learn.min():.3g} <= alpha <= {learn.max():.4g}" if learn.size else "none"
         print(f"  lam = {lam:g}: {span}")
+    alpha = np.linspace(0.9, 2.2, 1301)
+    r = grid_solve(alpha, 3.0, 0.0)
+    learn, below = alpha[r["phase"] == LEARNING], alpha[r["eg"] < RHO - 1e-12]
+    k = int(np.argmin(r["eg"]))
+    print(f"\nlam = 0, beta = 3 (Appendix E.1 figure): learning for {learn.min():.3g} <= alpha"
+          f" <= {learn.max():.4g}; eg < rho for {below.min():.3g} <= alpha <= {below.max():.4g};"
+          f" min eg = {r['eg'][k]:.4f} at alpha = {alpha[k]:.3g} (grid step 0.001)")
     if finite_n:
         from symrep.simulate.experiment import simulate
 
