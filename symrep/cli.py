@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from symrep._version import __version__
@@ -365,6 +366,12 @@ def main(argv=None) -> int:
     except CommandNotImplemented as exc:
         sys.stderr.write(f"{prog}: {exc}\n")
         return 1
+    except BrokenPipeError:
+        # the reader of the output went away (e.g. `symrep solve --json | head`): not an
+        # error; silence the final flush of stdout as well
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

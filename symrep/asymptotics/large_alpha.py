@@ -167,9 +167,10 @@ def large_alpha_expansion() -> LargeAlphaExpansion:
 
     Examples
     --------
+    >>> from symrep import symbols as S
     >>> from symrep.asymptotics import large_alpha_expansion
-    >>> exp = large_alpha_expansion()
-    >>> exp.leading[symrep.symbols.Q]                          # doctest: +SKIP
+    >>> exp = large_alpha_expansion()                          # doctest: +SKIP
+    >>> exp.leading[S.Q]                                       # doctest: +SKIP
     -beta + eta + rho
     """
     F0, F1 = scaled_free_energy()
