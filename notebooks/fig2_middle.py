@@ -14,17 +14,22 @@
 # ---
 
 # %% [markdown]
-# # Figure 2 (middle): weight decay, the peak and the plateau
+# # Figure 2 (middle): the interpolation peak of the signal recovery error
 #
-# **The paper's claim (Sec. 6.1).** The peak of the signal recovery error at
-# $\alpha = 1$ is largest for small regularisation and disappears smoothly as the ridge
-# parameter $\lambda$ grows. A strong regularisation holds the model in the collapsed
-# state, with $\epsilon_g = \rho$, over a long plateau in $\alpha$ before the error starts
-# to decrease: the plateau ends where the regularized phase meets the learning phase.
+# **The paper's claim (Sec. 6.1).** The signal recovery error
+# $\epsilon_g = \rho - 2\sqrt{\rho}\,|m| + Q$ of the trained linear VAE has a peak at
+# $\alpha = 1$ for small $\beta$ and $\lambda$, as the interpolation peak of supervised
+# ridge regression; the peak shrinks smoothly as $\beta$ (or $\lambda$) grows. For large
+# $\beta$ the error stays on the plateau $\epsilon_g = \rho$ of the collapsed model
+# ($W = 0$) up to some $\alpha$, and beyond $\beta = \rho + \eta$ it never leaves it.
 #
-# Lines: RS theory; points: exact finite-$N$ optimum (circles) and L-BFGS-trained models
-# (squares), mean $\pm$ standard error over seeds. `SYMREP_QUICK=1` (default) runs the
-# quick size, `SYMREP_QUICK=0` the full one.
+# Lines: the replica-symmetric (RS) prediction from `symrep.sweep`. Points: mean and
+# standard error over independent data sets of the exact global optimum at finite $N$
+# (circles) and of models trained with L-BFGS from a random initialisation (squares).
+#
+# The size is chosen by the environment variable `SYMREP_QUICK`: `1` (the default) for
+# the quick size ($N = 300$, 2 seeds, a few points), `0` for the full one
+# ($N = 1000$, 5 seeds).
 
 # %%
 # %matplotlib inline
@@ -38,23 +43,20 @@ print(size)
 result = make_figure("fig2_middle", size, progress=False)
 
 # %% [markdown]
-# **What the figure shows** ($\beta = 0.5$, logarithmic vertical axis). How the
-# error depends on $\alpha$ below $\alpha = 1$ changes with $\lambda$: with
-# $\lambda = 0.01$ it is largest at small $\alpha$ (the decoder overfits the noise) and
-# decreases, with a kink at $\alpha = 1$; with $\lambda = 0.1$ it is nearly flat up to
-# $\alpha = 1$; with $\lambda = 1$ it rises from the plateau value to a peak at
-# $\alpha = 1$. So in this model the error is a local maximum at $\alpha = 1$ for an
-# intermediate weight decay, not for the smallest one: as $\lambda \to 0$ the error at
-# small $\alpha$ keeps growing (at $\lambda = 0$ it diverges like $1/\alpha$ as
-# $\alpha \to 0$, see the Appendix E.1 notebook). With $\lambda = 10$ the model is collapsed
-# ($\epsilon_g = \rho = 1$) up to the end of the plateau printed below, and only then
-# starts learning. At large $\alpha$ a moderate $\lambda$ (here $\lambda = 1$) gives the
-# smallest error; too much weight decay also shrinks the learned decoder. The simulation
-# points follow the lines for $\alpha > 1$; in the overfitting phase ($\alpha \le 1$)
-# they lie below them, because at finite $N$ the decoder keeps an overlap
-# $|m| \sim N^{-1/2}$ with the signal, which the theory ($m = 0$) does not have.
+# **What the figure shows.** Every curve with $\beta < \rho + \eta = 2$ has a cusp at
+# $\alpha = 1$ (the position of the maximum along the grid is printed below). For
+# $\beta = 0.1$ and $0.5$ the error first rises above the plateau (overfitting of the
+# noise) and peaks at $\alpha = 1$; at $\beta = 1.5$ it stays at $\epsilon_g = \rho$ for
+# small $\alpha$, then rises, peaks and decreases; $\beta = 3$ sits on the plateau for
+# every $\alpha$ (posterior collapse). Both kinds of points agree with each other (the
+# trained models reach the global optimum) and follow the theory for $\alpha > 1$. For
+# $\alpha \le 1$ the finite-$N$ points lie below the lines: in the overfitting phase the
+# theory has $m = 0$, while at finite $N$ the decoder keeps an overlap $|m|$ of order
+# $N^{-1/2}$ with the signal, which lowers $\epsilon_g$ by $2|m|$; the gap closes slowly
+# as $N$ grows. Near $\alpha = 1$ the seed-to-seed fluctuations are largest.
 
 # %%
-print("plateau of lam = 10 ends at alpha =", result.notes["plateau_end_alpha"])
-cols = ["method", "lam", "alpha", "phase_theory", "eg_theory", "eg_mean", "eg_sem"]
+print("alpha of the maximum of each curve:", result.notes["argmax_alpha"])
+cols = ["method", "beta", "alpha", "phase_theory", "eg_theory", "eg_mean", "eg_sem",
+        "converged"]
 [{k: r[k] for k in cols} for r in result.points]

@@ -64,7 +64,7 @@ def run_cli(*args):
 
 @pytest.mark.parametrize("argv, needle", [
     (["--only", "fig9"], "'fig9' is unknown"),
-    (["--only", "fig2_left,nope"], "'nope' is unknown"),
+    (["--only", "fig2_middle,nope"], "'nope' is unknown"),
     (["--quick", "--N", "0", "--only", CHEAP], "N = 0"),
     (["--quick", "--seeds", "-1", "--only", CHEAP], "seeds = -1"),
 ])

@@ -6,8 +6,8 @@ points); :data:`FIGURES` lists them, and :func:`generate` writes ``<name>.png`` 
 ``<name>.csv`` for all or some of them (``symrep figures`` runs it).
 
 =========================  ==========================================================
-``fig2_left``              eg against alpha for several beta, lam = 1 (Fig. 2 left)
-``fig2_middle``            eg against alpha for several lam, beta = 0.5 (Fig. 2 middle)
+``fig2_left``              eg against alpha for several lam, beta = 0.5 (Fig. 2 left)
+``fig2_middle``            eg against alpha for several beta, lam = 1 (Fig. 2 middle)
 ``fig2_right``             KL(q(z|x) || p_W(z|x)) against beta, lam = 1 (Fig. 2 right)
 ``fig3_phase_diagram``     phases in (alpha, beta), lam = 1, with finite-N phases
 ``fig4_rate_distortion``   rate-distortion curves at finite alpha and alpha -> infinity
@@ -49,9 +49,9 @@ class FigureSpec:
 #: The registry, in the paper's order.
 FIGURES = {spec.name: spec for spec in (
     FigureSpec("fig2_left", "symrep.figures.fig2",
-               "signal recovery error vs alpha for several beta (lam = 1)"),
-    FigureSpec("fig2_middle", "symrep.figures.fig2",
                "signal recovery error vs alpha for several lam (beta = 0.5)"),
+    FigureSpec("fig2_middle", "symrep.figures.fig2",
+               "signal recovery error vs alpha for several beta (lam = 1)"),
     FigureSpec("fig2_right", "symrep.figures.fig2",
                "KL(q(z|x) || p_W(z|x)) vs beta for several alpha (lam = 1)"),
     FigureSpec("fig3_phase_diagram", "symrep.figures.fig3",

@@ -1,11 +1,11 @@
 """Figure 2 of the paper: learning curves and the posterior mismatch (Sec. 6.1).
 
-- :func:`fig2_left`: signal recovery error against alpha for several beta (lam = 1): the
-  interpolation peak at alpha = 1 for small beta, the plateau at eg = rho for large beta
-  and no learning at all beyond beta = rho + eta;
-- :func:`fig2_middle`: the same against alpha for several weight decays lam at fixed beta:
-  the peak is smoothed away by lam, and a large lam holds eg on the plateau up to a
-  larger alpha;
+- :func:`fig2_left`: signal recovery error against alpha for several weight decays lam
+  at fixed beta: the peak is smoothed away by lam, and a large lam holds eg on the
+  plateau up to a larger alpha;
+- :func:`fig2_middle`: the same for several beta (lam = 1): the interpolation peak at
+  alpha = 1 for small beta, the plateau at eg = rho for large beta and no learning at all
+  beyond beta = rho + eta;
 - :func:`fig2_right`: KL(q(z|x) || p_W(z|x)) against beta for several alpha (lam = 1).
 """
 
@@ -59,13 +59,13 @@ def _finish(ax, panel, size, curve_title, *, curve_loc, method_loc):
     ax.set_title(parameter_text(panel.fixed), fontsize="medium")
 
 
-#: beta values of the left panel (lam = 1); 3 > rho + eta never learns.
+#: beta values of the middle panel (lam = 1); 3 > rho + eta never learns.
 LEFT_BETAS = (0.1, 0.5, 1.0, 1.5, 3.0)
 LEFT_SIM_ALPHA = {"full": (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0),
                   "quick": (0.5, 1.0, 2.0, 4.0)}
 
 
-def fig2_left(size="quick", *, progress=None, cache=None):
+def fig2_middle(size="quick", *, progress=None, cache=None):
     """Signal recovery error against alpha for several beta at lam = 1.
 
     Parameters
@@ -84,7 +84,7 @@ def fig2_left(size="quick", *, progress=None, cache=None):
     size = resolve_size(size)
     panel = CurvePanel("eg", "alpha", alpha_grid(6.2), "beta", LEFT_BETAS, dict(lam=1.0),
                        sim_x=LEFT_SIM_ALPHA["quick" if size.quick else "full"])
-    rows = simulation_points(panel.points(), size, figure="fig2_left", progress=progress,
+    rows = simulation_points(panel.points(), size, figure="fig2_middle", progress=progress,
                              cache=cache)
     fig, ax = _figure()
     panel.draw(ax, rows)
@@ -93,18 +93,18 @@ def fig2_left(size="quick", *, progress=None, cache=None):
     ax.set_ylim(0, None)
     _finish(ax, panel, size, None, curve_loc="lower left", method_loc="upper right")
     peak = {b: float(panel.grid[np.nanargmax(panel.curve(b))]) for b in LEFT_BETAS}
-    return FigureResult("fig2_left", fig, rows, size,
+    return FigureResult("fig2_middle", fig, rows, size,
                         notes={"observables": ("eg",), "argmax_alpha": peak})
 
 
-#: weight decays of the middle panel (beta = 0.5).
+#: weight decays of the left panel (beta = 0.5).
 MIDDLE_LAMS = (0.01, 0.1, 1.0, 10.0)
 MIDDLE_BETA = 0.5
 MIDDLE_SIM_ALPHA = {"full": (0.5, 1.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0),
                     "quick": (0.5, 2.0, 6.0, 10.0)}
 
 
-def fig2_middle(size="quick", *, progress=None, cache=None):
+def fig2_left(size="quick", *, progress=None, cache=None):
     """Signal recovery error against alpha for several weight decays lam at beta = 0.5.
 
     Parameters
@@ -124,7 +124,7 @@ def fig2_middle(size="quick", *, progress=None, cache=None):
     panel = CurvePanel("eg", "alpha", alpha_grid(12.5), "lam", MIDDLE_LAMS,
                        dict(beta=MIDDLE_BETA),
                        sim_x=MIDDLE_SIM_ALPHA["quick" if size.quick else "full"])
-    rows = simulation_points(panel.points(), size, figure="fig2_middle", progress=progress,
+    rows = simulation_points(panel.points(), size, figure="fig2_left", progress=progress,
                              cache=cache)
     fig, ax = _figure()
     panel.draw(ax, rows)
@@ -136,7 +136,7 @@ def fig2_middle(size="quick", *, progress=None, cache=None):
     # end of the plateau eg = rho of the largest lam: first alpha where it leaves it
     top = panel.curve(MIDDLE_LAMS[-1])
     left = panel.grid[np.nonzero(np.abs(top - 1.0) > 1e-9)[0]]
-    return FigureResult("fig2_middle", fig, rows, size, notes={
+    return FigureResult("fig2_left", fig, rows, size, notes={
         "observables": ("eg",),
         "plateau_end_alpha": float(left[left > 1.0].min()) if np.any(left > 1.0) else None})
 
