@@ -57,6 +57,16 @@ def test_headline_closed_forms():
     assert rd_limit_difference() == 0
 
 
+def test_cached_expansion_is_the_fresh_derivation():
+    from symrep.asymptotics.large_alpha import _FIELDS, derive_large_alpha_expansion
+
+    fresh, cached = derive_large_alpha_expansion(), large_alpha_expansion()
+    for name in _FIELDS:
+        assert getattr(cached, name) == getattr(fresh, name), name
+    assert cached.leading[S.Q].free_symbols <= {S.rho, S.eta, S.beta}
+    assert all(sym.is_positive for sym in cached.leading[S.Q].free_symbols)
+
+
 def test_leading_order_branch_is_the_random_matrix_limit():
     exp = large_alpha_expansion()
     L = exp.leading
