@@ -35,10 +35,6 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-class CommandNotImplemented(Exception):
-    """Raised by a subcommand that exists in the interface but has no implementation."""
-
-
 def _add_parameters(parser, *, required=("alpha", "beta", "lam"), defaults=None):
     """Add --alpha/--beta/--lam/--rho/--eta as floats; the range check happens later."""
     defaults = {"rho": 1.0, "eta": 1.0, **(defaults or {})}
@@ -59,10 +55,6 @@ def _model_parameters(args):
     return check_parameters(
         alpha=args.alpha, beta=args.beta, lam=args.lam, rho=args.rho, eta=args.eta
     )
-
-
-def _not_implemented(args):
-    raise CommandNotImplemented(f"'symrep {args.command}' is not implemented yet")
 
 
 def grid_values(text):
@@ -363,9 +355,6 @@ def main(argv=None) -> int:
         # Bad input: one line, no traceback, exit status 2 (as argparse does).
         sys.stderr.write(f"{prog}: error: {exc}\n")
         return 2
-    except CommandNotImplemented as exc:
-        sys.stderr.write(f"{prog}: {exc}\n")
-        return 1
     except BrokenPipeError:
         # the reader of the output went away (e.g. `symrep solve --json | head`): not an
         # error; silence the final flush of stdout as well
