@@ -60,9 +60,9 @@ def _finish(ax, panel, size, curve_title, *, curve_loc, method_loc):
 
 
 #: beta values of the middle panel (lam = 1); 3 > rho + eta never learns.
-LEFT_BETAS = (0.1, 0.5, 1.0, 1.5, 3.0)
-LEFT_SIM_ALPHA = {"full": (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0),
-                  "quick": (0.5, 1.0, 2.0, 4.0)}
+MIDDLE_BETAS = (0.1, 0.5, 1.0, 1.5, 3.0)
+MIDDLE_SIM_ALPHA = {"full": (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0),
+                    "quick": (0.5, 1.0, 2.0, 4.0)}
 
 
 def fig2_middle(size="quick", *, progress=None, cache=None):
@@ -82,8 +82,8 @@ def fig2_middle(size="quick", *, progress=None, cache=None):
     FigureResult
     """
     size = resolve_size(size)
-    panel = CurvePanel("eg", "alpha", alpha_grid(6.2), "beta", LEFT_BETAS, dict(lam=1.0),
-                       sim_x=LEFT_SIM_ALPHA["quick" if size.quick else "full"])
+    panel = CurvePanel("eg", "alpha", alpha_grid(6.2), "beta", MIDDLE_BETAS, dict(lam=1.0),
+                       sim_x=MIDDLE_SIM_ALPHA["quick" if size.quick else "full"])
     rows = simulation_points(panel.points(), size, figure="fig2_middle", progress=progress,
                              cache=cache)
     fig, ax = _figure()
@@ -92,16 +92,16 @@ def fig2_middle(size="quick", *, progress=None, cache=None):
     ax.set_xlim(0, 6.2)
     ax.set_ylim(0, None)
     _finish(ax, panel, size, None, curve_loc="lower left", method_loc="upper right")
-    peak = {b: float(panel.grid[np.nanargmax(panel.curve(b))]) for b in LEFT_BETAS}
+    peak = {b: float(panel.grid[np.nanargmax(panel.curve(b))]) for b in MIDDLE_BETAS}
     return FigureResult("fig2_middle", fig, rows, size,
                         notes={"observables": ("eg",), "argmax_alpha": peak})
 
 
 #: weight decays of the left panel (beta = 0.5).
-MIDDLE_LAMS = (0.01, 0.1, 1.0, 10.0)
-MIDDLE_BETA = 0.5
-MIDDLE_SIM_ALPHA = {"full": (0.5, 1.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0),
-                    "quick": (0.5, 2.0, 6.0, 10.0)}
+LEFT_LAMS = (0.01, 0.1, 1.0, 10.0)
+LEFT_BETA = 0.5
+LEFT_SIM_ALPHA = {"full": (0.5, 1.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0),
+                  "quick": (0.5, 2.0, 6.0, 10.0)}
 
 
 def fig2_left(size="quick", *, progress=None, cache=None):
@@ -121,9 +121,9 @@ def fig2_left(size="quick", *, progress=None, cache=None):
     FigureResult
     """
     size = resolve_size(size)
-    panel = CurvePanel("eg", "alpha", alpha_grid(12.5), "lam", MIDDLE_LAMS,
-                       dict(beta=MIDDLE_BETA),
-                       sim_x=MIDDLE_SIM_ALPHA["quick" if size.quick else "full"])
+    panel = CurvePanel("eg", "alpha", alpha_grid(12.5), "lam", LEFT_LAMS,
+                       dict(beta=LEFT_BETA),
+                       sim_x=LEFT_SIM_ALPHA["quick" if size.quick else "full"])
     rows = simulation_points(panel.points(), size, figure="fig2_left", progress=progress,
                              cache=cache)
     fig, ax = _figure()
@@ -134,7 +134,7 @@ def fig2_left(size="quick", *, progress=None, cache=None):
     ax.set_xlim(0, 12.5)
     _finish(ax, panel, size, None, curve_loc="lower left", method_loc="upper right")
     # end of the plateau eg = rho of the largest lam: first alpha where it leaves it
-    top = panel.curve(MIDDLE_LAMS[-1])
+    top = panel.curve(LEFT_LAMS[-1])
     left = panel.grid[np.nonzero(np.abs(top - 1.0) > 1e-9)[0]]
     return FigureResult("fig2_left", fig, rows, size, notes={
         "observables": ("eg",),
