@@ -123,8 +123,7 @@ def _leading_branches(F0):
     for sol in solutions:
         if sol[m] == 0:
             collapsed = sol
-        elif sp.simplify(sol[m] - sp.sqrt(S.rho + S.eta - S.beta)) == 0 or \
-                sp.ask(sp.Q.positive(sol[m].subs(S.beta, S.eta))):
+        elif sp.ask(sp.Q.positive(sol[m].subs(S.beta, S.eta))):  # m >= 0 representative
             learning = sol
     if collapsed is None or learning is None:  # pragma: no cover - structural guarantee
         raise AssertionError(f"unexpected leading-order solutions {solutions}")

@@ -136,8 +136,7 @@ def collapsed_stability() -> ModeStability:
         sp.limit((spike_threshold - limit) * S.alpha, S.alpha, sp.oo)))
 
     # reduced objective: D and omegatilde minimised in closed form, then Q = omega^2
-    D_star = sp.solve(sp.diff(ell, S.D), S.D)
-    (D_star,) = [x for x in D_star if x.has(S.beta)]
+    (D_star,) = sp.solve(sp.diff(ell, S.D), S.D)
     reduced = ell.subs(S.D, D_star)
     (wt_star,) = sp.solve(sp.diff(reduced, wt), wt)
     reduced = sp.simplify(reduced.subs(wt, wt_star).subs(w, sp.sqrt(S.Q)))
