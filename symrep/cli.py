@@ -344,23 +344,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit statuses of the command line (also in ``docs/cli.md``).
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of an exception on a single line (stderr carries one line per failure)."""
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
 def main(argv=None) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status.
+
+    Exit statuses: 0 success; 2 bad input (a value out of range, an unusable output
+    path, a job too large for the memory or time at hand without ``--force``);
+    1 the computation failed (the solver did not converge, out of memory, an error
+    while writing); 130 interrupted (Ctrl-C). Every failure is one line on stderr, never
+    a traceback; set ``SYMREP_DEBUG=1`` to get the traceback instead.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     prog = f"symrep {args.command}"
+    debug = os.environ.get("SYMREP_DEBUG", "") not in ("", "0")
     try:
         return int(args.handler(args) or 0)
-    except ValueError as exc:
-        # Bad input: one line, no traceback, exit status 2 (as argparse does).
-        sys.stderr.write(f"{prog}: error: {exc}\n")
-        return 2
     except BrokenPipeError:
         # the reader of the output went away (e.g. `symrep solve --json | head`): not an
         # error; silence the final flush of stdout as well
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        return EXIT_OK
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        sys.stderr.write(f"{prog}: interrupted\n")
+        return EXIT_INTERRUPTED
+    except ValueError as exc:
+        # bad input: one line, no traceback, exit status 2 (as argparse does)
+        if debug:
+            raise
+        sys.stderr.write(f"{prog}: error: {_one_line(exc)}\n")
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        if debug:
+            raise
+        sys.stderr.write(f"{prog}: error: out of memory; use a smaller grid, N or number "
+                         "of seeds\n")
+        return EXIT_FAILED
+    except Exception as exc:  # the contract: one line, never a traceback
+        if debug:
+            raise
+        from symrep.errors import SolverError
+
+        kind = "" if isinstance(exc, SolverError) else f"{type(exc).__name__}: "
+        sys.stderr.write(f"{prog}: computation failed: {kind}{_one_line(exc)}\n")
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

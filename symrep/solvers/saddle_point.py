@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from symrep.errors import SolverError
 from symrep.numeric.system import OBSERVABLE_NAMES, UNKNOWN_NAMES, generated
 from symrep.solvers.closed_form import BRANCHES, candidates
 from symrep.validation import check_parameters
@@ -44,20 +45,6 @@ _NEWTON_BLOCKS = {
     1: ((0, 1, 2, 5, 6, 7), (0, 1, 2, 5, 6, 7)),
     2: (tuple(range(8)), tuple(range(8))),
 }
-
-
-class SolverError(RuntimeError):
-    """No stationary branch satisfies the saddle-point equations at some parameters.
-
-    Attributes
-    ----------
-    diagnostics : dict
-        The offending parameters, and per candidate branch its free energy and residual.
-    """
-
-    def __init__(self, message, diagnostics=None):
-        super().__init__(message)
-        self.diagnostics = diagnostics or {}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,242 @@
+"""Safe file output: atomic writes, checked output paths, checksummed caches.
+
+Every file symrep writes goes through this module, so that an interrupted run (Ctrl-C,
+a killed process, a full disk) never leaves a truncated file under its final name and
+never destroys the previous good copy:
+
+- :func:`atomic_path` yields a temporary name in the destination folder (same suffix, so
+  tools that infer the format from it, such as matplotlib's ``savefig``, still work);
+  the file is renamed into place only when the block finishes without an exception.
+  ``os.replace`` is atomic on POSIX and Windows within one file system.
+- :func:`atomic_open`, :func:`atomic_write_text` and :func:`atomic_write_bytes` are the
+  usual shortcuts; :func:`atomic_directory` does the same for a folder (a Zarr store).
+- :func:`check_output_file` and :func:`check_output_dir` validate an output path before
+  any work starts (``ValueError`` naming the parameter, as every bad input does).
+- :func:`write_checksummed` / :func:`read_checksummed` store a SHA-256 of the content
+  with the content, so that a reader of a cache or checkpoint detects a truncated or
+  edited file and recomputes it instead of trusting it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+__all__ = [
+    "atomic_path",
+    "atomic_open",
+    "atomic_write_text",
+    "atomic_write_bytes",
+    "atomic_directory",
+    "check_output_file",
+    "check_output_dir",
+    "write_checksummed",
+    "read_checksummed",
+    "CHECKSUM_MARK",
+]
+
+#: Marker of the checksum trailer written by :func:`write_checksummed`. It starts with
+#: ``#`` so that a checksummed Python module or text file stays valid as it is.
+CHECKSUM_MARK = b"\n# symrep-sha256: "
+
+
+def _temporary_name(path: Path) -> Path:
+    # hidden, unique, same folder (same file system, so the rename is atomic) and the
+    # same suffix (format detection by extension keeps working)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                               suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    return Path(tmp)
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
+
+    If the block raises (``KeyboardInterrupt`` included), the temporary file is removed
+    and ``path`` keeps its previous content, if any.
+
+    Examples
+    --------
+    >>> with atomic_path("figure.png") as tmp:          # doctest: +SKIP
+    ...     fig.savefig(tmp)
+    """
+    path = Path(path)
+    tmp = _temporary_name(path)
+    try:
+        yield tmp
+        _fsync_file(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _fsync_file(path: Path) -> None:
+    # flush to disk before the rename, so that after a crash the new name never points
+    # at an empty file (the classic ext4 "zero-length file" failure)
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_open(path, mode: str = "w", **kwargs):
+    """``open(path, mode)`` writing to a temporary file, renamed into place on success."""
+    if not any(c in mode for c in "wx"):
+        raise ValueError(f"mode = {mode!r} is invalid: atomic_open only writes ('w', 'wb')")
+    with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as fh:
+        yield fh
+
+
+def atomic_write_text(path, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically; return the path."""
+    with atomic_open(path, "w", encoding=encoding, newline="") as fh:
+        fh.write(text)
+    return Path(path)
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; return the path."""
+    with atomic_open(path, "wb") as fh:
+        fh.write(data)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_directory(path):
+    """Yield a temporary folder next to ``path``; move it onto ``path`` on success.
+
+    An existing folder at ``path`` is replaced: it is first renamed aside, the new one
+    renamed into place, and only then the old one deleted, so at every moment ``path``
+    is either the complete old folder or the complete new one (or, for an instant
+    between the two renames, absent, which readers treat as "not computed").
+    """
+    path = Path(path)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        yield tmp
+        old = None
+        if path.exists():
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.",
+                                        suffix=".old"))
+            os.rmdir(old)
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _probe_writable(folder: Path, name: str, value) -> None:
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".symrep-write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(f"{name} = {str(value)!r} is not usable: cannot write in "
+                         f"{str(folder)!r} ({exc.strerror or exc})") from None
+
+
+def check_output_file(path, *, name: str = "out", suffixes=None, overwrite: bool = True) -> Path:
+    """Check that a file can be written at ``path``, before any work starts.
+
+    Parameters
+    ----------
+    path : str or Path
+        The output file.
+    name : str
+        Parameter name used in the error message (``"out"``, ``"data"``, ...).
+    suffixes : sequence of str, optional
+        Allowed file suffixes (e.g. ``(".csv", ".nc")``), compared case-insensitively.
+    overwrite : bool
+        Whether an existing file may be replaced.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ValueError
+        If the suffix is not allowed, the path is a folder, its folder does not exist or
+        is not writable, or the file exists and ``overwrite`` is False.
+    """
+    p = Path(path)
+    if str(path) == "":
+        raise ValueError(f"{name} is invalid: the file name is empty")
+    if suffixes is not None and p.suffix.lower() not in tuple(s.lower() for s in suffixes):
+        raise ValueError(f"{name} = {str(path)!r} is invalid: the file name must end in "
+                         f"{' or '.join(suffixes)}")
+    if p.is_dir():
+        raise ValueError(f"{name} = {str(path)!r} is a folder: a file name is required")
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise ValueError(f"{name} = {str(path)!r} is not usable: the folder "
+                         f"{str(folder)!r} does not exist")
+    if p.exists() and not overwrite:
+        raise ValueError(f"{name} = {str(path)!r} exists already")
+    _probe_writable(folder, name, path)
+    return p
+
+
+def check_output_dir(path, *, name: str = "out", create: bool = True) -> Path:
+    """Check that ``path`` is (or can be created as) a writable folder.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is an existing file, cannot be created, or is not writable.
+    """
+    p = Path(path)
+    if str(path) == "":
+        raise ValueError(f"{name} is invalid: the folder name is empty")
+    if p.exists() and not p.is_dir():
+        raise ValueError(f"{name} = {str(path)!r} is a file: a folder is required")
+    if not p.exists():
+        if not create:
+            raise ValueError(f"{name} = {str(path)!r} does not exist")
+        try:
+            p.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"{name} = {str(path)!r} is not usable: cannot create the "
+                             f"folder ({exc.strerror or exc})") from None
+    _probe_writable(p, name, path)
+    return p
+
+
+def write_checksummed(path, data: bytes) -> Path:
+    """Write ``data`` followed by a SHA-256 trailer, atomically.
+
+    The trailer is one line, ``# symrep-sha256: <hex>``, after the content; text files
+    and Python modules stay valid. :func:`read_checksummed` verifies it.
+    """
+    digest = hashlib.sha256(data).hexdigest().encode()
+    return atomic_write_bytes(path, data + CHECKSUM_MARK + digest + b"\n")
+
+
+def read_checksummed(path):
+    """The content written by :func:`write_checksummed`, or None if it fails the check.
+
+    None means: the file is missing, unreadable, truncated, edited, or has no checksum.
+    The caller recomputes the content in every such case.
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except OSError:
+        return None
+    data, mark, trailer = raw.rpartition(CHECKSUM_MARK)
+    if not mark:
+        return None
+    if hashlib.sha256(data).hexdigest().encode() + b"\n" != trailer:
+        return None
+    return data
