@@ -1,6 +1,7 @@
 """The validation layer: every invalid input raises ValueError naming the parameter."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -19,19 +20,24 @@ NAMES = sorted(PARAMETER_RANGES)
 
 
 def valid_value(name):
-    low = 0.0 if PARAMETER_RANGES[name].closed else 5e-324
-    return st.floats(min_value=low, max_value=1e300, allow_nan=False, allow_infinity=False)
+    rule = PARAMETER_RANGES[name]
+    return st.floats(min_value=rule.low, max_value=rule.high, allow_nan=False,
+                     allow_infinity=False, exclude_min=not rule.closed,
+                     exclude_max=not rule.high_closed)
 
 
 def invalid_value(name):
-    """Non-finite numbers, numbers below the range, and values that are not numbers."""
-    below = (
-        st.floats(max_value=-5e-324, allow_nan=False, allow_infinity=False)
-        if PARAMETER_RANGES[name].closed
-        else st.floats(max_value=0.0, allow_nan=False, allow_infinity=False)
-    )
+    """Non-finite numbers, numbers outside the range (finite floats and Python ints too
+    large for a float), and values that are not numbers."""
+    rule = PARAMETER_RANGES[name]
+    below = st.floats(max_value=rule.low, allow_nan=False, allow_infinity=False,
+                      exclude_max=rule.closed)
+    above = st.floats(min_value=rule.high, allow_nan=False, allow_infinity=False,
+                      exclude_min=rule.high_closed)
     return st.one_of(
         below,
+        above,
+        st.integers(min_value=10**309, max_value=10**400),
         st.sampled_from([math.nan, math.inf, -math.inf, np.nan]),
         st.integers(max_value=-1),
         st.text(max_size=5),
@@ -84,9 +90,28 @@ def test_message_names_value_and_range():
     with pytest.raises(ValueError) as info:
         check_parameter("lam", -0.5)
     msg = str(info.value)
-    assert "lam = -0.5" in msg and "[0, inf)" in msg
-    with pytest.raises(ValueError, match=r"beta = nan .*\(0, inf\)"):
+    assert "lam = -0.5" in msg and "[0, 1e6]" in msg
+    with pytest.raises(ValueError, match=r"beta = nan .*\[1e-6, 1e6\]"):
         check_parameter("beta", float("nan"))
+
+
+def test_ranges_are_finite_and_documented():
+    """Every range is bounded (a value too large to compute is bad input), and the table
+    in the module docstring states the same bounds as PARAMETER_RANGES."""
+    import symrep.validation as validation
+
+    for name, rule in PARAMETER_RANGES.items():
+        assert math.isfinite(rule.high), name
+        assert f"{name:<9}  {str(rule):<14}  " in validation.__doc__, name
+        with pytest.raises(ValueError, match=rf"{name} = .*{re.escape(str(rule))}"):
+            check_parameter(name, rule.high * 1.0001)
+
+
+def test_integers_too_large_for_a_float_are_a_value_error():
+    with pytest.raises(ValueError, match=r"alpha = 100000\.\.\.000 \(401 digits\)"):
+        check_parameter("alpha", 10**400)
+    with pytest.raises(ValueError, match="lam"):
+        check_parameters(lam=-(10**400))
 
 
 def test_boundaries():
@@ -94,6 +119,9 @@ def test_boundaries():
     for name in ["alpha", "beta", "rho", "eta"]:
         with pytest.raises(ValueError, match=name):
             check_parameter(name, 0.0)
+    for name, rule in PARAMETER_RANGES.items():  # both ends are allowed values
+        assert check_parameter(name, rule.low) == rule.low
+        assert check_parameter(name, rule.high) == rule.high
 
 
 def test_unknown_parameter_name():
@@ -128,6 +156,7 @@ def test_seed():
     assert check_seed(None) is None
     assert check_seed(0) == 0
     assert check_seed(np.int64(7)) == 7
-    for bad in (-1, 1.5, "1", True):
+    assert check_seed(2**63 - 1) == 2**63 - 1
+    for bad in (-1, 1.5, "1", True, 2**63):
         with pytest.raises(ValueError, match="seed"):
             check_seed(bad)
