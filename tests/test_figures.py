@@ -83,7 +83,7 @@ def test_unwritable_out_is_one_line_exit_2(tmp_path, capsys):
     blocker.write_text("not a folder")
     assert main(["figures", "--quick", "--out", str(blocker / "sub"), "--only", CHEAP]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "is not a writable folder" in err[0]
+    assert len(err) == 1 and "out = " in err[0] and "is not usable" in err[0]
 
 
 def test_check_names():
