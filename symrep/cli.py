@@ -510,10 +510,15 @@ def main(argv=None) -> int:
     while writing); 130 interrupted (Ctrl-C). Every failure is one line on stderr, never
     a traceback; set ``SYMREP_DEBUG=1`` to get the traceback instead.
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    prog = f"symrep {args.command}"
     debug = os.environ.get("SYMREP_DEBUG", "") not in ("", "0")
+    try:
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        sys.stderr.write("symrep: interrupted\n")
+        return EXIT_INTERRUPTED
+    prog = f"symrep {args.command}"
     try:
         with warnings.catch_warnings():
             if not debug:  # stderr carries the error line only (and progress bars)

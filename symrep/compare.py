@@ -158,7 +158,17 @@ def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="
 
 def markdown_table(rows, observables=None):
     """Markdown table: one line per (point, N), columns theory and mean +- sem (z)."""
+    rows = list(rows)
+    needed = {"point", "N", "observable", "phase", "theory", "mean", "sem", "z"}
+    for k, r in enumerate(rows):
+        if not isinstance(r, dict) or not needed <= set(r):
+            raise ValueError(f"rows[{k}] is invalid: expected a row of finite_size_study with "
+                             f"the keys {', '.join(sorted(needed))}")
     observables = observables or list(dict.fromkeys(r["observable"] for r in rows))
+    missing = {(r["point"], r["N"], o) for r in rows for o in observables} - {
+        (r["point"], r["N"], r["observable"]) for r in rows}
+    if missing:
+        raise ValueError(f"observables is invalid: no row for {sorted(missing)[0]}")
     by_key = {}
     for r in rows:
         by_key.setdefault((r["point"], r["N"]), {})[r["observable"]] = r

@@ -177,8 +177,9 @@ def write_derivations(out_dir) -> list[Path]:
     list of Path
         The files written, the main document last.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from symrep.io import check_output_dir
+
+    out = check_output_dir(out_dir, name="out_dir")  # ValueError for a file, unwritable
     written = []
     inputs = []
     for step in all_steps():

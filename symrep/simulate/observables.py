@@ -142,11 +142,21 @@ def observables_from_weights(X, W0, W, W_enc, D, *, beta, lam, rho, eta, log_D=N
         log_D = math.log(D)
     elif not math.isfinite(log_D):
         raise ValueError(f"log_D = {log_D!r} is invalid: must be finite")
-    X = np.asarray(X, dtype=np.float64)
+    from symrep.simulate.data import check_data
+
+    X = check_data(X)
     P, N = X.shape
-    w0 = np.asarray(W0, dtype=np.float64).reshape(N)
-    W = np.asarray(W, dtype=np.float64).reshape(N)
-    Wt = np.asarray(W_enc, dtype=np.float64).reshape(N)
+    vectors = {}
+    for name, value in (("W0", W0), ("W", W), ("W_enc", W_enc)):
+        try:
+            v = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            v = np.empty(0)
+        if v.size != N or not np.all(np.isfinite(v)):
+            raise ValueError(f"{name} is invalid: it must hold N = {N} finite numbers (one "
+                             f"latent unit), got shape {np.shape(value)}")
+        vectors[name] = v.reshape(N)
+    w0, W, Wt = vectors["W0"], vectors["W"], vectors["W_enc"]
     if W @ w0 < 0:  # fix the symmetry (W, W~) -> (-W, -W~) of the objective by m >= 0
         W, Wt = -W, -Wt
     m, d = W @ w0 / N, Wt @ w0 / N

@@ -363,17 +363,18 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
     results = []
     for b, x in enumerate(datasets):
         result = None
-        if np.all(np.isfinite(theta[b])):
+        if np.all(np.isfinite(theta[b])) and np.all(np.abs(theta[b]) < 1e150):
             # D from log D, which the trainer optimises: D may underflow to 0 where
             # log D is still an ordinary number, and the observables use log D
             with np.errstate(over="ignore", under="ignore"):
                 D = float(np.exp(theta[b, 2 * N]))
             if math.isfinite(D):
-                result = observables_from_weights(
-                    x, W0, theta[b, :N], theta[b, N : 2 * N], D,
-                    log_D=float(theta[b, 2 * N]), beta=betas[b], lam=lams[b], rho=rhos[b],
-                    eta=etas[b], method=method, converged=bool(conv[b]),
-                    n_iter=int(n_iter[b]), grad_norm=float(gnorm[b]))
+                with np.errstate(over="ignore", invalid="ignore"):  # reported below
+                    result = observables_from_weights(
+                        x, W0, theta[b, :N], theta[b, N : 2 * N], D,
+                        log_D=float(theta[b, 2 * N]), beta=betas[b], lam=lams[b],
+                        rho=rhos[b], eta=etas[b], method=method, converged=bool(conv[b]),
+                        n_iter=int(n_iter[b]), grad_norm=float(gnorm[b]))
         if result is None or not all(math.isfinite(getattr(result, k)) for k in SCALAR_FIELDS):
             raise SolverError(
                 f"training diverged for data set {b} (beta = {betas[b]:g}, lam = {lams[b]:g}, "
