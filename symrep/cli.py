@@ -223,8 +223,6 @@ def _cmd_phase_diagram(args):
     out = check_output_file(args.out, name="out", suffixes=_figure_formats())
     data = None if args.data is None else check_output_file(args.data, name="data",
                                                             suffixes=(".nc",))
-    if data is not None and data.resolve() == out.resolve():
-        raise ValueError(f"data = {args.data!r} is invalid: it is the figure file --out")
     grid = _grid_parameters(args)
     for name in ("alpha", "beta"):
         if _size(grid[name]) < 2:
@@ -271,6 +269,11 @@ def _cmd_simulate(args):
     params = _model_parameters(args)
     N = check_positive_int("N", args.N)
     seeds = check_positive_int("seeds", args.seeds)
+    from symrep.resources import check_resources, simulation_estimate
+
+    # before importing the simulation code (torch): a refusal is immediate
+    check_resources(simulation_estimate(N, params["alpha"], seeds, args.method),
+                    force=args.force)
     from symrep.simulate.experiment import simulate, summarize
 
     results = simulate(N, **params, seeds=seeds, method=args.method, force=args.force)
@@ -319,6 +322,10 @@ def _cmd_compare(args):
     import csv
     import io
 
+    params = check_parameters(lam=args.lam, rho=args.rho, eta=args.eta)
+    N = check_positive_int("N", args.N)
+    seeds = check_positive_int("seeds", args.seeds)
+    _check_folder_name(args.out)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -332,10 +339,6 @@ def _cmd_compare(args):
     from symrep.io import atomic_path, atomic_write_text, check_output_dir, check_output_file
     from symrep.resources import check_resources
 
-    params = check_parameters(lam=args.lam, rho=args.rho, eta=args.eta)
-    N = check_positive_int("N", args.N)
-    seeds = check_positive_int("seeds", args.seeds)
-    _check_folder_name(args.out)
     alphas, betas = COMPARE_GRIDS["quick" if args.quick else "full"]
     methods = ("exact", "lbfgs")
     estimate = learning_curve_estimate(alphas, betas, N=N, seeds=seeds, methods=methods)
@@ -501,6 +504,30 @@ def _one_line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+#: Options whose value may start with "-" (a negative number, -inf, a range -1:1:3).
+_VALUE_OPTIONS = ("--alpha", "--beta", "--lam", "--rho", "--eta", "--N", "--seeds")
+
+
+def _join_option_values(argv):
+    """``--alpha -1e+16`` as ``--alpha=-1e+16``.
+
+    argparse takes a value that starts with "-" for an option unless it looks like a
+    plain negative number, so ``--alpha -1e16`` or ``--lam -1:1:3`` would be reported as
+    a missing value instead of the value out of range that they are.
+    """
+    out, k = [], 0
+    while k < len(argv):
+        token = argv[k]
+        if (token in _VALUE_OPTIONS and k + 1 < len(argv)
+                and argv[k + 1].startswith("-") and not argv[k + 1].startswith("--")):
+            out.append(f"{token}={argv[k + 1]}")
+            k += 2
+        else:
+            out.append(token)
+            k += 1
+    return out
+
+
 def main(argv=None) -> int:
     """Run the command line; return the exit status.
 
@@ -512,6 +539,7 @@ def main(argv=None) -> int:
     """
     debug = os.environ.get("SYMREP_DEBUG", "") not in ("", "0")
     try:
+        argv = _join_option_values(sys.argv[1:] if argv is None else list(argv))
         args = build_parser().parse_args(argv)
     except KeyboardInterrupt:
         if debug:

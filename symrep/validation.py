@@ -26,8 +26,10 @@ points inside it. Every order parameter and observable agrees within 1e-6 of its
 (the value, or the size of the terms it is computed from when it is much smaller),
 except the free energy (within 5e-6) and the training-set KL (within 5e-4 of
 max(value, 1e-3 nats), at alpha above 1e6 with eta far above rho); no phase differs.
-Of 30,000 random points of the box, 3 end in :class:`~symrep.errors.SolverError` (alpha
-near 1e-6 without weight decay): the solver reports them, it never returns NaN. Beyond
+Of 30,000 random points of the box, 3 end in :class:`~symrep.errors.SolverError`: the
+solver reports such points, it never returns NaN. They lie where alpha is small, beta is
+hundreds of times rho + eta or more and there is no weight decay (about 1 point in 1,000
+of that corner fails, e.g. alpha = 1e-6, beta = 1e6, lam = 0, rho = eta = 1). Beyond
 the box, one parameter at a time around typical points: alpha below 1e-8 or beta above
 1e7 fail (overfitting phase), and alpha above about 1e33, eta above 1e39, rho above
 1e62 or lam above 1e76 overflow.
