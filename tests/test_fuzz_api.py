@@ -492,3 +492,18 @@ def test_figures_and_derivation_bad_argument(tmp_path):
     with pytest.raises(ValueError, match="out_dir"):
         write_derivations(tmp_path / "a-file")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+@pytest.mark.parametrize("row", [
+    "exact,abc,1,0,1,1,1,1,1", "exact,10,x,0,1,1,1,1,1", "exact,10,1,0,one,1,1,1,1",
+    "exact,10,1,0,1,1,1,1,", "garbage"])
+def test_damaged_reuse_rows_are_simulated_again(tmp_path, row):
+    """``figures --reuse`` reads the points of an earlier run: a damaged row is dropped
+    (and simulated again), the good ones are kept."""
+    from symrep.figures.core import load_points
+
+    header = "method,N,seeds,first_seed,alpha,beta,lam,rho,eta"
+    good = "exact,10,1,0,2,0.5,1,1,1"
+    (tmp_path / "f.csv").write_text(f"{header}\n{row}\n{good}\n")
+    cache = load_points(tmp_path / "f.csv")
+    assert list(cache) == [("exact", 10, 1, 0, 2.0, 0.5, 1.0, 1.0, 1.0)]
