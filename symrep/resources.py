@@ -18,16 +18,17 @@ exceeds
 
 ``force=True`` (``--force`` on the command line) skips the check.
 
-The estimates are simple models whose constants come from measurements on an idle
-two-core machine (``docs/benchmarks.md``, and runs of sweeps and figures), rounded up:
-a sweep costs 30 microseconds and 250 bytes per point on top of 300 MB of working
-memory (measured: 14 to 22 us and about 200 bytes, 250 MB for one chunk of 65,536
-points), writing it as CSV 50 us and 400 bytes more per point; dense linear algebra
-runs at 10 GFLOP/s (about 20 measured); an L-BFGS or Adam iteration costs 5 ms of
-overhead (measured: 293 iterations of 65 batched runs in 2.5 s) plus its products with
-the N x N data covariance. They tell a job that fits from one that cannot; they are no
-forecast: the whole set of figures is estimated at 2 minutes (quick) and 43 minutes
-(full) where about 1 and 13 minutes are measured.
+The estimates are simple models. Their constants come from the timings in
+``docs/benchmarks.md`` (an idle two-core machine) and from sweeps and simulations
+measured while writing this module, rounded up: a sweep costs 30 microseconds and
+250 bytes per point on top of the working memory of one chunk of 65,536 points, 300 MB
+(measured: 14 to 22 us and about 200 bytes per point, 250 MB per chunk); writing it as
+CSV costs 50 us and 400 bytes more per point; dense linear algebra runs at 10 GFLOP/s
+(about 20 on the benchmark machine); an L-BFGS or Adam iteration costs 5 ms of overhead
+(measured: 293 iterations of 65 batched runs in 2.5 s) plus its products with the N x N
+data covariance. They tell a job that fits from one that cannot; they are no forecast:
+the whole set of figures is estimated at 2 minutes (quick) and 43 minutes (full) where
+about 1 and 13 minutes are measured.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ MEMORY_FRACTION = 0.8
 DEFAULT_TIME_BUDGET = 3600.0
 
 # Measured constants (two CPU cores), rounded up; see the module docstring.
-_SWEEP_FIXED_BYTES = 300e6
+_SWEEP_FIXED_BYTES = 300e6  # for a whole chunk
+_SWEEP_CHUNK = 65_536
 _SWEEP_BYTES = 250.0
 _SWEEP_SECONDS = 30e-6
 _CSV_BYTES = 400.0
@@ -229,8 +231,10 @@ def sweep_estimate(n_points, *, csv: bool = False, what=None) -> Estimate:
     n = _finite(n_points)
     per_byte = _SWEEP_BYTES + (_CSV_BYTES if csv else 0.0)
     per_second = _SWEEP_SECONDS + (_CSV_SECONDS if csv else 0.0)
-    return Estimate(what or f"a sweep of {_count(n)} points",
-                    _SWEEP_FIXED_BYTES + per_byte * n, per_second * n)
+    # the working memory is that of one chunk of at most 65,536 points
+    working = _SWEEP_FIXED_BYTES * min(n, _SWEEP_CHUNK) / _SWEEP_CHUNK
+    return Estimate(what or f"a sweep of {_count(n)} points", working + per_byte * n,
+                    per_second * n)
 
 
 def phase_diagram_estimate(n_alpha, n_beta) -> Estimate:
