@@ -252,10 +252,10 @@ def _cmd_derive(args):
 
     from symrep.io import check_output_dir
 
-    check_output_dir(args.out, name="out")
     if args.pdf and shutil.which("pdflatex") is None:  # fail now, not after the derivation
         raise RuntimeError("--pdf needs pdflatex, which is not installed (e.g. the Debian "
                            "package texlive-latex-base)")
+    check_output_dir(args.out, name="out")
     from symrep.derive import compile_pdf, write_derivations
 
     for path in write_derivations(args.out):

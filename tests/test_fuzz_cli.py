@@ -307,7 +307,7 @@ def test_derive_pdf_without_pdflatex_fails_before_deriving(cli, places, monkeypa
     import shutil
 
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    _, err = cli(["derive", "--pdf", "--out", "a-folder"], 1)
+    _, err = cli(["derive", "--pdf", "--out", "new-folder"], 1)  # and makes no folder
     assert "pdflatex" in err
 
 
