@@ -354,7 +354,7 @@ def compile_pdf(out_dir) -> Path:
     RuntimeError
         If pdflatex is missing or fails; the message carries the end of its log.
     """
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()  # pdflatex runs in it: its output folder must be absolute
     if not (out / MAIN_FILE).is_file():
         raise ValueError(f"out_dir = {str(out_dir)!r} is invalid: it holds no {MAIN_FILE} "
                          "(write the derivations there first)")

@@ -43,12 +43,14 @@ OVERFULL = re.compile(r"Overfull \\hbox \(([0-9.]+)pt too wide\)")
 
 
 @needs_pdflatex
-def test_committed_document_compiles_without_overfull_lines(tmp_path):
+def test_committed_document_compiles_without_overfull_lines(tmp_path, monkeypatch):
     # the committed files, compiled by pdflatex: independent of the width estimate that
     # broke the lines (symrep.texwidth), this is TeX measuring the typeset lines
     for tex in (ROOT / "derivations").glob("*.tex"):
         shutil.copy(tex, tmp_path / tex.name)
-    pdf = compile_pdf(tmp_path)
+    monkeypatch.chdir(tmp_path.parent)  # a relative folder, as `symrep derive --out DIR`
+    pdf = compile_pdf(tmp_path.name)
+    assert pdf == (tmp_path / "main.pdf").resolve()
     assert pdf.is_file() and pdf.stat().st_size > 10_000
     overfull = [float(w) for w in OVERFULL.findall((tmp_path / "main.log").read_text())]
     assert max(overfull, default=0.0) <= 10.0, f"overfull lines (pt too wide): {overfull}"
