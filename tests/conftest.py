@@ -1,0 +1,15 @@
+"""Test-suite configuration: the hypothesis profiles (tests/profiles.py, docs/testing.md)."""
+
+from hypothesis import settings
+from profiles import register_profiles
+
+register_profiles()
+
+
+def pytest_configure(config):
+    # `pytest -m fuzz` runs the property tests with many more examples, unless a profile
+    # is named explicitly with --hypothesis-profile
+    markexpr = config.getoption("markexpr", default="") or ""
+    if ("fuzz" in markexpr and "not fuzz" not in markexpr
+            and not config.getoption("hypothesis_profile", default=None)):
+        settings.load_profile("fuzz")
