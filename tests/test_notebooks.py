@@ -3,7 +3,7 @@
 The kernel is this interpreter: a kernel spec pointing at ``sys.executable`` is written to
 a temporary folder on JUPYTER_PATH, so the test does not depend on which ``python`` is
 first on PATH or on kernels registered on the machine. The notebooks run at the quick
-size (``SYMREP_QUICK=1``) with N reduced to :data:`NOTEBOOK_N`.
+size (``SYMREP_QUICK=1``).
 """
 
 import json
@@ -14,13 +14,10 @@ import pytest
 
 jupytext = pytest.importorskip("jupytext")
 nbclient = pytest.importorskip("nbclient")
-nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("ipykernel")
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.py"))
 KERNEL = "symrep-test-kernel"
-#: Input dimension of the notebooks' simulations in the test.
-NOTEBOOK_N = 60
 
 
 @pytest.fixture(scope="module")
@@ -47,18 +44,11 @@ def test_there_is_a_notebook_per_figure():
 def test_notebook_runs(path, kernel_path, tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", str(kernel_path))
     monkeypatch.setenv("SYMREP_QUICK", "1")
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # small models: see conftest.py
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = jupytext.read(path)
     assert nb.metadata.get("jupytext", {}).get("text_representation", {}).get(
         "format_name") == "percent"
     assert any(c.cell_type == "markdown" for c in nb.cells)
-    # The notebooks' code is what is tested here, not the simulations: they run at the
-    # quick size with N = 60 instead of 300 (a cell put in front, not saved). The quick
-    # size itself is exercised by test_figures.py (and all figures by its slow test).
-    nb.cells.insert(0, nbformat.v4.new_code_cell(
-        "import symrep.figures.core as _core\n"
-        f"_core.SIZES['quick'] = _core.SIZES['quick'].with_(N={NOTEBOOK_N})"))
     client = nbclient.NotebookClient(nb, kernel_name=KERNEL, timeout=300,
                                      resources={"metadata": {"path": str(tmp_path)}})
     client.execute()  # raises CellExecutionError on the first failing cell
