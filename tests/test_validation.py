@@ -1,4 +1,9 @@
-"""The validation layer: every invalid input raises ValueError naming the parameter."""
+"""The validation layer: every invalid input raises ValueError naming the parameter.
+
+The property tests run hypothesis' default number of examples (the profile's: ten times
+more under ``pytest -m fuzz``). Their domain is the whole input space of each strategy: the
+contract holds for every value.
+"""
 
 import math
 import re
@@ -48,6 +53,7 @@ def invalid_value(name):
     )
 
 
+@pytest.mark.fuzz
 @given(st.data())
 def test_valid_scalars_pass_through_unchanged(data):
     name = data.draw(st.sampled_from(NAMES))
@@ -57,6 +63,7 @@ def test_valid_scalars_pass_through_unchanged(data):
     assert out == value
 
 
+@pytest.mark.fuzz
 @given(st.data())
 def test_invalid_scalars_raise_value_error_naming_the_parameter(data):
     name = data.draw(st.sampled_from(NAMES))
@@ -66,6 +73,7 @@ def test_invalid_scalars_raise_value_error_naming_the_parameter(data):
     assert name in str(info.value)
 
 
+@pytest.mark.fuzz
 @given(st.data())
 def test_arrays_valid_pass_unchanged_and_one_bad_element_is_reported(data):
     name = data.draw(st.sampled_from(NAMES))
@@ -133,11 +141,13 @@ def test_check_parameters_returns_all():
     assert check_parameters(alpha=2, beta=0.5, lam=0) == {"alpha": 2.0, "beta": 0.5, "lam": 0.0}
 
 
+@pytest.mark.fuzz
 @given(st.integers(min_value=1, max_value=10**12))
 def test_positive_int_valid(n):
     assert check_positive_int("N", n) == n
 
 
+@pytest.mark.fuzz
 @given(
     st.one_of(
         st.integers(max_value=0),
