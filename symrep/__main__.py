@@ -2,6 +2,10 @@
 
 import sys
 
-from symrep.cli import main
+try:
+    from symrep.cli import main
+except KeyboardInterrupt:  # Ctrl-C while starting up: the same one line and status
+    sys.stderr.write("symrep: interrupted\n")
+    sys.exit(130)
 
 sys.exit(main())

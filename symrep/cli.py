@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 
 from symrep._version import __version__
 from symrep.validation import PARAMETER_RANGES, check_parameters, check_positive_int
@@ -57,25 +58,80 @@ def _model_parameters(args):
     )
 
 
+class Grid:
+    """A parsed ``start:stop:num`` or ``log:start:stop:num``: the values are made only
+    after the size of the whole grid has been checked against the memory at hand."""
+
+    def __init__(self, start: float, stop: float, num: int, log: bool):
+        self.start, self.stop, self.num, self.log = start, stop, num, log
+
+    @property
+    def size(self) -> int:
+        return self.num
+
+    def values(self):
+        import numpy as np
+
+        return (np.geomspace if self.log else np.linspace)(self.start, self.stop, self.num)
+
+    def __repr__(self) -> str:
+        return f"{'log:' if self.log else ''}{self.start:g}:{self.stop:g}:{self.num}"
+
+
 def grid_values(text):
     """Parse a parameter value or grid: ``0.5``, ``0.1,0.5,2``, ``start:stop:num`` (evenly
-    spaced) or ``log:start:stop:num`` (log-spaced)."""
+    spaced) or ``log:start:stop:num`` (log-spaced, start and stop > 0).
+
+    Returns a float, a NumPy array (a list) or a :class:`Grid` (a range, made into values
+    by :func:`materialize` once its size is known to fit)."""
     import numpy as np
 
     try:
-        if text.startswith("log:"):
-            start, stop, num = text[4:].split(":")
-            return np.geomspace(float(start), float(stop), int(num))
-        if ":" in text:
-            start, stop, num = text.split(":")
-            return np.linspace(float(start), float(stop), int(num))
+        if text.startswith("log:") or ":" in text:
+            log = text.startswith("log:")
+            start, stop, num = text[4:].split(":") if log else text.split(":")
+            start, stop, num = float(start), float(stop), int(num)
+            if num < 1:
+                raise ValueError
+            if log and not (start > 0 and stop > 0):
+                raise ValueError
+            return Grid(start, stop, num, log)
         if "," in text:
             return np.array([float(t) for t in text.split(",")])
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"invalid value {text!r}: expected a number, a list a,b,c, start:stop:num or "
-            "log:start:stop:num") from None
+            "log:start:stop:num (num >= 1; for log, start and stop > 0)") from None
+
+
+def _size(value) -> int:
+    """Number of values of a parsed grid argument (1 for a number)."""
+    import numpy as np
+
+    return value.size if isinstance(value, Grid) else int(np.size(value))
+
+
+def materialize(value):
+    """The float or array a parsed grid argument stands for."""
+    return value.values() if isinstance(value, Grid) else value
+
+
+def _grid_parameters(args, names=("alpha", "beta", "lam", "rho", "eta")):
+    """Check the grid arguments (both ends of every range; every value of a list) and
+    return them as ``name -> float or array``, ranges not yet made into values."""
+    from symrep.validation import check_parameter
+
+    out = {}
+    for name in names:
+        value = getattr(args, name)
+        if isinstance(value, Grid):
+            check_parameter(name, value.start)
+            check_parameter(name, value.stop)
+        else:
+            check_parameter(name, value, allow_array=True)
+        out[name] = value
+    return out
 
 
 def _add_grid_parameters(parser, defaults):
@@ -86,6 +142,28 @@ def _add_grid_parameters(parser, defaults):
             help=f"{text}, in {PARAMETER_RANGES[name]}: a number, a,b,c, start:stop:num or "
             "log:start:stop:num" + (f" (default {defaults[name]})" if name in defaults else ""),
         )
+
+
+def _add_phase_parameters(parser):
+    """--alpha/--beta grids and --lam/--rho/--eta single numbers (a phase diagram is a
+    plane in (alpha, beta))."""
+    for name, default in (("alpha", "0.05:5:200"), ("beta", "0.02:3:200")):
+        parser.add_argument(
+            f"--{name}", type=grid_values, default=default, metavar="GRID",
+            help=f"{PARAMETER_HELP[name]}, in {PARAMETER_RANGES[name]}: a grid of at least "
+            f"2 values, a,b,c, start:stop:num or log:start:stop:num (default {default})")
+    for name in ("lam", "rho", "eta"):
+        parser.add_argument(
+            f"--{name}", type=float, default=1.0, metavar=name.upper(),
+            help=f"{PARAMETER_HELP[name]}, in {PARAMETER_RANGES[name]}: one number "
+            "(default 1.0)")
+
+
+def _add_force(parser):
+    parser.add_argument(
+        "--force", action="store_true",
+        help="run even if the estimated memory or time exceeds what is at hand (the "
+        "estimate is checked before any work; see docs/cli.md)")
 
 
 def _cmd_solve(args):
@@ -105,42 +183,64 @@ def _cmd_solve(args):
 
 
 def _cmd_sweep(args):
-    from symrep.solvers import sweep
+    import math
 
-    res = sweep(alpha=args.alpha, beta=args.beta, lam=args.lam, rho=args.rho, eta=args.eta,
-                errors="mask" if args.keep_going else "raise")
-    out = args.out
-    if out.endswith(".nc"):
-        res.to_netcdf(out)
-    elif out.endswith(".csv"):
-        res.to_dataframe().to_csv(out)
-    else:
-        raise ValueError(f"out = {out!r} is invalid: the file name must end in .csv or .nc")
-    n = int(res["converged"].size)
-    print(f"{out}: {n} points, {int(res['converged'].sum())} converged, "
-          f"dimensions {dict(res.sizes)}")
+    from symrep.io import atomic_path, check_output_file
+    from symrep.resources import check_resources, sweep_estimate
+
+    out = check_output_file(args.out, name="out", suffixes=(".csv", ".nc"))
+    csv = out.suffix.lower() == ".csv"
+    grid = _grid_parameters(args)
+    n = math.prod(_size(v) for v in grid.values())
+    check_resources(sweep_estimate(n, csv=csv), force=args.force)
+    from symrep.solvers import sweep, sweep_table
+
+    res = sweep(**{k: materialize(v) for k, v in grid.items()},
+                errors="mask" if args.keep_going else "raise", force=True)
+    with atomic_path(out) as tmp:
+        if csv:
+            sweep_table(res).to_csv(tmp, index=False)
+        else:
+            res.to_netcdf(tmp)
+    print(f"{args.out}: {int(res['converged'].size)} points, "
+          f"{int(res['converged'].sum())} converged, dimensions {dict(res.sizes)}")
     return 0
 
 
+def _figure_formats():
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return tuple(f".{ext}" for ext in FigureCanvasBase.get_supported_filetypes())
+
+
 def _cmd_phase_diagram(args):
-    import numpy as np
-
-    from symrep.solvers import phase_diagram
-
-    for name in ("lam", "rho", "eta"):
-        if np.ndim(getattr(args, name)) != 0:
-            raise ValueError(f"{name} must be a single value for a phase diagram")
-    for name in ("alpha", "beta"):
-        if np.ndim(getattr(args, name)) != 1:
-            raise ValueError(f"{name} must be a grid (start:stop:num, log:... or a,b,c)")
     import matplotlib
 
     matplotlib.use("Agg")
-    pd = phase_diagram(args.alpha, args.beta, lam=args.lam, rho=args.rho, eta=args.eta)
+    from symrep.io import atomic_path, check_output_file
+    from symrep.resources import check_resources, phase_diagram_estimate
+
+    out = check_output_file(args.out, name="out", suffixes=_figure_formats())
+    data = None if args.data is None else check_output_file(args.data, name="data",
+                                                            suffixes=(".nc",))
+    grid = _grid_parameters(args)
+    for name in ("alpha", "beta"):
+        if _size(grid[name]) < 2:
+            raise ValueError(f"{name} = {args.__dict__[name]!r} is invalid: a phase diagram "
+                             "needs a grid of at least 2 values (start:stop:num, "
+                             "log:start:stop:num or a,b,c)")
+    check_resources(phase_diagram_estimate(_size(grid["alpha"]), _size(grid["beta"])),
+                    force=args.force)
+    from symrep.solvers import phase_diagram
+
+    pd = phase_diagram(materialize(grid["alpha"]), materialize(grid["beta"]), lam=args.lam,
+                       rho=args.rho, eta=args.eta, force=True)
     fig = pd.plot()
-    fig.savefig(args.out, dpi=150)
-    if args.data:
-        pd.data.to_netcdf(args.data)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=150, format=out.suffix[1:].lower())
+    if data is not None:
+        with atomic_path(data) as tmp:
+            pd.data.to_netcdf(tmp)
     counts = {p: int((pd.labels == p).sum()) for p in ("learning", "overfitting", "regularized")}
     print(f"{args.out}: {pd.phase.size} grid points {counts}, "
           f"boundaries: {', '.join(pd.boundaries) or 'none'}")
@@ -148,6 +248,14 @@ def _cmd_phase_diagram(args):
 
 
 def _cmd_derive(args):
+    import shutil
+
+    from symrep.io import check_output_dir
+
+    if args.pdf and shutil.which("pdflatex") is None:  # fail now, not after the derivation
+        raise RuntimeError("--pdf needs pdflatex, which is not installed (e.g. the Debian "
+                           "package texlive-latex-base)")
+    check_output_dir(args.out, name="out")
     from symrep.derive import compile_pdf, write_derivations
 
     for path in write_derivations(args.out):
@@ -161,9 +269,14 @@ def _cmd_simulate(args):
     params = _model_parameters(args)
     N = check_positive_int("N", args.N)
     seeds = check_positive_int("seeds", args.seeds)
+    from symrep.resources import check_resources, simulation_estimate
+
+    # before importing the simulation code (torch): a refusal is immediate
+    check_resources(simulation_estimate(N, params["alpha"], seeds, args.method),
+                    force=args.force)
     from symrep.simulate.experiment import simulate, summarize
 
-    results = simulate(N, **params, seeds=seeds, method=args.method)
+    results = simulate(N, **params, seeds=seeds, method=args.method, force=args.force)
     summary = summarize(results)
     if args.json:
         print(json.dumps({
@@ -186,49 +299,78 @@ def _cmd_simulate(args):
     return 0
 
 
-def _cmd_compare(args):
-    import csv
+#: Simulated alphas and betas of ``symrep compare`` (quick, full) and of its finite-size
+#: table.
+COMPARE_GRIDS = {
+    "quick": ([0.4, 1.0, 2.0, 3.0, 4.0], [0.5, 1.5]),
+    "full": ([0.2, 0.4, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0], [0.2, 0.5, 1.0, 1.5]),
+}
+FINITE_SIZE_NS, FINITE_SIZE_SEEDS = (500, 1000, 2000, 4000), 8
+
+
+def _check_folder_name(path):
+    """An output folder that cannot be one (an existing file), before anything is made."""
     from pathlib import Path
 
-    import matplotlib
+    if str(path) == "":
+        raise ValueError("out is invalid: the folder name is empty")
+    if Path(path).exists() and not Path(path).is_dir():
+        raise ValueError(f"out = {str(path)!r} is a file: a folder is required")
 
-    matplotlib.use("Agg")
-    from symrep.compare import finite_size_study, learning_curve_comparison, markdown_table
+
+def _cmd_compare(args):
+    import csv
+    import io
 
     params = check_parameters(lam=args.lam, rho=args.rho, eta=args.eta)
     N = check_positive_int("N", args.N)
     seeds = check_positive_int("seeds", args.seeds)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    if args.quick:
-        alphas, betas, methods = [0.4, 1.0, 2.0, 3.0, 4.0], [0.5, 1.5], ("exact", "lbfgs")
-    else:
-        alphas = [0.2, 0.4, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0]
-        betas, methods = [0.2, 0.5, 1.0, 1.5], ("exact", "lbfgs")
+    _check_folder_name(args.out)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from symrep.compare import (
+        finite_size_estimate,
+        finite_size_study,
+        learning_curve_comparison,
+        learning_curve_estimate,
+        markdown_table,
+    )
+    from symrep.io import atomic_path, atomic_write_text, check_output_dir, check_output_file
+    from symrep.resources import check_resources
+
+    alphas, betas = COMPARE_GRIDS["quick" if args.quick else "full"]
+    methods = ("exact", "lbfgs")
+    estimate = learning_curve_estimate(alphas, betas, N=N, seeds=seeds, methods=methods)
+    if args.finite_size:
+        estimate = estimate + finite_size_estimate(Ns=FINITE_SIZE_NS, seeds=FINITE_SIZE_SEEDS)
+    check_resources(estimate, force=args.force)
+    out = check_output_dir(args.out, name="out")  # created only once the job may run
+    files = {name: check_output_file(out / name, name="out")
+             for name in ("learning_curve.png", "learning_curve.csv",
+                          *(("finite_size.md",) if args.finite_size else ()))}
     fig, table = learning_curve_comparison(alphas, betas, **params, N=N, seeds=seeds,
-                                           methods=methods)
-    fig.savefig(out / "learning_curve.png", dpi=150)
-    with open(out / "learning_curve.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(table[0]))
-        writer.writeheader()
-        writer.writerows(table)
+                                           methods=methods, force=True, progress=None)
+    with atomic_path(files["learning_curve.png"]) as tmp:
+        fig.savefig(tmp, dpi=150, format="png")
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(table[0]))
+    writer.writeheader()
+    writer.writerows(table)
+    atomic_write_text(files["learning_curve.csv"], text.getvalue())
     print(f"{'beta':>5} {'alpha':>6} {'method':>6} {'theory eg':>10} {'N=' + str(N) + ' eg':>18}")
     for r in table:
         print(f"{r['beta']:>5g} {r['alpha']:>6g} {r['method']:>6} {r['theory']:>10.4f} "
               f"{r['mean']:>10.4f} +- {r['sem']:.4f}")
-    print(f"figure: {out / 'learning_curve.png'}")
+    print(f"figure: {files['learning_curve.png']}")
     if args.finite_size:
-        rows = finite_size_study(Ns=(500, 1000, 2000, 4000), seeds=8)
-        (out / "finite_size.md").write_text(markdown_table(rows) + "\n")
-        print(f"finite-size table: {out / 'finite_size.md'}")
+        rows = finite_size_study(Ns=FINITE_SIZE_NS, seeds=FINITE_SIZE_SEEDS, force=True)
+        atomic_write_text(files["finite_size.md"], markdown_table(rows) + "\n")
+        print(f"finite-size table: {files['finite_size.md']}")
     return 0
 
 
 def _cmd_figures(args):
-    import os
-    import tempfile
-    from pathlib import Path
-
     from symrep.figures import FIGURES, check_names
 
     if args.list:
@@ -237,29 +379,28 @@ def _cmd_figures(args):
         return 0
     names = check_names(args.only)
     size_name = "quick" if args.quick else "full"
-    out = Path(args.out)
-    try:  # fail now, not after the simulations
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=out, prefix=".write-test-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise ValueError(f"out = {args.out!r} is not a writable folder: "
-                         f"{exc.strerror or exc}") from None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from symrep.figures import generate
+    from symrep.figures import estimate, generate
     from symrep.figures.core import SIZES
+    from symrep.io import check_output_dir, check_output_file
+    from symrep.resources import check_resources
 
     size = SIZES[size_name]
     if args.N is not None:
         size = size.with_(N=check_positive_int("N", args.N))
     if args.seeds is not None:
         size = size.with_(seeds=check_positive_int("seeds", args.seeds))
+    _check_folder_name(args.out)
+    check_resources(estimate(names, size), force=args.force)
+    out = check_output_dir(args.out, name="out")  # fail now, not after the simulations
+    for name in names:
+        for suffix in (".png", ".csv"):
+            check_output_file(out / f"{name}{suffix}", name="out")
+    import matplotlib
+
+    matplotlib.use("Agg")
     print(f"# {len(names)} figure(s), {size_name} size: N = {size.N}, {size.seeds} seeds, "
           f"methods {', '.join(size.methods)}", flush=True)
-    generate(out, names, size, reuse=args.reuse,
+    generate(out, names, size, reuse=args.reuse, force=True,
              log=lambda line: print(line, flush=True))
     return 0
 
@@ -285,13 +426,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output file, .csv or .nc")
     p.add_argument("--keep-going", action="store_true",
                    help="keep points where the solver fails (flagged converged = False)")
+    _add_force(p)
     p.set_defaults(handler=_cmd_sweep)
 
-    p = sub.add_parser("phase-diagram", help="phases on an (alpha, beta) grid, with figure")
-    _add_grid_parameters(p, {"alpha": "0.05:5:200", "beta": "0.02:3:200", "lam": 1.0,
-                             "rho": 1.0, "eta": 1.0})
-    p.add_argument("--out", required=True, help="figure file (.png, .pdf, .svg)")
+    p = sub.add_parser(
+        "phase-diagram", help="phases on an (alpha, beta) grid, with figure",
+        description="Phases of the RS optimum on a grid in (alpha, beta) at fixed lam, rho "
+        "and eta, with the boundaries between them located by bisection; writes the "
+        "figure and, with --data, every observable on the grid as NetCDF.")
+    _add_phase_parameters(p)
+    p.add_argument("--out", required=True,
+                   help="figure file; its suffix picks the format (.png, .pdf, .svg, ...)")
     p.add_argument("--data", default=None, help="also write the grid as NetCDF (.nc)")
+    _add_force(p)
     p.set_defaults(handler=_cmd_phase_diagram)
 
     p = sub.add_parser("derive", help="regenerate the LaTeX derivations")
@@ -306,6 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=("exact", "lbfgs", "adam"), default="exact",
                    help="exact finite-N optimum, or training with L-BFGS or Adam")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_force(p)
     p.set_defaults(handler=_cmd_simulate)
 
     p = sub.add_parser("compare", help="theory curves against finite-N simulation, with figure")
@@ -318,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer points (about a minute)")
     p.add_argument("--finite-size", action="store_true",
                    help="also tabulate theory against the exact optimum at N = 500..4000")
+    _add_force(p)
     p.set_defaults(handler=_cmd_compare)
 
     p = sub.add_parser(
@@ -340,6 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reuse", action="store_true",
                    help="take simulation points from existing OUT/<name>.csv files where "
                    "method, N, seeds and parameters match")
+    _add_force(p)
     p.set_defaults(handler=_cmd_figures)
     return parser
 
@@ -354,6 +504,30 @@ def _one_line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+#: Options whose value may start with "-" (a negative number, -inf, a range -1:1:3).
+_VALUE_OPTIONS = ("--alpha", "--beta", "--lam", "--rho", "--eta", "--N", "--seeds")
+
+
+def _join_option_values(argv):
+    """``--alpha -1e+16`` as ``--alpha=-1e+16``.
+
+    argparse takes a value that starts with "-" for an option unless it looks like a
+    plain negative number, so ``--alpha -1e16`` or ``--lam -1:1:3`` would be reported as
+    a missing value instead of the value out of range that they are.
+    """
+    out, k = [], 0
+    while k < len(argv):
+        token = argv[k]
+        if (token in _VALUE_OPTIONS and k + 1 < len(argv)
+                and argv[k + 1].startswith("-") and not argv[k + 1].startswith("--")):
+            out.append(f"{token}={argv[k + 1]}")
+            k += 2
+        else:
+            out.append(token)
+            k += 1
+    return out
+
+
 def main(argv=None) -> int:
     """Run the command line; return the exit status.
 
@@ -363,12 +537,21 @@ def main(argv=None) -> int:
     while writing); 130 interrupted (Ctrl-C). Every failure is one line on stderr, never
     a traceback; set ``SYMREP_DEBUG=1`` to get the traceback instead.
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    prog = f"symrep {args.command}"
     debug = os.environ.get("SYMREP_DEBUG", "") not in ("", "0")
     try:
-        return int(args.handler(args) or 0)
+        argv = _join_option_values(sys.argv[1:] if argv is None else list(argv))
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        sys.stderr.write("symrep: interrupted\n")
+        return EXIT_INTERRUPTED
+    prog = f"symrep {args.command}"
+    try:
+        with warnings.catch_warnings():
+            if not debug:  # stderr carries the error line only (and progress bars)
+                warnings.simplefilter("ignore")
+            return int(args.handler(args) or 0)
     except BrokenPipeError:
         # the reader of the output went away (e.g. `symrep solve --json | head`): not an
         # error; silence the final flush of stdout as well

@@ -14,11 +14,15 @@ import sys
 
 import numpy as np
 
-from symrep.simulate.experiment import simulate, summarize
+from symrep.resources import Estimate, check_resources, simulations_estimate, sweep_estimate
+from symrep.simulate.experiment import SIMULATION_METHODS, simulate, summarize
+from symrep.simulate.observables import SCALAR_FIELDS
 from symrep.solvers import solve
+from symrep.solvers.saddle_point import RESULT_FIELDS
+from symrep.validation import check_parameter, check_parameters, check_positive_int
 
-__all__ = ["DEFAULT_POINTS", "COMPARED", "finite_size_study", "markdown_table",
-           "learning_curve_comparison"]
+__all__ = ["DEFAULT_POINTS", "COMPARED", "COMPARABLE", "finite_size_study", "markdown_table",
+           "learning_curve_comparison", "finite_size_estimate", "learning_curve_estimate"]
 
 #: One parameter point in each phase, and one without weight decay (rho = eta = 1).
 DEFAULT_POINTS = {
@@ -28,13 +32,74 @@ DEFAULT_POINTS = {
     "learning, lam = 0": dict(alpha=2.0, beta=0.3, lam=0.0),
 }
 
+#: Quantities that both the theory and a simulation report.
+COMPARABLE = tuple(f for f in SCALAR_FIELDS if f in RESULT_FIELDS)
+
 #: Quantities compared by default.
 COMPARED = ("m", "Q", "R", "E", "eg", "rate", "distortion", "kl_posterior", "rate_train",
             "distortion_train", "free_energy")
 
 
+def _check_points(points):
+    """Validate ``label -> dict(alpha, beta, lam[, rho, eta])``; return a checked copy."""
+    if not isinstance(points, dict) or not points:
+        raise ValueError("points is invalid: expected a non-empty dict label -> "
+                         "dict(alpha=..., beta=..., lam=...)")
+    out = {}
+    for label, p in points.items():
+        if not isinstance(p, dict) or not {"alpha", "beta", "lam"} <= set(p):
+            raise ValueError(f"points[{label!r}] is invalid: expected dict(alpha=..., "
+                             "beta=..., lam=...[, rho=..., eta=...])")
+        unknown = set(p) - {"alpha", "beta", "lam", "rho", "eta"}
+        if unknown:
+            raise ValueError(f"points[{label!r}] is invalid: unknown parameter(s) "
+                             f"{', '.join(sorted(unknown))}")
+        out[label] = check_parameters(**p)
+    return out
+
+
+def _check_observables(observables):
+    observables = [observables] if isinstance(observables, str) else list(observables)
+    unknown = [o for o in observables if o not in COMPARABLE]
+    if unknown or not observables:
+        raise ValueError(f"observables = {observables!r} is invalid: choose from "
+                         f"{', '.join(COMPARABLE)}")
+    return observables
+
+
+def _check_methods(methods):
+    methods = [methods] if isinstance(methods, str) else list(methods)
+    unknown = [m for m in methods if m not in SIMULATION_METHODS]
+    if unknown or not methods:
+        raise ValueError(f"methods = {methods!r} is invalid: choose from "
+                         f"{', '.join(SIMULATION_METHODS)}")
+    return methods
+
+
+def finite_size_estimate(points=None, Ns=(500, 1000, 2000, 4000), seeds=8,
+                         method="exact"):
+    """Memory and time of :func:`finite_size_study` (see :mod:`symrep.resources`)."""
+    points = DEFAULT_POINTS if points is None else points
+    estimate = Estimate(f"a finite-size study ({len(points)} points, N up to "
+                        f"{max(Ns):,}, {seeds:,} seeds)", 0.0, 0.0)
+    for N in Ns:
+        estimate = estimate + simulations_estimate([p["alpha"] for p in points.values()], N,
+                                                   seeds, (method,))
+    return estimate
+
+
+def learning_curve_estimate(alphas, betas, *, N=500, seeds=3, methods=("exact",),
+                            curve_points=400):
+    """Memory and time of :func:`learning_curve_comparison` (see :mod:`symrep.resources`)."""
+    alphas, betas = np.atleast_1d(alphas), np.atleast_1d(betas)
+    what = (f"{alphas.size * betas.size * len(methods)} simulations with N = {N:,}, "
+            f"{seeds:,} seed(s)")
+    return (simulations_estimate(list(alphas) * betas.size, N, seeds, methods, what=what)
+            + sweep_estimate(curve_points * betas.size))
+
+
 def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="exact",
-                      observables=COMPARED, progress=None):
+                      observables=COMPARED, progress=None, force=False):
     """RS prediction against the finite-N optimum at growing N.
 
     Parameters
@@ -47,6 +112,9 @@ def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="
         Independent data sets per (point, N).
     method : {"exact", "lbfgs", "adam"}
         Finite-N ground truth: the exact optimum or trained models.
+    force : bool
+        Run even if the estimated memory or time exceeds what is at hand (see
+        :mod:`symrep.resources`).
 
     Returns
     -------
@@ -55,7 +123,14 @@ def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="
         ``observable``, ``theory``, ``mean``, ``sem``, ``deviation`` (mean - theory) and
         ``z`` (deviation / sem; 0 when both vanish, inf when only sem does).
     """
-    points = DEFAULT_POINTS if points is None else points
+    points = _check_points(DEFAULT_POINTS if points is None else points)
+    Ns = [check_positive_int("N", n) for n in ([Ns] if np.ndim(Ns) == 0 else Ns)]
+    if not Ns:
+        raise ValueError("Ns is invalid: at least one N is needed")
+    seeds = check_positive_int("seeds", seeds)
+    (method,) = _check_methods([method])
+    observables = _check_observables(observables)
+    check_resources(finite_size_estimate(points, Ns, seeds, method), force=force)
     show = sys.stderr.isatty() if progress is None else progress
     rows = []
     total = len(points) * len(Ns)
@@ -63,7 +138,7 @@ def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="
     for label, p in points.items():
         theory = solve(**p)
         for N in Ns:
-            res = simulate(N, **p, seeds=seeds, method=method, progress=False)
+            res = simulate(N, **p, seeds=seeds, method=method, progress=False, force=True)
             summary = summarize(res, observables)
             for name in observables:
                 mean, sem = summary[name]
@@ -83,7 +158,17 @@ def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="
 
 def markdown_table(rows, observables=None):
     """Markdown table: one line per (point, N), columns theory and mean +- sem (z)."""
+    rows = list(rows)
+    needed = {"point", "N", "observable", "phase", "theory", "mean", "sem", "z"}
+    for k, r in enumerate(rows):
+        if not isinstance(r, dict) or not needed <= set(r):
+            raise ValueError(f"rows[{k}] is invalid: expected a row of finite_size_study with "
+                             f"the keys {', '.join(sorted(needed))}")
     observables = observables or list(dict.fromkeys(r["observable"] for r in rows))
+    missing = {(r["point"], r["N"], o) for r in rows for o in observables} - {
+        (r["point"], r["N"], r["observable"]) for r in rows}
+    if missing:
+        raise ValueError(f"observables is invalid: no row for {sorted(missing)[0]}")
     by_key = {}
     for r in rows:
         by_key.setdefault((r["point"], r["N"]), {})[r["observable"]] = r
@@ -106,11 +191,30 @@ def markdown_table(rows, observables=None):
 
 def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500, seeds=3,
                               methods=("exact",), observable="eg", curve_points=400,
-                              ax=None):
+                              ax=None, force=False, progress=False):
     """Theory curves of one observable against alpha, with finite-N points.
 
     A one-panel use of :class:`symrep.figures.curves.CurvePanel`, which the figures of the
     paper share.
+
+    Parameters
+    ----------
+    alphas, betas : sequence of float
+        Simulated alphas; one curve per beta.
+    lam, rho, eta : float
+        Fixed parameters.
+    N, seeds : int
+        Size of the simulations.
+    methods : sequence of {"exact", "lbfgs", "adam"}
+    observable : str
+        One of :data:`COMPARABLE`.
+    curve_points : int
+        Points of each theory curve.
+    force : bool
+        Run even if the estimated memory or time exceeds what is at hand (see
+        :mod:`symrep.resources`).
+    progress : bool or None
+        Progress bar over the simulated points (None: when stderr is a terminal).
 
     Returns
     -------
@@ -123,13 +227,26 @@ def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500
     from symrep.figures.core import SIM_FIELDS, Size, method_legend, simulation_points
     from symrep.figures.curves import CurvePanel
 
-    alphas = np.asarray(alphas, dtype=float)
+    alphas = np.atleast_1d(check_parameter("alpha", alphas, allow_array=True))
+    betas = np.atleast_1d(check_parameter("beta", betas, allow_array=True))
+    if alphas.ndim != 1 or betas.ndim != 1:
+        raise ValueError("alphas and betas must be numbers or 1-d sequences of numbers")
+    p = check_parameters(lam=lam, rho=rho, eta=eta)
+    lam, rho, eta = p["lam"], p["rho"], p["eta"]
+    N = check_positive_int("N", N)
+    seeds = check_positive_int("seeds", seeds)
+    methods = _check_methods(methods)
+    (observable,) = _check_observables([observable])
+    curve_points = check_positive_int("curve_points", curve_points)
+    check_resources(learning_curve_estimate(alphas, betas, N=N, seeds=seeds, methods=methods,
+                                            curve_points=curve_points), force=force)
+    alphas = alphas.astype(float)
     curve_alpha = np.linspace(min(alphas.min(), 0.05), alphas.max() * 1.05, curve_points)
     panel = CurvePanel(observable, "alpha", curve_alpha, "beta", tuple(betas),
                        dict(lam=lam, rho=rho, eta=eta), sim_x=tuple(alphas),
                        colors=[f"C{k}" for k in range(len(betas))])
     size = Size("custom", N=N, seeds=seeds, methods=tuple(methods))
-    rows = simulation_points(panel.points(), size, figure="learning_curve", progress=False,
+    rows = simulation_points(panel.points(), size, figure="learning_curve", progress=progress,
                              fields=tuple(dict.fromkeys((*SIM_FIELDS, observable))),
                              independent=False)
     if ax is None:

@@ -10,8 +10,8 @@ exception              raised when                                 CLI status
                        time at hand (a ``ValueError``; the message
                        names the flag that proceeds anyway)
 :class:`SolverError`   no stationary point satisfies the            1
-                       saddle-point equations; ``diagnostics``
-                       says where and why
+                       saddle-point equations, or training
+                       diverged; ``diagnostics`` says where and why
 ``KeyboardInterrupt``  Ctrl-C                                       130
 =====================  ==========================================  ===========
 """
@@ -22,12 +22,14 @@ __all__ = ["SolverError", "TooLargeError"]
 
 
 class SolverError(RuntimeError):
-    """No stationary branch satisfies the saddle-point equations at some parameters.
+    """A computation found no valid solution: no stationary branch satisfies the
+    saddle-point equations at some parameters, or a training run diverged.
 
     Attributes
     ----------
     diagnostics : dict
-        The offending parameters, and per candidate branch its free energy and residual.
+        The offending parameters and, for the saddle point, per candidate branch its free
+        energy and residual; for training, the run, the method and its iterations.
     """
 
     def __init__(self, message, diagnostics=None):

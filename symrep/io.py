@@ -49,8 +49,19 @@ def _temporary_name(path: Path) -> Path:
     # same suffix (format detection by extension keeps working)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                suffix=f".tmp{path.suffix}")
-    os.close(fd)
+    try:
+        # mkstemp creates the file readable by its owner only; give it the permissions
+        # a plain open() would (0o666 minus the umask), as the file it replaces had
+        os.fchmod(fd, 0o666 & ~_umask())
+    finally:
+        os.close(fd)
     return Path(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it back at once
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager

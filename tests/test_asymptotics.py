@@ -10,8 +10,12 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import HealthCheck, assume, given, settings
+import torch
+from closed_forms import gaussian_kl, reference
+from closed_forms import observables as typed_observables
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
+from profiles import examples
 from scipy.optimize import brentq, minimize_scalar
 
 from symrep import solve
@@ -30,13 +34,15 @@ from symrep.asymptotics import (
     rs_collapsed_eigenvalues,
     shannon_rate_distortion,
 )
-from symrep.simulate import exact_minimum, sample_scm
+from symrep.simulate import exact_minimum, sample_scm, vae_objective
 from symrep.simulate.observables import observables_from_weights
 from symrep.solvers import solve_arrays
 
 ARGS = (S.alpha, S.beta, S.lam, S.rho, S.eta)
 SLOW = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-EXPANDED = ("Q", "m", "eg", "rate", "distortion", "kl_posterior")
+ORDER_PARAMETERS = ("Q", "R", "E", "m", "d")
+OBSERVABLES = ("eg", "rate", "distortion", "kl_posterior")
+EXPANDED = ORDER_PARAMETERS + OBSERVABLES
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +50,36 @@ def series():
     exp = large_alpha_expansion()
     return {name: (sp.lambdify(ARGS, exp.series(name, 0)), sp.lambdify(ARGS, exp.series(name)))
             for name in EXPANDED}
+
+
+def large_alpha_parameter(beta, lam, rho, eta):
+    """x such that the large-alpha expansion is a series in x/alpha (docs/testing.md).
+
+    The expansion is the random-matrix closed form expanded in three small quantities:
+    the relative shift eta/(alpha rho) of the spike eigenvalue,
+    s = (rho + eta)(1 + eta/(alpha rho)); the distance (eta/rho)^2/alpha to the spectral
+    transition, which enters the squared overlap (1 - eta^2/(alpha rho^2)) /
+    (1 + eta/(alpha rho)); and the weight decay per sample against the terms of the
+    stationarity cubic, lam (1 + s0^2)/(alpha beta s0) with s0 = rho + eta. The first and
+    the last move Q = s - beta + O(lam/alpha), and m ~ sqrt(Q), relative to
+    Q0 = s0 - beta: they are divided by the distance 1 - beta/s0 to the collapse threshold.
+    The remainder after the 1/alpha term, relative to that term, is at most about
+    10 x/alpha (measured over the parameter box of the tests).
+    """
+    s0 = rho + eta
+    frac = beta / s0
+    return (eta / rho + lam * (1 + s0**2) / (beta * s0)) / (1 - frac) + (eta / rho) ** 2
+
+
+def observables_at(z, beta, rho, eta):
+    """eg, rate, distortion, kl_posterior from order parameters, by the definitions
+    (docs/model.md) as typed in tests/closed_forms.py, not by symrep.observables."""
+    Q, R, E, m, d = (z[name] for name in ORDER_PARAMETERS)
+    D = beta / (beta + Q)
+    moments = (rho * m * m + eta * Q, rho * m * d + eta * R, rho * d * d + eta * E)
+    rate, distortion, kl = typed_observables(rho, eta, Q, D, *moments)
+    return dict(eg=rho - 2 * math.sqrt(rho) * abs(m) + Q, rate=rate, distortion=distortion,
+                kl_posterior=kl)
 
 
 # ---------------------------------------------------------------- symbolic statements
@@ -57,7 +93,10 @@ def test_headline_closed_forms():
     assert rd_limit_difference() == 0
 
 
+@pytest.mark.slow
 def test_cached_expansion_is_the_fresh_derivation():
+    """The cache equals a fresh derivation (20 s of SymPy; the fast suite checks the cached
+    expansion against the random-matrix series instead, below)."""
     from symrep.asymptotics.large_alpha import _FIELDS, derive_large_alpha_expansion
 
     fresh, cached = derive_large_alpha_expansion(), large_alpha_expansion()
@@ -65,6 +104,31 @@ def test_cached_expansion_is_the_fresh_derivation():
         assert getattr(cached, name) == getattr(fresh, name), name
     assert cached.leading[S.Q].free_symbols <= {S.rho, S.eta, S.beta}
     assert all(sym.is_positive for sym in cached.leading[S.Q].free_symbols)
+
+
+def test_first_correction_is_the_random_matrix_series():
+    """The 1/alpha coefficients of Q, R, E, m, d equal those of the random-matrix closed form.
+
+    Independent of the expansion, which SymPy derives from the RS free energy: here the
+    stationarity condition of the reduced objective (tests/closed_forms.py),
+    beta (y + p)^2 - beta s y + lam/alpha y ((y + p)^2 - 1) = 0 with y = Q + beta and
+    p = lam/(alpha s), is expanded by hand around y = s0 = rho + eta, with the BBP spike
+    s = s0 (1 + eta/(alpha rho)), the squared overlap (1 - e^2/alpha)/(1 + e/alpha),
+    e = eta/rho, and W~ = kappa W with kappa = 1/(y + p).
+    """
+    exp = large_alpha_expansion()
+    rho, eta, beta, lam = S.rho, S.eta, S.beta, S.lam
+    s0, e = rho + eta, eta / rho
+    Q0 = s0 - beta
+    y1 = eta * s0 / rho - lam * (s0**2 - 1) / beta - 2 * lam / s0
+    m0 = sp.sqrt(Q0)
+    kappa0, kappa1 = 1 / s0, -(y1 + lam / s0) / s0**2
+    m1 = (y1 - Q0 * (e + e**2)) / (2 * m0)
+    want = {S.Q: y1, S.m: m1, S.d: kappa0 * m1 + kappa1 * m0, S.R: kappa0 * y1 + kappa1 * Q0,
+            S.E: kappa0**2 * y1 + 2 * kappa0 * kappa1 * Q0}
+    for sym, coefficient in want.items():
+        assert sp.simplify(exp.first[sym] - coefficient) == 0, sym
+    assert sp.simplify(exp.leading[S.d] - m0 / s0) == 0
 
 
 def test_leading_order_branch_is_the_random_matrix_limit():
@@ -110,54 +174,126 @@ def test_mode_thresholds_for_several_units_and_features():
         mode_thresholds(-5.0, 0.5, [2.0], 1.0)
 
 
-# ------------------------------------------------------- solver at alpha = 1e6 (property)
+# ------------------------------------------------ solver at large alpha (property tests)
 
 learning_params = st.fixed_dictionaries({
     "frac": st.floats(0.05, 0.9), "lam": st.one_of(st.just(0.0), st.floats(1e-3, 10.0)),
     "rho": st.floats(0.1, 10.0), "eta": st.floats(0.1, 10.0),
 })
 
+#: Failed at alpha = 1e6, where x/alpha = 4.5e-3: the remainder of the rate was 3.8e-6
+#: against an allowed 3.6e-6.
+FAILED_AT_ALPHA_1E6 = {"frac": 0.05078125, "lam": 10.0, "rho": 0.109375, "eta": 0.109375}
+#: Failed at alpha = 1e4, which is the spectral transition (eta/rho)^2 itself.
+FAILED_AT_THE_TRANSITION = {"frac": 0.5, "lam": 0.0, "rho": 0.1, "eta": 10.0}
 
-@settings(max_examples=60, **SLOW)
+
+@pytest.mark.fuzz
+@settings(max_examples=examples(60), **SLOW)
 @given(learning_params)
-def test_solver_at_alpha_1e6_agrees_with_the_closed_forms(series, p):
-    alpha, rho, eta, lam = 1e6, p["rho"], p["eta"], p["lam"]
-    beta = p["frac"] * (rho + eta)
-    r = solve(alpha, beta, lam, rho, eta)
-    assert r.phase == "learning"
-    for name in EXPANDED:
-        zeroth, first = (f(alpha, beta, lam, rho, eta) for f in series[name])
-        got = getattr(r, name)
-        # the remainder is second order: small against the first correction itself
-        assert abs(got - first) <= 1e-6 * (1 + abs(got)) + 1e-2 * abs(first - zeroth), name
-        # the leading order alone is off by the first correction only
-        assert abs(got - zeroth) <= 2 * abs(first - zeroth) + 1e-9 * (1 + abs(got)), name
+@example(FAILED_AT_ALPHA_1E6)
+@example(FAILED_AT_THE_TRANSITION)
+def test_solver_in_the_large_alpha_regime_agrees_with_the_expansion(series, p):
+    """The solver agrees with the large-alpha expansion to second order.
 
+    Domain (the expansion is a series in x/alpha, :func:`large_alpha_parameter`):
+    alpha = max(1e6, 1000 x), so that x/alpha <= 1e-3, learning phase beta < rho + eta.
 
-@settings(max_examples=30, **SLOW)
-@given(st.floats(1.1, 20.0), st.floats(0.0, 10.0), st.floats(0.1, 10.0), st.floats(0.1, 10.0))
-def test_solver_at_alpha_1e6_is_collapsed_beyond_the_threshold(frac, lam, rho, eta):
-    r = solve(1e6, frac * (rho + eta), lam, rho, eta)
-    assert r.phase == "regularized"
-    coll = large_alpha_expansion().collapsed
-    for name in ("eg", "rate", "distortion", "kl_posterior"):
-        want = float(coll[name].subs({S.rho: rho, S.eta: eta}))
-        assert getattr(r, name) == pytest.approx(want, rel=1e-12, abs=1e-12)
-
-
-@settings(max_examples=25, **SLOW)
-@given(learning_params)
-def test_first_correction_leaves_a_second_order_remainder(series, p):
-    """Doubling alpha divides the remainder after the 1/alpha term by 4 (or 8 where the
-    alpha^-2 coefficient vanishes, e.g. Q at lam = 0); a wrong 1/alpha term gives 2."""
+    Independent sources: the expansion is derived by SymPy from the RS free energy; the
+    solver takes its order parameters from random-matrix closed forms. Its observables are
+    compared with the expansion's (which share ``symrep.observables`` with the solver) and
+    with the definitions typed in tests/closed_forms.py evaluated on the expansion's
+    order parameters (which share nothing with it).
+    """
     rho, eta, lam = p["rho"], p["eta"], p["lam"]
     beta = p["frac"] * (rho + eta)
-    for name in ("eg", "rate", "m"):
-        f = series[name][1]
-        r1, r2 = (getattr(solve(a, beta, lam, rho, eta), name) - f(a, beta, lam, rho, eta)
-                  for a in (1e4, 2e4))
-        assume(abs(r2) > 1e-11 * (1 + abs(f(2e4, beta, lam, rho, eta))))
-        assert 3.0 < r1 / r2 < 9.0, name
+    alpha = max(1e6, 1e3 * large_alpha_parameter(beta, lam, rho, eta))
+    r = solve(alpha, beta, lam, rho, eta)
+    assert r.phase == "learning"
+    zeroth, first = ({name: f[k](alpha, beta, lam, rho, eta) for name, f in series.items()}
+                     for k in (0, 1))
+    # the typed observables to first order: at the leading order parameters plus their
+    # derivative along the first correction (a central difference, exact to second order)
+    step = {name: first[name] - zeroth[name] for name in ORDER_PARAMETERS}
+    plus, minus = ({name: zeroth[name] + sign * step[name] for name in ORDER_PARAMETERS}
+                   for sign in (1, -1))
+    at = [observables_at(z, beta, rho, eta) for z in (zeroth, plus, minus)]
+    typed = [at[0], {name: at[0][name] + (at[1][name] - at[2][name]) / 2 for name in at[0]}]
+    cases = [(name, zeroth[name], first[name]) for name in EXPANDED]
+    cases += [(f"{name} (typed)", typed[0][name], typed[1][name]) for name in OBSERVABLES]
+    for name, z0, z1 in cases:
+        got = getattr(r, name.split()[0])
+        # the remainder is second order: small against the first correction itself
+        assert abs(got - z1) <= 1e-6 * (1 + abs(got)) + 1e-2 * abs(z1 - z0), name
+        # the leading order alone is off by the first correction only
+        assert abs(got - z0) <= 2 * abs(z1 - z0) + 1e-9 * (1 + abs(got)), name
+
+
+@pytest.mark.fuzz
+@settings(max_examples=examples(30), **SLOW)
+@given(st.floats(1.1, 20.0), st.floats(0.0, 10.0), st.floats(0.1, 10.0), st.floats(0.1, 10.0))
+def test_solver_at_alpha_1e6_is_collapsed_beyond_the_threshold(frac, lam, rho, eta):
+    """Above the collapse threshold the optimum is W = W~ = 0, with the closed forms typed here.
+
+    Domain: alpha = 1e6, beta >= 1.1 (rho + eta), above the finite-alpha threshold
+    beta_c = alpha s/(lam + alpha) - lam/(alpha s) (s the spike, s/(rho + eta) - 1 =
+    eta/(alpha rho) <= 1e-4 here), where the transition is continuous
+    ((alpha s)^2 > 2 lam (lam + alpha)^2/(2 lam + alpha)), so that nothing but the
+    collapsed point is optimal.
+
+    Independent of ``symrep.observables``: at W = W~ = 0, D = beta/(beta + 0) = 1, the
+    definitions give eg = rho, rate = 0 (KL(N(0, 1) || N(0, 1))), distortion
+    (E||x||^2 - (N - 1) eta)/2 = (rho + eta)/2 and a posterior mismatch of 0, on the
+    data distribution and on the training set alike.
+    """
+    r = solve(1e6, frac * (rho + eta), lam, rho, eta)
+    assert r.phase == "regularized"
+    want = dict(m=0.0, d=0.0, Q=0.0, E=0.0, R=0.0, D=1.0, eg=rho, rate=0.0,
+                distortion=(rho + eta) / 2, kl_posterior=0.0, rate_train=0.0,
+                distortion_train=(rho + eta) / 2, kl_posterior_train=0.0)
+    for name, value in want.items():
+        assert getattr(r, name) == pytest.approx(value, rel=1e-12, abs=1e-12), name
+    # L/N at W = 0 is the data-norm constant alone; the free energy sums terms of order
+    # alpha (1 + beta + rho + eta + lam), so it is zero to that times the rounding unit
+    scale = 1e6 * (1 + frac * (rho + eta) + rho + eta + lam)
+    assert r.free_energy == pytest.approx(0.0, abs=1e-14 * scale)
+
+
+@pytest.mark.fuzz
+@settings(max_examples=examples(25), **SLOW)
+@given(learning_params)
+@example(FAILED_AT_THE_TRANSITION)
+@example(FAILED_AT_ALPHA_1E6)
+def test_first_correction_leaves_a_second_order_remainder(series, p):
+    """The remainder after the 1/alpha term has no 1/alpha part: the 1/alpha term is exact.
+
+    Domain: alpha = max(1e4, 100 x) with x from :func:`large_alpha_parameter`, far above
+    the spectral transition (eta/rho)^2 (which x contains), learning phase.
+
+    With g(alpha) = alpha (solver - order0 - order1/alpha) = c2/alpha + c3/alpha^2 + ...,
+    a wrong 1/alpha coefficient leaves g(infinity) = its error. The quadratic in 1/alpha
+    through alpha, 2 alpha and 4 alpha extrapolates g to infinity with an error of order
+    (x/alpha)^3 relative to the first correction. (The ratio of the remainders at alpha
+    and 2 alpha, 4 for a correct term, is not used: wherever the alpha^-2 coefficient
+    crosses zero, as that of eg does, it takes any value.)
+
+    Independent sources: the expansion from the RS free energy (SymPy), the solver from
+    random-matrix closed forms.
+    """
+    rho, eta, lam = p["rho"], p["eta"], p["lam"]
+    beta = p["frac"] * (rho + eta)
+    a = max(1e4, 1e2 * large_alpha_parameter(beta, lam, rho, eta))
+    results = [solve(k * a, beta, lam, rho, eta) for k in (1, 2, 4)]
+    for name in EXPANDED:
+        zeroth, first = series[name]
+        g = [k * a * (getattr(r, name) - first(k * a, beta, lam, rho, eta))
+             for k, r in zip((1, 2, 4), results, strict=True)]
+        limit = g[0] / 3 - 2 * g[1] + 8 * g[2] / 3
+        c1 = a * (first(a, beta, lam, rho, eta) - zeroth(a, beta, lam, rho, eta))
+        # rounding: the solver is good to ~1e-13 relative; g multiplies it by alpha and
+        # the extrapolation by at most 5
+        rounding = 1e-11 * 4 * a * (1 + abs(getattr(results[0], name)))
+        assert abs(limit) <= 1e-3 * max(abs(c1), abs(g[0])) + rounding, name
 
 
 @pytest.mark.parametrize("lam,rho,eta", [(1.0, 1.0, 1.0), (0.1, 1.0, 1.0), (0.0, 1.0, 0.5),
@@ -185,9 +321,29 @@ spike_params = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=40, **SLOW)
+@pytest.mark.fuzz
+@settings(max_examples=examples(40), **SLOW)
 @given(spike_params)
+@example({"alpha": 70.0, "lam": 0.0, "rho": 0.2, "eta": 1.625})  # no collapsed saddle below
 def test_stability_eigenvalue_changes_sign_at_the_threshold_and_the_phase_changes(p):
+    """The collapsed point turns unstable at beta_c, where the solver's phase changes.
+
+    Domain, as the theory states it: above the spectral transition
+    (alpha rho^2 > 1.05 eta^2, so that the spike is separated from the bulk), beta_c >
+    0.01, a continuous transition ((alpha s)^2 > 2 lam (lam + alpha)^2/(2 lam + alpha);
+    otherwise a first-order transition precedes the instability, see the next test), and
+    lam > 0 or alpha > 1.05 (for lam = 0, alpha <= 1 the encoder has flat directions and
+    the collapsed block a zero mode above beta_c); and the collapsed RS saddle exists at
+    the points tested, beta_c (1 -+ 1e-4): its pole -mu_-/alpha, mu_- the lower
+    eigenvalue of K0^{-1} diag(lam + alpha, lam), lies above the bulk edge
+    eta (1 + alpha^{-1/2})^2. (Without weight decay -mu_-/alpha = beta: the saddle exists
+    only for beta above the edge, and near the spectral transition beta_c = s is within
+    1e-4 of the edge.)
+
+    Independent sources: beta_c typed here from the per-mode threshold of the BBP spike,
+    the eigenvalue from the RS Jacobian of the collapsed block, the phase from the
+    solver's closed forms.
+    """
     a, lam, rho, eta = p["alpha"], p["lam"], p["rho"], p["eta"]
     assume(a * rho**2 > 1.05 * eta**2)
     s = (rho + eta) * (1 + eta / (a * rho))
@@ -199,6 +355,9 @@ def test_stability_eigenvalue_changes_sign_at_the_threshold_and_the_phase_change
     assume(lam > 0 or a > 1.05)
     assert beta_c == pytest.approx(a * s / (lam + a) - lam / (a * s), rel=1e-12)
     below, above = beta_c * (1 - 1e-4), beta_c * (1 + 1e-4)
+    lam_c = lam + a
+    pole = (below * lam_c + math.sqrt((below * lam_c) ** 2 + 4 * lam * lam_c)) / (2 * a)
+    assume(pole >= eta * (1 + a**-0.5) ** 2)
     low = lambda b: rs_collapsed_eigenvalues(a, b, lam, rho, eta)[0]  # noqa: E731
     assert low(below) < 0 < low(above)
     # the RS Jacobian eigenvalue vanishes where the per-mode one does
@@ -269,36 +428,79 @@ def _convexity_defect(D, R):
     return float(np.min(np.diff(slope) / (1 + np.abs(slope[1:]))))
 
 
-@settings(max_examples=40, **SLOW)
+@pytest.mark.fuzz
+@settings(max_examples=examples(40), **SLOW)
 @given(rd_params)
+@example({"alpha": 8351.0, "lam": 0.0, "rho": 0.25, "eta": 15.0})  # rate_train -2.3e-12
 def test_rate_distortion_monotone_and_bounded(p):
+    """Along beta: rates fall, the training distortion rises, 0 < D <= 1, eg >= 0, and the
+    training trade-off is convex.
+
+    Domain: every parameter point. beta is the Lagrange multiplier of the training
+    objective distortion_train + beta rate_train, so its minimisers trace a convex curve
+    with rate_train non-increasing and distortion_train non-decreasing in beta; the
+    population rate, D = beta/(beta + Q) and eg = |sqrt(rho) W0 - W|^2/N follow from their
+    definitions.
+    """
     r = solve_arrays(p["alpha"], _betas(p), p["lam"], p["rho"], p["eta"])
     rate, dist_train, rate_train = (np.asarray(r[k]) for k in
                                     ("rate", "distortion_train", "rate_train"))
     D, eg = np.asarray(r["D"]), np.asarray(r["eg"])
-    assert np.all(rate >= -1e-12) and np.all(rate_train >= -1e-12)
-    assert np.all(np.diff(rate) <= 1e-12 * (1 + rate[1:]))
-    assert np.all(np.diff(rate_train) <= 1e-12 * (1 + rate_train[1:]))
-    assert np.all(np.diff(dist_train) >= -1e-12 * (1 + np.abs(dist_train[1:])))
+    # rounding: the generated training moments add terms of order alpha, so that an exact
+    # zero (rate_train on the collapsed branch) comes out as -2e-12 at alpha = 8000
+    tol = 1e-12 * max(1.0, p["alpha"] / 1e3)
+    assert np.all(rate >= -tol) and np.all(rate_train >= -tol)
+    assert np.all(np.diff(rate) <= tol * (1 + rate[1:]))
+    assert np.all(np.diff(rate_train) <= tol * (1 + rate_train[1:]))
+    assert np.all(np.diff(dist_train) >= -tol * (1 + np.abs(dist_train[1:])))
     assert np.all((D > 0) & (D <= 1))
     assert np.all(eg >= -1e-14)
     # the trade-off the objective makes, training distortion against rate, is convex
     assert _convexity_defect(dist_train, rate_train) > -1e-6
 
 
-@settings(max_examples=30, **SLOW)
+@pytest.mark.fuzz
+@settings(max_examples=examples(30), **SLOW)
 @given(rd_params.filter(lambda p: p["alpha"] >= 50))
 def test_population_rd_curve_convex_and_monotone_at_large_alpha(p):
+    """The population rate-distortion curve along beta is monotone and convex.
+
+    Domain: alpha >= 50. The training curve is convex (see above); the population moments
+    differ from the training ones by the factor (I + eta chi K)^-1, with chi of order
+    1/alpha, so the population curve inherits the property at large alpha only. The
+    threshold 50 is empirical, not derived: a scan of the same box below it finds
+    non-convex population curves up to alpha = 24 (e.g. alpha = 24, lam = 0.2,
+    rho = 0.48, eta = 3.6, below the spectral transition).
+    """
     dist, rate = rd_curve(p["alpha"], _betas(p), p["lam"], p["rho"], p["eta"])
     assert np.all(np.diff(dist) >= -1e-12 * (1 + np.abs(dist[1:])))
     assert _convexity_defect(dist, rate) > -1e-6
 
 
 def test_population_distortion_decreases_with_beta_in_the_overfitting_phase():
-    """Recorded behaviour: shrinking an overfitted decoder lowers the test distortion."""
-    r = solve_arrays(0.2, [6.1, 9.8], 0.154, 0.66, 1.682)
-    assert list(r["phase"]) == [1, 1]
-    assert r["distortion"][1] < r["distortion"][0]
+    """Shrinking an overfitted decoder lowers the test distortion, before the collapse.
+
+    Independent sources: the random-matrix optimum (tests/closed_forms.py: the reduced
+    objective at the Marchenko-Pastur edge, minimised directly) for the solver's values,
+    and the exact finite-N optimum (N = 500, four data sets) for the ordering. Below the
+    spectral transition (alpha = 0.2 < (eta/rho)^2 = 6.5) the distortion first rises with
+    beta and falls over the last part of the overfitting phase, which ends at beta = 10.4.
+    """
+    alpha, lam, rho, eta = 0.2, 0.154, 0.66, 1.682
+    betas = [1.0, 4.0, 6.1, 8.0, 9.8]
+    r = solve_arrays(alpha, betas, lam, rho, eta)
+    assert list(r["phase"]) == [1] * len(betas)
+    want = [reference(alpha, b, lam, rho, eta) for b in betas]
+    assert [w["phase"] for w in want] == ["overfitting"] * len(betas)
+    for got, w in zip(r["distortion"], want, strict=True):
+        assert got == pytest.approx(w["distortion"], rel=1e-10)
+    assert want[0]["distortion"] < want[1]["distortion"] < want[2]["distortion"]
+    assert want[2]["distortion"] > want[3]["distortion"] > want[4]["distortion"]
+    N = 500
+    finite = {b: np.mean([exact_minimum(*sample_scm(round(alpha * N), N, rho, eta, seed=k),
+                                        b, lam, rho, eta).distortion for k in range(4)])
+              for b in (6.1, 9.8)}
+    assert finite[6.1] > finite[9.8] + 0.2
 
 
 @pytest.mark.parametrize("lam", [0.0, 1.0])
@@ -319,14 +521,43 @@ def test_finite_alpha_rd_curves_approach_shannon(lam):
 
 
 def test_invariance_under_sign_flip_of_the_weights():
-    X, W0 = sample_scm(600, 300, 1.0, 1.0, seed=3)
-    ex = exact_minimum(X, W0, 0.5, 0.3)
-    kw = dict(beta=0.5, lam=0.3, rho=1.0, eta=1.0)
-    plus = observables_from_weights(X, W0, ex.W, ex.W_enc, ex.D, **kw)
-    minus = observables_from_weights(X, W0, -ex.W, -ex.W_enc, ex.D, **kw)
-    for name in ("Q", "E", "R", "eg", "rate", "distortion", "kl_posterior", "loss"):
-        assert getattr(minus, name) == pytest.approx(getattr(plus, name), rel=1e-12), name
-    assert abs(minus.m) == pytest.approx(abs(plus.m), rel=1e-12)
+    """(W, W~) -> (-W, -W~) changes neither the objective nor any observable.
+
+    Independent of ``observables_from_weights``, which fixes the sign by m >= 0 itself:
+    the objective of both signs is evaluated by the torch model (``vae_objective``), and
+    every quantity it reports for either sign is compared with its definition, computed
+    here on the weights as given (eg as the distance to the nearer of +-sqrt(rho) W0, the
+    rates and mismatches as Gaussian KL divergences per training sample).
+    """
+    N, P, beta, lam, rho, eta = 300, 600, 0.5, 0.3, 1.0, 1.0
+    X, W0 = sample_scm(P, N, rho, eta, seed=3)
+    ex = exact_minimum(X, W0, beta, lam)
+    w0, D = W0[:, 0], ex.D
+    losses = []
+    for sign in (1.0, -1.0):
+        W, We = sign * ex.W, sign * ex.W_enc
+        loss = float(vae_objective(torch.as_tensor(X), torch.as_tensor(W)[:, None],
+                                   torch.as_tensor(We)[None, :],
+                                   torch.tensor([D], dtype=torch.float64), beta, lam)) / N
+        losses.append(loss)
+        got = observables_from_weights(X, W0, W, We, D, beta=beta, lam=lam, rho=rho, eta=eta)
+        flip = np.sign(W @ w0)  # the representative with m >= 0
+        m, d = flip * (W @ w0) / N, flip * (We @ w0) / N
+        Q, E, R = W @ W / N, We @ We / N, W @ We / N
+        u, v = X @ W / math.sqrt(N), X @ We / math.sqrt(N)
+        mismatch = [gaussian_kl(vk, D, uk / (1 + Q), 1 / (1 + Q))
+                    for uk, vk in zip(u, v, strict=True)]
+        want = dict(
+            m=m, d=d, Q=Q, E=E, R=R, D=D, loss=loss,
+            eg=min(np.sum((math.sqrt(rho) * w0 - W) ** 2), np.sum((math.sqrt(rho) * w0 + W) ** 2))
+            / N,
+            rate_train=np.mean([gaussian_kl(vk, D, 0.0, 1.0) for vk in v]),
+            kl_posterior_train=np.mean(mismatch),
+        )
+        for name, value in want.items():
+            assert getattr(got, name) == pytest.approx(value, rel=1e-10, abs=1e-12), (sign, name)
+        assert got.m >= 0
+    assert losses[1] == pytest.approx(losses[0], rel=1e-13)
     # and the RS free energy is even in (m, d)
     from symrep.replica import rs_free_energy
 

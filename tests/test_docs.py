@@ -48,3 +48,20 @@ def test_site_builds_strict(tmp_path):
     assert derivation.count('class="arithmatex"') > 100
     assert "<!-- derivation-steps -->" not in derivation
     assert not (site / "README").exists() and not (site / "gen_derivation.py").exists()
+
+
+def test_license_and_citation_match_the_package():
+    # setup.cfg declares the license and symrep/_version.py the version; LICENSE and
+    # CITATION.cff must say the same (CITATION.cff is validated against the CFF 1.2.0
+    # schema with `cffconvert --validate`, which is not a project dependency)
+    from symrep._version import __version__
+
+    setup = (ROOT / "setup.cfg").read_text()
+    assert "license = BSD-3-Clause" in setup
+    assert (ROOT / "LICENSE").read_text().startswith("BSD 3-Clause License\n")
+    cff = (ROOT / "CITATION.cff").read_text()
+    assert "cff-version: 1.2.0" in cff and "license: BSD-3-Clause" in cff
+    versions = [line.split(":", 1)[1].strip() for line in cff.splitlines()
+                if line.startswith("version:")]
+    assert versions == [__version__]
+    assert "references:" in cff

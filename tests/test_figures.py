@@ -5,11 +5,12 @@ import subprocess
 import sys
 
 import pytest
+from closed_forms import reference
 
-from symrep import solve
 from symrep.cli import main
 from symrep.figures import FIGURES, check_names, figure_names, generate
 from symrep.figures.core import (
+    SIM_FIELDS,
     SIZES,
     Size,
     load_points,
@@ -17,6 +18,7 @@ from symrep.figures.core import (
     simulation_points,
     size_from_env,
 )
+from symrep.simulate import exact_minimum, sample_scm
 
 ALL = ["fig2_left", "fig2_middle", "fig2_right", "fig3_phase_diagram",
        "fig4_rate_distortion", "figE1_no_weight_decay"]
@@ -83,7 +85,7 @@ def test_unwritable_out_is_one_line_exit_2(tmp_path, capsys):
     blocker.write_text("not a folder")
     assert main(["figures", "--quick", "--out", str(blocker / "sub"), "--only", CHEAP]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "is not a writable folder" in err[0]
+    assert len(err) == 1 and "out = " in err[0] and "is not usable" in err[0]
 
 
 def test_check_names():
@@ -103,15 +105,46 @@ def test_size_from_env(monkeypatch):
         size_from_env()
 
 
-def test_measured_phase():
-    class R:
-        def __init__(self, m, Q):
-            self.m, self.Q = m, Q
+class _Model:
+    def __init__(self, m, Q):
+        self.m, self.Q = m, Q
 
-    assert measured_phase(R(0.0, 0.0)) == "regularized"
-    assert measured_phase(R(1e-9, 1e-12)) == "regularized"
-    assert measured_phase(R(0.02, 0.7)) == "overfitting"
-    assert measured_phase(R(-0.5, 0.6)) == "learning"
+
+def test_measured_phase_rule_at_its_boundaries():
+    """The documented rule: "regularized" when not Q > q_floor = 1e-6, else "learning" when
+    |m|/sqrt(Q) > cos_floor = 0.25 (either sign of m), else "overfitting"."""
+    assert measured_phase(_Model(0.0, 0.0)) == "regularized"
+    assert measured_phase(_Model(1e-9, 1e-12)) == "regularized"
+    assert measured_phase(_Model(0.0, 1e-6)) == "regularized"
+    assert measured_phase(_Model(0.0, 1.01e-6)) == "overfitting"
+    assert measured_phase(_Model(0.0, float("nan"))) == "regularized"
+    # Q = 0.25: |m|/sqrt(Q) = 2 |m|, exactly 0.25 at |m| = 0.125
+    assert measured_phase(_Model(0.125, 0.25)) == "overfitting"
+    assert measured_phase(_Model(0.125 * (1 - 1e-9), 0.25)) == "overfitting"
+    assert measured_phase(_Model(0.125 * (1 + 1e-9), 0.25)) == "learning"
+    assert measured_phase(_Model(-0.125 * (1 + 1e-9), 0.25)) == "learning"
+    assert measured_phase(_Model(0.02, 0.7)) == "overfitting"
+    assert measured_phase(_Model(-0.5, 0.6)) == "learning"
+
+
+@pytest.mark.parametrize("params", [(3.0, 0.5, 0.7), (0.5, 0.5, 0.2), (2.0, 3.0, 1.0),
+                                    (2.0, 0.3, 0.0, 2.0, 0.5), (0.5, 0.3, 0.0)])
+def test_measured_phase_of_exact_optima_is_the_theory_phase(params):
+    """At the figures' quick size (N = 300), the rule gives the phase of the theory.
+
+    Independent of the solver: the phase is that of the random-matrix optimum
+    (tests/closed_forms.py); the models are exact finite-N optima on three data sets.
+    The rule must separate the overlap cos = |m|/sqrt(Q) of a learning model, the BBP
+    value sqrt((1 - eta^2/(alpha rho^2))/(1 + eta/(alpha rho))), from that of an
+    overfitted one, of order N^(-1/2) = 0.06.
+    """
+    alpha, beta, lam, *rest = params
+    rho, eta = rest if rest else (1.0, 1.0)
+    want = reference(alpha, beta, lam, rho, eta)["phase"]
+    N = SIZES["quick"].N
+    for seed in range(3):
+        X, W0 = sample_scm(round(alpha * N), N, rho, eta, seed=seed)
+        assert measured_phase(exact_minimum(X, W0, beta, lam, rho, eta)) == want, seed
 
 
 def test_points_reused_from_csv(tmp_path, monkeypatch):
@@ -133,15 +166,25 @@ def test_points_reused_from_csv(tmp_path, monkeypatch):
 
 
 def test_simulation_rows_have_theory_and_both_methods():
-    rows = simulation_points([dict(alpha=2.0, beta=0.5, lam=1.0, panel="p")], TINY,
-                             figure="t", progress=False)
+    """Every theory column is the N -> infinity optimum, at the point's own rho and eta.
+
+    Independent of the solver that fills the columns: the reference is the random-matrix
+    optimum of tests/closed_forms.py. The exact optimum and the trained models see the
+    same data sets, so their means agree.
+    """
+    alpha, beta, lam, rho, eta = 2.0, 0.5, 1.0, 1.5, 0.7
+    rows = simulation_points([dict(alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta,
+                                   panel="p")], TINY, figure="t", progress=False)
     assert [r["method"] for r in rows] == ["exact", "lbfgs"]
     assert rows[0]["eg_mean"] == pytest.approx(rows[1]["eg_mean"], rel=1e-5)  # same data
+    want = reference(alpha, beta, lam, rho, eta)
     for r in rows:
         assert r["panel"] == "p" and r["figure"] == "t" and r["P"] == 80
-        assert r["phase_theory"] == "learning"
+        assert (r["rho"], r["eta"]) == (rho, eta)
+        assert r["phase_theory"] == want["phase"] == "learning"
         assert r["n_learning"] + r["n_overfitting"] + r["n_regularized"] == 2
-        assert r["eg_theory"] == pytest.approx(solve(2.0, 0.5, 1.0).eg, rel=1e-12)
+        for name in SIM_FIELDS:
+            assert r[f"{name}_theory"] == pytest.approx(want[name], rel=1e-9, abs=1e-12), name
         assert r["eg_sem"] > 0
 
 

@@ -102,9 +102,41 @@ def test_linear_vae_module():
     assert model.log_D.grad is not None
 
 
+def _directional_variances(X, W0, seed=0):
+    """Mean and variance of the data along the feature and along a direction orthogonal to
+    it, and their covariance (the population values: 0, rho + eta, 0, eta, 0)."""
+    N = X.shape[1]
+    e = W0[:, 0] / math.sqrt(N)
+    f = np.random.default_rng(seed).standard_normal(N)
+    f -= (f @ e) * e
+    f /= np.linalg.norm(f)
+    a, b = X @ e, X @ f
+    return a.mean(), a @ a / len(a), b.mean(), b @ b / len(b), a @ b / len(a)
+
+
+def _check_spiked_covariance(X, W0, rho, eta):
+    """Five standard errors for each statistic: the spike adds rho to the variance along
+    the feature, while the entries of the population covariance it adds are rho/N only."""
+    P = X.shape[0]
+    mean_a, var_a, mean_b, var_b, cross = _directional_variances(X, W0)
+    assert abs(mean_a) < 5 * math.sqrt((rho + eta) / P)
+    assert abs(mean_b) < 5 * math.sqrt(eta / P)
+    assert abs(var_a - (rho + eta)) < 5 * (rho + eta) * math.sqrt(2 / P)
+    assert abs(var_b - eta) < 5 * eta * math.sqrt(2 / P)
+    assert abs(cross) < 5 * math.sqrt((rho + eta) * eta / P)
+
+
 def test_sample_scm_statistics():
-    N, P = 40, 20000
-    X, W0 = sample_scm(P, N, rho=2.0, eta=0.5, seed=3)
+    """The samples have the population covariance (rho/N) W0 W0^T + eta I.
+
+    Independent of the sampler: the variance along the feature W0/sqrt(N) must be
+    rho + eta and along an orthogonal direction eta (five standard errors, 0.09 and 0.02
+    here, against a spike of size rho = 2; the entry-wise check below cannot see the
+    spike, whose entries rho/N = 0.05 are smaller than its tolerance 0.15), with zero means
+    and no covariance between the two directions.
+    """
+    N, P, rho, eta = 40, 20000, 2.0, 0.5
+    X, W0 = sample_scm(P, N, rho=rho, eta=eta, seed=3)
     assert X.shape == (P, N) and W0.shape == (N, 1)
     assert np.allclose(W0.T @ W0 / N, 1.0)
     cov = X.T @ X / P
@@ -112,6 +144,14 @@ def test_sample_scm_statistics():
     assert np.abs(cov - want).max() < 6 * math.sqrt(2 * 2.5**2 / P)
     X2, _ = sample_scm(P, N, rho=2.0, eta=0.5, seed=3)
     assert np.array_equal(X, X2)
+    _check_spiked_covariance(X, W0, rho, eta)
+
+
+def test_sample_scm_torch_statistics():
+    """The torch sampler draws the same model (the checks of the numpy sampler)."""
+    X, W0 = sample_scm_torch(20000, 40, 2.0, 0.5, seed=5, batch=2, device="cpu")
+    for k in range(2):
+        _check_spiked_covariance(X[k].numpy(), W0.numpy(), 2.0, 0.5)
 
 
 def test_sample_scm_torch_batch_and_features():

@@ -1,6 +1,12 @@
-"""The validation layer: every invalid input raises ValueError naming the parameter."""
+"""The validation layer: every invalid input raises ValueError naming the parameter.
+
+The property tests run hypothesis' default number of examples (the profile's: ten times
+more under ``pytest -m fuzz``). Their domain is the whole input space of each strategy: the
+contract holds for every value.
+"""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -19,19 +25,24 @@ NAMES = sorted(PARAMETER_RANGES)
 
 
 def valid_value(name):
-    low = 0.0 if PARAMETER_RANGES[name].closed else 5e-324
-    return st.floats(min_value=low, max_value=1e300, allow_nan=False, allow_infinity=False)
+    rule = PARAMETER_RANGES[name]
+    return st.floats(min_value=rule.low, max_value=rule.high, allow_nan=False,
+                     allow_infinity=False, exclude_min=not rule.closed,
+                     exclude_max=not rule.high_closed)
 
 
 def invalid_value(name):
-    """Non-finite numbers, numbers below the range, and values that are not numbers."""
-    below = (
-        st.floats(max_value=-5e-324, allow_nan=False, allow_infinity=False)
-        if PARAMETER_RANGES[name].closed
-        else st.floats(max_value=0.0, allow_nan=False, allow_infinity=False)
-    )
+    """Non-finite numbers, numbers outside the range (finite floats and Python ints too
+    large for a float), and values that are not numbers."""
+    rule = PARAMETER_RANGES[name]
+    below = st.floats(max_value=rule.low, allow_nan=False, allow_infinity=False,
+                      exclude_max=rule.closed)
+    above = st.floats(min_value=rule.high, allow_nan=False, allow_infinity=False,
+                      exclude_min=rule.high_closed)
     return st.one_of(
         below,
+        above,
+        st.integers(min_value=10**309, max_value=10**400),
         st.sampled_from([math.nan, math.inf, -math.inf, np.nan]),
         st.integers(max_value=-1),
         st.text(max_size=5),
@@ -42,6 +53,7 @@ def invalid_value(name):
     )
 
 
+@pytest.mark.fuzz
 @given(st.data())
 def test_valid_scalars_pass_through_unchanged(data):
     name = data.draw(st.sampled_from(NAMES))
@@ -51,6 +63,7 @@ def test_valid_scalars_pass_through_unchanged(data):
     assert out == value
 
 
+@pytest.mark.fuzz
 @given(st.data())
 def test_invalid_scalars_raise_value_error_naming_the_parameter(data):
     name = data.draw(st.sampled_from(NAMES))
@@ -60,6 +73,7 @@ def test_invalid_scalars_raise_value_error_naming_the_parameter(data):
     assert name in str(info.value)
 
 
+@pytest.mark.fuzz
 @given(st.data())
 def test_arrays_valid_pass_unchanged_and_one_bad_element_is_reported(data):
     name = data.draw(st.sampled_from(NAMES))
@@ -84,9 +98,28 @@ def test_message_names_value_and_range():
     with pytest.raises(ValueError) as info:
         check_parameter("lam", -0.5)
     msg = str(info.value)
-    assert "lam = -0.5" in msg and "[0, inf)" in msg
-    with pytest.raises(ValueError, match=r"beta = nan .*\(0, inf\)"):
+    assert "lam = -0.5" in msg and "[0, 1e6]" in msg
+    with pytest.raises(ValueError, match=r"beta = nan .*\[1e-6, 1e6\]"):
         check_parameter("beta", float("nan"))
+
+
+def test_ranges_are_finite_and_documented():
+    """Every range is bounded (a value too large to compute is bad input), and the table
+    in the module docstring states the same bounds as PARAMETER_RANGES."""
+    import symrep.validation as validation
+
+    for name, rule in PARAMETER_RANGES.items():
+        assert math.isfinite(rule.high), name
+        assert f"{name:<9}  {str(rule):<14}  " in validation.__doc__, name
+        with pytest.raises(ValueError, match=rf"{name} = .*{re.escape(str(rule))}"):
+            check_parameter(name, rule.high * 1.0001)
+
+
+def test_integers_too_large_for_a_float_are_a_value_error():
+    with pytest.raises(ValueError, match=r"alpha = 100000\.\.\.000 \(401 digits\)"):
+        check_parameter("alpha", 10**400)
+    with pytest.raises(ValueError, match="lam"):
+        check_parameters(lam=-(10**400))
 
 
 def test_boundaries():
@@ -94,6 +127,9 @@ def test_boundaries():
     for name in ["alpha", "beta", "rho", "eta"]:
         with pytest.raises(ValueError, match=name):
             check_parameter(name, 0.0)
+    for name, rule in PARAMETER_RANGES.items():  # both ends are allowed values
+        assert check_parameter(name, rule.low) == rule.low
+        assert check_parameter(name, rule.high) == rule.high
 
 
 def test_unknown_parameter_name():
@@ -105,11 +141,13 @@ def test_check_parameters_returns_all():
     assert check_parameters(alpha=2, beta=0.5, lam=0) == {"alpha": 2.0, "beta": 0.5, "lam": 0.0}
 
 
+@pytest.mark.fuzz
 @given(st.integers(min_value=1, max_value=10**12))
 def test_positive_int_valid(n):
     assert check_positive_int("N", n) == n
 
 
+@pytest.mark.fuzz
 @given(
     st.one_of(
         st.integers(max_value=0),
@@ -128,6 +166,7 @@ def test_seed():
     assert check_seed(None) is None
     assert check_seed(0) == 0
     assert check_seed(np.int64(7)) == 7
-    for bad in (-1, 1.5, "1", True):
+    assert check_seed(2**63 - 1) == 2**63 - 1
+    for bad in (-1, 1.5, "1", True, 2**63):
         with pytest.raises(ValueError, match="seed"):
             check_seed(bad)

@@ -83,8 +83,9 @@ def rd_curve(alpha, beta, lam, rho=1.0, eta=1.0):
         On the lowest-free-energy branch at each beta.
     """
     from symrep.solvers import solve_arrays
+    from symrep.validation import check_parameter
 
-    beta = np.asarray(beta, dtype=float)
+    beta = np.asarray(check_parameter("beta", beta, allow_array=True), dtype=float)
     res = solve_arrays(alpha, beta, lam, rho, eta)
     return np.asarray(res["distortion"]), np.asarray(res["rate"])
 

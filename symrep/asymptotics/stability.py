@@ -194,7 +194,6 @@ def mode_thresholds(alpha, lam, rhos, eta, M=None):
 
     rhos = list(rhos)
     M = len(rhos) if M is None else check_positive_int("M", M)
-    stab = collapsed_stability()
     numeric = all(isinstance(v, (int, float)) for v in (alpha, lam, eta, *rhos))
     if numeric:
         from symrep.validation import check_parameter
@@ -205,6 +204,7 @@ def mode_thresholds(alpha, lam, rhos, eta, M=None):
         for k, r in enumerate(rhos):
             if not (np.isfinite(r) and r > 0):
                 raise ValueError(f"rhos[{k}] must be a finite number > 0, got {r!r}")
+    stab = collapsed_stability()  # SymPy: after the cheap checks
     out = []
     for k in range(M):
         rho_k = rhos[k] if k < len(rhos) else None

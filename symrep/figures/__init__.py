@@ -27,10 +27,9 @@ from __future__ import annotations
 import importlib
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 __all__ = ["FigureSpec", "FIGURES", "figure_names", "make_figure", "generate",
-           "check_names", "Size", "SIZES", "size_from_env", "FigureResult"]
+           "check_names", "estimate", "Size", "SIZES", "size_from_env", "FigureResult"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +60,18 @@ FIGURES = {spec.name: spec for spec in (
     FigureSpec("figE1_no_weight_decay", "symrep.figures.figE1",
                "eg, Q and rate-distortion without weight decay (lam = 0)"),
 )}
+
+#: Simulated parameter points of each figure (each is simulated with every method of the
+#: size): ``name -> {"quick" | "full": (count, sum of their alphas, largest alpha)}``,
+#: counted from a run. For :func:`estimate` only: an approximation is enough.
+SIMULATED_POINTS = {
+    "fig2_left": {"quick": (16, 74.0, 10.0), "full": (32, 174.0, 12.0)},
+    "fig2_middle": {"quick": (20, 37.5, 4.0), "full": (45, 95.0, 6.0)},
+    "fig2_right": {"quick": (9, 37.5, 10.0), "full": (30, 111.0, 10.0)},
+    "fig3_phase_diagram": {"quick": (6, 9.9, 3.0), "full": (20, 42.4, 5.0)},
+    "fig4_rate_distortion": {"quick": (6, 18.0, 5.0), "full": (15, 130.0, 20.0)},
+    "figE1_no_weight_decay": {"quick": (13, 32.5, 5.0), "full": (40, 219.0, 20.0)},
+}
 
 _LAZY = {"Size": "symrep.figures.core", "SIZES": "symrep.figures.core",
          "size_from_env": "symrep.figures.core", "FigureResult": "symrep.figures.core"}
@@ -108,7 +119,33 @@ def make_figure(name, size="quick", **options):
     return FIGURES[name].load()(size, **options)
 
 
-def generate(out, names=None, size="quick", *, progress=None, reuse=False, log=print):
+def estimate(names=None, size="quick"):
+    """Memory and time to make figures, from their numbers of simulated points.
+
+    Returns
+    -------
+    symrep.resources.Estimate
+    """
+    from symrep.figures.core import resolve_size
+    from symrep.resources import Estimate, simulations_estimate
+
+    names = check_names(names)
+    size = resolve_size(size)
+    which = "quick" if size.quick else "full"
+    total = Estimate(f"{len(names)} figure(s) with N = {size.N:,}, {size.seeds:,} seed(s)",
+                     0.0, 0.0)
+    for name in names:
+        count, alpha_sum, alpha_max = SIMULATED_POINTS[name][which]
+        # every point at the mean alpha for the time, one at the largest for the memory
+        runs = simulations_estimate([alpha_sum / count] * count, size.N, size.seeds,
+                                    size.methods)
+        peak = simulations_estimate([alpha_max], size.N, size.seeds, size.methods)
+        total = total + Estimate("", peak.bytes, runs.seconds)
+    return total
+
+
+def generate(out, names=None, size="quick", *, progress=None, reuse=False, log=print,
+             force=False):
     """Make figures and write ``out/<name>.png`` and ``out/<name>.csv``.
 
     Parameters
@@ -126,6 +163,9 @@ def generate(out, names=None, size="quick", *, progress=None, reuse=False, log=p
         seeds and parameters match, instead of simulating them again.
     log : callable or None
         Called with one line per written figure.
+    force : bool
+        Run even if the estimated memory or time exceeds what is at hand (see
+        :func:`estimate` and :mod:`symrep.resources`).
 
     Returns
     -------
@@ -135,11 +175,13 @@ def generate(out, names=None, size="quick", *, progress=None, reuse=False, log=p
     import matplotlib.pyplot as plt
 
     from symrep.figures.core import load_points, resolve_size
+    from symrep.io import check_output_dir
+    from symrep.resources import check_resources
 
     names = check_names(names)
     size = resolve_size(size)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_resources(estimate(names, size), force=force)
+    out = check_output_dir(out)
     done = {}
     for name in names:
         start = time.perf_counter()

@@ -240,7 +240,7 @@ def _parse(value):
         return value == "True"
     try:
         number = float(value)
-    except ValueError:
+    except (TypeError, ValueError):  # text, or None for a missing cell of a short row
         return value
     return int(number) if number.is_integer() and "." not in value and "e" not in value \
         else number
@@ -254,8 +254,16 @@ def load_points(path):
         return {}
     with open(path, newline="") as fh:
         rows = [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(fh)]
-    return {point_key(r["method"], r["N"], r["seeds"], r["first_seed"], r): r for r in rows
-            if all(k in r for k in (*_PARAMS, "method", "N", "seeds", "first_seed"))}
+    cache = {}
+    for r in rows:
+        if not all(k in r for k in (*_PARAMS, "method", "N", "seeds", "first_seed")):
+            continue
+        try:
+            key = point_key(r["method"], r["N"], r["seeds"], r["first_seed"], r)
+        except (TypeError, ValueError):  # an edited or damaged row: simulate it again
+            continue
+        cache[key] = r
+    return cache
 
 
 # --- drawing -----------------------------------------------------------------------------

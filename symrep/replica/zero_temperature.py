@@ -106,15 +106,14 @@ conjugates scale as $\tilde{\mathcal A} - \tilde{\mathcal B} = b\hat{\mathcal X}
 $\tilde{\mathcal B} = -b^2\hat{\mathcal Q}$, $\tilde h = b\,\hat t$. SymPy computes
 $\lim_{b\to\infty}\Phi'(0)/b$ term by term; the results are identical (verified by SymPy)
 to the compact forms
-\[
- \lim_{b\to\infty}\frac{G_S'(0)}{b} = \tfrac12\operatorname{tr}(\hat{\mathcal X}\mathcal Q)
+\begin{align*}
+ \lim_{b\to\infty}\frac{G_S'(0)}{b} &= \tfrac12\operatorname{tr}(\hat{\mathcal X}\mathcal Q)
  - \tfrac12\operatorname{tr}(\hat{\mathcal Q}\mathcal X) - \hat t^{\mathsf T} t
  + \tfrac12\operatorname{tr}(\hat{\mathcal X}^{-1}\hat{\mathcal Q})
- + \tfrac12 \hat t^{\mathsf T}\hat{\mathcal X}^{-1}\hat t,
- \qquad
- \lim_{b\to\infty}\frac{G_E'(0)}{b} = -\tfrac12\operatorname{tr}\bigl[(K^{-1}+\eta\mathcal X)^{-1}
+ + \tfrac12 \hat t^{\mathsf T}\hat{\mathcal X}^{-1}\hat t, \\
+ \lim_{b\to\infty}\frac{G_E'(0)}{b} &= -\tfrac12\operatorname{tr}\bigl[(K^{-1}+\eta\mathcal X)^{-1}
  (\rho\, t t^{\mathsf T} + \eta\mathcal Q)\bigr],
-\]
+\end{align*}
 and the free energy per $N$ is $f = -\lim_{b\to\infty}\Phi'(0)/b$:
 """
     return Step(

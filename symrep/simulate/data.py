@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from symrep.resources import check_resources, data_estimate
 from symrep.validation import check_parameters, check_positive_int, check_seed
 
-__all__ = ["default_features", "check_features", "sample_scm", "sample_scm_torch"]
+__all__ = ["default_features", "check_features", "check_data", "sample_scm",
+           "sample_scm_torch"]
 
 
 def default_features(N: int, n_features: int = 1) -> np.ndarray:
@@ -29,7 +31,10 @@ def default_features(N: int, n_features: int = 1) -> np.ndarray:
 
 def check_features(W0, N: int) -> np.ndarray:
     """Validate a feature matrix: shape (N, M*) and W0^T W0 / N = I to 1e-8."""
-    W0 = np.asarray(W0, dtype=np.float64)
+    try:
+        W0 = np.asarray(W0, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("W0 is invalid: it must be an array of real numbers") from None
     if W0.ndim == 1:
         W0 = W0[:, None]
     if W0.ndim != 2 or W0.shape[0] != N or W0.shape[1] < 1:
@@ -40,7 +45,38 @@ def check_features(W0, N: int) -> np.ndarray:
     return W0
 
 
-def sample_scm(P, N, rho, eta, W0=None, seed=None):
+def check_data(X, name: str = "X") -> np.ndarray:
+    """Validate a data matrix: a finite float64 array of shape (P, N), P, N >= 1.
+
+    Returns
+    -------
+    ndarray (P, N), float64
+
+    Raises
+    ------
+    ValueError
+        If X is not 2-d, has no rows or no columns, is not numeric, contains NaN or inf,
+        or is so large that its squared norm overflows.
+    """
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} is invalid: it must be an array of real numbers") from None
+    if X.ndim != 2:
+        raise ValueError(f"{name} is invalid: it must have shape (P, N), got {X.shape}")
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(f"{name} is invalid: it has shape {X.shape}; at least one sample "
+                         "(row) and one dimension (column) are needed")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"{name} is invalid: it contains NaN or inf")
+    with np.errstate(over="ignore"):
+        if not np.isfinite(np.einsum("ij,ij->", X, X)):
+            raise ValueError(f"{name} is invalid: its entries are too large (the sum of "
+                             "their squares overflows)")
+    return X
+
+
+def sample_scm(P, N, rho, eta, W0=None, seed=None, *, force=False):
     """Draw P samples of the spiked covariance model in dimension N.
 
     Parameters
@@ -53,6 +89,9 @@ def sample_scm(P, N, rho, eta, W0=None, seed=None):
         Feature matrix with W0^T W0 / N = I. Default: one all-ones column.
     seed : int or None
         Seed of ``numpy.random.default_rng``.
+    force : bool
+        Draw even if the estimated memory or time exceeds what is at hand (see
+        :mod:`symrep.resources`).
 
     Returns
     -------
@@ -65,6 +104,7 @@ def sample_scm(P, N, rho, eta, W0=None, seed=None):
     N = check_positive_int("N", N)
     p = check_parameters(rho=rho, eta=eta)
     seed = check_seed(seed)
+    check_resources(data_estimate(P, N), force=force)
     W0 = default_features(N) if W0 is None else check_features(W0, N)
     rng = np.random.default_rng(seed)
     c = rng.standard_normal((P, W0.shape[1]))
@@ -74,7 +114,7 @@ def sample_scm(P, N, rho, eta, W0=None, seed=None):
 
 
 def sample_scm_torch(P, N, rho, eta, W0=None, seed=None, *, batch=None, device=None,
-                     dtype=None):
+                     dtype=None, force=False):
     """Like :func:`sample_scm`, but drawn directly on a torch device.
 
     Parameters
@@ -98,12 +138,16 @@ def sample_scm_torch(P, N, rho, eta, W0=None, seed=None, *, batch=None, device=N
     p = check_parameters(rho=rho, eta=eta)
     seed = check_seed(seed)
     shape = () if batch is None else (check_positive_int("batch", batch),)
+    check_resources(data_estimate(P, N, shape[0] if shape else 1), force=force)
     device = resolve_device(device)
     dtype = torch.float64 if dtype is None else dtype
     W0 = default_features(N) if W0 is None else check_features(W0, N)
     W0t = torch.as_tensor(W0, dtype=dtype, device=device)
     gen = torch.Generator(device=device)
-    gen.manual_seed(seed if seed is not None else torch.seed())
+    if seed is None:  # a fresh seed for this generator only: the global RNG is untouched
+        gen.seed()
+    else:
+        gen.manual_seed(seed)
     c = torch.randn(*shape, P, W0.shape[1], generator=gen, device=device, dtype=dtype)
     noise = torch.randn(*shape, P, N, generator=gen, device=device, dtype=dtype)
     X = (p["rho"] / N) ** 0.5 * (c @ W0t.T) + p["eta"] ** 0.5 * noise

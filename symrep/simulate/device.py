@@ -11,7 +11,11 @@ def resolve_device(device=None):
 
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device = {device!r} is invalid: expected 'cpu', 'cuda', "
+                         "'cuda:0', ... or a torch.device") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device = 'cuda' is invalid: no CUDA device is available")
     return device

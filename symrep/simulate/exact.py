@@ -25,7 +25,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg
 
-from symrep.simulate.data import check_features
+from symrep.simulate.data import check_data, check_features
 from symrep.simulate.model import gradient_norm
 from symrep.simulate.observables import observables_from_weights
 from symrep.validation import check_parameters
@@ -89,6 +89,8 @@ def optimal_norm(alpha, s, beta, lam):
     + (lam^3 + 2 alpha beta A lam - A^2 (beta A + lam)) y + alpha beta lam^2 = 0.
     """
     A = alpha * s
+    if not A > 0:  # no variance in the data: f(Q) is increasing, the optimum is Q = 0
+        return 0.0
     coeffs = [
         lam * A**2,
         2 * A * lam**2 + alpha * beta * A**2,
@@ -144,9 +146,7 @@ def exact_minimum(X, W0, beta, lam, rho=1.0, eta=1.0):
     See the module docstring for the reduction; the result is exact up to rounding.
     """
     p = check_parameters(beta=beta, lam=lam, rho=rho, eta=eta)
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"X must have shape (P, N), got {X.shape}")
+    X = check_data(X)
     P, N = X.shape
     W0 = check_features(W0, N)
     if W0.shape[1] != 1:
@@ -156,7 +156,12 @@ def exact_minimum(X, W0, beta, lam, rho=1.0, eta=1.0):
     s, e = top_eigenpair(X)
     Q = optimal_norm(alpha, s, beta, lam)
     W = math.sqrt(N * Q) * e
-    W_enc = alpha * s / ((Q + beta) * alpha * s + lam) * W
+    # kappa = alpha s / ((Q + beta) alpha s + lam); without signal and without weight
+    # decay (s = lam = 0, e.g. all-zero data) the optimum is collapsed, W = 0, and any
+    # kappa gives W~ = 0
+    denominator = (Q + beta) * alpha * s + lam
+    kappa = alpha * s / denominator if denominator > 0 else 0.0
+    W_enc = kappa * W
     D = beta / (beta + Q)
     return observables_from_weights(
         X, W0, W, W_enc, D, beta=beta, lam=lam, rho=p["rho"], eta=p["eta"], method="exact",

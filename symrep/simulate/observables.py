@@ -90,9 +90,9 @@ SCALAR_FIELDS = (
 )
 
 
-def _rate(D, v2):
+def _rate(D, v2, log_D):
     """KL(N(v, D) || N(0, 1)) averaged, given the second moment v2 of the encoder mean."""
-    return 0.5 * (D + v2 - 1.0 - math.log(D))
+    return 0.5 * (D + v2 - 1.0 - log_D)
 
 
 def _distortion(rho, eta, Q, D, uv, v2):
@@ -100,14 +100,15 @@ def _distortion(rho, eta, Q, D, uv, v2):
     return 0.5 * (rho + eta - 2.0 * uv + Q * (v2 + D))
 
 
-def _kl_posterior(Q, D, u2, uv, v2):
+def _kl_posterior(Q, D, u2, uv, v2, log_D):
     """KL(N(v, D) || N(u/(1+Q), 1/(1+Q))) averaged over the samples."""
     a = 1.0 + Q
     mean_gap2 = v2 - 2.0 * uv / a + u2 / a**2
-    return 0.5 * (a * D + a * mean_gap2 - 1.0 - math.log(a * D))
+    return 0.5 * (a * D + a * mean_gap2 - 1.0 - math.log(a) - log_D)
 
 
-def observables_from_weights(X, W0, W, W_enc, D, *, beta, lam, rho, eta, **info):
+def observables_from_weights(X, W0, W, W_enc, D, *, beta, lam, rho, eta, log_D=None,
+                             **info):
     """All order parameters and observables of one model on one data set.
 
     Parameters
@@ -119,18 +120,43 @@ def observables_from_weights(X, W0, W, W_enc, D, *, beta, lam, rho, eta, **info)
     W, W_enc : ndarray (N,) or (N, 1) / (1, N)
         Decoder and encoder weights of a model with one latent unit.
     D : float
-        Encoder variance.
+        Encoder variance (> 0).
     beta, lam, rho, eta : float
         Model parameters (rho and eta enter the data-distribution averages).
+    log_D : float, optional
+        log D, when the caller has it (a trainer works in log D): the logarithms in the
+        rate and the KL then stay exact where D itself underflows to 0.
     **info
         Extra fields of :class:`SimulationResult` (method, converged, n_iter, grad_norm).
+
+    Raises
+    ------
+    ValueError
+        If D (or log D) is not a finite positive variance.
     """
-    X = np.asarray(X, dtype=np.float64)
-    P, N = X.shape
-    w0 = np.asarray(W0, dtype=np.float64).reshape(N)
-    W = np.asarray(W, dtype=np.float64).reshape(N)
-    Wt = np.asarray(W_enc, dtype=np.float64).reshape(N)
     D = float(np.asarray(D).reshape(()))
+    if log_D is None:
+        if not (math.isfinite(D) and D > 0):
+            raise ValueError(f"D = {D!r} is invalid: the encoder variance must be a finite "
+                             "number > 0")
+        log_D = math.log(D)
+    elif not math.isfinite(log_D):
+        raise ValueError(f"log_D = {log_D!r} is invalid: must be finite")
+    from symrep.simulate.data import check_data
+
+    X = check_data(X)
+    P, N = X.shape
+    vectors = {}
+    for name, value in (("W0", W0), ("W", W), ("W_enc", W_enc)):
+        try:
+            v = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            v = np.empty(0)
+        if v.size != N or not np.all(np.isfinite(v)):
+            raise ValueError(f"{name} is invalid: it must hold N = {N} finite numbers (one "
+                             f"latent unit), got shape {np.shape(value)}")
+        vectors[name] = v.reshape(N)
+    w0, W, Wt = vectors["W0"], vectors["W"], vectors["W_enc"]
     if W @ w0 < 0:  # fix the symmetry (W, W~) -> (-W, -W~) of the objective by m >= 0
         W, Wt = -W, -Wt
     m, d = W @ w0 / N, Wt @ w0 / N
@@ -141,17 +167,17 @@ def observables_from_weights(X, W0, W, W_enc, D, *, beta, lam, rho, eta, **info)
     u, v = X @ W / math.sqrt(N), X @ Wt / math.sqrt(N)
     tu2, tuv, tv2 = u @ u / P, u @ v / P, v @ v / P
     x2 = float(np.einsum("ij,ij->", X, X))
-    free_energy = (P * (-tuv + 0.5 * Q * (tv2 + D) + 0.5 * beta * (D + tv2 - 1.0 - math.log(D)))
+    free_energy = (P * (-tuv + 0.5 * Q * (tv2 + D) + 0.5 * beta * (D + tv2 - 1.0 - log_D))
                    + 0.5 * lam * N * (Q + E)) / N
     return SimulationResult(
         m=m, d=d, Q=Q, E=E, R=R, D=D,
         eg=rho - 2.0 * math.sqrt(rho) * abs(m) + Q,
-        rate=_rate(D, pv2),
+        rate=_rate(D, pv2, log_D),
         distortion=_distortion(rho, eta, Q, D, puv, pv2),
-        kl_posterior=_kl_posterior(Q, D, pu2, puv, pv2),
-        rate_train=_rate(D, tv2),
+        kl_posterior=_kl_posterior(Q, D, pu2, puv, pv2, log_D),
+        rate_train=_rate(D, tv2, log_D),
         distortion_train=_distortion(rho, eta, Q, D, tuv, tv2),
-        kl_posterior_train=_kl_posterior(Q, D, tu2, tuv, tv2),
+        kl_posterior_train=_kl_posterior(Q, D, tu2, tuv, tv2, log_D),
         loss=free_energy + 0.5 * x2 / N,
         free_energy=free_energy,
         W=W, W_enc=Wt,

@@ -27,11 +27,18 @@ import sys
 import numpy as np
 import torch
 
-from symrep.simulate.data import check_features
+from symrep.errors import SolverError
+from symrep.resources import check_resources, training_estimate
+from symrep.simulate.data import check_data, check_features
 from symrep.simulate.device import resolve_device
 from symrep.simulate.model import gradient_from_products, objective_from_products
-from symrep.simulate.observables import observables_from_weights
-from symrep.validation import check_parameter, check_positive_int, check_seed
+from symrep.simulate.observables import SCALAR_FIELDS, observables_from_weights
+from symrep.validation import (
+    check_finite_float,
+    check_parameter,
+    check_positive_int,
+    check_seed,
+)
 
 __all__ = ["train", "METHODS"]
 
@@ -246,7 +253,7 @@ def _per_run(name, value, B):
 
 def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lbfgs", *,
           gtol=None, max_iter=None, lr=1e-3, init_scale=1.0, dtype=torch.float64,
-          progress=None):
+          progress=None, force=False):
     """Train the linear VAE (one latent unit) by gradient descent until convergence.
 
     Parameters
@@ -260,41 +267,64 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
         Model parameters, one value for all runs or one per run.
     seed : int, optional
         Seed of the random initialisation, W and W~ i.i.d. N(0, init_scale^2), D = 1.
+        None draws a fresh seed for this call's own generator (the global torch random
+        state is left alone).
     device : str or torch.device, optional
         Default: CUDA when available, else CPU.
     method : {"lbfgs", "adam"}
         "lbfgs" (default) converges fast; "adam" is plain full-batch Adam with
         learning rate ``lr``.
     gtol : float, optional
-        Stop a run when ||grad L|| / sqrt(N) < gtol. Default 1e-8 (lbfgs), 1e-6 (adam).
+        Stop a run when ||grad L|| / sqrt(N) < gtol (> 0). Default 1e-8 (lbfgs), 1e-6
+        (adam).
     max_iter : int, optional
         Iteration (epoch) limit. Default 20,000 (lbfgs), 200,000 (adam).
     lr : float
-        Adam learning rate.
+        Adam learning rate (> 0).
     init_scale : float
-        Standard deviation of the initial weights.
+        Standard deviation of the initial weights (> 0).
     dtype : torch.dtype
-        Default float64.
+        torch.float64 (default) or torch.float32.
     progress : bool, optional
         Show a progress bar (default: when stderr is a terminal).
+    force : bool
+        Train even if the estimated memory or time exceeds what is at hand (see
+        :mod:`symrep.resources`).
 
     Returns
     -------
     SimulationResult or list of SimulationResult
         One result per data set (a list when X is a sequence or 3-d). ``converged`` is
         False for a run that reached ``max_iter``.
+
+    Raises
+    ------
+    ValueError
+        For invalid data (no rows, NaN, mismatched N), parameters or options.
+    symrep.errors.SolverError
+        If a run diverged (its weights or observables are not finite): no NaN is ever
+        returned.
     """
     if method not in METHODS:
         raise ValueError(f"method = {method!r} is invalid: must be one of {', '.join(METHODS)}")
     seed = check_seed(seed)
+    lr = check_finite_float("lr", lr)
+    init_scale = check_finite_float("init_scale", init_scale)
+    if dtype not in (torch.float64, torch.float32):
+        raise ValueError(f"dtype = {dtype!r} is invalid: must be torch.float64 or "
+                         "torch.float32")
     single = not isinstance(X, (list, tuple)) and np.ndim(X) == 2
+    if not single and not isinstance(X, (list, tuple)) and np.ndim(X) != 3:
+        raise ValueError(f"X is invalid: expected an array (P, N), (B, P, N) or a sequence "
+                         f"of (P, N) arrays, got {np.ndim(X)} dimension(s)")
     datasets = [X] if single else list(X)
+    if not datasets:
+        raise ValueError("X is invalid: the sequence of data sets is empty")
     datasets = [
-        x.detach().to("cpu", torch.float64).numpy() if torch.is_tensor(x)
-        else np.asarray(x, dtype=np.float64) for x in datasets
+        check_data(x.detach().to("cpu", torch.float64).numpy() if torch.is_tensor(x) else x,
+                   "X" if single else f"X[{b}]")
+        for b, x in enumerate(datasets)
     ]
-    if not datasets or any(x.ndim != 2 for x in datasets):
-        raise ValueError("X must be an array (P, N) or a non-empty sequence of them")
     N = datasets[0].shape[1]
     if any(x.shape[1] != N for x in datasets):
         raise ValueError("X is invalid: all data sets of one batch must share N")
@@ -304,9 +334,11 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
     rhos, etas = _per_run("rho", rho, B), _per_run("eta", eta, B)
     opts = dict(_DEFAULTS[method])
     if gtol is not None:
-        opts["gtol"] = float(gtol)
+        opts["gtol"] = check_finite_float("gtol", gtol)
     if max_iter is not None:
         opts["max_iter"] = check_positive_int("max_iter", max_iter)
+    check_resources(training_estimate(B, N, sum(x.shape[0] for x in datasets), method,
+                                      opts["max_iter"]), force=force)
     device = resolve_device(device)
 
     kw = dict(dtype=dtype, device=device)
@@ -314,7 +346,10 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
     P = torch.tensor([x.shape[0] for x in datasets], **kw)
     prob = _Problem(C, P, torch.tensor(betas, **kw), torch.tensor(lams, **kw))
     gen = torch.Generator(device=device)
-    gen.manual_seed(seed if seed is not None else torch.seed())
+    if seed is None:  # a fresh seed for this generator only: the global RNG is untouched
+        gen.seed()
+    else:
+        gen.manual_seed(seed)
     theta = torch.cat(
         [init_scale * torch.randn(B, 2 * N, generator=gen, **kw), torch.zeros(B, 1, **kw)],
         dim=1,
@@ -324,13 +359,29 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
     else:
         theta, conv, n_iter, gnorm = _run_adam(prob, theta, lr=lr, progress=progress, **opts)
 
-    theta = theta.detach().cpu().numpy()
-    results = [
-        observables_from_weights(
-            x, W0, theta[b, :N], theta[b, N : 2 * N], math.exp(theta[b, 2 * N]),
-            beta=betas[b], lam=lams[b], rho=rhos[b], eta=etas[b], method=method,
-            converged=bool(conv[b]), n_iter=int(n_iter[b]), grad_norm=float(gnorm[b]),
-        )
-        for b, x in enumerate(datasets)
-    ]
+    theta = theta.detach().cpu().to(torch.float64).numpy()
+    results = []
+    for b, x in enumerate(datasets):
+        result = None
+        if np.all(np.isfinite(theta[b])) and np.all(np.abs(theta[b]) < 1e150):
+            # D from log D, which the trainer optimises: D may underflow to 0 where
+            # log D is still an ordinary number, and the observables use log D
+            with np.errstate(over="ignore", under="ignore"):
+                D = float(np.exp(theta[b, 2 * N]))
+            if math.isfinite(D):
+                with np.errstate(over="ignore", invalid="ignore"):  # reported below
+                    result = observables_from_weights(
+                        x, W0, theta[b, :N], theta[b, N : 2 * N], D,
+                        log_D=float(theta[b, 2 * N]), beta=betas[b], lam=lams[b],
+                        rho=rhos[b], eta=etas[b], method=method, converged=bool(conv[b]),
+                        n_iter=int(n_iter[b]), grad_norm=float(gnorm[b]))
+        if result is None or not all(math.isfinite(getattr(result, k)) for k in SCALAR_FIELDS):
+            raise SolverError(
+                f"training diverged for data set {b} (beta = {betas[b]:g}, lam = {lams[b]:g}, "
+                f"{method}, after {int(n_iter[b])} iterations): the weights or the "
+                "observables are not finite; try a smaller lr or init_scale",
+                {"run": b, "method": method, "n_iter": int(n_iter[b]),
+                 "parameters": dict(beta=float(betas[b]), lam=float(lams[b]),
+                                    rho=float(rhos[b]), eta=float(etas[b]))})
+        results.append(result)
     return results[0] if single else results

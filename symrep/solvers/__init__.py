@@ -2,7 +2,7 @@
 
 from symrep.solvers.phase_plane import PhaseDiagram, phase_diagram
 from symrep.solvers.saddle_point import PHASES, SolverError, SolveResult, solve, solve_arrays
-from symrep.solvers.sweep_grid import sweep
+from symrep.solvers.sweep_grid import sweep, sweep_table
 
 __all__ = ["PHASES", "PhaseDiagram", "SolveResult", "SolverError", "phase_diagram", "solve",
-           "solve_arrays", "sweep"]
+           "solve_arrays", "sweep", "sweep_table"]

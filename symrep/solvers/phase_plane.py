@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from symrep.resources import check_resources, phase_diagram_estimate
 from symrep.solvers.saddle_point import PHASES, solve_arrays
 from symrep.solvers.sweep_grid import sweep
 from symrep.validation import check_parameters
@@ -121,7 +122,8 @@ def _boundaries(alpha, beta, phase, params):
     return out
 
 
-def phase_diagram(alpha, beta, lam=1.0, rho=1.0, eta=1.0, *, boundaries=True, progress=None):
+def phase_diagram(alpha, beta, lam=1.0, rho=1.0, eta=1.0, *, boundaries=True, progress=None,
+                  force=False):
     """Phase labels on an (alpha, beta) grid and the boundaries between phases.
 
     Parameters
@@ -134,11 +136,22 @@ def phase_diagram(alpha, beta, lam=1.0, rho=1.0, eta=1.0, *, boundaries=True, pr
         Locate the boundary curves by bisection between grid points.
     progress : bool, optional
         Progress bar for the grid sweep.
+    force : bool
+        Run even if the estimated memory or time exceeds what is at hand (see
+        :mod:`symrep.resources`).
 
     Returns
     -------
     PhaseDiagram
         With :meth:`PhaseDiagram.plot` for the figure.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range, or alpha or beta is not a 1-d array of at least
+        2 values.
+    symrep.errors.TooLargeError
+        If the grid would need more memory or time than is at hand (``force=False``).
 
     Examples
     --------
@@ -151,7 +164,8 @@ def phase_diagram(alpha, beta, lam=1.0, rho=1.0, eta=1.0, *, boundaries=True, pr
     beta = np.asarray(check_parameters(allow_array=True, beta=beta)["beta"], dtype=float)
     if alpha.ndim != 1 or beta.ndim != 1 or alpha.size < 2 or beta.size < 2:
         raise ValueError("alpha and beta must be 1-d arrays with at least 2 values each")
-    data = sweep(alpha=alpha, beta=beta, **p, progress=progress)
+    check_resources(phase_diagram_estimate(alpha.size, beta.size), force=force)
+    data = sweep(alpha=alpha, beta=beta, **p, progress=progress, force=True)
     phase = data["phase"].values.T.astype(int)  # rows along beta
     bounds = _boundaries(alpha, beta, phase, p) if boundaries else {}
     return PhaseDiagram(alpha=alpha, beta=beta, phase=phase, lam=p["lam"], rho=p["rho"],

@@ -165,8 +165,7 @@ def newton(z0, params, branch, *, max_iter=20, rtol=RESIDUAL_TOLERANCE):
                 Js = np.moveaxis(J[np.ix_(rows, cols)][:, :, sel], -1, 0)  # (k, n, n)
                 # least squares: the Jacobian is singular where a branch meets the
                 # edge of the noise bulk (a square-root branch point)
-                step = np.stack([np.linalg.lstsq(a, b, rcond=None)[0]
-                                 for a, b in zip(Js, Fs, strict=True)])
+                step = np.stack([_least_squares(a, b) for a, b in zip(Js, Fs, strict=True)])
                 trial = z.copy()
                 for j, c in enumerate(cols):
                     trial[c][sel] = z[c][sel] - step[:, j]
@@ -178,6 +177,20 @@ def newton(z0, params, branch, *, max_iter=20, rtol=RESIDUAL_TOLERANCE):
             if not improved:
                 break
     return z, res
+
+
+def _least_squares(a, b):
+    """Least-squares solution of a x = b, or NaN where it cannot be computed.
+
+    Non-finite entries (an overflowed candidate) are not handed to LAPACK, which would
+    print a warning on stderr and may fail to converge.
+    """
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return np.full(a.shape[1], np.nan)
+    try:
+        return np.linalg.lstsq(a, b, rcond=None)[0]
+    except np.linalg.LinAlgError:
+        return np.full(a.shape[1], np.nan)
 
 
 def evaluate(z, params):
@@ -229,9 +242,16 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise"):
         :data:`PHASES`), ``converged``, ``residual``, and ``branch_free_energy``
         (array (3, ...) with +inf for absent branches).
     """
+    if errors not in ("raise", "mask"):
+        raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
     p = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
-    params = np.broadcast_arrays(*(np.asarray(p[k], dtype=float) for k in
-                                   ("alpha", "beta", "lam", "rho", "eta")))
+    try:
+        params = np.broadcast_arrays(*(np.asarray(p[k], dtype=float) for k in
+                                       ("alpha", "beta", "lam", "rho", "eta")))
+    except ValueError:
+        shapes = {k: np.shape(v) for k, v in p.items()}
+        raise ValueError(f"the parameter arrays cannot be broadcast together: shapes "
+                         f"{shapes}") from None
     out_shape = params[0].shape
     params = [q.ravel() for q in params]  # solve on a flat batch, reshape at the end
     gen = generated()
@@ -253,6 +273,10 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise"):
             z_best[(slice(None), *idx)] = z_fix
             res[idx] = r_fix
         converged = np.isfinite(np.min(f, axis=0)) & (res <= RESIDUAL_TOLERANCE)
+    with np.errstate(all="ignore"):
+        out = evaluate(z_best, params)
+    # a solution whose observables overflow is not a solution: never return NaN or inf
+    converged &= np.all([np.isfinite(out[name]) for name in RESULT_FIELDS], axis=0)
     if not converged.all() and errors == "raise":
         i = int(np.nonzero(~converged)[0][0])
         names = ("alpha", "beta", "lam", "rho", "eta")
@@ -270,7 +294,6 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise"):
         raise SolverError(
             f"no stationary branch satisfies the saddle-point equations at {point} "
             f"(best residual {res[i]:.3g}, tolerance {RESIDUAL_TOLERANCE:g})", diag)
-    out = evaluate(z_best, params)
     out["converged"] = converged
     out["residual"] = res
     out["branch_free_energy"] = np.stack([np.min(np.where(branch[:, None] == b,

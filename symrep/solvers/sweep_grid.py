@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from symrep._version import __version__
+from symrep.resources import check_resources, sweep_estimate
 from symrep.solvers.saddle_point import (
     PHASES,
     RESIDUAL_TOLERANCE,
@@ -29,15 +31,17 @@ from symrep.solvers.saddle_point import (
     newton,
     solve_arrays,
 )
-from symrep.validation import check_parameter
+from symrep.validation import check_parameter, check_positive_int
 
-__all__ = ["sweep"]
+__all__ = ["sweep", "sweep_table", "grid_size"]
 
 _NAMES = ("alpha", "beta", "lam", "rho", "eta")
 _UNKNOWNS = ("Q", "R", "E", "m", "d", "chihat_Q", "chihat_R", "chihat_E")
 
 
-def _grid(values):
+def _axes(values):
+    """Validate the parameters; return the swept dimensions, their coordinates, every
+    parameter as a float or a 1-d array, and the grid shape (nothing is allocated yet)."""
     dims, coords, axes = [], {}, []
     for name, v in values.items():
         arr = check_parameter(name, v, allow_array=True)
@@ -49,11 +53,20 @@ def _grid(values):
             axes.append(arr)
         else:
             raise ValueError(f"{name} must be a scalar or a 1-d array, got shape {np.shape(arr)}")
-    mesh = np.meshgrid(*[a for a in axes if np.ndim(a) == 1], indexing="ij")
-    it = iter(mesh)
-    full = [next(it) if np.ndim(a) == 1 else a for a in axes]
-    shape = mesh[0].shape if mesh else ()
-    return dims, coords, [np.broadcast_to(a, shape).ravel() for a in full], shape
+    shape = tuple(len(coords[d]) for d in dims)
+    return dims, coords, axes, shape
+
+
+def _grid(axes, shape):
+    """Every parameter as a flat array over the grid (in C order of the dimensions)."""
+    mesh = iter(np.meshgrid(*[a for a in axes if np.ndim(a) == 1], indexing="ij"))
+    full = [next(mesh) if np.ndim(a) == 1 else a for a in axes]
+    return [np.broadcast_to(a, shape).ravel() for a in full]
+
+
+def grid_size(shape) -> int:
+    """Number of points of a grid of this shape (a Python int: never overflows)."""
+    return math.prod(int(s) for s in shape)
 
 
 def _continue_from_neighbours(out, params):
@@ -79,7 +92,7 @@ def _chunk_path(folder, key, k):
 
 
 def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536, progress=None,
-          checkpoint=None, errors="raise"):
+          checkpoint=None, errors="raise", force=False):
     """Solve the RS saddle point on a grid of parameters.
 
     Parameters
@@ -98,6 +111,9 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536, progress=Non
         Where no branch satisfies the equations (even after continuation): raise
         :class:`~symrep.solvers.SolverError`, or keep the point with ``converged``
         False and NaN observables.
+    force : bool
+        Run even if the estimated memory or time exceeds what is at hand (see
+        :mod:`symrep.resources`).
 
     Returns
     -------
@@ -105,8 +121,18 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536, progress=Non
         Variables: every field of :class:`~symrep.solvers.SolveResult` that is a number
         (``res["eg"]``, ``res["Q"]``, ...), ``phase`` (codes, with the names in its
         ``flag_meanings`` attribute and in ``res.attrs["phases"]``), ``converged`` and
-        ``residual``; coordinates: the swept parameters; the scalar parameters are in
-        ``attrs``.
+        ``residual``; coordinates: the swept parameters (dimensions) and the scalar ones
+        (0-d coordinates, also in ``attrs``), so that ``res["lam"]`` works for either.
+        :func:`sweep_table` turns it into a table.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range or not a scalar or 1-d array.
+    symrep.errors.TooLargeError
+        If the grid would need more memory or time than is at hand (``force=False``).
+    SolverError
+        With ``errors="raise"``, if a point has no solution.
 
     Examples
     --------
@@ -119,10 +145,12 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536, progress=Non
 
     if errors not in ("raise", "mask"):
         raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
+    chunk_size = check_positive_int("chunk_size", chunk_size)
     values = dict(zip(_NAMES, (alpha, beta, lam, rho, eta), strict=True))
-    dims, coords, flat, shape = _grid(values)
-    n = int(np.prod(shape)) if shape else 1
-    flat = [np.atleast_1d(f) for f in flat]
+    dims, coords, axes, shape = _axes(values)
+    n = grid_size(shape)
+    check_resources(sweep_estimate(n), force=force)
+    flat = [np.atleast_1d(f) for f in _grid(axes, shape)]
     key = hashlib.sha256(b"".join(f.tobytes() for f in flat)).hexdigest()[:16]
     chunks = range(0, n, chunk_size)
     show = (sys.stderr.isatty() and len(chunks) > 1) if progress is None else progress
@@ -165,6 +193,34 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536, progress=Non
     data_vars["phase"] = (dims, out["phase"].reshape(shape).astype(np.int8), {
         "flag_values": list(range(len(PHASES))), "flag_meanings": " ".join(PHASES)})
     data_vars["converged"] = (dims, out["converged"].reshape(shape))
-    attrs = {name: float(v) for name, v in values.items() if name not in dims}
+    attrs = {name: float(v) for name, v in zip(_NAMES, axes, strict=True) if name not in dims}
+    coords.update(attrs)  # the fixed parameters as 0-d coordinates
     attrs.update(phases=json.dumps(PHASES), symrep_version=__version__)
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def sweep_table(res):
+    """A sweep as a table: one row per point, every parameter and result a column.
+
+    Parameters
+    ----------
+    res : xarray.Dataset
+        A result of :func:`sweep` (also one read back from NetCDF).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``alpha, beta, lam, rho, eta`` (swept and fixed ones alike), every
+        result field, ``residual``, ``phase`` as its name ("learning", ...) and
+        ``converged``. What ``symrep sweep --out FILE.csv`` writes.
+    """
+    ds = res if res.sizes else res.expand_dims("point")  # a single point: one row
+    table = ds.to_dataframe().reset_index()
+    for name in _NAMES:
+        if name not in table and name in res.attrs:
+            table[name] = float(res.attrs[name])
+    names = json.loads(res.attrs["phases"]) if "phases" in res.attrs else list(PHASES)
+    table["phase"] = np.asarray(names)[table["phase"].to_numpy(dtype=int)]
+    first = [c for c in (*_NAMES, *RESULT_FIELDS, "residual", "phase", "converged")
+             if c in table]
+    return table[first + [c for c in table if c not in first and c != "point"]]
