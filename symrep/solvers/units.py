@@ -43,7 +43,7 @@ __all__ = ["spectral_values", "unit_states", "UNIT_GRID"]
 #: Points of the logarithmic grid on which the unit-norm equation is scanned.
 UNIT_GRID = 28
 _SCAN_RANGE = 1e-9  # smallest Q on the grid, relative to the largest
-_REFINE = 28  # regula falsi iterations per bracket
+_REFINE = 8  # regula falsi iterations per bracket, before the Newton polish
 
 
 def _solve3(J, F):
@@ -122,28 +122,25 @@ def _iterate(Y, y, c, alpha, lam, eta, steps):
 
 
 def attracting_fixed_point(Y, y, c, alpha, lam, eta, *, tol=1e-10):
-    """The attracting fixed point of the map, from ``Y``: iterations, then Newton.
+    """The attracting fixed point of the map, from ``Y``. Returns (Y, ok).
 
-    Newton's method alone may converge to the repelling fixed point of the pair; it is
-    accepted only where the result is attracting, and elsewhere more map iterations
-    bring the start into the attracting point's basin first. Returns (Y, ok).
+    Newton's method from a nearby start converges in a few steps; it may also converge
+    to the repelling fixed point of the pair, so a result is accepted only where it is
+    attracting. Elsewhere map iterations, which converge to the attracting point, bring
+    the start into its basin first: from ``Y``, then from a fresh start (a warm start
+    from another parameter may lie where the map leaves the positive definite cone).
     """
-    Y = _iterate(Y, y, c, alpha, lam, eta, 30)
+    Y = np.array(Y, dtype=float)
     ok = np.zeros(np.shape(y), bool)
-    # a warm start from a neighbouring parameter may sit where the map leaves the cone
-    # of positive definite matrices; the fresh start of the last round always lies in
-    # the basin of the attracting fixed point
-    for extra, fresh in ((0, False), (300, False), (0, True), (3000, True)):
+    for iterations, fresh in ((4, False), (60, False), (200, True), (1000, True)):
         todo = ~ok
         if not todo.any():
             break
         idx = np.nonzero(todo)[0]
         sub = [np.broadcast_to(v, ok.shape)[idx] for v in (y, c, alpha, lam, eta)]
-        Yi = Y[:, idx]
-        if fresh:
-            Yi = _start(*sub)
-        if extra:
-            Yi = _iterate(Yi, *sub, extra)
+        Yi = _fresh(*sub) if fresh else Y[:, idx]
+        if iterations:
+            Yi = _iterate(Yi, *sub, iterations)
         Yn, res = fixed_point(Yi, *sub, steps=6)
         good = (res < tol) & (contraction(Yn, sub[0], sub[2], sub[4]) < 1)
         Y[:, idx] = np.where(good, Yn, Yi)
@@ -151,10 +148,41 @@ def attracting_fixed_point(Y, y, c, alpha, lam, eta, *, tol=1e-10):
     return Y, ok
 
 
+def _fresh(y, c, alpha, lam, eta):
+    """A start above the attracting fixed point (the map decreases it monotonically)."""
+    return np.stack([lam + c + alpha * eta, 0 * y, lam + alpha * eta + 1e-3 * (1 + lam)])
+
+
 def _start(y, c, alpha, lam, eta):
-    """A precision matrix in the basin of the attracting fixed point."""
-    Y = np.stack([lam + c + alpha * eta, 0 * y, lam + alpha * eta + 1e-3 * (1 + lam)])
-    return _iterate(Y, y, c, alpha, lam, eta, 300)
+    """The attracting fixed point from a fresh start."""
+    Y, _ = attracting_fixed_point(_iterate(_fresh(y, c, alpha, lam, eta), y, c, alpha, lam,
+                                           eta, 40), y, c, alpha, lam, eta)
+    return Y
+
+
+#: Offsets above the bulk edge on the way to the fold, and the pair used to extrapolate.
+_FOLD_PATH = (1e-2, 1e-4, 4e-6, 1e-6)
+
+
+def fold_fixed_point(Y, y, s_edge, alpha, lam, eta):
+    """The fixed point of the map at the bulk edge, where the fixed-point pair merges.
+
+    Newton's method converges only linearly to a double root, so the fold is reached
+    from above instead: the attracting fixed point at s = s_edge (1 + delta) for
+    decreasing delta (Newton from outside the pair converges to the nearer, attracting
+    point), and since it approaches the fold like sqrt(delta), the values at delta and
+    4 delta extrapolate to it: Y(0) = 2 Y(delta) - Y(4 delta) + O(delta).
+    Returns (Y, ok, Y_warm), Y_warm the attracting point at the largest offset (the
+    start to give for a nearby y).
+    """
+    ok = np.ones(np.shape(y), bool)
+    path = {}
+    for delta in _FOLD_PATH:
+        c, _ = _lambda11(s_edge * (1 + delta), y, alpha, lam)
+        Y, good = attracting_fixed_point(Y, y, c, alpha, lam, eta)
+        ok &= good
+        path[delta] = Y
+    return 2 * path[_FOLD_PATH[-1]] - path[_FOLD_PATH[-2]], ok, path[_FOLD_PATH[0]]
 
 
 def spectral_values(alpha, eta, rhos, *, max_iter=120):
@@ -301,15 +329,10 @@ def _unit_state(params, s, family, Q, Y):
     y = Q + beta
     c, kappa = _lambda11(s, y, alpha, lam)
     if family == 1:
-        # the bulk edge is a fold of the map: approach it on the attracting branch from
-        # slightly above (map iterations, then Newton), then Newton on the fold itself,
-        # which converges linearly to the double root
-        c_above, _ = _lambda11(s * (1 + 1e-4), y, alpha, lam)
-        Y, ok = attracting_fixed_point(Y, y, c_above, alpha, lam, eta)
-        Y, res = fixed_point(Y, y, c, alpha, lam, eta, steps=40)
-        ok &= res < 1e-7  # a starting point only: the polish makes it exact
+        Y, ok, Y_warm = fold_fixed_point(Y, y, s, alpha, lam, eta)
     else:
         Y, ok = attracting_fixed_point(Y, y, c, alpha, lam, eta)
+        Y_warm = Y
     zero = 0 * Q
     z = np.stack([Q, kappa * Q, kappa**2 * Q, zero, zero, *Y])
     with np.errstate(all="ignore"):
@@ -325,7 +348,7 @@ def _unit_state(params, s, family, Q, Y):
             m = np.sqrt(np.clip(m2, 0, Q))
             z[3], z[4] = m, kappa * m
         g = np.asarray(np.broadcast_to(gen.residual(*z, *params)[0], Q.shape))
-    return z, np.where(ok, g, np.nan), Y
+    return z, np.where(ok, g, np.nan), Y_warm
 
 
 def _family_roots(params, s, family):
@@ -479,17 +502,26 @@ def polish(z, params, family, *, max_iter=25):
         finite = np.all(np.isfinite(F), axis=1) & np.all(np.isfinite(J), axis=(1, 2))
         J[~finite] = np.eye(len(cols))
         F[~finite] = 0
-        step = np.linalg.lstsq  # placeholder for a clear name below
         with np.errstate(all="ignore"):
             try:
                 delta = np.linalg.solve(J, F[..., None])[..., 0]
             except np.linalg.LinAlgError:
-                delta = np.stack([step(a, b, rcond=None)[0] for a, b in zip(J, F)])
-        trial = z[:, idx].copy()
-        trial[cols] -= delta.T
-        new = residual_at(gen, trial, sub, scale[idx])
-        better = finite & np.isfinite(new) & (new < best[idx])
-        z[:, idx[better]] = trial[:, better]
+                delta = np.stack([np.linalg.lstsq(a, b, rcond=None)[0]
+                                  for a, b in zip(J, F)])
+        # damped: the full step first, then shorter ones where it does not reduce the
+        # residual (far from the root the linearisation overshoots)
+        better = np.zeros(len(idx), bool)
+        new = np.full(len(idx), np.inf)
+        for t in (1.0, 0.5, 0.25, 0.1, 0.03):
+            trial = z[:, idx].copy()
+            trial[cols] -= t * delta.T
+            cand = residual_at(gen, trial, sub, scale[idx])
+            take = ~better & finite & np.isfinite(cand) & (cand < best[idx])
+            z[:, idx[take]] = trial[:, take]
+            new = np.where(take, cand, new)
+            better |= take
+            if better.all():
+                break
         stalls[idx] = np.where(better & (new < 0.5 * best[idx]), 0, stalls[idx] + 1)
         best[idx[better]] = new[better]
         active[idx] = finite & (stalls[idx] < 2) & (best[idx] > 1e-17)
