@@ -63,7 +63,11 @@ def _solve3(J, F):
 
 
 def _positive(Y):
-    return (Y[0] > 0) & (Y[0] * Y[2] - Y[1] ** 2 > 0) & np.all(np.isfinite(Y), axis=0)
+    # positive semidefinite with Y11 > 0: without weight decay and with fewer samples
+    # than dimensions the encoder has flat directions, and the precision of the encoder
+    # block vanishes (chi_E is infinite) on the physical fixed point
+    return ((Y[0] > 0) & (Y[2] >= 0) & (Y[0] * Y[2] - Y[1] ** 2 >= 0)
+            & np.all(np.isfinite(Y), axis=0))
 
 
 def _map_step(U, Y, y, c, alpha, lam, eta):
@@ -467,7 +471,7 @@ NEWTON_BLOCKS = {
 }
 
 
-def polish(z, params, family, *, max_iter=25):
+def polish(z, params, family, *, max_iter=40):
     """Newton's method on the generated saddle-point equations, to rounding.
 
     Runs until the residual, relative to the size of the terms of the equations, stops
@@ -524,7 +528,7 @@ def polish(z, params, family, *, max_iter=25):
                 break
         stalls[idx] = np.where(better & (new < 0.5 * best[idx]), 0, stalls[idx] + 1)
         best[idx[better]] = new[better]
-        active[idx] = finite & (stalls[idx] < 2) & (best[idx] > 1e-17)
+        active[idx] = finite & (stalls[idx] < 5) & (best[idx] > 1e-17)
     return z, best
 
 
