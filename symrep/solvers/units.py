@@ -43,7 +43,7 @@ __all__ = ["spectral_values", "unit_states", "UNIT_GRID"]
 #: Points of the logarithmic grid on which the unit-norm equation is scanned.
 UNIT_GRID = 28
 _SCAN_RANGE = 1e-9  # smallest Q on the grid, relative to the largest
-_REFINE = 8  # regula falsi iterations per bracket, before the Newton polish
+_REFINE_MAX = 80  # regula falsi iterations per bracket, at most
 
 
 def _solve3(J, F):
@@ -98,14 +98,29 @@ def fixed_point(Y, y, c, alpha, lam, eta, *, steps=8, fold=False):
 
 
 def contraction(Y, y, alpha, eta):
-    """Spectral radius of eta sqrt(alpha) A X: below 1 on an attracting fixed point."""
+    """Contraction rate of the map at Y: below 1 on an attracting fixed point.
+
+    The linearised map is dY -> L dY L^T on symmetric 2 x 2 matrices, with
+    L = eta sqrt(alpha) A X; its eigenvalues are mu_i mu_j for the eigenvalues mu of L,
+    and the rate returned is max |mu|. It is read off the generated Jacobian J of the
+    map (tr J = sigma^2 - pi and det J = pi^3 with sigma = mu_1 + mu_2, pi = mu_1 mu_2),
+    which stays finite where the encoder precision vanishes (chi_E infinite). The
+    Jacobian does not depend on the additive constants c and lam of the map.
+    """
     U = unit_functions()
     with np.errstate(all="ignore"):
-        tr, det = (np.asarray(v) for v in U.mp_linearisation(*Y, y, alpha, eta))
-        disc = tr * tr - 4 * det
+        out = np.asarray(np.broadcast_arrays(*U.mp_map_jacobian(*Y, y, 0.0, alpha, 0.0, eta)))
+        J = out[3:].reshape((3, 3) + out.shape[1:])
+        trace = J[0, 0] + J[1, 1] + J[2, 2]
+        det = (J[0, 0] * (J[1, 1] * J[2, 2] - J[1, 2] * J[2, 1])
+               - J[0, 1] * (J[1, 0] * J[2, 2] - J[1, 2] * J[2, 0])
+               + J[0, 2] * (J[1, 0] * J[2, 1] - J[1, 1] * J[2, 0]))
+        pi = np.cbrt(det)
+        sigma2 = np.maximum(trace + pi, 0)
+        disc = sigma2 - 4 * pi
         root = np.sqrt(np.abs(disc))
-        return np.where(disc >= 0, np.maximum(np.abs(tr + root), np.abs(tr - root)) / 2,
-                        np.sqrt(np.abs(det)))
+        sigma = np.sqrt(sigma2)
+        return np.where(disc >= 0, (sigma + root) / 2, np.sqrt(np.abs(pi)))
 
 
 def _lambda11(s, y, alpha, lam):
@@ -186,7 +201,50 @@ def fold_fixed_point(Y, y, s_edge, alpha, lam, eta):
         Y, good = attracting_fixed_point(Y, y, c, alpha, lam, eta)
         ok &= good
         path[delta] = Y
-    return 2 * path[_FOLD_PATH[-1]] - path[_FOLD_PATH[-2]], ok, path[_FOLD_PATH[0]]
+    Y = 2 * path[_FOLD_PATH[-1]] - path[_FOLD_PATH[-2]]
+    Y, good = _fold_newton(Y, y, s_edge, alpha, lam, eta)
+    return Y, ok & good, path[_FOLD_PATH[0]]
+
+
+def _fold_residual(Y, s, y, alpha, lam, eta):
+    """(T(Y) - Y, det(DT - I)) at spectral value s: both vanish on the fold."""
+    U = unit_functions()
+    c, _ = _lambda11(s, y, alpha, lam)
+    F, J = _map_step(U, Y, y, c, alpha, lam, eta)
+    det = (J[0, 0] * (J[1, 1] * J[2, 2] - J[1, 2] * J[2, 1])
+           - J[0, 1] * (J[1, 0] * J[2, 2] - J[1, 2] * J[2, 0])
+           + J[0, 2] * (J[1, 0] * J[2, 1] - J[1, 1] * J[2, 0]))
+    return np.concatenate([F, det[None]])
+
+
+def _fold_newton(Y, y, s, alpha, lam, eta, steps=4):
+    """Newton's method on the extended system (Y, s) of the fold, which is regular there
+    (unlike Y = T(Y) alone, whose Jacobian is singular at a double root)."""
+    x = np.concatenate([np.array(Y, float), np.asarray(s, float)[None] * np.ones_like(Y[:1])])
+    with np.errstate(all="ignore"):
+        for _ in range(steps):
+            G = _fold_residual(x[:3], x[3], y, alpha, lam, eta)
+            J = np.empty((4, 4) + G.shape[1:])
+            for j in range(4):
+                h = 1e-7 * (np.abs(x[j]) + 1e-3 * np.abs(x[:3]).max(axis=0))
+                xp = x.copy()
+                xp[j] += h
+                J[:, j] = (_fold_residual(xp[:3], xp[3], y, alpha, lam, eta) - G) / h
+            Jm = np.moveaxis(J, (0, 1), (-2, -1))
+            Gm = np.moveaxis(G, 0, -1)
+            finite = np.all(np.isfinite(Jm), axis=(-2, -1)) & np.all(np.isfinite(Gm), axis=-1)
+            Jm[~finite] = np.eye(4)
+            Gm[~finite] = 0
+            try:
+                step = np.linalg.solve(Jm, Gm[..., None])[..., 0]
+            except np.linalg.LinAlgError:
+                break
+            trial = x - np.moveaxis(step, -1, 0)
+            take = finite & _positive(trial[:3]) & np.all(np.isfinite(trial), axis=0)
+            x = np.where(take, trial, x)
+        G = _fold_residual(x[:3], x[3], y, alpha, lam, eta)
+    ok = np.max(np.abs(G[:3]) / (1 + np.abs(x[:3])), axis=0) < 1e-12
+    return x[:3], ok
 
 
 def spectral_values(alpha, eta, rhos, *, max_iter=120):
@@ -395,29 +453,48 @@ def _family_roots(params, s, family):
 
 
 def _refine_root(params, s, family, lo, f_lo, Y, hi, f_hi):
-    """Illinois regula falsi on log Q between a bracket's ends."""
+    """Illinois regula falsi on log Q between a bracket's ends, to rounding.
+
+    A few iterations usually give a start that the Newton polish takes to rounding, but
+    without weight decay the equations hardly depend on Q near an overfitting root
+    (their Jacobian is nearly singular there), so the bracket is shrunk until it cannot
+    shrink any further: the sign change of d f/dQ locates the root even where its slope
+    is tiny. Returns (z, ok) at the end of the final bracket with the smaller residual.
+    """
     a, b = np.log(lo), np.log(hi)
-    fa, fb = f_lo, f_hi
+    fa, fb = np.array(f_lo, float), np.array(f_hi, float)
+    Ya, Yb = np.array(Y, float), np.array(Y, float)
     side = np.zeros(a.shape, int)
-    z = None
-    for _ in range(_REFINE):
-        with np.errstate(all="ignore"):
-            m = (a * fb - b * fa) / (fb - fa)
-        m = np.where(np.isfinite(m) & (m > np.minimum(a, b)) & (m < np.maximum(a, b)), m,
-                     0.5 * (a + b))
-        z, fm, Ym = _unit_state(params, s, family, np.exp(m), Y)
-        ok = np.isfinite(fm)
-        Y = np.where(ok, Ym, Y)
-        same_a = np.sign(fm) == np.sign(fa)
-        # keep the bracket; Illinois halves the value at an end that stays twice
-        fb = np.where(same_a & (side == -1), fb / 2, fb)
-        fa = np.where(~same_a & (side == 1), fa / 2, fa)
-        a, fa = np.where(same_a, m, a), np.where(same_a, fm, fa)
-        b, fb = np.where(same_a, b, m), np.where(same_a, fb, fm)
-        side = np.where(same_a, -1, 1)
-        if np.all(np.abs(b - a) < 1e-14):
+    active = np.ones(a.shape, bool)
+    for _ in range(_REFINE_MAX):
+        idx = np.nonzero(active)[0]
+        if not len(idx):
             break
-    z, fm, _ = _unit_state(params, s, family, np.exp(0.5 * (a + b)), Y)
+        ai, bi, fai, fbi = a[idx], b[idx], fa[idx], fb[idx]
+        with np.errstate(all="ignore"):
+            m = (ai * fbi - bi * fai) / (fbi - fai)
+        m = np.where(np.isfinite(m) & (m > np.minimum(ai, bi)) & (m < np.maximum(ai, bi)),
+                     m, 0.5 * (ai + bi))
+        sub = tuple(p[idx] for p in params)
+        _, fm, Ym = _unit_state(sub, s[idx], family, np.exp(m), Ya[:, idx])
+        bad = ~np.isfinite(fm)
+        same_a = np.sign(fm) == np.sign(fai)
+        side_i = side[idx]
+        fbi = np.where(same_a & (side_i == -1), fbi / 2, fbi)
+        fai = np.where(~same_a & (side_i == 1), fai / 2, fai)
+        a[idx] = np.where(same_a, m, ai)
+        fa[idx] = np.where(same_a, fm, fai)
+        b[idx] = np.where(same_a, bi, m)
+        fb[idx] = np.where(same_a, fbi, fm)
+        Ya[:, idx] = np.where(same_a[None] & ~bad[None], Ym, Ya[:, idx])
+        Yb[:, idx] = np.where(~same_a[None] & ~bad[None], Ym, Yb[:, idx])
+        side[idx] = np.where(same_a, -1, 1)
+        done = bad | (np.abs(b[idx] - a[idx]) <= 1e-15 * np.maximum(1, np.abs(a[idx])))
+        done |= fm == 0
+        active[idx] = ~done
+    use_a = np.abs(fa) <= np.abs(fb)
+    Q = np.exp(np.where(use_a, a, b))
+    z, fm, _ = _unit_state(params, s, family, Q, np.where(use_a[None], Ya, Yb))
     return z, np.isfinite(fm)
 
 
@@ -511,7 +588,7 @@ def polish(z, params, family, *, max_iter=40):
                 delta = np.linalg.solve(J, F[..., None])[..., 0]
             except np.linalg.LinAlgError:
                 delta = np.stack([np.linalg.lstsq(a, b, rcond=None)[0]
-                                  for a, b in zip(J, F)])
+                                  for a, b in zip(J, F, strict=True)])
         # damped: the full step first, then shorter ones where it does not reduce the
         # residual (far from the root the linearisation overshoots)
         better = np.zeros(len(idx), bool)
