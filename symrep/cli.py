@@ -205,8 +205,12 @@ def _cmd_compare(args):
     else:
         alphas = [0.2, 0.4, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0]
         betas, methods = [0.2, 0.5, 1.0, 1.5], ("exact", "lbfgs")
+
+    def progress_line(line):  # when stderr is no terminal (no progress bar there)
+        print(f"# {line}", flush=True)
+
     fig, table = learning_curve_comparison(alphas, betas, **params, N=N, seeds=seeds,
-                                           methods=methods)
+                                           methods=methods, log=progress_line)
     fig.savefig(out / "learning_curve.png", dpi=150)
     with open(out / "learning_curve.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(table[0]))
@@ -218,7 +222,7 @@ def _cmd_compare(args):
               f"{r['mean']:>10.4f} +- {r['sem']:.4f}")
     print(f"figure: {out / 'learning_curve.png'}")
     if args.finite_size:
-        rows = finite_size_study(Ns=(500, 1000, 2000, 4000), seeds=8)
+        rows = finite_size_study(Ns=(500, 1000, 2000, 4000), seeds=8, log=progress_line)
         (out / "finite_size.md").write_text(markdown_table(rows) + "\n")
         print(f"finite-size table: {out / 'finite_size.md'}")
     return 0
@@ -324,7 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
         "figures", help="regenerate the figures of the paper",
         description="Regenerate the figures of the paper: RS theory (lines) against the "
         "exact finite-N optimum and trained models (L-BFGS), mean +- standard error over "
-        "seeds (points). Writes OUT/<name>.png and the simulation points OUT/<name>.csv. "
+        "seeds (points). Writes OUT/<name>.png, OUT/<name>.pdf and the simulation points "
+        "OUT/<name>.csv. "
         "Measured on two CPU cores: --quick (N = 300, 2 seeds) about one minute for all "
         "six figures; the full run (N = 1000, 5 seeds) about 13 minutes.")
     p.add_argument("--out", default="figures", help="output folder")

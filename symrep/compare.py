@@ -5,12 +5,14 @@
   sequence of N, with the deviation in units of the standard error;
 - :func:`learning_curve_comparison`: eg (or any observable) against alpha, theory curve
   and simulation points, with a figure. ``symrep compare`` runs it.
+
+Both show their progress: a bar when stderr is a terminal, otherwise one line per
+simulated point through ``log`` (default: :mod:`logging` at INFO level).
 """
 
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 
@@ -34,7 +36,7 @@ COMPARED = ("m", "Q", "R", "E", "eg", "rate", "distortion", "kl_posterior", "rat
 
 
 def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="exact",
-                      observables=COMPARED, progress=None):
+                      observables=COMPARED, progress=None, log=None):
     """RS prediction against the finite-N optimum at growing N.
 
     Parameters
@@ -47,6 +49,10 @@ def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="
         Independent data sets per (point, N).
     method : {"exact", "lbfgs", "adam"}
         Finite-N ground truth: the exact optimum or trained models.
+    progress : bool, optional
+        Progress bar over the (point, N) pairs (default: when stderr is a terminal).
+    log : callable, optional
+        Without a bar, called with one line per (point, N) (default: ``logging``).
 
     Returns
     -------
@@ -55,11 +61,11 @@ def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="
         ``observable``, ``theory``, ``mean``, ``sem``, ``deviation`` (mean - theory) and
         ``z`` (deviation / sem; 0 when both vanish, inf when only sem does).
     """
+    from symrep.figures.core import Progress
+
     points = DEFAULT_POINTS if points is None else points
-    show = sys.stderr.isatty() if progress is None else progress
     rows = []
-    total = len(points) * len(Ns)
-    done = 0
+    tracker = Progress(len(points) * len(Ns), "finite-size study", progress, log)
     for label, p in points.items():
         theory = solve(**p)
         for N in Ns:
@@ -72,12 +78,8 @@ def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="
                 rows.append(dict(point=label, phase=theory.phase, N=N, observable=name,
                                  theory=getattr(theory, name), mean=mean, sem=sem,
                                  deviation=dev, z=z, **p))
-            done += 1
-            if show:
-                print(f"\rfinite-size study: {done}/{total}", end="", file=sys.stderr,
-                      flush=True)
-    if show:
-        print(file=sys.stderr)
+            tracker.step(f"{label} N={N}")
+    tracker.close()
     return rows
 
 
@@ -106,11 +108,12 @@ def markdown_table(rows, observables=None):
 
 def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500, seeds=3,
                               methods=("exact",), observable="eg", curve_points=400,
-                              ax=None):
+                              ax=None, progress=None, log=None):
     """Theory curves of one observable against alpha, with finite-N points.
 
     A one-panel use of :class:`symrep.figures.curves.CurvePanel`, which the figures of the
-    paper share.
+    paper share. ``progress`` (default: when stderr is a terminal) shows a bar over the
+    simulated points; without one, ``log`` gets a line per point (default: ``logging``).
 
     Returns
     -------
@@ -120,16 +123,23 @@ def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500
     """
     import matplotlib.pyplot as plt
 
-    from symrep.figures.core import SIM_FIELDS, Size, method_legend, simulation_points
+    from symrep.figures.core import (
+        SIM_FIELDS,
+        Size,
+        method_legend,
+        series_colors,
+        simulation_points,
+    )
     from symrep.figures.curves import CurvePanel
 
     alphas = np.asarray(alphas, dtype=float)
     curve_alpha = np.linspace(min(alphas.min(), 0.05), alphas.max() * 1.05, curve_points)
     panel = CurvePanel(observable, "alpha", curve_alpha, "beta", tuple(betas),
                        dict(lam=lam, rho=rho, eta=eta), sim_x=tuple(alphas),
-                       colors=[f"C{k}" for k in range(len(betas))])
+                       colors=series_colors(len(betas)))
     size = Size("custom", N=N, seeds=seeds, methods=tuple(methods))
-    rows = simulation_points(panel.points(), size, figure="learning_curve", progress=False,
+    rows = simulation_points(panel.points(), size, figure="learning_curve",
+                             progress=progress, log=log,
                              fields=tuple(dict.fromkeys((*SIM_FIELDS, observable))),
                              independent=False)
     if ax is None:
