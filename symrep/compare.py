@@ -65,21 +65,20 @@ def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="
 
     points = DEFAULT_POINTS if points is None else points
     rows = []
-    tracker = Progress(len(points) * len(Ns), "finite-size study", progress, log)
-    for label, p in points.items():
-        theory = solve(**p)
-        for N in Ns:
-            res = simulate(N, **p, seeds=seeds, method=method, progress=False)
-            summary = summarize(res, observables)
-            for name in observables:
-                mean, sem = summary[name]
-                dev = mean - getattr(theory, name)
-                z = 0.0 if abs(dev) <= 1e-12 else (abs(dev) / sem if sem > 0 else math.inf)
-                rows.append(dict(point=label, phase=theory.phase, N=N, observable=name,
-                                 theory=getattr(theory, name), mean=mean, sem=sem,
-                                 deviation=dev, z=z, **p))
-            tracker.step(f"{label} N={N}")
-    tracker.close()
+    with Progress(len(points) * len(Ns), "finite-size study", progress, log) as tracker:
+        for label, p in points.items():
+            theory = solve(**p)
+            for N in Ns:
+                res = simulate(N, **p, seeds=seeds, method=method, progress=False)
+                summary = summarize(res, observables)
+                for name in observables:
+                    mean, sem = summary[name]
+                    dev = mean - getattr(theory, name)
+                    z = 0.0 if abs(dev) <= 1e-12 else (abs(dev) / sem if sem > 0 else math.inf)
+                    rows.append(dict(point=label, phase=theory.phase, N=N, observable=name,
+                                     theory=getattr(theory, name), mean=mean, sem=sem,
+                                     deviation=dev, z=z, **p))
+                tracker.step(f"{label} N={N}")
     return rows
 
 

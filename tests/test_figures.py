@@ -251,3 +251,27 @@ def test_cli_interrupted_while_writing_keeps_the_old_files(tmp_path, monkeypatch
     err = capsys.readouterr().err.splitlines()
     assert err == ["symrep figures: interrupted"]
     assert entries(out) == old
+
+
+def test_compare_reports_progress_once_per_point(tmp_path, monkeypatch, capsys):
+    import symrep.compare
+
+    lines = []
+    symrep.compare.learning_curve_comparison(
+        [1.5, 3.0], [0.5], lam=1.0, N=40, seeds=2, methods=("exact",), curve_points=20,
+        progress=False, log=lines.append)
+    assert [line.split(" (")[0] for line in lines] == [
+        "learning_curve: 1/2 exact alpha=1.5 beta=0.5 lam=1",
+        "learning_curve: 2/2 exact alpha=3 beta=0.5 lam=1"]
+
+    # the command line (stderr is no terminal here) prints those lines with a "#"
+    def fake_comparison(alphas, betas, *, log, **kwargs):
+        log("learning_curve: 1/1 exact alpha=1 beta=0.5 lam=1 (0.1 s)")
+        fig = small_result().figure
+        return fig, [dict(beta=0.5, alpha=1.0, method="exact", theory=1.0, mean=1.0,
+                          sem=0.1)]
+
+    monkeypatch.setattr(symrep.compare, "learning_curve_comparison", fake_comparison)
+    assert main(["compare", "--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "# learning_curve: 1/1 exact alpha=1 beta=0.5 lam=1 (0.1 s)"

@@ -190,8 +190,16 @@ class Progress:
         self._last = now
 
     def close(self):
+        """Remove the bar (also when the work stops early: no stale bar above an error)."""
         if self.bar is not None:
             self.bar.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
 
 
 def simulation_points(points, size, *, figure="", progress=None, cache=None,
@@ -249,39 +257,38 @@ def simulation_points(points, size, *, figure="", progress=None, cache=None,
         first_seed = i * size.seeds if independent else 0
         for method in size.methods:
             tasks.append((p, extra, method, first_seed))
-    tracker = Progress(len(tasks), figure or "simulations", progress, log)
-    theory_cache = {}
-    rows = []
-    for p, extra, method, first_seed in tasks:
-        key = point_key(method, size.N, size.seeds, first_seed, p)
-        if cache is not None and key in cache and all(f"{f}_mean" in cache[key]
-                                                      for f in fields):
-            row = {**cache[key], **extra, "figure": figure}
-        else:
-            tkey = tuple(p[k] for k in _PARAMS)
-            if tkey not in theory_cache:
-                theory_cache[tkey] = solve(**p)
-            theory = theory_cache[tkey]
-            results = simulate(size.N, **p, seeds=size.seeds, method=method,
-                               first_seed=first_seed, progress=False)
-            summary = summarize(results, fields)
-            phases = [measured_phase(r) for r in results]
-            row = dict(figure=figure, **extra, method=method, N=size.N, seeds=size.seeds,
-                       first_seed=first_seed, **p, P=results[0].params["P"],
-                       converged=sum(bool(r.converged) for r in results),
-                       phase_theory=theory.phase,
-                       n_learning=phases.count("learning"),
-                       n_overfitting=phases.count("overfitting"),
-                       n_regularized=phases.count("regularized"))
-            for name in fields:
-                mean, sem = summary[name]
-                row[f"{name}_mean"], row[f"{name}_sem"] = mean, sem
-                row[f"{name}_theory"] = float(getattr(theory, name))
-            if cache is not None:
-                cache[key] = row
-        rows.append(row)
-        tracker.step(f"{method} alpha={p['alpha']:g} beta={p['beta']:g} lam={p['lam']:g}")
-    tracker.close()
+    with Progress(len(tasks), figure or "simulations", progress, log) as tracker:
+        theory_cache = {}
+        rows = []
+        for p, extra, method, first_seed in tasks:
+            key = point_key(method, size.N, size.seeds, first_seed, p)
+            if cache is not None and key in cache and all(f"{f}_mean" in cache[key]
+                                                          for f in fields):
+                row = {**cache[key], **extra, "figure": figure}
+            else:
+                tkey = tuple(p[k] for k in _PARAMS)
+                if tkey not in theory_cache:
+                    theory_cache[tkey] = solve(**p)
+                theory = theory_cache[tkey]
+                results = simulate(size.N, **p, seeds=size.seeds, method=method,
+                                   first_seed=first_seed, progress=False)
+                summary = summarize(results, fields)
+                phases = [measured_phase(r) for r in results]
+                row = dict(figure=figure, **extra, method=method, N=size.N, seeds=size.seeds,
+                           first_seed=first_seed, **p, P=results[0].params["P"],
+                           converged=sum(bool(r.converged) for r in results),
+                           phase_theory=theory.phase,
+                           n_learning=phases.count("learning"),
+                           n_overfitting=phases.count("overfitting"),
+                           n_regularized=phases.count("regularized"))
+                for name in fields:
+                    mean, sem = summary[name]
+                    row[f"{name}_mean"], row[f"{name}_sem"] = mean, sem
+                    row[f"{name}_theory"] = float(getattr(theory, name))
+                if cache is not None:
+                    cache[key] = row
+            rows.append(row)
+            tracker.step(f"{method} alpha={p['alpha']:g} beta={p['beta']:g} lam={p['lam']:g}")
     return rows
 
 
