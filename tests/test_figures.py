@@ -275,3 +275,25 @@ def test_compare_reports_progress_once_per_point(tmp_path, monkeypatch, capsys):
     assert main(["compare", "--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "# learning_curve: 1/1 exact alpha=1 beta=0.5 lam=1 (0.1 s)"
+
+
+def test_damaged_points_table_is_read_without_its_damaged_rows(tmp_path):
+    # a table written with the csv module (not by symrep), then cut or spoiled
+    fields = ["figure", "panel", "method", "N", "seeds", "first_seed", "alpha", "beta",
+              "lam", "rho", "eta", "eg_mean", "eg_sem", "eg_theory"]
+    rows = [["f", "", "exact", "300", "2", str(2 * i), str(1.0 + i), "0.5", "1.0", "1.0",
+             "1.0", f"0.{i + 1}23456789", "0.01", "0.5"] for i in range(3)]
+    good = ",".join(fields) + "\r\n" + "".join(",".join(r) + "\r\n" for r in rows)
+    path = tmp_path / "t.csv"
+    path.write_text(good, newline="")
+    assert [r["eg_mean"] for r in load_points(path).values()] == [
+        0.123456789, 0.223456789, 0.323456789]
+    path.write_text(good[: good.rindex("23456789")], newline="")  # last row cut short
+    assert [r["eg_mean"] for r in load_points(path).values()] == [0.123456789, 0.223456789]
+    path.write_text(good.replace("0.223456789", "0.22x"), newline="")  # not a number
+    assert [r["eg_mean"] for r in load_points(path).values()] == [0.123456789, 0.323456789]
+    path.write_text(good.replace(",0.01,0.5\r\n", ",0.01\r\n", 1), newline="")  # a field gone
+    assert len(load_points(path)) == 2
+    for damaged in (b"", b"\xff\xfe\x00garbage\x80"):
+        path.write_bytes(damaged)
+        assert load_points(path) == {}

@@ -19,6 +19,7 @@ forms of colour blindness.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import math
 import os
@@ -305,14 +306,38 @@ def _parse(value):
 
 def load_points(path):
     """Rows of a CSV written by :meth:`FigureResult.save`, as a cache for
-    :func:`simulation_points` (``{}`` when the file does not exist)."""
-    path = Path(path)
-    if not path.is_file():
+    :func:`simulation_points` (``{}`` when the file does not exist).
+
+    The table stays a plain CSV for its readers, so it carries no checksum; instead it is
+    read defensively: a row that is incomplete (a field missing, the last line cut off,
+    an observable that is not a number) is left out, so that its point is simulated
+    again, and an unreadable file counts as empty. symrep writes the table atomically,
+    so a damaged one comes from elsewhere (an older version, another program).
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except OSError:
         return {}
-    with open(path, newline="") as fh:
-        rows = [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(fh)]
-    return {point_key(r["method"], r["N"], r["seeds"], r["first_seed"], r): r for r in rows
-            if all(k in r for k in (*_PARAMS, "method", "N", "seeds", "first_seed"))}
+    if not raw.endswith(b"\n"):  # the last row was cut off
+        raw = raw[: raw.rfind(b"\n") + 1]
+    try:
+        records = list(csv.DictReader(io.StringIO(raw.decode("utf-8"), newline="")))
+    except (UnicodeDecodeError, csv.Error):
+        return {}
+    points = {}
+    for record in records:
+        if None in record or None in record.values():  # too many or too few fields
+            continue
+        row = {k: _parse(v) for k, v in record.items()}
+        numbers = [v for k, v in row.items() if k.endswith(("_mean", "_sem", "_theory"))]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
+            continue
+        try:
+            key = point_key(row["method"], row["N"], row["seeds"], row["first_seed"], row)
+        except (KeyError, TypeError, ValueError):
+            continue
+        points[key] = row
+    return points
 
 
 # --- drawing -----------------------------------------------------------------------------
@@ -453,7 +478,7 @@ class FigureResult:
         if self.points:
             table = out / f"{self.name}.csv"
             names = list(dict.fromkeys(k for row in self.points for k in row))
-            with atomic_open(table, "w", newline="") as fh:
+            with atomic_open(table, "w", encoding="utf-8", newline="") as fh:
                 writer = csv.DictWriter(fh, fieldnames=names)
                 writer.writeheader()
                 writer.writerows(self.points)
