@@ -27,6 +27,14 @@ from symrep.io import (
 )
 
 
+@pytest.fixture
+def python_sigint_handler():
+    """Python's own SIGINT handler (raise KeyboardInterrupt), whatever earlier tests set."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def names(folder):
     """Every entry of a folder, hidden ones included."""
     return sorted(os.listdir(folder))
@@ -61,8 +69,8 @@ def test_failure_without_an_old_file_leaves_nothing(tmp_path):
     assert names(tmp_path) == []
 
 
-def test_ctrl_c_right_after_the_temporary_file_is_created_leaves_nothing(tmp_path,
-                                                                          monkeypatch):
+def test_ctrl_c_right_after_the_temporary_file_is_created_leaves_nothing(
+        tmp_path, monkeypatch, python_sigint_handler):
     # SIGINT delivered between mkstemp and the moment the cleanup is armed: without the
     # deferral the KeyboardInterrupt escapes before atomic_path knows the temporary name
     create = sio._temporary_name
@@ -82,7 +90,7 @@ def test_ctrl_c_right_after_the_temporary_file_is_created_leaves_nothing(tmp_pat
     assert names(tmp_path) == ["fig.png"] and target.read_bytes() == b"old"
 
 
-def test_interrupts_deferred_raises_at_the_end_of_the_block():
+def test_interrupts_deferred_raises_at_the_end_of_the_block(python_sigint_handler):
     steps = []
     with pytest.raises(KeyboardInterrupt), interrupts_deferred():
         os.kill(os.getpid(), signal.SIGINT)
