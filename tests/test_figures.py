@@ -280,9 +280,9 @@ def test_compare_reports_progress_once_per_point(tmp_path, monkeypatch, capsys):
 def test_damaged_points_table_is_read_without_its_damaged_rows(tmp_path):
     # a table written with the csv module (not by symrep), then cut or spoiled
     fields = ["figure", "panel", "method", "N", "seeds", "first_seed", "alpha", "beta",
-              "lam", "rho", "eta", "eg_mean", "eg_sem", "eg_theory"]
+              "lam", "rho", "eta", "phase_theory", "eg_mean", "eg_sem", "eg_theory"]
     rows = [["f", "", "exact", "300", "2", str(2 * i), str(1.0 + i), "0.5", "1.0", "1.0",
-             "1.0", f"0.{i + 1}23456789", "0.01", "0.5"] for i in range(3)]
+             "1.0", "learning", f"0.{i + 1}23456789", "0.01", "0.5"] for i in range(3)]
     good = ",".join(fields) + "\r\n" + "".join(",".join(r) + "\r\n" for r in rows)
     path = tmp_path / "t.csv"
     path.write_text(good, newline="")

@@ -329,7 +329,9 @@ def load_points(path):
         if None in record or None in record.values():  # too many or too few fields
             continue
         row = {k: _parse(v) for k, v in record.items()}
-        numbers = [v for k, v in row.items() if k.endswith(("_mean", "_sem", "_theory"))]
+        # an observable's mean, sem and RS value (phase_theory, text, has no _mean)
+        numbers = [v for k, v in row.items() if k.endswith(("_mean", "_sem"))
+                   or (k.endswith("_theory") and f"{k[:-len('_theory')]}_mean" in row)]
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
             continue
         try:
