@@ -349,8 +349,13 @@ def _cmd_compare(args):
     files = {name: check_output_file(out / name, name="out")
              for name in ("learning_curve.png", "learning_curve.csv",
                           *(("finite_size.md",) if args.finite_size else ()))}
+
+    def progress_line(line):  # when stderr is no terminal (no progress bar there)
+        print(f"# {line}", flush=True)
+
     fig, table = learning_curve_comparison(alphas, betas, **params, N=N, seeds=seeds,
-                                           methods=methods, force=True, progress=None)
+                                           methods=methods, force=True, progress=None,
+                                           log=progress_line)
     with atomic_path(files["learning_curve.png"]) as tmp:
         fig.savefig(tmp, dpi=150, format="png")
     text = io.StringIO()
@@ -364,7 +369,8 @@ def _cmd_compare(args):
               f"{r['mean']:>10.4f} +- {r['sem']:.4f}")
     print(f"figure: {files['learning_curve.png']}")
     if args.finite_size:
-        rows = finite_size_study(Ns=FINITE_SIZE_NS, seeds=FINITE_SIZE_SEEDS, force=True)
+        rows = finite_size_study(Ns=FINITE_SIZE_NS, seeds=FINITE_SIZE_SEEDS, force=True,
+                                 log=progress_line)
         atomic_write_text(files["finite_size.md"], markdown_table(rows) + "\n")
         print(f"finite-size table: {files['finite_size.md']}")
     return 0
@@ -473,7 +479,8 @@ def build_parser() -> argparse.ArgumentParser:
         "figures", help="regenerate the figures of the paper",
         description="Regenerate the figures of the paper: RS theory (lines) against the "
         "exact finite-N optimum and trained models (L-BFGS), mean +- standard error over "
-        "seeds (points). Writes OUT/<name>.png and the simulation points OUT/<name>.csv. "
+        "seeds (points). Writes OUT/<name>.png, OUT/<name>.pdf and the simulation points "
+        "OUT/<name>.csv. "
         "Measured on two CPU cores: --quick (N = 300, 2 seeds) about one minute for all "
         "six figures; the full run (N = 1000, 5 seeds) about 13 minutes.")
     p.add_argument("--out", default="figures", help="output folder")
