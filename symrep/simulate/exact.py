@@ -33,15 +33,15 @@ vector of length M) and G = Q + beta I (Q = W^T W / N, an M x M matrix):
        C(s) = lam/2 - alpha^2 s^2 (alpha s G + lam)^{-1} / 2.
 
 2. *The spectral part depends on Q only through its eigenvalues.* Write
-   Q = U diag(q_1..q_M) U^T. C(s) is diagonal in the eigenbasis of Q, with entries
-   c(s; q_j) = lam/2 - A^2 / (2 (A (q_j + beta) + lam)), A = alpha s, the function c of
-   the one-unit problem, decreasing in s. With z_j = (w_a . u_j)_a, vectors over the
+   ``Q = U diag(q_1..q_M) U^T``. C(s) is diagonal in the eigenbasis of Q, with entries
+   ``c(s; q_j) = lam/2 - A^2 / (2 (A (q_j + beta) + lam))``, A = alpha s, the function c of
+   the one-unit problem, decreasing in s. With ``z_j = (w_a . u_j)_a``, vectors over the
    eigenmodes a that are orthogonal with |z_j|^2 = N q_j (because W^T W = N Q), the
-   first term is sum_j q_j sum_a c(s_a; q_j) p_aj with p_aj = (z_j)_a^2 / (N q_j): each
+   first term is ``sum_j q_j sum_a c(s_a; q_j) p_aj`` with ``p_aj = (z_j)_a^2 / (N q_j)``: each
    column of p sums to 1 and each row to at most 1 (the z_j / |z_j| are orthonormal).
    A linear function on that polytope is smallest at a vertex, a partial permutation:
    each eigendirection j of Q along its own eigenvector a_j of S, distinct for
-   distinct j. So the spectral part is at least sum_j q_j c(s_{a_j}; q_j) for some
+   distinct j. So the spectral part is at least ``sum_j q_j c(s_{a_j}; q_j)`` for some
    distinct a_j, with equality when every column of W U lies along one eigenvector.
 3. *The KL part prefers a diagonal Q.* The diagonal of Q is majorised by its
    eigenvalues (Schur-Horn) and q -> log(1 + q / beta) is concave, so
@@ -49,14 +49,14 @@ vector of length M) and G = Q + beta I (Q = W^T W / N, an M x M matrix):
    diagonal (U = I). This is where D diagonal matters: with a full matrix D the term
    would be log det(I + Q / beta), invariant under rotations of the units.
 4. *Per-unit problems.* Together, for every W,
-   F(W) >= sum_j f(q_j; s_{a_j}) with f(q; s) = q c(s; q) + (alpha beta / 2)
-   log(1 + q / beta) the one-unit reduced objective (:func:`reduced_objective`), and
-   the bound is attained by W with orthogonal columns along the eigenvectors v_{a_j}
-   (Q diagonal). Minimising over q_j gives min_q f(q; s) = f(Q*(s); s), which is
+   ``F(W) >= sum_j f(q_j; s_{a_j})`` with ``f(q; s) = q c(s; q) + (alpha beta / 2)
+   log(1 + q / beta)``, the one-unit reduced objective (:func:`reduced_objective`), and
+   the bound is attained by W with orthogonal columns along the eigenvectors ``v_{a_j}``
+   (Q diagonal). Minimising over q_j gives ``min_q f(q; s) = f(Q*(s); s)``, which is
    non-increasing in s (f is, for every q >= 0); so the distinct eigenvalues are best
    chosen as the M largest. Ties (equal eigenvalues) change nothing: any orthonormal
    basis of the eigenspace is optimal. f has decreasing differences in (q, s), so
-   Q*(s) is non-decreasing: the units come out ordered by Q as by eigenvalue, and
+   ``Q*(s)`` is non-decreasing: the units come out ordered by Q as by eigenvalue, and
    collapsed units (Q = 0) are those of the smallest eigenvalues.
 
 Units beyond N (M > N) or on a zero eigenvalue are collapsed. The result is exact up to

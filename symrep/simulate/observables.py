@@ -105,7 +105,7 @@ class SimulationResult:
             R=np.array([[self.R]]), D=np.array([self.D]),
             phases=unit_phases(m, Q, _default(q_floor, Q_FLOOR),
                                _default(cos_floor, COS_FLOOR)),
-            **{k: getattr(self, k) for k in UNIT_RESULT_FIELDS[6:]},
+            **{k: getattr(self, k) for k in UNIT_RESULT_FIELDS if k not in MATRIX_FIELDS},
             W=np.reshape(self.W, (-1, 1)), W_enc=np.reshape(self.W_enc, (1, -1)),
             params=params, method=self.method, converged=self.converged,
             n_iter=self.n_iter, grad_norm=self.grad_norm)
