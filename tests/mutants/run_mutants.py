@@ -228,6 +228,13 @@ def main(argv=None):
     rows, survived = [], []
     with tempfile.TemporaryDirectory(prefix="symrep-mutants-") as workdir:
         tree, cache = _prepare(workdir, args.tests_from)
+        if args.tests_from:  # mutants of code newer than that suite have no tests there
+            missing = [m for m in chosen if not all((tree / t).exists()
+                                                    for t in _selection(m, True))]
+            for m in missing:
+                print(f"{m.name}: skipped, its tests do not exist in {args.tests_from}",
+                      file=sys.stderr)
+            chosen = [m for m in chosen if m not in missing]
         selections = {t for m in chosen for t in _selection(m, args.tests_from)}
         profile = not args.tests_from  # older suites have no profiles
         rc, failed, text, _ = _run_tests(tree, cache, sorted(selections), profile)
