@@ -486,6 +486,8 @@ def test_simulate_and_summarize_matrix_fields():
     assert np.allclose(summary["Q"][1], Q.std(0, ddof=1) / math.sqrt(3))
     assert isinstance(summary["eg"][0], float)
     assert sum(count_phases(ex).values()) == 3
+    with pytest.raises(ValueError, match="W"):  # the weights are not an observable
+        summarize(ex, ["W"])
     assert ex[0].params["P"] == 120 and ex[0].params["rho"] == RHO2
     with pytest.raises(ValueError, match="phases"):
         count_phases(simulate(30, 4.0, 0.5, 1.0, seeds=2))

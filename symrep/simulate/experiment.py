@@ -10,7 +10,7 @@ import numpy as np
 from symrep.resources import Estimate, check_resources, simulation_estimate
 from symrep.simulate.data import check_strengths, default_features, sample_scm
 from symrep.simulate.exact import exact_minimum
-from symrep.simulate.observables import SCALAR_FIELDS
+from symrep.simulate.observables import MATRIX_FIELDS, SCALAR_FIELDS
 from symrep.simulate.training import METHODS, train
 from symrep.validation import check_parameters, check_positive_int, check_seed
 
@@ -111,8 +111,8 @@ def summarize(results, fields=SCALAR_FIELDS):
     Raises
     ------
     ValueError
-        If ``results`` is empty, a field is not a numeric field of the results, or its
-        shape differs between results.
+        If ``results`` is empty, a field is neither a scalar nor a matrix order
+        parameter of the results, or its shape differs between results.
     """
     results = list(results)
     if not results:
@@ -131,6 +131,9 @@ def summarize(results, fields=SCALAR_FIELDS):
         if values.ndim == 1:
             sem = values.std(ddof=1) / math.sqrt(len(values)) if len(values) > 1 else 0.0
             out[name] = (float(values.mean()), float(sem))
+        elif name not in MATRIX_FIELDS:  # the weights, say: not an observable
+            raise ValueError(f"field {name!r} is invalid: it is not a scalar or a matrix "
+                             f"order parameter ({', '.join(MATRIX_FIELDS)})")
         else:
             sem = (values.std(axis=0, ddof=1) / math.sqrt(len(values)) if len(values) > 1
                    else np.zeros(values.shape[1:]))
