@@ -7,12 +7,12 @@
 - :class:`SimulationResult` (M = M* = 1) and :class:`MatrixSimulationResult` (M latent
   units, M* features): order parameters, observables and per-unit phases of one model;
 - :func:`simulate`, :func:`summarize`, :func:`count_phases`: many data sets at one point,
-  mean and standard error.
+  mean and standard error; :func:`finite_size_runs`: several points and sizes.
 """
 
 from symrep.simulate.data import default_features, sample_scm, sample_scm_torch
 from symrep.simulate.exact import exact_minimum
-from symrep.simulate.experiment import count_phases, simulate, summarize
+from symrep.simulate.experiment import count_phases, finite_size_runs, simulate, summarize
 from symrep.simulate.model import LinearVAE, gram_objective, vae_objective
 from symrep.simulate.observables import (
     MatrixSimulationResult,
@@ -31,6 +31,7 @@ __all__ = [
     "count_phases",
     "default_features",
     "exact_minimum",
+    "finite_size_runs",
     "gram_objective",
     "observables_from_unit_weights",
     "observables_from_weights",

@@ -61,7 +61,9 @@ vector of length M) and G = Q + beta I (Q = W^T W / N, an M x M matrix):
 
 Units beyond N (M > N) or on a zero eigenvalue are collapsed. The result is exact up to
 floating-point rounding; no gradient descent is involved. ``tests/test_simulate_units.py``
-checks it against multi-start gradient training, which never goes lower.
+checks it against multi-start gradient training, which never goes lower, and
+``docs/finite_size_multi.md`` records the same check on 200 random instances (1600
+L-BFGS runs).
 """
 
 from __future__ import annotations
