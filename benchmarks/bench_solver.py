@@ -28,6 +28,8 @@ import time
 
 import numpy as np
 
+from symrep.io import atomic_write_text
+
 TARGETS = {"single_point": 1e-3, "alpha_curve_1000": 0.1, "phase_diagram_256": 10.0,
            "warm_start": 1.0}
 
@@ -79,8 +81,8 @@ def main():
         ratio = f"{target / t:14.1f}" if target else ""
         print(f"{name:34s} {t:10.4g} {target if target else '':>8} {ratio}")
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"seconds": results, "targets": TARGETS}, fh, indent=2)
+        atomic_write_text(args.json, json.dumps({"seconds": results, "targets": TARGETS},
+                                                indent=2) + "\n")
 
 
 if __name__ == "__main__":

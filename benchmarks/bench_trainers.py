@@ -28,6 +28,7 @@ import time
 import numpy as np
 import torch
 
+from symrep.io import atomic_write_text
 from symrep.simulate import LinearVAE, exact_minimum, sample_scm, train
 from symrep.simulate.observables import observables_from_weights
 
@@ -137,8 +138,7 @@ def main():
     print(f"L-BFGS: {report['lbfgs_converged']}/{len(runs)} runs converged, "
           f"at most {report['lbfgs_max_iter']} iterations")
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(report, fh, indent=2)
+        atomic_write_text(args.json, json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ Model parameters are validated by :mod:`symrep.validation` at every entry point.
 """
 
 from symrep._version import __version__
-from symrep.validation import check_parameters
 
 __all__ = [
     "__version__",
@@ -29,6 +28,7 @@ __all__ = [
 # The solvers are imported on first use, so that `import symrep` (and `symrep --help`)
 # does not pay for NumPy code loading it may not need.
 _LAZY = {
+    "check_parameters": "symrep.validation",
     "solve": "symrep.solvers.saddle_point",
     "SolveResult": "symrep.solvers.saddle_point",
     "SolverError": "symrep.solvers.saddle_point",

@@ -3,9 +3,9 @@
 import sys
 
 try:
-    from symrep.cli import main
+    from symrep.cli import run
 except KeyboardInterrupt:  # Ctrl-C while starting up: the same one line and status
     sys.stderr.write("symrep: interrupted\n")
     sys.exit(130)
 
-sys.exit(main())
+run()

@@ -15,9 +15,28 @@ import sys
 import warnings
 
 from symrep._version import __version__
-from symrep.validation import PARAMETER_RANGES, check_parameters, check_positive_int
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "run", "build_parser"]
+
+
+# symrep.validation (and NumPy with it) is imported on first use, not with this module:
+# the `symrep` script imports this module before main() can catch a Ctrl-C.
+def check_parameters(**params):
+    from symrep.validation import check_parameters as check
+
+    return check(**params)
+
+
+def check_positive_int(name, value):
+    from symrep.validation import check_positive_int as check
+
+    return check(name, value)
+
+
+def _ranges():
+    from symrep.validation import PARAMETER_RANGES
+
+    return PARAMETER_RANGES
 
 PARAMETER_HELP = {
     "alpha": "sample complexity P/N",
@@ -47,7 +66,7 @@ def _add_parameters(parser, *, required=("alpha", "beta", "lam"), defaults=None)
             required=is_required,
             default=None if is_required else defaults.get(name),
             metavar=name.upper(),
-            help=f"{text}, in {PARAMETER_RANGES[name]}"
+            help=f"{text}, in {_ranges()[name]}"
             + ("" if is_required else f" (default {defaults.get(name)})"),
         )
 
@@ -139,7 +158,7 @@ def _add_grid_parameters(parser, defaults):
         parser.add_argument(
             f"--{name}", type=grid_values, required=name not in defaults,
             default=defaults.get(name), metavar="VALUES",
-            help=f"{text}, in {PARAMETER_RANGES[name]}: a number, a,b,c, start:stop:num or "
+            help=f"{text}, in {_ranges()[name]}: a number, a,b,c, start:stop:num or "
             "log:start:stop:num" + (f" (default {defaults[name]})" if name in defaults else ""),
         )
 
@@ -150,12 +169,12 @@ def _add_phase_parameters(parser):
     for name, default in (("alpha", "0.05:5:200"), ("beta", "0.02:3:200")):
         parser.add_argument(
             f"--{name}", type=grid_values, default=default, metavar="GRID",
-            help=f"{PARAMETER_HELP[name]}, in {PARAMETER_RANGES[name]}: a grid of at least "
+            help=f"{PARAMETER_HELP[name]}, in {_ranges()[name]}: a grid of at least "
             f"2 values, a,b,c, start:stop:num or log:start:stop:num (default {default})")
     for name in ("lam", "rho", "eta"):
         parser.add_argument(
             f"--{name}", type=float, default=1.0, metavar=name.upper(),
-            help=f"{PARAMETER_HELP[name]}, in {PARAMETER_RANGES[name]}: one number "
+            help=f"{PARAMETER_HELP[name]}, in {_ranges()[name]}: one number "
             "(default 1.0)")
 
 
@@ -349,8 +368,13 @@ def _cmd_compare(args):
     files = {name: check_output_file(out / name, name="out")
              for name in ("learning_curve.png", "learning_curve.csv",
                           *(("finite_size.md",) if args.finite_size else ()))}
+
+    def progress_line(line):  # when stderr is no terminal (no progress bar there)
+        print(f"# {line}", flush=True)
+
     fig, table = learning_curve_comparison(alphas, betas, **params, N=N, seeds=seeds,
-                                           methods=methods, force=True, progress=None)
+                                           methods=methods, force=True, progress=None,
+                                           log=progress_line)
     with atomic_path(files["learning_curve.png"]) as tmp:
         fig.savefig(tmp, dpi=150, format="png")
     text = io.StringIO()
@@ -364,7 +388,8 @@ def _cmd_compare(args):
               f"{r['mean']:>10.4f} +- {r['sem']:.4f}")
     print(f"figure: {files['learning_curve.png']}")
     if args.finite_size:
-        rows = finite_size_study(Ns=FINITE_SIZE_NS, seeds=FINITE_SIZE_SEEDS, force=True)
+        rows = finite_size_study(Ns=FINITE_SIZE_NS, seeds=FINITE_SIZE_SEEDS, force=True,
+                                 log=progress_line)
         atomic_write_text(files["finite_size.md"], markdown_table(rows) + "\n")
         print(f"finite-size table: {files['finite_size.md']}")
     return 0
@@ -473,7 +498,8 @@ def build_parser() -> argparse.ArgumentParser:
         "figures", help="regenerate the figures of the paper",
         description="Regenerate the figures of the paper: RS theory (lines) against the "
         "exact finite-N optimum and trained models (L-BFGS), mean +- standard error over "
-        "seeds (points). Writes OUT/<name>.png and the simulation points OUT/<name>.csv. "
+        "seeds (points). Writes OUT/<name>.png, OUT/<name>.pdf and the simulation points "
+        "OUT/<name>.csv. "
         "Measured on two CPU cores: --quick (N = 300, 2 seeds) about one minute for all "
         "six figures; the full run (N = 1000, 5 seeds) about 13 minutes.")
     p.add_argument("--out", default="figures", help="output folder")
@@ -585,5 +611,24 @@ def main(argv=None) -> int:
         return EXIT_FAILED
 
 
+def run() -> None:
+    """Entry point of the ``symrep`` script and ``python -m symrep``: exit with main's status.
+
+    After Ctrl-C the process exits at once with status 130 (standard streams flushed).
+    CPython remembers a KeyboardInterrupt that passed through ``exec`` of a string (some
+    libraries import through it) and would otherwise end the process by SIGINT at exit,
+    whatever status main() returned.
+    """
+    status = main()
+    if status == EXIT_INTERRUPTED:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(EXIT_INTERRUPTED)
+    sys.exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

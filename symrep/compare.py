@@ -5,12 +5,14 @@
   sequence of N, with the deviation in units of the standard error;
 - :func:`learning_curve_comparison`: eg (or any observable) against alpha, theory curve
   and simulation points, with a figure. ``symrep compare`` runs it.
+
+Both show their progress: a bar when stderr is a terminal, otherwise one line per
+simulated point through ``log`` (default: :mod:`logging` at INFO level).
 """
 
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 
@@ -99,7 +101,7 @@ def learning_curve_estimate(alphas, betas, *, N=500, seeds=3, methods=("exact",)
 
 
 def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="exact",
-                      observables=COMPARED, progress=None, force=False):
+                      observables=COMPARED, progress=None, log=None, force=False):
     """RS prediction against the finite-N optimum at growing N.
 
     Parameters
@@ -112,6 +114,10 @@ def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="
         Independent data sets per (point, N).
     method : {"exact", "lbfgs", "adam"}
         Finite-N ground truth: the exact optimum or trained models.
+    progress : bool, optional
+        Progress bar over the (point, N) pairs (default: when stderr is a terminal).
+    log : callable, optional
+        Without a bar, called with one line per (point, N) (default: ``logging``).
     force : bool
         Run even if the estimated memory or time exceeds what is at hand (see
         :mod:`symrep.resources`).
@@ -123,6 +129,8 @@ def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="
         ``observable``, ``theory``, ``mean``, ``sem``, ``deviation`` (mean - theory) and
         ``z`` (deviation / sem; 0 when both vanish, inf when only sem does).
     """
+    from symrep.figures.core import Progress
+
     points = _check_points(DEFAULT_POINTS if points is None else points)
     Ns = [check_positive_int("N", n) for n in ([Ns] if np.ndim(Ns) == 0 else Ns)]
     if not Ns:
@@ -131,28 +139,21 @@ def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="
     (method,) = _check_methods([method])
     observables = _check_observables(observables)
     check_resources(finite_size_estimate(points, Ns, seeds, method), force=force)
-    show = sys.stderr.isatty() if progress is None else progress
     rows = []
-    total = len(points) * len(Ns)
-    done = 0
-    for label, p in points.items():
-        theory = solve(**p)
-        for N in Ns:
-            res = simulate(N, **p, seeds=seeds, method=method, progress=False, force=True)
-            summary = summarize(res, observables)
-            for name in observables:
-                mean, sem = summary[name]
-                dev = mean - getattr(theory, name)
-                z = 0.0 if abs(dev) <= 1e-12 else (abs(dev) / sem if sem > 0 else math.inf)
-                rows.append(dict(point=label, phase=theory.phase, N=N, observable=name,
-                                 theory=getattr(theory, name), mean=mean, sem=sem,
-                                 deviation=dev, z=z, **p))
-            done += 1
-            if show:
-                print(f"\rfinite-size study: {done}/{total}", end="", file=sys.stderr,
-                      flush=True)
-    if show:
-        print(file=sys.stderr)
+    with Progress(len(points) * len(Ns), "finite-size study", progress, log) as tracker:
+        for label, p in points.items():
+            theory = solve(**p)
+            for N in Ns:
+                res = simulate(N, **p, seeds=seeds, method=method, progress=False, force=True)
+                summary = summarize(res, observables)
+                for name in observables:
+                    mean, sem = summary[name]
+                    dev = mean - getattr(theory, name)
+                    z = 0.0 if abs(dev) <= 1e-12 else (abs(dev) / sem if sem > 0 else math.inf)
+                    rows.append(dict(point=label, phase=theory.phase, N=N, observable=name,
+                                     theory=getattr(theory, name), mean=mean, sem=sem,
+                                     deviation=dev, z=z, **p))
+                tracker.step(f"{label} N={N}")
     return rows
 
 
@@ -191,11 +192,12 @@ def markdown_table(rows, observables=None):
 
 def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500, seeds=3,
                               methods=("exact",), observable="eg", curve_points=400,
-                              ax=None, force=False, progress=False):
+                              ax=None, force=False, progress=None, log=None):
     """Theory curves of one observable against alpha, with finite-N points.
 
     A one-panel use of :class:`symrep.figures.curves.CurvePanel`, which the figures of the
-    paper share.
+    paper share. ``progress`` (default: when stderr is a terminal) shows a bar over the
+    simulated points; without one, ``log`` gets a line per point (default: ``logging``).
 
     Parameters
     ----------
@@ -215,6 +217,8 @@ def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500
         :mod:`symrep.resources`).
     progress : bool or None
         Progress bar over the simulated points (None: when stderr is a terminal).
+    log : callable, optional
+        Without a bar, called with one line per point (default: ``logging``).
 
     Returns
     -------
@@ -224,7 +228,13 @@ def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500
     """
     import matplotlib.pyplot as plt
 
-    from symrep.figures.core import SIM_FIELDS, Size, method_legend, simulation_points
+    from symrep.figures.core import (
+        SIM_FIELDS,
+        Size,
+        method_legend,
+        series_colors,
+        simulation_points,
+    )
     from symrep.figures.curves import CurvePanel
 
     alphas = np.atleast_1d(check_parameter("alpha", alphas, allow_array=True))
@@ -244,9 +254,10 @@ def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500
     curve_alpha = np.linspace(min(alphas.min(), 0.05), alphas.max() * 1.05, curve_points)
     panel = CurvePanel(observable, "alpha", curve_alpha, "beta", tuple(betas),
                        dict(lam=lam, rho=rho, eta=eta), sim_x=tuple(alphas),
-                       colors=[f"C{k}" for k in range(len(betas))])
+                       colors=series_colors(len(betas)))
     size = Size("custom", N=N, seeds=seeds, methods=tuple(methods))
-    rows = simulation_points(panel.points(), size, figure="learning_curve", progress=progress,
+    rows = simulation_points(panel.points(), size, figure="learning_curve",
+                             progress=progress, log=log,
                              fields=tuple(dict.fromkeys((*SIM_FIELDS, observable))),
                              independent=False)
     if ax is None:

@@ -15,6 +15,13 @@ never destroys the previous good copy:
 - :func:`write_checksummed` / :func:`read_checksummed` store a SHA-256 of the content
   with the content, so that a reader of a cache or checkpoint detects a truncated or
   edited file and recomputes it instead of trusting it.
+
+A Ctrl-C that lands between the creation of a temporary file and the moment its cleanup
+is armed, or between the two renames that swap a folder, would leave debris behind;
+those few statements run with SIGINT deferred to their end
+(:class:`interrupts_deferred`). Files and folders get the permissions a plain ``open``
+or ``mkdir`` would give them (the umask applies; an existing file keeps its own), not
+the owner-only ones of :func:`tempfile.mkstemp` and :func:`tempfile.mkdtemp`.
 """
 
 from __future__ import annotations
@@ -23,7 +30,10 @@ import contextlib
 import hashlib
 import os
 import shutil
+import signal
+import stat
 import tempfile
+import threading
 from pathlib import Path
 
 __all__ = [
@@ -36,6 +46,7 @@ __all__ = [
     "check_output_dir",
     "write_checksummed",
     "read_checksummed",
+    "interrupts_deferred",
     "CHECKSUM_MARK",
 ]
 
@@ -44,24 +55,76 @@ __all__ = [
 CHECKSUM_MARK = b"\n# symrep-sha256: "
 
 
+class interrupts_deferred:
+    """Context manager: a SIGINT received inside the block takes effect at its end.
+
+    Python signal handlers run in the main thread only; in other threads (and where
+    the handler cannot be replaced) the block runs unprotected. Keep the block short:
+    it is meant for the few statements that create, rename or remove temporary files.
+
+    Examples
+    --------
+    >>> with interrupts_deferred():                     # doctest: +SKIP
+    ...     tmp = make_temporary_file()                 # Ctrl-C here is raised below
+    """
+
+    def __enter__(self):
+        self._received = []
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._previous = signal.signal(signal.SIGINT, self._record)
+            except (ValueError, OSError):  # pragma: no cover (no signal support)
+                self._previous = None
+        return self
+
+    def _record(self, signum, frame):
+        self._received.append((signum, frame))
+
+    def __exit__(self, *exc_info):
+        previous, self._previous = self._previous, None
+        if previous is None:
+            return False
+        signal.signal(signal.SIGINT, previous)
+        if self._received:
+            if callable(previous):  # default_int_handler: raises KeyboardInterrupt here
+                previous(*self._received[0])
+            elif previous == signal.SIG_DFL:  # pragma: no cover (not Python's default)
+                os.kill(os.getpid(), signal.SIGINT)
+        return False
+
+
+def _umask() -> int:
+    # the only way to read the umask is to set it; set it back at once
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+def _new_file_mode(path: Path) -> int:
+    # what open() would give a new file (0o666 less the umask), or the existing file's
+    with contextlib.suppress(OSError):
+        return stat.S_IMODE(os.stat(path).st_mode)
+    return 0o666 & ~_umask()
+
+
 def _temporary_name(path: Path) -> Path:
     # hidden, unique, same folder (same file system, so the rename is atomic) and the
     # same suffix (format detection by extension keeps working)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                suffix=f".tmp{path.suffix}")
+    os.close(fd)
     try:
-        # mkstemp creates the file readable by its owner only; give it the permissions
-        # a plain open() would (0o666 minus the umask), as the file it replaces had
-        os.fchmod(fd, 0o666 & ~_umask())
-    finally:
-        os.close(fd)
+        os.chmod(tmp, _new_file_mode(path))
+    except BaseException:
+        os.unlink(tmp)
+        raise
     return Path(tmp)
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)  # reading the umask means setting it; put it back at once
-    os.umask(mask)
-    return mask
+def _remove(path: Path) -> None:
+    with interrupts_deferred(), contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 @contextlib.contextmanager
@@ -77,19 +140,24 @@ def atomic_path(path):
     ...     fig.savefig(tmp)
     """
     path = Path(path)
-    tmp = _temporary_name(path)
+    tmp = None
     try:
+        with interrupts_deferred():  # no Ctrl-C between creating tmp and arming the cleanup
+            tmp = _temporary_name(path)
         yield tmp
-        _fsync_file(tmp)
+        _fsync(tmp)
         os.replace(tmp, path)
+        tmp = None
+        _fsync(path.parent)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        if tmp is not None:
+            _remove(tmp)
 
 
-def _fsync_file(path: Path) -> None:
-    # flush to disk before the rename, so that after a crash the new name never points
-    # at an empty file (the classic ext4 "zero-length file" failure)
+def _fsync(path: Path) -> None:
+    # flush a file to disk before the rename, so that after a crash the new name never
+    # points at an empty file (the classic ext4 "zero-length file" failure); flush the
+    # folder after it, so that the rename itself is durable
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -128,24 +196,35 @@ def atomic_directory(path):
     An existing folder at ``path`` is replaced: it is first renamed aside, the new one
     renamed into place, and only then the old one deleted, so at every moment ``path``
     is either the complete old folder or the complete new one (or, for an instant
-    between the two renames, absent, which readers treat as "not computed").
+    between the two renames, absent, which readers treat as "not computed"). If the
+    block raises, the temporary folder is removed and ``path`` is left as it was.
     """
     path = Path(path)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    tmp = old = None
     try:
+        with interrupts_deferred():  # no Ctrl-C between creating tmp and arming the cleanup
+            tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.",
+                                        suffix=".tmp"))
+            os.chmod(tmp, 0o777 & ~_umask())
         yield tmp
-        old = None
-        if path.exists():
-            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.",
-                                        suffix=".old"))
-            os.rmdir(old)
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        with interrupts_deferred():  # both renames or neither
+            if path.exists():
+                old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.",
+                                            suffix=".old"))
+                os.replace(path, old)
+            try:
+                os.replace(tmp, path)
+            except OSError:
+                if old is not None:  # put the previous folder back
+                    os.replace(old, path)
+                    old = None
+                raise
+            tmp = None
+        _fsync(path.parent)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        for leftover in (tmp, old):
+            if leftover is not None:
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _probe_writable(folder: Path, name: str, value) -> None:

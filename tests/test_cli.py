@@ -53,3 +53,13 @@ def test_bad_input_is_one_line_exit_2(argv, needle):
 def test_main_returns_exit_status_in_process(capsys):
     assert main(["solve", "--alpha", "0", "--beta", "1", "--lam", "1"]) == 2
     assert "alpha = 0.0" in capsys.readouterr().err
+
+
+def test_cli_module_imports_without_numpy():
+    """The `symrep` script imports symrep.cli before main() can catch Ctrl-C: that import
+    must stay small (no NumPy), so the window without the one-line contract is short."""
+    code = "import sys, symrep.cli; print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

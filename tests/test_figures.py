@@ -12,6 +12,7 @@ from symrep.figures import FIGURES, check_names, figure_names, generate
 from symrep.figures.core import (
     SIM_FIELDS,
     SIZES,
+    FigureResult,
     Size,
     load_points,
     measured_phase,
@@ -204,3 +205,138 @@ def test_all_figures_quick(tmp_path, capsys):
     for name in ALL:
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000
         assert (tmp_path / f"{name}.csv").is_file()
+
+
+# --- atomic, reproducible outputs ----------------------------------------------------------
+
+def small_result(name="demo", y=(1.0, 2.0), points=True):
+    """A FigureResult without simulations (a two-point line and a two-row table)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], list(y))
+    rows = [dict(alpha=1.0, eg_mean=y[0]), dict(alpha=2.0, eg_mean=y[1])] if points else []
+    return FigureResult(name, fig, rows, SIZES["quick"])
+
+
+def entries(folder):
+    """Every file of a folder with its bytes, hidden ones included."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_save_writes_png_pdf_csv_reproducibly(tmp_path):
+    paths = small_result().save(tmp_path / "a")
+    assert [p.name for p in paths] == ["demo.png", "demo.pdf", "demo.csv"]
+    first = entries(tmp_path / "a")
+    assert first["demo.png"][:8] == b"\x89PNG\r\n\x1a\n"
+    assert first["demo.pdf"][:5] == b"%PDF-" and b"/CreationDate" not in first["demo.pdf"]
+    assert first["demo.csv"].decode() == "alpha,eg_mean\r\n1.0,1.0\r\n2.0,2.0\r\n"
+    small_result().save(tmp_path / "b")
+    assert entries(tmp_path / "b") == first  # a second drawing writes the same bytes
+
+
+@pytest.mark.parametrize("interrupted", ["png", "pdf", "csv"])
+def test_ctrl_c_while_saving_keeps_each_file_complete(tmp_path, monkeypatch, interrupted):
+    out = tmp_path / "out"
+    small_result(y=(1.0, 2.0)).save(out)
+    before = entries(out)
+    new = small_result(y=(3.0, 1.0))
+    new.save(tmp_path / "complete")
+    after = entries(tmp_path / "complete")
+
+    savefig, writerows = type(new.figure).savefig, csv.DictWriter.writerows
+
+    def savefig_then_interrupt(fig, fname, **kw):
+        savefig(fig, fname, **kw)
+        if kw.get("format") == interrupted:  # a half-written file, then Ctrl-C
+            data = open(fname, "rb").read()
+            open(fname, "wb").write(data[: len(data) // 2])
+            raise KeyboardInterrupt
+
+    def writerows_then_interrupt(writer, rows):
+        writerows(writer, rows[:1])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(type(new.figure), "savefig", savefig_then_interrupt)
+    if interrupted == "csv":
+        monkeypatch.setattr(csv.DictWriter, "writerows", writerows_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        new.save(out)
+    now = entries(out)
+    assert set(now) == {"demo.png", "demo.pdf", "demo.csv"}  # no temporary files
+    order = ["png", "pdf", "csv"]
+    for fmt in order:  # written before the interrupt: new; from it on: the old file
+        expected = after if order.index(fmt) < order.index(interrupted) else before
+        assert now[f"demo.{fmt}"] == expected[f"demo.{fmt}"], fmt
+
+
+def test_cli_interrupted_while_writing_keeps_the_old_files(tmp_path, monkeypatch, capsys):
+    import matplotlib.figure
+
+    out = tmp_path / "figs"
+    out.mkdir()
+    old = {f"{CHEAP}.{ext}": f"previous {ext}".encode() for ext in ("png", "pdf", "csv")}
+    for name, data in old.items():
+        (out / name).write_bytes(data)
+
+    def half_then_interrupt(fig, fname, **kw):
+        open(fname, "wb").write(b"\x89PNG\r\n\x1a\n half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", half_then_interrupt)
+    # the simulations are not what is tested here: skip them (the theory curves stay)
+    monkeypatch.setattr("symrep.figures.fig2.simulation_points", lambda *a, **k: [])
+    status = main(["figures", "--quick", "--only", CHEAP, "--out", str(out)])
+    assert status == 130
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["symrep figures: interrupted"]
+    assert entries(out) == old
+
+
+def test_compare_reports_progress_once_per_point(tmp_path, monkeypatch, capsys):
+    import symrep.compare
+
+    lines = []
+    symrep.compare.learning_curve_comparison(
+        [1.5, 3.0], [0.5], lam=1.0, N=40, seeds=2, methods=("exact",), curve_points=20,
+        progress=False, log=lines.append)
+    assert [line.split(" (")[0] for line in lines] == [
+        "learning_curve: 1/2 exact alpha=1.5 beta=0.5 lam=1",
+        "learning_curve: 2/2 exact alpha=3 beta=0.5 lam=1"]
+
+    # the command line (stderr is no terminal here) prints those lines with a "#"
+    def fake_comparison(alphas, betas, *, log, **kwargs):
+        log("learning_curve: 1/1 exact alpha=1 beta=0.5 lam=1 (0.1 s)")
+        fig = small_result().figure
+        return fig, [dict(beta=0.5, alpha=1.0, method="exact", theory=1.0, mean=1.0,
+                          sem=0.1)]
+
+    monkeypatch.setattr(symrep.compare, "learning_curve_comparison", fake_comparison)
+    assert main(["compare", "--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "# learning_curve: 1/1 exact alpha=1 beta=0.5 lam=1 (0.1 s)"
+
+
+def test_damaged_points_table_is_read_without_its_damaged_rows(tmp_path):
+    # a table written with the csv module (not by symrep), then cut or spoiled
+    fields = ["figure", "panel", "method", "N", "seeds", "first_seed", "alpha", "beta",
+              "lam", "rho", "eta", "phase_theory", "eg_mean", "eg_sem", "eg_theory"]
+    rows = [["f", "", "exact", "300", "2", str(2 * i), str(1.0 + i), "0.5", "1.0", "1.0",
+             "1.0", "learning", f"0.{i + 1}23456789", "0.01", "0.5"] for i in range(3)]
+    good = ",".join(fields) + "\r\n" + "".join(",".join(r) + "\r\n" for r in rows)
+    path = tmp_path / "t.csv"
+    path.write_text(good, newline="")
+    assert [r["eg_mean"] for r in load_points(path).values()] == [
+        0.123456789, 0.223456789, 0.323456789]
+    path.write_text(good[: good.rindex("23456789")], newline="")  # last row cut short
+    assert [r["eg_mean"] for r in load_points(path).values()] == [0.123456789, 0.223456789]
+    path.write_text(good.replace("0.223456789", "0.22x"), newline="")  # not a number
+    assert [r["eg_mean"] for r in load_points(path).values()] == [0.123456789, 0.323456789]
+    path.write_text(good.replace(",0.01,0.5\r\n", ",0.01\r\n", 1), newline="")  # a field gone
+    assert len(load_points(path)) == 2
+    for damaged in (b"", b"\xff\xfe\x00garbage\x80"):
+        path.write_bytes(damaged)
+        assert load_points(path) == {}

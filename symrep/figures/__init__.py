@@ -2,8 +2,11 @@
 
 Every figure is a function ``name(size="quick", *, progress=None, cache=None)`` returning a
 :class:`~symrep.figures.core.FigureResult` (the matplotlib figure and its simulation
-points); :data:`FIGURES` lists them, and :func:`generate` writes ``<name>.png`` and
-``<name>.csv`` for all or some of them (``symrep figures`` runs it).
+points); :data:`FIGURES` lists them, and :func:`generate` writes ``<name>.png``,
+``<name>.pdf`` and ``<name>.csv`` for all or some of them (``symrep figures`` runs it).
+Every file is written atomically and reproducibly: an interrupted run leaves each file
+either complete or as it was, and a rerun writes identical bytes (see
+:meth:`~symrep.figures.core.FigureResult.save`).
 
 =========================  ==========================================================
 ``fig2_left``              eg against alpha for several lam, beta = 0.5 (Fig. 2 left)
@@ -146,7 +149,7 @@ def estimate(names=None, size="quick"):
 
 def generate(out, names=None, size="quick", *, progress=None, reuse=False, log=print,
              force=False):
-    """Make figures and write ``out/<name>.png`` and ``out/<name>.csv``.
+    """Make figures and write ``out/<name>.png``, ``out/<name>.pdf`` and ``out/<name>.csv``.
 
     Parameters
     ----------

@@ -7,25 +7,39 @@ of the exact global optimum (``method="exact"``) and of trained models
 parameter point and method, every observable's mean, standard error and RS value) that
 :meth:`FigureResult.save` writes next to the PNG as CSV, and that a later run can reuse
 instead of simulating again.
+
+Every output is written atomically (:mod:`symrep.io`: a temporary name renamed into
+place, so an interrupted run never leaves a truncated file or destroys the previous one)
+and byte for byte reproducible: the PDF carries no creation date, the PNG no time stamp,
+and the simulations are seeded, so a rerun on the same machine writes identical files.
+Colours come from the Okabe-Ito palette, which stays distinguishable with the common
+forms of colour blindness.
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import logging
 import math
 import os
 import sys
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from symrep.io import atomic_open, atomic_path
 from symrep.validation import check_parameters, check_positive_int
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "Size", "SIZES", "size_from_env", "resolve_size", "SIM_FIELDS", "METHOD_STYLE",
     "FigureResult", "simulation_points", "measured_phase", "load_points", "point_key",
-    "series_colors", "plot_points", "method_legend", "describe_size",
+    "series_colors", "plot_points", "method_legend", "describe_size", "OKABE_ITO",
+    "SERIES_COLORS", "FIGURE_FORMATS", "REPRODUCIBLE_METADATA", "Progress",
 ]
 
 #: Observables recorded for every simulation point (mean, standard error, RS value).
@@ -143,8 +157,54 @@ def _progress_bar(total, desc, progress):
     return tqdm(total=total, desc=desc, unit="pt", leave=False)
 
 
+class Progress:
+    """Progress over a known number of steps: a tqdm bar or one line per step.
+
+    Parameters
+    ----------
+    total : int
+        Number of steps.
+    desc : str
+        What is counted (the bar's label, the start of each line).
+    progress : bool, optional
+        Show a progress bar (default: when stderr is a terminal).
+    log : callable, optional
+        Without a bar, called with one line per step (``"fig2_left: 3/32 exact alpha=2
+        (1.2 s)"``); default: ``logging`` at INFO level (silent unless logging is set up).
+    """
+
+    def __init__(self, total, desc, progress=None, log=None):
+        self.total, self.desc, self.done = total, desc, 0
+        self.bar = _progress_bar(total, desc, progress)
+        self.log = log or logger.info
+        self._last = time.perf_counter()
+
+    def step(self, text=""):
+        """One step done; ``text`` says which."""
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update()
+            self.bar.set_postfix_str(text)
+            return
+        now = time.perf_counter()
+        self.log(f"{self.desc}: {self.done}/{self.total} {text} ({now - self._last:.1f} s)")
+        self._last = now
+
+    def close(self):
+        """Remove the bar (also when the work stops early: no stale bar above an error)."""
+        if self.bar is not None:
+            self.bar.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
+
+
 def simulation_points(points, size, *, figure="", progress=None, cache=None,
-                      fields=SIM_FIELDS, independent=True):
+                      fields=SIM_FIELDS, independent=True, log=None):
     """Simulate every parameter point with every method of ``size``.
 
     Parameters
@@ -158,6 +218,9 @@ def simulation_points(points, size, *, figure="", progress=None, cache=None,
         Name recorded in the rows (and shown on the progress bar).
     progress : bool, optional
         Progress bar over the points (default: when stderr is a terminal).
+    log : callable, optional
+        Without a progress bar, called with one line per simulated point (default:
+        ``logging`` at INFO level); see :class:`Progress`.
     cache : dict, optional
         ``point_key -> row`` of earlier results (see :func:`load_points`); a point found
         there is not simulated again.
@@ -195,43 +258,38 @@ def simulation_points(points, size, *, figure="", progress=None, cache=None,
         first_seed = i * size.seeds if independent else 0
         for method in size.methods:
             tasks.append((p, extra, method, first_seed))
-    bar = _progress_bar(len(tasks), figure or "simulations", progress)
-    theory_cache = {}
-    rows = []
-    for p, extra, method, first_seed in tasks:
-        key = point_key(method, size.N, size.seeds, first_seed, p)
-        if cache is not None and key in cache and all(f"{f}_mean" in cache[key]
-                                                      for f in fields):
-            row = {**cache[key], **extra, "figure": figure}
-        else:
-            tkey = tuple(p[k] for k in _PARAMS)
-            if tkey not in theory_cache:
-                theory_cache[tkey] = solve(**p)
-            theory = theory_cache[tkey]
-            results = simulate(size.N, **p, seeds=size.seeds, method=method,
-                               first_seed=first_seed, progress=False)
-            summary = summarize(results, fields)
-            phases = [measured_phase(r) for r in results]
-            row = dict(figure=figure, **extra, method=method, N=size.N, seeds=size.seeds,
-                       first_seed=first_seed, **p, P=results[0].params["P"],
-                       converged=sum(bool(r.converged) for r in results),
-                       phase_theory=theory.phase,
-                       n_learning=phases.count("learning"),
-                       n_overfitting=phases.count("overfitting"),
-                       n_regularized=phases.count("regularized"))
-            for name in fields:
-                mean, sem = summary[name]
-                row[f"{name}_mean"], row[f"{name}_sem"] = mean, sem
-                row[f"{name}_theory"] = float(getattr(theory, name))
-            if cache is not None:
-                cache[key] = row
-        rows.append(row)
-        if bar is not None:
-            bar.update()
-            bar.set_postfix_str(f"{method} alpha={p['alpha']:g} beta={p['beta']:g} "
-                                f"lam={p['lam']:g}")
-    if bar is not None:
-        bar.close()
+    with Progress(len(tasks), figure or "simulations", progress, log) as tracker:
+        theory_cache = {}
+        rows = []
+        for p, extra, method, first_seed in tasks:
+            key = point_key(method, size.N, size.seeds, first_seed, p)
+            if cache is not None and key in cache and all(f"{f}_mean" in cache[key]
+                                                          for f in fields):
+                row = {**cache[key], **extra, "figure": figure}
+            else:
+                tkey = tuple(p[k] for k in _PARAMS)
+                if tkey not in theory_cache:
+                    theory_cache[tkey] = solve(**p)
+                theory = theory_cache[tkey]
+                results = simulate(size.N, **p, seeds=size.seeds, method=method,
+                                   first_seed=first_seed, progress=False)
+                summary = summarize(results, fields)
+                phases = [measured_phase(r) for r in results]
+                row = dict(figure=figure, **extra, method=method, N=size.N, seeds=size.seeds,
+                           first_seed=first_seed, **p, P=results[0].params["P"],
+                           converged=sum(bool(r.converged) for r in results),
+                           phase_theory=theory.phase,
+                           n_learning=phases.count("learning"),
+                           n_overfitting=phases.count("overfitting"),
+                           n_regularized=phases.count("regularized"))
+                for name in fields:
+                    mean, sem = summary[name]
+                    row[f"{name}_mean"], row[f"{name}_sem"] = mean, sem
+                    row[f"{name}_theory"] = float(getattr(theory, name))
+                if cache is not None:
+                    cache[key] = row
+            rows.append(row)
+            tracker.step(f"{method} alpha={p['alpha']:g} beta={p['beta']:g} lam={p['lam']:g}")
     return rows
 
 
@@ -248,31 +306,77 @@ def _parse(value):
 
 def load_points(path):
     """Rows of a CSV written by :meth:`FigureResult.save`, as a cache for
-    :func:`simulation_points` (``{}`` when the file does not exist)."""
-    path = Path(path)
-    if not path.is_file():
+    :func:`simulation_points` (``{}`` when the file does not exist).
+
+    The table stays a plain CSV for its readers, so it carries no checksum; instead it is
+    read defensively: a row that is incomplete (a field missing, the last line cut off,
+    an observable that is not a number) is left out, so that its point is simulated
+    again, and an unreadable file counts as empty. symrep writes the table atomically,
+    so a damaged one comes from elsewhere (an older version, another program).
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except OSError:
         return {}
-    with open(path, newline="") as fh:
-        rows = [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(fh)]
-    cache = {}
-    for r in rows:
-        if not all(k in r for k in (*_PARAMS, "method", "N", "seeds", "first_seed")):
+    if not raw.endswith(b"\n"):  # the last row was cut off
+        raw = raw[: raw.rfind(b"\n") + 1]
+    try:
+        records = list(csv.DictReader(io.StringIO(raw.decode("utf-8"), newline="")))
+    except (UnicodeDecodeError, csv.Error):
+        return {}
+    points = {}
+    for record in records:
+        if None in record or None in record.values():  # too many or too few fields
+            continue
+        row = {k: _parse(v) for k, v in record.items()}
+        # an observable's mean, sem and RS value (phase_theory, text, has no _mean)
+        numbers = [v for k, v in row.items() if k.endswith(("_mean", "_sem"))
+                   or (k.endswith("_theory") and f"{k[:-len('_theory')]}_mean" in row)]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
             continue
         try:
-            key = point_key(r["method"], r["N"], r["seeds"], r["first_seed"], r)
-        except (TypeError, ValueError):  # an edited or damaged row: simulate it again
+            key = point_key(row["method"], row["N"], row["seeds"], row["first_seed"], row)
+        except (KeyError, TypeError, ValueError):
             continue
-        cache[key] = r
-    return cache
+        points[key] = row
+    return points
 
 
 # --- drawing -----------------------------------------------------------------------------
 
-def series_colors(n, cmap="plasma", start=0.0, stop=0.82):
-    """``n`` colours in order along a sequential colour map (dark to light)."""
+#: The Okabe-Ito palette (Okabe & Ito 2008, "Color Universal Design"): eight colours that
+#: stay distinct under protanopia, deuteranopia and tritanopia.
+OKABE_ITO = {
+    "black": "#000000", "orange": "#E69F00", "sky blue": "#56B4E9",
+    "bluish green": "#009E73", "yellow": "#F0E442", "blue": "#0072B2",
+    "vermillion": "#D55E00", "reddish purple": "#CC79A7",
+}
+
+#: Colours of the curves of a figure, in order: the Okabe-Ito palette without black
+#: (theory limits and guides are drawn in black and grey) and with yellow last (faint on
+#: white).
+SERIES_COLORS = tuple(OKABE_ITO[name] for name in (
+    "blue", "vermillion", "bluish green", "reddish purple", "orange", "sky blue",
+    "yellow"))
+
+
+def series_colors(n, cmap=None, start=0.0, stop=0.82):
+    """``n`` colours for ``n`` curves.
+
+    Parameters
+    ----------
+    n : int
+        Number of curves.
+    cmap : str, optional
+        A sequential colour map to sample from ``start`` to ``stop`` instead of the
+        default, :data:`SERIES_COLORS` (which serves up to seven curves; beyond that the
+        colour-blind-safe map ``"cividis"`` is sampled).
+    """
+    if cmap is None and n <= len(SERIES_COLORS):
+        return list(SERIES_COLORS[:n])
     import matplotlib.pyplot as plt
 
-    cm = plt.get_cmap(cmap)
+    cm = plt.get_cmap(cmap or "cividis")
     return [cm(x) for x in (np.linspace(start, stop, n) if n > 1 else [start])]
 
 
@@ -343,18 +447,50 @@ class FigureResult:
     size: Size
     notes: dict = field(default_factory=dict)
 
-    def save(self, out, dpi=150):
-        """Write ``out/<name>.png`` and ``out/<name>.csv``; return their paths."""
+    def save(self, out, dpi=150, formats=None):
+        """Write ``out/<name>.png``, ``out/<name>.pdf`` and ``out/<name>.csv``.
+
+        Each file is written to a temporary name and renamed into place, so an
+        interrupted call leaves every file either complete or as it was. The outputs
+        are reproducible byte for byte (no dates or times in them).
+
+        Parameters
+        ----------
+        out : path
+            Output folder (created if needed).
+        dpi : float
+            Resolution of the PNG (and of the rasterised parts of the PDF).
+        formats : sequence of str, optional
+            Figure formats, default :data:`FIGURE_FORMATS` (``("png", "pdf")``).
+
+        Returns
+        -------
+        list of Path
+            The written files: the figures, then the table (when there are points).
+        """
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        png, table = out / f"{self.name}.png", out / f"{self.name}.csv"
-        self.figure.savefig(png, dpi=dpi)
-        paths = [png]
+        paths = []
+        for fmt in FIGURE_FORMATS if formats is None else formats:
+            path = out / f"{self.name}.{fmt}"
+            with atomic_path(path) as tmp:
+                self.figure.savefig(tmp, format=fmt, dpi=dpi,
+                                    metadata=REPRODUCIBLE_METADATA.get(fmt))
+            paths.append(path)
         if self.points:
+            table = out / f"{self.name}.csv"
             names = list(dict.fromkeys(k for row in self.points for k in row))
-            with open(table, "w", newline="") as fh:
+            with atomic_open(table, "w", encoding="utf-8", newline="") as fh:
                 writer = csv.DictWriter(fh, fieldnames=names)
                 writer.writeheader()
                 writer.writerows(self.points)
             paths.append(table)
         return paths
+
+
+#: Figure formats written by :meth:`FigureResult.save`.
+FIGURE_FORMATS = ("png", "pdf")
+
+#: Metadata that makes the files reproducible: matplotlib stamps a PDF with the time
+#: of writing (``CreationDate``) unless told not to; PNG and SVG carry no time.
+REPRODUCIBLE_METADATA = {"pdf": {"CreationDate": None}, "svg": {"Date": None}}

@@ -104,7 +104,7 @@ def draw_rd_panel(ax, alphas, lam, rows, size, *, rho=1.0, eta=1.0, colors=None,
     dict
         ``alpha -> (distortion, rate, phase)`` of the RS curves.
     """
-    colors = colors or series_colors(len(alphas), "viridis", 0.0, 0.85)
+    colors = colors or series_colors(len(alphas))
     curves = rd_theory_curves(alphas, lam, rho, eta)
     dmax = (rho + eta) / 2
     for a, color in zip(alphas, colors, strict=True):

@@ -9,20 +9,26 @@ generation options, so editing the symbolic code invalidates the cache.
 
 Cache folder: ``$SYMREP_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/symrep`` or
 ``~/.cache/symrep``. When it cannot be written, the code is compiled in memory.
+
+Every cached module ends with a SHA-256 of its source (:func:`symrep.io.write_checksummed`,
+a comment line, so the file stays a valid module), written atomically. A reader runs the
+source only when the checksum holds, and compiles it from the bytes it verified (not
+through the import system, whose bytecode cache keyed by file time and size could run
+stale code). A truncated, empty, edited or foreign file is regenerated.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import sys
-import tempfile
 from pathlib import Path
+
+from symrep.io import read_checksummed, write_checksummed
 
 __all__ = ["cache_dir", "source_key", "load_or_generate", "generate_source"]
 
-_FORMAT = 1  # bump when the layout of generated modules changes
+_FORMAT = 2  # bump when the layout of generated modules changes (2: checksum)
 
 
 def cache_dir() -> Path:
@@ -107,19 +113,25 @@ def _identifier(name: str) -> str:
     return out or "x"
 
 
-def _import_file(path: Path, module_name: str):
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _exec_source(source: str, module_name: str):
+def _exec_source(source: str, module_name: str, filename: str | None = None):
     import types
 
     module = types.ModuleType(module_name)
-    exec(compile(source, f"<{module_name}>", "exec"), module.__dict__)
+    if filename is not None:
+        module.__file__ = filename
+    exec(compile(source, filename or f"<{module_name}>", "exec"), module.__dict__)
     return module
+
+
+def _load_verified(path: Path, module_name: str):
+    """The cached module at ``path``, or None if it fails its checksum or does not run."""
+    data = read_checksummed(path)
+    if data is None:
+        return None
+    try:
+        return _exec_source(data.decode("utf-8"), module_name, str(path))
+    except Exception:  # a checksummed file from an incompatible environment: regenerate
+        return None
 
 
 def load_or_generate(name: str, key: str, build):
@@ -132,7 +144,8 @@ def load_or_generate(name: str, key: str, build):
     key : str
         Cache key (see :func:`source_key`).
     build : callable
-        Returns the module source; called only on a cache miss.
+        Returns the module source; called only when the cache has no valid copy
+        (missing, or failing its checksum: truncated, empty, edited or foreign).
 
     Returns
     -------
@@ -142,23 +155,16 @@ def load_or_generate(name: str, key: str, build):
     if module_name in sys.modules:
         return sys.modules[module_name]
     path = cache_dir() / f"{name}_{key[:16]}.py"
-    if path.is_file():
+    module = _load_verified(path, module_name)
+    if module is None:
+        source = build()
+        filename = None
         try:
-            module = _import_file(path, module_name)
-        except Exception:  # a truncated or foreign file: regenerate below
-            module = None
-        if module is not None:
-            sys.modules[module_name] = module
-            return module
-    source = build()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(source)
-        os.replace(tmp, path)  # atomic: concurrent processes never see half a file
-        module = _import_file(path, module_name)
-    except OSError:
-        module = _exec_source(source, module_name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_checksummed(path, source.encode("utf-8"))
+            filename = str(path)
+        except OSError:  # read-only cache folder: the module lives in memory only
+            pass
+        module = _exec_source(source, module_name, filename)
     sys.modules[module_name] = module
     return module

@@ -1,14 +1,24 @@
-"""Spiked covariance model (SCM) data: x = sqrt(rho/N) W0 c + sqrt(eta) n."""
+"""Spiked covariance model (SCM) data: x = sum_k sqrt(rho_k/N) W0_k c_k + sqrt(eta) n.
+
+One feature (M* = 1) with a scalar signal strength rho is the model of the paper; several
+features W0_1..W0_M* (the columns of W0, W0^T W0 / N = I) each carry their own strength
+rho_k when rho is a sequence, or all the same strength when rho is a scalar.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from symrep.resources import check_resources, data_estimate
-from symrep.validation import check_parameters, check_positive_int, check_seed
+from symrep.validation import (
+    check_parameter,
+    check_parameters,
+    check_positive_int,
+    check_seed,
+)
 
-__all__ = ["default_features", "check_features", "check_data", "sample_scm",
-           "sample_scm_torch"]
+__all__ = ["default_features", "check_features", "check_data", "check_strengths",
+           "features_for", "strength_vector", "sample_scm", "sample_scm_torch"]
 
 
 def default_features(N: int, n_features: int = 1) -> np.ndarray:
@@ -16,7 +26,19 @@ def default_features(N: int, n_features: int = 1) -> np.ndarray:
 
     One feature is the all-ones column (the convention of the model). Several features
     are random sign columns, orthonormalised and scaled by sqrt(N), so that every entry
-    stays of order one; the construction is deterministic.
+    stays of order one; the construction is deterministic (a fixed seed, whatever the
+    global random state), so that the same (N, M*) always gives the same features.
+
+    Parameters
+    ----------
+    N : int
+        Input dimension.
+    n_features : int, default 1
+        Number of features M* (at most N).
+
+    Returns
+    -------
+    ndarray of shape (N, n_features), float64
     """
     N = check_positive_int("N", N)
     n_features = check_positive_int("n_features", n_features)
@@ -43,6 +65,74 @@ def check_features(W0, N: int) -> np.ndarray:
     if not np.allclose(gram, np.eye(W0.shape[1]), rtol=0, atol=1e-8):
         raise ValueError("W0 is invalid: W0^T W0 / N must equal the identity")
     return W0
+
+
+def check_strengths(rho, n_features=None):
+    """Validate the signal strengths: a scalar, or one value per feature.
+
+    Parameters
+    ----------
+    rho : float or sequence of float
+        A scalar (the same strength for every feature, the one-feature model) or the
+        strengths rho_1..rho_M* of the features, each in the allowed range of rho.
+    n_features : int, optional
+        The number of features M* (columns of W0) a sequence must match.
+
+    Returns
+    -------
+    rho : float or ndarray (M*,)
+        ``float`` for a scalar, a float64 array for a sequence.
+
+    Raises
+    ------
+    ValueError
+        Naming rho: a value out of range, not 1-d, or a length other than M*.
+    """
+    if np.ndim(rho) == 0:
+        return check_parameter("rho", rho)
+    arr = check_parameter("rho", rho, allow_array=True)
+    if arr.ndim != 1:
+        raise ValueError(f"rho is invalid: expected a number or a 1-d sequence of strengths "
+                         f"rho_1..rho_M*, got shape {arr.shape}")
+    if n_features is not None and arr.size != n_features:
+        raise ValueError(f"rho is invalid: it has {arr.size} strength(s) but W0 has "
+                         f"M* = {n_features} feature column(s); give one rho per feature")
+    return arr
+
+
+def features_for(W0, N: int, rho):
+    """The feature matrix and the strengths of one data model, checked together.
+
+    ``W0=None`` gives :func:`default_features` with one column for a scalar rho and
+    ``len(rho)`` columns for a sequence.
+
+    Returns
+    -------
+    W0 : ndarray (N, M*)
+    rho : float or ndarray (M*,)
+        As :func:`check_strengths` returns it.
+    """
+    if W0 is None:
+        rho = check_strengths(rho)
+        return default_features(N, 1 if np.ndim(rho) == 0 else rho.size), rho
+    W0 = check_features(W0, N)
+    return W0, check_strengths(rho, W0.shape[1])
+
+
+def strength_vector(rho, n_features: int) -> np.ndarray:
+    """rho_1..rho_M* as an array: a scalar rho is the strength of every feature."""
+    return np.full(n_features, float(rho)) if np.ndim(rho) == 0 else np.asarray(rho, float)
+
+
+def _signal_scale(rho, N):
+    """sqrt(rho/N): a scalar for one strength, else one value per feature (M*,).
+
+    Equal strengths take the scalar form, so that rho = (r, r) and rho = r draw the same
+    data to the last bit (the product is rounded in the same order).
+    """
+    if np.ndim(rho) != 0 and np.all(rho == rho[0]):
+        rho = float(rho[0])
+    return np.sqrt(rho / N)
 
 
 def check_data(X, name: str = "X") -> np.ndarray:
@@ -83,10 +173,14 @@ def sample_scm(P, N, rho, eta, W0=None, seed=None, *, force=False):
     ----------
     P, N : int
         Number of samples and input dimension.
-    rho, eta : float
-        Signal and noise strength (both > 0).
+    rho : float or sequence of float
+        Signal strength (> 0): a scalar for every feature, or rho_1..rho_M*, one per
+        column of W0.
+    eta : float
+        Noise strength (> 0).
     W0 : array_like of shape (N, M*), optional
-        Feature matrix with W0^T W0 / N = I. Default: one all-ones column.
+        Feature matrix with W0^T W0 / N = I. Default: :func:`default_features` with one
+        column (the all-ones column) for a scalar rho, ``len(rho)`` columns otherwise.
     seed : int or None
         Seed of ``numpy.random.default_rng``.
     force : bool
@@ -96,20 +190,30 @@ def sample_scm(P, N, rho, eta, W0=None, seed=None, *, force=False):
     Returns
     -------
     X : ndarray of shape (P, N), float64
-        The samples, one per row.
+        The samples, one per row: x = sum_k sqrt(rho_k/N) W0_k c_k + sqrt(eta) n with
+        c ~ N(0, I_M*) and n ~ N(0, I_N).
     W0 : ndarray of shape (N, M*), float64
         The feature matrix used.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter: P or N not a positive integer, rho or eta out of range,
+        W0 not of shape (N, M*) with W0^T W0 / N = I, or rho a sequence whose length is
+        not M*.
     """
     P = check_positive_int("P", P)
     N = check_positive_int("N", N)
-    p = check_parameters(rho=rho, eta=eta)
+    eta = check_parameters(eta=eta)["eta"]
     seed = check_seed(seed)
+    W0, rho = features_for(W0, N, rho)
     check_resources(data_estimate(P, N), force=force)
-    W0 = default_features(N) if W0 is None else check_features(W0, N)
     rng = np.random.default_rng(seed)
     c = rng.standard_normal((P, W0.shape[1]))
     noise = rng.standard_normal((P, N))
-    X = np.sqrt(p["rho"] / N) * (c @ W0.T) + np.sqrt(p["eta"]) * noise
+    scale = _signal_scale(rho, N)
+    signal = scale * (c @ W0.T) if np.ndim(scale) == 0 else (c * scale) @ W0.T
+    X = signal + np.sqrt(eta) * noise
     return X, W0
 
 
@@ -135,13 +239,13 @@ def sample_scm_torch(P, N, rho, eta, W0=None, seed=None, *, batch=None, device=N
 
     P = check_positive_int("P", P)
     N = check_positive_int("N", N)
-    p = check_parameters(rho=rho, eta=eta)
+    eta = check_parameters(eta=eta)["eta"]
     seed = check_seed(seed)
+    W0, rho = features_for(W0, N, rho)
     shape = () if batch is None else (check_positive_int("batch", batch),)
     check_resources(data_estimate(P, N, shape[0] if shape else 1), force=force)
     device = resolve_device(device)
     dtype = torch.float64 if dtype is None else dtype
-    W0 = default_features(N) if W0 is None else check_features(W0, N)
     W0t = torch.as_tensor(W0, dtype=dtype, device=device)
     gen = torch.Generator(device=device)
     if seed is None:  # a fresh seed for this generator only: the global RNG is untouched
@@ -150,5 +254,11 @@ def sample_scm_torch(P, N, rho, eta, W0=None, seed=None, *, batch=None, device=N
         gen.manual_seed(seed)
     c = torch.randn(*shape, P, W0.shape[1], generator=gen, device=device, dtype=dtype)
     noise = torch.randn(*shape, P, N, generator=gen, device=device, dtype=dtype)
-    X = (p["rho"] / N) ** 0.5 * (c @ W0t.T) + p["eta"] ** 0.5 * noise
+    if np.ndim(rho) == 0 or np.all(rho == rho[0]):  # one strength: the scalar arithmetic
+        r = float(rho) if np.ndim(rho) == 0 else float(rho[0])
+        signal = (r / N) ** 0.5 * (c @ W0t.T)
+    else:
+        strengths = torch.as_tensor(rho, dtype=dtype, device=device)
+        signal = (c * (strengths / N).sqrt()) @ W0t.T
+    X = signal + eta ** 0.5 * noise
     return X, W0t

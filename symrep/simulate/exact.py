@@ -1,6 +1,6 @@
-"""The exact global minimum of the linear-VAE objective at finite N (one latent unit).
+"""The exact global minimum of the linear-VAE objective at finite N.
 
-The minimisation reduces to linear algebra and one scalar equation:
+**One latent unit.** The minimisation reduces to linear algebra and one scalar equation:
 
 1. For fixed decoder W, the objective is minimised over D and the encoder in closed form:
    D = beta / (beta + Q) with Q = W.W/N, and W~ = alpha ((Q+beta) alpha S + lam)^{-1} S W,
@@ -14,7 +14,56 @@ The minimisation reduces to linear algebra and one scalar equation:
    with A = alpha s_max. Its stationary points with Q > 0 are the roots of a cubic in
    y = Q + beta; the global minimum is the best of these and Q = 0.
 
-Everything is exact up to floating-point rounding; no gradient descent is involved.
+**M latent units (D diagonal).** The optimum decouples over eigenvectors of S: unit i
+(i = 1..M) has its decoder along the eigenvector of the i-th largest eigenvalue s_i of S,
+the norm Q_i = :func:`optimal_norm` (alpha, s_i, beta, lam) of the one-unit problem on
+that eigenvalue, W~_i = kappa_i W_i and D_i = beta / (beta + Q_i); a unit with Q_i = 0
+is collapsed. The argument, with (s_a, v_a) the eigenpairs of S, w_a = W^T v_a (a
+vector of length M) and G = Q + beta I (Q = W^T W / N, an M x M matrix):
+
+1. *D and the encoder.* The objective depends on D only through
+   (P/2) sum_i [Q_ii D_i + beta (D_i - 1 - log D_i)], so D_i = beta / (beta + Q_ii) and
+   this part becomes (P beta / 2) sum_i log(1 + Q_ii / beta). The encoder enters
+   quadratically; in the eigenbasis of S, W~ = sum_a k_a v_a^T with
+   (alpha s_a G + lam) k_a = alpha s_a w_a (invertible since G >= beta I; for
+   s_a = lam = 0 the mode is in the null space of X, and k_a = 0 is the minimum-norm
+   choice). Eliminating it leaves, per N and minus the data-norm constant,
+
+       F(W) = (1/N) sum_a w_a^T C(s_a) w_a + (alpha beta / 2) sum_i log(1 + Q_ii / beta),
+       C(s) = lam/2 - alpha^2 s^2 (alpha s G + lam)^{-1} / 2.
+
+2. *The spectral part depends on Q only through its eigenvalues.* Write
+   ``Q = U diag(q_1..q_M) U^T``. C(s) is diagonal in the eigenbasis of Q, with entries
+   ``c(s; q_j) = lam/2 - A^2 / (2 (A (q_j + beta) + lam))``, A = alpha s, the function c of
+   the one-unit problem, decreasing in s. With ``z_j = (w_a . u_j)_a``, vectors over the
+   eigenmodes a that are orthogonal with |z_j|^2 = N q_j (because W^T W = N Q), the
+   first term is ``sum_j q_j sum_a c(s_a; q_j) p_aj`` with ``p_aj = (z_j)_a^2 / (N q_j)``: each
+   column of p sums to 1 and each row to at most 1 (the z_j / |z_j| are orthonormal).
+   A linear function on that polytope is smallest at a vertex, a partial permutation:
+   each eigendirection j of Q along its own eigenvector a_j of S, distinct for
+   distinct j. So the spectral part is at least ``sum_j q_j c(s_{a_j}; q_j)`` for some
+   distinct a_j, with equality when every column of W U lies along one eigenvector.
+3. *The KL part prefers a diagonal Q.* The diagonal of Q is majorised by its
+   eigenvalues (Schur-Horn) and q -> log(1 + q / beta) is concave, so
+   sum_i log(1 + Q_ii / beta) >= sum_j log(1 + q_j / beta), with equality for Q
+   diagonal (U = I). This is where D diagonal matters: with a full matrix D the term
+   would be log det(I + Q / beta), invariant under rotations of the units.
+4. *Per-unit problems.* Together, for every W,
+   ``F(W) >= sum_j f(q_j; s_{a_j})`` with ``f(q; s) = q c(s; q) + (alpha beta / 2)
+   log(1 + q / beta)``, the one-unit reduced objective (:func:`reduced_objective`), and
+   the bound is attained by W with orthogonal columns along the eigenvectors ``v_{a_j}``
+   (Q diagonal). Minimising over q_j gives ``min_q f(q; s) = f(Q*(s); s)``, which is
+   non-increasing in s (f is, for every q >= 0); so the distinct eigenvalues are best
+   chosen as the M largest. Ties (equal eigenvalues) change nothing: any orthonormal
+   basis of the eigenspace is optimal. f has decreasing differences in (q, s), so
+   ``Q*(s)`` is non-decreasing: the units come out ordered by Q as by eigenvalue, and
+   collapsed units (Q = 0) are those of the smallest eigenvalues.
+
+Units beyond N (M > N) or on a zero eigenvalue are collapsed. The result is exact up to
+floating-point rounding; no gradient descent is involved. ``tests/test_simulate_units.py``
+checks it against multi-start gradient training, which never goes lower, and
+``docs/finite_size_multi.md`` records the same check on 200 random instances (1600
+L-BFGS runs).
 """
 
 from __future__ import annotations
@@ -25,12 +74,13 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg
 
-from symrep.simulate.data import check_data, check_features
+from symrep.simulate.data import check_data, check_features, check_strengths
 from symrep.simulate.model import gradient_norm
-from symrep.simulate.observables import observables_from_weights
-from symrep.validation import check_parameters
+from symrep.simulate.observables import observables_from_unit_weights, observables_from_weights
+from symrep.validation import check_parameters, check_positive_int
 
-__all__ = ["exact_minimum", "top_eigenpair", "reduced_objective", "optimal_norm"]
+__all__ = ["exact_minimum", "top_eigenpair", "top_eigenpairs", "reduced_objective",
+           "optimal_norm"]
 
 # Above this dimension the top eigenpair comes from Lanczos iterations on X, which never
 # forms the N x N covariance; below it a dense solver is both fast and unconditionally
@@ -64,6 +114,52 @@ def top_eigenpair(X):
         w, v = scipy.linalg.eigh(X.T @ X / P, subset_by_index=[N - 1, N - 1])
         s, e = float(w[0]), v[:, 0]
     return s, e
+
+
+def top_eigenpairs(X, k):
+    """The k largest eigenvalues (descending) and unit eigenvectors of S = X^T X / P.
+
+    Parameters
+    ----------
+    X : ndarray (P, N)
+    k : int
+        1 <= k <= N.
+
+    Returns
+    -------
+    s : ndarray (k,)
+        Eigenvalues, largest first.
+    V : ndarray (N, k)
+        Orthonormal eigenvectors, column i for s[i].
+    """
+    X = np.asarray(X, dtype=np.float64)
+    P, N = X.shape
+    if k == 1:
+        s, e = top_eigenpair(X)
+        return np.array([s]), e[:, None]
+    if N <= _DENSE_MAX_N or k >= N // 2:
+        w, v = scipy.linalg.eigh(X.T @ X / P, subset_by_index=[N - k, N - 1])
+        return w[::-1].copy(), v[:, ::-1].copy()
+    # Lanczos. Several eigenvalues at the edge of the noise bulk lie close together and
+    # need many iterations: with P >= N they run on the N x N covariance (no larger than
+    # X, and a product costs N^2 instead of P N), else on X.
+    if P >= N:
+        S = X.T @ X / P
+        op = scipy.sparse.linalg.aslinearoperator(S)
+    else:
+        op = scipy.sparse.linalg.LinearOperator(
+            (N, N), matvec=lambda z: X.T @ (X @ z) / P, dtype=np.float64
+        )
+    v0 = np.ones(N) + np.linspace(0.0, 1.0, N)  # deterministic start vector
+    w, v = scipy.sparse.linalg.eigsh(op, k=k, which="LA", v0=v0, tol=0,
+                                     ncv=min(N, max(64, 4 * k)), maxiter=100 * N)
+    order = np.argsort(w)[::-1]
+    s, V = w[order], v[:, order]
+    residual = np.linalg.norm(X.T @ (X @ V) / P - V * s, axis=0)
+    if not np.all(residual <= 1e-9 * max(s[0], 1e-300)):  # be exact anyway
+        w, v = scipy.linalg.eigh(X.T @ X / P, subset_by_index=[N - k, N - 1])
+        s, V = w[::-1].copy(), v[:, ::-1].copy()
+    return s, V
 
 
 def reduced_objective(Q, alpha, s, beta, lam):
@@ -116,43 +212,81 @@ def optimal_norm(alpha, s, beta, lam):
     return candidates[int(np.argmin(values))]
 
 
-def exact_minimum(X, W0, beta, lam, rho=1.0, eta=1.0):
-    """Global minimum of the linear-VAE objective (one latent unit) on the data X.
+def exact_minimum(X, W0, beta, lam, rho=1.0, eta=1.0, *, M=1):
+    """Global minimum of the linear-VAE objective with M latent units on the data X.
 
     Parameters
     ----------
     X : array_like (P, N)
         Training samples.
-    W0 : array_like (N,) or (N, 1)
-        The feature of the data (used for the overlaps m, d and eg).
+    W0 : array_like (N,) or (N, M*)
+        The features of the data (W0^T W0 / N = I; used for the overlaps m, d and eg).
     beta : float
         KL weight (> 0).
     lam : float
         Weight decay (>= 0).
-    rho, eta : float
-        Signal and noise strength of the data model; they enter only the observables
-        averaged over the data distribution.
+    rho : float or sequence of float
+        Signal strength: a scalar (every feature) or rho_1..rho_M*, one per column of
+        W0. With eta, it enters only the observables averaged over the data
+        distribution.
+    eta : float
+        Noise strength.
+    M : int, default 1
+        Number of latent units (keyword only).
 
     Returns
     -------
-    SimulationResult
-        Order parameters, observables, the objective per N and the optimal weights. For
-        lam = 0 and P < N the
-        encoder is determined only up to the null space of X; the minimum-norm encoder is
-        returned.
+    SimulationResult or MatrixSimulationResult
+        A :class:`~symrep.simulate.observables.SimulationResult` (scalar order
+        parameters, the same numbers as before M existed) for M = M* = 1, a
+        :class:`~symrep.simulate.observables.MatrixSimulationResult` otherwise, with
+        the optimal weights. For lam = 0 and P < N the encoder is determined only up to
+        the null space of X; the minimum-norm encoder is returned.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter: beta, lam, rho or eta out of range, M not a positive
+        integer, rho of a length other than M*, X or W0 malformed.
 
     Notes
     -----
-    See the module docstring for the reduction; the result is exact up to rounding.
+    See the module docstring for the reduction and the proof that the optimum decouples
+    over the eigenvectors of S; the result is exact up to rounding.
     """
-    p = check_parameters(beta=beta, lam=lam, rho=rho, eta=eta)
+    M = check_positive_int("M", M)
+    p = check_parameters(beta=beta, lam=lam, eta=eta)
     X = check_data(X)
     P, N = X.shape
     W0 = check_features(W0, N)
-    if W0.shape[1] != 1:
-        raise ValueError("W0 is invalid: exact_minimum treats one feature (M* = 1)")
-    alpha = P / N
+    rho = check_strengths(rho, W0.shape[1] if np.ndim(rho) else None)
     beta, lam = p["beta"], p["lam"]
+    if M == 1 and W0.shape[1] == 1:
+        return _one_unit_minimum(X, W0, beta, lam, float(np.ravel(rho)[0]), p["eta"])
+    alpha = P / N
+    k = min(M, N)
+    s, V = top_eigenpairs(X, k)
+    s = np.concatenate([s, np.zeros(M - k)])
+    V = np.concatenate([V, np.zeros((N, M - k))], axis=1)
+    Q = np.array([optimal_norm(alpha, float(si), beta, lam) for si in s])
+    W = V * np.sqrt(N * Q)[None, :]
+    # kappa_i = alpha s_i / ((Q_i + beta) alpha s_i + lam); a unit with no variance and
+    # no weight decay is collapsed (W_i = 0) and any kappa gives W~_i = 0
+    denominator = (Q + beta) * alpha * s + lam
+    kappa = np.where(denominator > 0, alpha * s / np.where(denominator > 0, denominator, 1.0),
+                     0.0)
+    W_enc = (W * kappa[None, :]).T
+    D = beta / (beta + Q)
+    return observables_from_unit_weights(
+        X, W0, W, W_enc, D, beta=beta, lam=lam, rho=rho, eta=p["eta"], method="exact",
+        converged=True, n_iter=0, grad_norm=gradient_norm(X, W, W_enc, D, beta, lam),
+    )
+
+
+def _one_unit_minimum(X, W0, beta, lam, rho, eta):
+    """M = M* = 1: the optimum of the module docstring, as a SimulationResult."""
+    P, N = X.shape
+    alpha = P / N
     s, e = top_eigenpair(X)
     Q = optimal_norm(alpha, s, beta, lam)
     W = math.sqrt(N * Q) * e
@@ -164,6 +298,6 @@ def exact_minimum(X, W0, beta, lam, rho=1.0, eta=1.0):
     W_enc = kappa * W
     D = beta / (beta + Q)
     return observables_from_weights(
-        X, W0, W, W_enc, D, beta=beta, lam=lam, rho=p["rho"], eta=p["eta"], method="exact",
+        X, W0, W, W_enc, D, beta=beta, lam=lam, rho=rho, eta=eta, method="exact",
         converged=True, n_iter=0, grad_norm=gradient_norm(X, W, W_enc, D, beta, lam),
     )

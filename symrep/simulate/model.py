@@ -20,6 +20,9 @@ __all__ = [
     "data_moments",
     "objective_from_products",
     "gradient_from_products",
+    "objective_from_unit_products",
+    "gradient_from_unit_products",
+    "unpack_units",
     "gradient_norm",
 ]
 
@@ -187,17 +190,98 @@ def gradient_from_products(theta, cw, ce, P, beta, lam):
     return torch.cat((g_w, g_e, g_d), dim=1) / N
 
 
+def unpack_units(theta, N, M):
+    """Views (W (B, N, M), W~ (B, M, N), log D (B, M)) of flat parameters (B, 2NM + M).
+
+    The layout: W row-major, then W~ row-major, then log D. For M = 1 it is the layout
+    (W, W~, log D) of :func:`objective_from_products`.
+    """
+    B = theta.shape[0]
+    nm = N * M
+    return (theta[:, :nm].reshape(B, N, M), theta[:, nm : 2 * nm].reshape(B, M, N),
+            theta[:, 2 * nm :])
+
+
+def objective_from_unit_products(theta, cw, ce, P, beta, lam, M):
+    """(L - sum_mu ||x^mu||^2 / 2) / N of models with M latent units, from data products.
+
+    With C = X^T X / N, Q = W^T W / N and K = W~ C W~^T (= sum_mu mu mu^T), the objective
+    is ``L - sum||x||^2/2 = -tr(W~ C W) + tr(Q K)/2 + P sum_i Q_ii D_i / 2
+    + beta (P (tr D - M - sum_i log D_i) + tr K) / 2 + lam (||W||^2 + ||W~||^2) / 2``.
+
+    Parameters
+    ----------
+    theta : Tensor (B, 2NM + M)
+        Each row (W, W~, log D), see :func:`unpack_units`.
+    cw, ce : Tensor (B, N M)
+        C W and C W~^T (N x M each), flattened row-major.
+    P, beta, lam : Tensor (B,) or float
+        Numbers of samples and model parameters of each run.
+    M : int
+        Number of latent units.
+    """
+    B, N = theta.shape[0], cw.shape[-1] // M
+    W, E, log_d = unpack_units(theta, N, M)
+    CW, CE = cw.reshape(B, N, M), ce.reshape(B, N, M)
+    D = log_d.exp()
+    Q = W.transpose(1, 2) @ W / N
+    K = E @ CE  # (B, M, M): W~ C W~^T
+    cross = (E.transpose(1, 2) * CW).sum((1, 2))  # tr(W~ C W)
+    q_diag = torch.diagonal(Q, dim1=1, dim2=2)
+    trace_k = torch.diagonal(K, dim1=1, dim2=2).sum(1)
+    L = (-cross + 0.5 * (Q * K).sum((1, 2)) + 0.5 * P * (q_diag * D).sum(1)
+         + 0.5 * beta * (P * (D - 1.0 - log_d).sum(1) + trace_k)
+         + 0.5 * lam * ((W * W).sum((1, 2)) + (E * E).sum((1, 2))))
+    return L / N
+
+
+def gradient_from_unit_products(theta, cw, ce, P, beta, lam, M):
+    """Gradient of :func:`objective_from_unit_products` with respect to theta.
+
+    ``dL/dW = -C W~^T + W (K + P D) / N + lam W``,
+    ``dL/dW~ = -(C W)^T + (Q + beta) W~ C + lam W~`` and
+    ``dL/dlog D_i = P (D_i (Q_ii + beta) - beta) / 2``, all divided by N; shape
+    (B, 2NM + M).
+    """
+    B, N = theta.shape[0], cw.shape[-1] // M
+    W, E, log_d = unpack_units(theta, N, M)
+    CW, CE = cw.reshape(B, N, M), ce.reshape(B, N, M)
+    D = log_d.exp()
+    P, beta, lam = (torch.as_tensor(v, dtype=theta.dtype, device=theta.device).reshape(-1, 1)
+                    for v in (P, beta, lam))
+    Q = W.transpose(1, 2) @ W / N
+    K = E @ CE
+    eye = torch.eye(M, dtype=theta.dtype, device=theta.device)
+    g_w = -CE + W @ (K + P[:, :, None] * torch.diag_embed(D)) / N + lam[:, :, None] * W
+    g_e = (-CW.transpose(1, 2) + (Q + beta[:, :, None] * eye) @ CE.transpose(1, 2)
+           + lam[:, :, None] * E)
+    g_d = 0.5 * P * (D * (torch.diagonal(Q, dim1=1, dim2=2) + beta) - beta)
+    return torch.cat((g_w.reshape(B, -1), g_e.reshape(B, -1), g_d), dim=1) / N
+
+
 def gradient_norm(X, W, W_enc, D, beta, lam):
-    """||grad L|| / sqrt(N) at the numpy weights of one model with one latent unit.
+    """||grad L|| / sqrt(N) at the numpy weights of one model.
 
     The gradient is taken with respect to (W, W~, log D), the variables the trainers
-    use; dividing by sqrt(N) makes the value O(1) away from a stationary point.
+    use; dividing by sqrt(N) makes the value O(1) away from a stationary point. W has
+    shape (N,) or (N, M), W_enc (N,) or (M, N) and D is a number or has shape (M,).
     """
     X = torch.as_tensor(X, dtype=torch.float64)
     N = X.shape[-1]
+    M = np.size(D)
+    if M > 1:
+        W = torch.as_tensor(np.reshape(W, (N, M)), dtype=torch.float64)
+        W_enc = torch.as_tensor(np.reshape(W_enc, (M, N)), dtype=torch.float64)
+        log_d = torch.log(torch.as_tensor(np.ravel(D), dtype=torch.float64))
+        theta = torch.cat([W.reshape(-1), W_enc.reshape(-1), log_d])[None]
+        cw = (X.T @ (X @ W) / N).reshape(1, -1)
+        ce = (X.T @ (X @ W_enc.T) / N).reshape(1, -1)
+        g = gradient_from_unit_products(theta, cw, ce, X.shape[0], beta, lam, M)
+        return float(g.norm() * math.sqrt(N))
     theta = torch.cat([torch.as_tensor(np.ravel(W), dtype=torch.float64),
                        torch.as_tensor(np.ravel(W_enc), dtype=torch.float64),
-                       torch.log(torch.as_tensor([float(D)], dtype=torch.float64))])[None]
+                       torch.log(torch.as_tensor([float(np.ravel(D)[0])],
+                                                 dtype=torch.float64))])[None]
     cw = (X.T @ (X @ theta[0, :N]) / N)[None]
     ce = (X.T @ (X @ theta[0, N : 2 * N]) / N)[None]
     g = gradient_from_products(theta, cw, ce, X.shape[0], beta, lam)

@@ -13,6 +13,10 @@ Two optimisers:
   it converges to the gradient tolerance in a few hundred iterations where Adam needs
   tens of thousands of epochs.
 
+Models with M latent units (``M`` > 1) share the optimisers; only the objective changes
+(:func:`~symrep.simulate.model.objective_from_unit_products`). M = 1 runs the one-unit
+code, unchanged.
+
 The stopping rule is on the gradient, ||grad L|| / sqrt(N) < gtol (an O(1)-normalised
 quantity), or on the lack of progress of the objective over a window of iterations.
 A run that stops for neither reason before ``max_iter`` is reported with
@@ -29,10 +33,19 @@ import torch
 
 from symrep.errors import SolverError
 from symrep.resources import check_resources, training_estimate
-from symrep.simulate.data import check_data, check_features
+from symrep.simulate.data import check_data, check_features, check_strengths
 from symrep.simulate.device import resolve_device
-from symrep.simulate.model import gradient_from_products, objective_from_products
-from symrep.simulate.observables import SCALAR_FIELDS, observables_from_weights
+from symrep.simulate.model import (
+    gradient_from_products,
+    gradient_from_unit_products,
+    objective_from_products,
+    objective_from_unit_products,
+)
+from symrep.simulate.observables import (
+    SCALAR_FIELDS,
+    observables_from_unit_weights,
+    observables_from_weights,
+)
 from symrep.validation import (
     check_finite_float,
     check_parameter,
@@ -79,6 +92,33 @@ class _Problem:
     def grad_norm(self, g):
         """||grad L|| / sqrt(N) from the gradient of F = L / N."""
         return g.norm(dim=1) * math.sqrt(self.N)
+
+
+class _UnitsProblem(_Problem):
+    """The batched objective of models with M latent units.
+
+    theta_b = (W, W~, log D) flattened (see :func:`~symrep.simulate.model.unpack_units`):
+    shape (B, 2NM + M). The products C W and C W~^T are (B, N, M) matrices, handed to
+    the optimisers flattened to (B, NM) so that they combine along lines as vectors.
+    """
+
+    def __init__(self, C, P, beta, lam, M):
+        super().__init__(C, P, beta, lam)
+        self.M = M
+
+    def products(self, theta):
+        B, N, M = theta.shape[0], self.N, self.M
+        nm = N * M
+        W = theta[:, :nm].reshape(B, N, M)
+        E_t = theta[:, nm : 2 * nm].reshape(B, M, N).transpose(1, 2)
+        both = self.C @ torch.cat((W, E_t), dim=2)  # (B, N, 2M): one pass over C
+        return both[..., :M].reshape(B, nm), both[..., M:].reshape(B, nm)
+
+    def value(self, theta, cw, ce):
+        return objective_from_unit_products(theta, cw, ce, self.P, self.beta, self.lam, self.M)
+
+    def grad(self, theta, cw, ce):
+        return gradient_from_unit_products(theta, cw, ce, self.P, self.beta, self.lam, self.M)
 
 
 def _progress(total, enabled, desc):
@@ -251,20 +291,39 @@ def _per_run(name, value, B):
     return np.broadcast_to(arr, (B,)).astype(float)
 
 
+def _strengths_per_run(rho, B, n_features):
+    """rho as a (B, M*) array: a scalar, (M*,) for every run, (B,) for M* = 1, or (B, M*)."""
+    arr = np.asarray(rho) if not np.ndim(rho) == 0 else None
+    if arr is None:
+        return np.full((B, n_features), check_strengths(rho))
+    if arr.ndim == 2:
+        if arr.shape != (B, n_features):
+            raise ValueError(f"rho is invalid: a 2-d rho must have shape (runs, M*) = "
+                             f"({B}, {n_features}), got {arr.shape}")
+        return np.stack([check_strengths(row, n_features) for row in arr])
+    if n_features > 1:
+        return np.broadcast_to(check_strengths(rho, n_features), (B, n_features)).copy()
+    return _per_run("rho", rho, B)[:, None]
+
+
 def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lbfgs", *,
-          gtol=None, max_iter=None, lr=1e-3, init_scale=1.0, dtype=torch.float64,
+          M=1, gtol=None, max_iter=None, lr=1e-3, init_scale=1.0, dtype=torch.float64,
           progress=None, force=False):
-    """Train the linear VAE (one latent unit) by gradient descent until convergence.
+    """Train the linear VAE (M latent units) by gradient descent until convergence.
 
     Parameters
     ----------
     X : array_like (P, N), or a sequence of them, or (B, P, N)
         Training data. A sequence trains one model per data set, all in one batch;
         the data sets must share N but may differ in P.
-    W0 : array_like (N,) or (N, 1)
-        The feature, for the overlaps.
-    beta, lam, rho, eta : float or sequence of float
+    W0 : array_like (N,) or (N, M*)
+        The features, for the overlaps.
+    beta, lam, eta : float or sequence of float
         Model parameters, one value for all runs or one per run.
+    rho : float, sequence of float or array (runs, M*)
+        Feature strengths: a scalar (every feature, every run); for M* > 1 a sequence
+        rho_1..rho_M* (every run) or a (runs, M*) array; for M* = 1 one value per run
+        is also accepted.
     seed : int, optional
         Seed of the random initialisation, W and W~ i.i.d. N(0, init_scale^2), D = 1.
         None draws a fresh seed for this call's own generator (the global torch random
@@ -279,6 +338,8 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
         (adam).
     max_iter : int, optional
         Iteration (epoch) limit. Default 20,000 (lbfgs), 200,000 (adam).
+    M : int, default 1
+        Number of latent units (keyword only).
     lr : float
         Adam learning rate (> 0).
     init_scale : float
@@ -293,9 +354,12 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
 
     Returns
     -------
-    SimulationResult or list of SimulationResult
-        One result per data set (a list when X is a sequence or 3-d). ``converged`` is
-        False for a run that reached ``max_iter``.
+    SimulationResult or MatrixSimulationResult, or a list of them
+        One result per data set (a list when X is a sequence or 3-d): a
+        :class:`~symrep.simulate.observables.SimulationResult` for M = M* = 1, a
+        :class:`~symrep.simulate.observables.MatrixSimulationResult` otherwise (units in
+        canonical order and sign). ``converged`` is False for a run that reached
+        ``max_iter``.
 
     Raises
     ------
@@ -307,6 +371,7 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
     """
     if method not in METHODS:
         raise ValueError(f"method = {method!r} is invalid: must be one of {', '.join(METHODS)}")
+    M = check_positive_int("M", M)
     seed = check_seed(seed)
     lr = check_finite_float("lr", lr)
     init_scale = check_finite_float("init_scale", init_scale)
@@ -331,27 +396,30 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
     B = len(datasets)
     W0 = check_features(W0.cpu().numpy() if torch.is_tensor(W0) else W0, N)
     betas, lams = _per_run("beta", beta, B), _per_run("lam", lam, B)
-    rhos, etas = _per_run("rho", rho, B), _per_run("eta", eta, B)
+    n_features = W0.shape[1]
+    rhos, etas = _strengths_per_run(rho, B, n_features), _per_run("eta", eta, B)
+    one_unit = M == 1 and n_features == 1
     opts = dict(_DEFAULTS[method])
     if gtol is not None:
         opts["gtol"] = check_finite_float("gtol", gtol)
     if max_iter is not None:
         opts["max_iter"] = check_positive_int("max_iter", max_iter)
-    check_resources(training_estimate(B, N, sum(x.shape[0] for x in datasets), method,
+    check_resources(training_estimate(B * M, N, sum(x.shape[0] for x in datasets), method,
                                       opts["max_iter"]), force=force)
     device = resolve_device(device)
 
     kw = dict(dtype=dtype, device=device)
     C = torch.stack([torch.as_tensor(x, **kw).T @ torch.as_tensor(x, **kw) / N for x in datasets])
     P = torch.tensor([x.shape[0] for x in datasets], **kw)
-    prob = _Problem(C, P, torch.tensor(betas, **kw), torch.tensor(lams, **kw))
+    prob_args = (C, P, torch.tensor(betas, **kw), torch.tensor(lams, **kw))
+    prob = _Problem(*prob_args) if M == 1 else _UnitsProblem(*prob_args, M)
     gen = torch.Generator(device=device)
     if seed is None:  # a fresh seed for this generator only: the global RNG is untouched
         gen.seed()
     else:
         gen.manual_seed(seed)
     theta = torch.cat(
-        [init_scale * torch.randn(B, 2 * N, generator=gen, **kw), torch.zeros(B, 1, **kw)],
+        [init_scale * torch.randn(B, 2 * N * M, generator=gen, **kw), torch.zeros(B, M, **kw)],
         dim=1,
     )
     if method == "lbfgs":
@@ -360,28 +428,42 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
         theta, conv, n_iter, gnorm = _run_adam(prob, theta, lr=lr, progress=progress, **opts)
 
     theta = theta.detach().cpu().to(torch.float64).numpy()
+    nm = N * M
     results = []
     for b, x in enumerate(datasets):
         result = None
         if np.all(np.isfinite(theta[b])) and np.all(np.abs(theta[b]) < 1e150):
             # D from log D, which the trainer optimises: D may underflow to 0 where
             # log D is still an ordinary number, and the observables use log D
+            log_d = theta[b, 2 * nm :]
             with np.errstate(over="ignore", under="ignore"):
-                D = float(np.exp(theta[b, 2 * N]))
-            if math.isfinite(D):
+                D = np.exp(log_d)
+            if np.all(np.isfinite(D)):
+                info = dict(beta=betas[b], lam=lams[b], eta=etas[b], method=method,
+                            converged=bool(conv[b]), n_iter=int(n_iter[b]),
+                            grad_norm=float(gnorm[b]))
                 with np.errstate(over="ignore", invalid="ignore"):  # reported below
-                    result = observables_from_weights(
-                        x, W0, theta[b, :N], theta[b, N : 2 * N], D,
-                        log_D=float(theta[b, 2 * N]), beta=betas[b], lam=lams[b],
-                        rho=rhos[b], eta=etas[b], method=method, converged=bool(conv[b]),
-                        n_iter=int(n_iter[b]), grad_norm=float(gnorm[b]))
-        if result is None or not all(math.isfinite(getattr(result, k)) for k in SCALAR_FIELDS):
+                    if one_unit:
+                        result = observables_from_weights(
+                            x, W0, theta[b, :N], theta[b, N : 2 * N], float(D[0]),
+                            log_D=float(log_d[0]), rho=float(rhos[b, 0]), **info)
+                    else:
+                        result = observables_from_unit_weights(
+                            x, W0, theta[b, :nm].reshape(N, M),
+                            theta[b, nm : 2 * nm].reshape(M, N), D, log_D=log_d,
+                            rho=rhos[b], **info)
+        if result is None or not _all_finite(result):
             raise SolverError(
                 f"training diverged for data set {b} (beta = {betas[b]:g}, lam = {lams[b]:g}, "
                 f"{method}, after {int(n_iter[b])} iterations): the weights or the "
                 "observables are not finite; try a smaller lr or init_scale",
                 {"run": b, "method": method, "n_iter": int(n_iter[b]),
                  "parameters": dict(beta=float(betas[b]), lam=float(lams[b]),
-                                    rho=float(rhos[b]), eta=float(etas[b]))})
+                                    rho=rhos[b].tolist() if not one_unit
+                                    else float(rhos[b, 0]), eta=float(etas[b]))})
         results.append(result)
     return results[0] if single else results
+
+
+def _all_finite(result):
+    return all(np.all(np.isfinite(getattr(result, k))) for k in SCALAR_FIELDS)

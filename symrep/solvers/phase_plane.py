@@ -13,9 +13,10 @@ from symrep.validation import check_parameters
 
 __all__ = ["PhaseDiagram", "phase_diagram", "PHASE_COLORS"]
 
-#: Colours of the phases in figures (as in the paper: learning green, overfitting red,
-#: regularized orange).
-PHASE_COLORS = {"learning": "#4daf4a", "overfitting": "#e41a1c", "regularized": "#ff9f1c"}
+#: Colours of the phases in figures, with the hues of the paper (learning green,
+#: overfitting red, regularized orange) taken from the colour-blind-safe Okabe-Ito palette
+#: (bluish green, vermillion, orange; see :data:`symrep.figures.core.OKABE_ITO`).
+PHASE_COLORS = {"learning": "#009E73", "overfitting": "#D55E00", "regularized": "#E69F00"}
 
 
 @dataclass

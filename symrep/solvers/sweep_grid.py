@@ -4,6 +4,10 @@ Every array-valued argument becomes a dimension of the result (in the order alph
 beta, lam, rho, eta), with the values as coordinates. The grid is solved in chunks
 with the vectorised solver; a progress bar shows the chunks, and with a checkpoint
 folder every finished chunk is saved, so an interrupted sweep resumes where it stopped.
+A chunk file is written atomically with a SHA-256 trailer (:mod:`symrep.io`; NumPy still
+reads it as a plain ``.npz``), and its name is keyed by the grid, the chunk size and the
+symrep version; a chunk that is missing, truncated, edited or of the wrong length is
+solved again instead of being trusted.
 
 Points where the closed-form branches do not meet the tolerance are retried by Newton
 iteration warm-started from the nearest solved point along the grid (continuation),
@@ -13,6 +17,7 @@ before being reported.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import sys
@@ -21,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from symrep._version import __version__
+from symrep.io import read_checksummed, write_checksummed
 from symrep.resources import check_resources, sweep_estimate
 from symrep.solvers.saddle_point import (
     PHASES,
@@ -91,6 +97,29 @@ def _chunk_path(folder, key, k):
     return Path(folder) / f"sweep_{key}_{k:05d}.npz"
 
 
+def _save_chunk(path, part):
+    buffer = io.BytesIO()
+    np.savez(buffer, **part)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_checksummed(path, buffer.getvalue())
+
+
+def _load_chunk(path, size):
+    """The saved chunk, or None if it is missing, damaged or not ``size`` points long."""
+    data = read_checksummed(path)
+    if data is None:
+        return None
+    try:
+        with np.load(io.BytesIO(data)) as arrays:
+            part = {name: arrays[name] for name in arrays.files}
+    except Exception:  # a checksummed file that is no .npz (another program's): ignore
+        return None
+    fields = {*RESULT_FIELDS, "residual", "converged", "phase"}
+    if not fields <= part.keys() or any(np.shape(v) != (size,) for v in part.values()):
+        return None
+    return part
+
+
 def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536, progress=None,
           checkpoint=None, errors="raise", force=False):
     """Solve the RS saddle point on a grid of parameters.
@@ -151,7 +180,8 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536, progress=Non
     n = grid_size(shape)
     check_resources(sweep_estimate(n), force=force)
     flat = [np.atleast_1d(f) for f in _grid(axes, shape)]
-    key = hashlib.sha256(b"".join(f.tobytes() for f in flat)).hexdigest()[:16]
+    key = hashlib.sha256(b"".join(f.tobytes() for f in flat)
+                         + f"{chunk_size};{__version__}".encode()).hexdigest()[:16]
     chunks = range(0, n, chunk_size)
     show = (sys.stderr.isatty() and len(chunks) > 1) if progress is None else progress
     bar = None
@@ -163,18 +193,15 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536, progress=Non
     for k, start in enumerate(chunks):
         sl = slice(start, min(start + chunk_size, n))
         path = _chunk_path(checkpoint, key, k) if checkpoint else None
-        if path is not None and path.is_file():
-            with np.load(path) as data:
-                part = {name: data[name] for name in data.files}
-        else:
+        part = _load_chunk(path, sl.stop - sl.start) if path is not None else None
+        if part is None:
             params = [f[sl] for f in flat]
             part = solve_arrays(*params, errors="mask")
             if not part["converged"].all():
                 part = _continue_from_neighbours(part, params)
             part.pop("branch_free_energy")
             if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                np.savez(path, **part)
+                _save_chunk(path, part)
         parts.append(part)
         if bar is not None:
             bar.update(sl.stop - sl.start)
