@@ -14,11 +14,11 @@ from profiles import examples
 from scipy.optimize import minimize_scalar
 
 import symrep
+from symrep.crosscheck.random_matrix import candidates
 from symrep.numeric.highprec import solve_mp
 from symrep.numeric.system import generated
 from symrep.simulate import exact_minimum, sample_scm
 from symrep.solvers import PHASES, SolverError, solve, solve_arrays, sweep
-from symrep.solvers.closed_form import candidates
 from symrep.solvers.saddle_point import RESULT_FIELDS
 
 FIELDS = ("Q", "R", "E", "m", "d", "chihat_Q", "chihat_R", "chihat_E", "eg", "rate",

@@ -234,8 +234,8 @@ def rs_collapsed_block(alpha, beta, lam, rho=1.0, eta=1.0):
         NaN where the collapsed saddle point does not exist (below the bulk-edge
         threshold, where the RS solution is the overfitting one).
     """
+    from symrep.crosscheck.random_matrix import candidates
     from symrep.numeric.system import generated
-    from symrep.solvers.closed_form import candidates
     from symrep.validation import check_parameters
 
     params = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)

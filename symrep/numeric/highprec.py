@@ -32,7 +32,7 @@ def solve_mp(alpha, beta, lam, rho=1.0, eta=1.0, dps=50, newton_steps=8):
     """
     import mpmath
 
-    from symrep.solvers.closed_form import MP, candidates
+    from symrep.crosscheck.random_matrix import MP, candidates
 
     p = check_parameters(alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
     fns = generated("mpmath")

@@ -77,19 +77,24 @@ def _map_step(U, Y, y, c, alpha, lam, eta):
     return F, J
 
 
-def fixed_point(Y, y, c, alpha, lam, eta, *, steps=8, fold=False):
+def fixed_point(Y, y, c, alpha, lam, eta, *, steps=8, boundary=None):
     """Newton's method on Y = T(Y) from ``Y`` (arrays (3, n)); returns (Y, residual).
 
-    With ``fold=True`` the fixed point is a double root (the bulk edge): Newton converges
-    linearly there, so the iteration halves its remaining error each step and ``steps``
-    should be about 30.
+    Where ``boundary`` (a bool array) is set, the fixed point is sought on the boundary
+    Y_12 = Y_22 = 0 of the cone, which the map keeps invariant without weight decay: the
+    encoder precision vanishes there (chi_E is infinite), and only Y_11 is solved for.
     """
     U = unit_functions()
     Y = np.array(Y, dtype=float)
+    edge = np.zeros(Y.shape[1:], bool) if boundary is None else np.asarray(boundary, bool)
+    Y[1:] = np.where(edge, 0.0, Y[1:])
     with np.errstate(all="ignore"):
         for _ in range(steps):
             F, J = _map_step(U, Y, y, c, alpha, lam, eta)
-            trial = Y - _solve3(J, F)
+            step = _solve3(J, F)
+            step[0] = np.where(edge, F[0] / J[0, 0], step[0])
+            step[1:] = np.where(edge, 0.0, step[1:])
+            trial = Y - step
             ok = _positive(trial)
             Y = np.where(ok, trial, Y)
         F, _ = _map_step(U, Y, y, c, alpha, lam, eta)
@@ -151,6 +156,20 @@ def attracting_fixed_point(Y, y, c, alpha, lam, eta, *, tol=1e-10):
     """
     Y = np.array(Y, dtype=float)
     ok = np.zeros(np.shape(y), bool)
+    # without weight decay the attracting point may lie on the boundary Y_12 = Y_22 = 0
+    # (fewer samples than dimensions: flat encoder directions), where iterations and the
+    # full Newton step only creep towards it
+    no_decay = np.broadcast_to(np.asarray(lam) == 0, ok.shape)
+    if no_decay.any():
+        idx = np.nonzero(no_decay)[0]
+        sub = [np.broadcast_to(v, ok.shape)[idx] for v in (y, c, alpha, lam, eta)]
+        for Yi in (Y[:, idx], _fresh(*sub)):
+            Yn, res = fixed_point(Yi, *sub, steps=12, boundary=np.ones(len(idx), bool))
+            # the encoder direction contracts at rate alpha here: marginal at alpha = 1
+            good = ~ok[idx] & (res < tol) & (contraction(Yn, sub[0], sub[2], sub[4])
+                                             <= 1 + 1e-9)
+            Y[:, idx] = np.where(good, Yn, Y[:, idx])
+            ok[idx] |= good
     for iterations, fresh in ((4, False), (60, False), (200, True), (1000, True)):
         todo = ~ok
         if not todo.any():
@@ -214,7 +233,10 @@ def _fold_residual(Y, s, y, alpha, lam, eta):
     det = (J[0, 0] * (J[1, 1] * J[2, 2] - J[1, 2] * J[2, 1])
            - J[0, 1] * (J[1, 0] * J[2, 2] - J[1, 2] * J[2, 0])
            + J[0, 2] * (J[1, 0] * J[2, 1] - J[1, 1] * J[2, 0]))
-    return np.concatenate([F, det[None]])
+    # on the boundary Y_12 = Y_22 = 0 the Jacobian is block triangular and the fold is in
+    # the Y_11 direction alone (the other factors of the determinant may vanish too)
+    edge = (Y[1] == 0) & (Y[2] == 0)
+    return np.concatenate([F, np.where(edge, J[0, 0], det)[None]])
 
 
 def _fold_newton(Y, y, s, alpha, lam, eta, steps=4):
@@ -230,6 +252,13 @@ def _fold_newton(Y, y, s, alpha, lam, eta, steps=4):
                 xp = x.copy()
                 xp[j] += h
                 J[:, j] = (_fold_residual(xp[:3], xp[3], y, alpha, lam, eta) - G) / h
+            # on the boundary Y_12 = Y_22 = 0 only (Y_11, s) move: decouple the others
+            edge = (x[1] == 0) & (x[2] == 0)
+            for j in (1, 2):
+                J[j] = np.where(edge, 0.0, J[j])
+                J[:, j] = np.where(edge, 0.0, J[:, j])
+                J[j, j] = np.where(edge, 1.0, J[j, j])
+                G[j] = np.where(edge, 0.0, G[j])
             Jm = np.moveaxis(J, (0, 1), (-2, -1))
             Gm = np.moveaxis(G, 0, -1)
             finite = np.all(np.isfinite(Jm), axis=(-2, -1)) & np.all(np.isfinite(Gm), axis=-1)
@@ -614,3 +643,90 @@ def residual_at(gen, z, params, scale):
     with np.errstate(all="ignore"):
         res = np.asarray(np.broadcast_arrays(*gen.residual(*z, *params)))
     return np.max(np.abs(res), axis=0) / scale
+
+
+#: Unit families, in the order of their codes.
+FAMILIES = ("collapsed", "overfitting", "learning")
+#: Largest accepted residual of the saddle-point equations, relative to their terms.
+RESIDUAL_TOLERANCE = 1e-9
+#: Slack on the contraction rate of the conjugate map: the overfitting unit sits on the
+#: fold, where it is exactly 1.
+_CONTRACTION_SLACK = 1e-6
+
+
+def equation_scale(z, alpha, beta, lam, rho, eta):
+    """Typical magnitude of the terms of the saddle-point equations at unknowns z."""
+    size = 1.0 + np.max(np.abs(z), axis=0)
+    return size * (1.0 + alpha + lam + 1.0 / beta) * (1.0 + rho + eta)
+
+
+def physical(z, alpha, beta, eta, *, tol=1e-9):
+    """Which states are admissible saddle points of the training problem.
+
+    The precision matrix is positive semidefinite with Y_11 > 0 (chi is a variance
+    times b), G - t t^T is positive semidefinite (the overlaps of the weights'
+    components orthogonal to the feature), Q >= 0, and the precision is a fixed point of
+    the conjugate map that does not repel (its partner of the pair does).
+    """
+    Q, R, E, m, d, Y11, Y12, Y22 = z
+    size = tol * (1 + np.abs(Q) + np.abs(E))
+    g11, g12, g22 = Q - m * m, R - m * d, E - d * d
+    with np.errstate(all="ignore"):
+        ok = ((Y11 > 0) & (Y22 >= -tol * Y11) & (Y11 * Y22 - Y12**2 >= -tol * Y11**2)
+              & (Q >= -size) & (g11 >= -size) & (g22 >= -size)
+              & (g11 * g22 - g12**2 >= -size * (1 + np.abs(g11) + np.abs(g22)))
+              & (contraction(z[5:8], Q + beta, alpha, eta) <= 1 + _CONTRACTION_SLACK))
+    return ok & np.all(np.isfinite(z), axis=0)
+
+
+def stationary_points(alpha, beta, lam, rho, eta):
+    """Every admissible stationary point of the one-unit RS equations, polished.
+
+    Parameters
+    ----------
+    alpha, beta, lam, rho, eta : ndarray (n,)
+
+    Returns
+    -------
+    list of dict
+        One entry per state found by :func:`unit_states`: ``family`` (index into
+        :data:`FAMILIES`), ``z`` (8, n), ``ok`` (n,) admissible and converged,
+        ``free_energy`` (n,) (+inf where not ok) and ``residual`` (n,) relative to
+        :func:`equation_scale`. The sign of (m, d) is fixed by m >= 0.
+    """
+    gen = generated()
+    params = tuple(np.asarray(p, float) for p in (alpha, beta, lam, rho, eta))
+    n = params[0].shape[0]
+    points = []
+    for family, z, found in unit_states(*params):
+        z_out = np.full((8, n), np.nan)
+        residual = np.full(n, np.inf)
+        f = np.full(n, np.inf)
+        ok = np.zeros(n, bool)
+        idx = np.nonzero(found)[0]
+        if len(idx):
+            sub = tuple(p[idx] for p in params)
+            zi, _ = polish(z[:, idx], sub, family)
+            flip = zi[3] < 0  # the W -> -W image of the same state
+            zi[3:5] = np.where(flip, -zi[3:5], zi[3:5])
+            with np.errstate(all="ignore"):
+                res = np.asarray(np.broadcast_arrays(*gen.residual(*zi, *sub)))
+                res = np.max(np.abs(res), axis=0) / equation_scale(zi, *sub)
+                fi = np.asarray(np.broadcast_to(gen.free_energy(*zi, *sub)[0], res.shape))
+            good = (res <= RESIDUAL_TOLERANCE) & np.isfinite(fi)
+            good &= physical(zi, sub[0], sub[1], sub[4]) if family else _collapsed_ok(zi, sub)
+            z_out[:, idx] = zi
+            residual[idx] = res
+            f[idx] = np.where(good, fi, np.inf)
+            ok[idx] = good
+        points.append(dict(family=family, z=z_out, ok=ok, free_energy=f,
+                           residual=residual))
+    return points
+
+
+def _collapsed_ok(z, params):
+    """A collapsed state: W = W~ = 0 exactly, an attracting positive precision."""
+    alpha, beta, lam, rho, eta = params
+    Y = z[5:8]
+    return (_positive(Y) & np.all(z[:5] == 0, axis=0)
+            & (contraction(Y, beta, alpha, eta) < 1 + _CONTRACTION_SLACK))
