@@ -299,7 +299,7 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise"):
             for k, v in out.items()}
 
 
-def solve(alpha, beta, lam, rho=1.0, eta=1.0):
+def solve(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1):
     """RS prediction for the linear beta-VAE at one parameter point.
 
     Parameters
@@ -310,12 +310,19 @@ def solve(alpha, beta, lam, rho=1.0, eta=1.0):
         Weight of the KL term (> 0).
     lam : float
         Weight decay (>= 0).
-    rho, eta : float, default 1.0
-        Signal and noise strength (> 0).
+    rho : float or sequence of float, default 1.0
+        Signal strength; a sequence gives the strengths rho_1..rho_M* of M* features.
+    eta : float, default 1.0
+        Noise strength (> 0).
+    M : int, default 1
+        Number of latent units (1 to 9).
 
     Returns
     -------
-    SolveResult
+    SolveResult or MatrixSolveResult
+        A :class:`SolveResult` for one unit and a scalar ``rho``; otherwise a
+        :class:`symrep.solvers.latent_units.MatrixSolveResult` with the matrix order
+        parameters and a phase per unit (see :func:`symrep.solvers.latent_units.solve_units`).
 
     Raises
     ------
@@ -330,7 +337,15 @@ def solve(alpha, beta, lam, rho=1.0, eta=1.0):
     >>> r = symrep.solve(alpha=2.0, beta=0.5, lam=1.0)
     >>> r.phase
     'learning'
+    >>> r = symrep.solve(alpha=4, beta=0.5, lam=1, rho=(2, 0.7), eta=1, M=2)
+    >>> r.phases
+    ('learning feature 1', 'learning feature 2')
     """
+    one_unit = isinstance(M, int) and not isinstance(M, bool) and M == 1
+    if not one_unit or np.ndim(rho) != 0:  # several units or features
+        from symrep.solvers.latent_units import solve_units
+
+        return solve_units(alpha, beta, lam, rho, eta, M=M)
     p = check_parameters(alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
     names = ("alpha", "beta", "lam", "rho", "eta")
     out = {k: v[()] if isinstance(v, np.ndarray) and k != "branch_free_energy" else v
