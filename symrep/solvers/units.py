@@ -43,6 +43,10 @@ __all__ = ["spectral_values", "unit_states", "UNIT_GRID"]
 #: Points of the logarithmic grid on which the unit-norm equation is scanned.
 UNIT_GRID = 28
 _SCAN_RANGE = 1e-9  # smallest Q on the grid, relative to the largest
+# a few points far below the grid: close to a continuous collapse the overfitting or
+# learning unit's norm vanishes linearly with the distance to the threshold, and the
+# collapsed state is admissible only within rounding of it (it sits at a fold of the map)
+_SCAN_TAIL = (1e-11, 10**-13.5, 1e-16)
 _REFINE_MAX = 80  # regula falsi iterations per bracket, at most
 
 
@@ -450,7 +454,7 @@ def _family_roots(params, s, family):
     alpha, beta, lam, rho, eta = params
     n = alpha.shape[0]
     q_max = 2 * (s + lam / (alpha * beta))
-    fractions = np.geomspace(_SCAN_RANGE, 1.0, UNIT_GRID)[::-1]
+    fractions = np.concatenate([np.geomspace(_SCAN_RANGE, 1.0, UNIT_GRID)[::-1], _SCAN_TAIL])
     c, _ = _lambda11(s, q_max + beta, alpha, lam)
     Y = _start(q_max + beta, c, alpha, lam, eta)
     previous = None
@@ -550,7 +554,10 @@ def unit_states(alpha, beta, lam, rho, eta):
     Y, res = fixed_point(_start(beta, alpha, alpha, lam, eta), beta, alpha, alpha, lam, eta,
                          steps=12)
     zero = 0 * alpha
-    states.append((0, np.stack([zero] * 5 + list(Y)), res < 1e-11))
+    # near a continuous collapse the precision sits at a fold of the map (two fixed
+    # points merge), where Newton's method creeps: keep any positive start and let the
+    # polish and the residual of the generated system decide, as for the other states
+    states.append((0, np.stack([zero] * 5 + list(Y)), np.isfinite(res)))
     edge, outliers = spectral_values(alpha, eta, rho[None])
     for family, s in ((1, edge), (2, outliers[0])):
         has = np.isfinite(s)
