@@ -165,3 +165,45 @@ def test_against_the_exact_optimum_at_growing_N():
         if N == 1600:
             assert np.all(gaps[-1] <= 3 * sem + 1e-3), (mean, sem, np.diag(theory.Q))
     assert np.all(gaps[1] < gaps[0] + 1e-3)
+
+
+def test_cli_solve_sweep_simulate_with_units(tmp_path, capsys):
+    from symrep.cli import main
+
+    args = ["--alpha", "4", "--beta", "0.5", "--lam", "1", "--rho", "2,0.7", "--M", "2"]
+    assert main(["solve", *args, "--json"]) == 0
+    import json
+
+    out = json.loads(capsys.readouterr().out)
+    assert out["phases"] == ["learning feature 1", "learning feature 2"]
+    assert np.shape(out["Q"]) == (2, 2) and out["rho"] == [2.0, 0.7]
+    target = tmp_path / "sw.csv"
+    assert main(["sweep", "--alpha", "4", "--beta", "0.5,3", "--lam", "1", "--rho",
+                 "2,0.7", "--M", "2", "--out", str(target)]) == 0
+    import csv
+
+    rows = list(csv.DictReader(target.open()))
+    assert [r["phase_2"] for r in rows] == ["learning feature 2", "collapsed"]
+    assert float(rows[0]["Q_11"]) == pytest.approx(out["Q"][0][0], rel=1e-12)
+    assert main(["sweep", "--alpha", "4", "--beta", "0.5", "--lam", "1", "--rho", "1:2:3",
+                 "--M", "2", "--out", str(tmp_path / "x.csv")]) == 2
+    assert "not a grid" in capsys.readouterr().err
+    assert main(["solve", *args[:-1], "10"]) == 2
+    assert main(["simulate", "--N", "60", *args, "--seeds", "1"]) == 0
+    assert "learning feature 1" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_collapse_thresholds_equal_the_linear_stability_of_collapse():
+    """Where each unit of the generic solver collapses (bisection on the number of
+    active units, sharpened by the vanishing norm) against the per-unit thresholds of
+    symrep.asymptotics.mode_thresholds (linear stability of the collapsed state under
+    the diagonal assumption): they agree to 1e-9, feature units and bulk units alike."""
+    from symrep.asymptotics.stability import mode_thresholds
+    from symrep.solvers.units_phase_plane import collapse_thresholds
+
+    alphas = np.array([0.5, 2.0, 16.0])
+    got = collapse_thresholds(alphas, 1.0, (2.0, 0.7), 1.0, M=3)
+    for a, row in zip(alphas, got, strict=True):
+        want = mode_thresholds(float(a), 1.0, [2.0, 0.7], 1.0, M=3)
+        np.testing.assert_allclose(row, want, rtol=1e-9)

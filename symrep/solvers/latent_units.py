@@ -261,11 +261,12 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, errors="raise
 def _assemble(units_z, units_code, units_rho, units_obs, rk, alpha, beta, eta, Mstar):
     """Matrices and observables of the block-diagonal state of the units."""
     M, _, n = units_z.shape
-    eye = np.eye(M)
     out = {}
     for name, row in (("Q", 0), ("R", 1), ("E", 2), ("chihat_Q", 5), ("chihat_R", 6),
                       ("chihat_E", 7)):
-        out[name] = units_z[:, row, :].T[:, :, None] * eye  # (n, M, M)
+        matrix = np.zeros((n, M, M))  # (a product with the identity would give -0.0)
+        matrix[:, np.arange(M), np.arange(M)] = units_z[:, row, :].T
+        out[name] = matrix
     Q_diag = units_z[:, 0, :].T
     out["D"] = beta[:, None] / (beta[:, None] + Q_diag)
     m = np.zeros((n, M, Mstar))

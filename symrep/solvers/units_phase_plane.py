@@ -169,6 +169,7 @@ class UnitsPhaseDiagram:
         if legend:
             handles = [Patch(color=c, label=s) for c, s in zip(colours, self.structures,
                                                                strict=True)]
+            handles += ax.get_legend_handles_labels()[0]
             ax.legend(handles=handles, loc="upper left", fontsize="x-small",
                       framealpha=0.9)
         return ax.figure
