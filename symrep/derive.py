@@ -241,7 +241,7 @@ def _equation_latex(lhs: str, rhs, relation: str = "=") -> str:
     Widths are estimated by :func:`symrep.texwidth.math_width` (TeX's rules and the font
     metrics), against the text width of the document less a margin for the estimate.
     """
-    if isinstance(rhs, str):
+    if isinstance(rhs, str):  # already printed (an arranged equation)
         return _display(lhs, relation, [rhs])
     budget = _LINE_WIDTH - math_width(f"{lhs} {relation}{{}}")
     if isinstance(rhs, sp.MatrixBase):
@@ -283,13 +283,17 @@ def _abbreviate(equations):
     """
     found = set()
     for eq in equations:
-        if isinstance(eq.rhs, (sp.Expr, sp.MatrixBase)):
+        if eq.display is None and isinstance(eq.rhs, (sp.Expr, sp.MatrixBase)):
             found |= _long_subexpressions(eq.rhs)
     ordered = sorted(found, key=sp.default_sort_key)
     names = [sp.Symbol(f"Delta_{i + 1}") for i in range(len(ordered))]
     table = dict(zip(ordered, names, strict=True))
     out = []
     for eq in equations:
+        if eq.display is not None:
+            # shown whole, in the arrangement it was built in (one line of LaTeX)
+            out.append((eq.lhs, eq.rhs_latex(), eq.relation))
+            continue
         rhs = eq.rhs.xreplace(table) if isinstance(eq.rhs, (sp.Expr, sp.MatrixBase)) else eq.rhs
         out.append((eq.lhs, rhs, eq.relation))
     return out, list(zip(names, ordered, strict=True))

@@ -17,15 +17,38 @@ __all__ = ["Equation", "Step"]
 
 @dataclass(frozen=True)
 class Equation:
-    """``lhs = rhs`` for the LaTeX output; ``lhs`` is LaTeX, ``rhs`` a SymPy object or LaTeX."""
+    """``lhs = rhs`` for the LaTeX output; ``lhs`` is LaTeX, ``rhs`` a SymPy object.
+
+    Attributes
+    ----------
+    lhs : str
+        LaTeX of the left-hand side.
+    rhs : sympy object
+        The right-hand side.
+    relation : str
+        LaTeX of the relation.
+    display : dict or None
+        None: ``rhs`` is printed by SymPy's LaTeX printer (and broken over lines where
+        it is too wide). A dict: ``rhs`` is an expression built unevaluated in the
+        arrangement to show, printed on one line by
+        :func:`symrep.replica.display.display_latex` with these settings.
+    """
 
     lhs: str
     rhs: Any
     relation: str = "="
+    display: dict | None = None
+
+    def __post_init__(self):
+        if isinstance(self.rhs, str):
+            raise TypeError(f"the right-hand side of {self.lhs} is text; every equation "
+                            "is printed from a SymPy object")
 
     def rhs_latex(self) -> str:
-        if isinstance(self.rhs, str):
-            return self.rhs
+        if self.display is not None:
+            from symrep.replica.display import display_latex
+
+            return display_latex(self.rhs, **self.display)
         return sp.latex(self.rhs)
 
 
