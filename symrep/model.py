@@ -131,23 +131,41 @@ class LinearVAE:
         s = self.symbols()
         return _as_matrix(s.t * s.P * s.t.T + s.eta * s.G)
 
-    def average_objective(self, moments):
-        """The per-sample objective less ||x||^2/2, averaged over fields with given moments.
+    def average(self, expr, moments):
+        """The average of ``expr`` over fields h = (u, v) with second moments ``moments``.
 
-        The objective is quadratic in h = (u, v) without a linear term, so its average
-        over any distribution of h with second moments ``moments`` (2M x 2M) is the
-        objective at h = 0 plus tr(H moments)/2, H its Hessian in h.
+        ``expr`` must be a polynomial of degree at most two in h without a linear term
+        (as the objective and its parts are), so its average over any distribution of h
+        with second moments ``moments`` (2M x 2M) is its value at h = 0 plus
+        tr(H moments)/2, H its Hessian in h.
         """
         import sympy as sp
 
-        s = self.symbols()
-        ell = self.per_sample_objective() - s.x2 / 2
-        h = list(s.h)
-        H = sp.hessian(ell, h)
+        h = list(self.symbols().h)
         at_zero = {x: 0 for x in h}
-        if any(sp.diff(ell, x).subs(at_zero) != 0 for x in h):  # pragma: no cover
-            raise AssertionError("the objective has terms linear in the local fields")
-        return ell.subs(at_zero) + (H * sp.Matrix(moments)).trace() / 2
+        if any(sp.diff(expr, x).subs(at_zero) != 0 for x in h):
+            raise ValueError("expr has terms linear in the local fields")
+        H = sp.hessian(expr, h)
+        if any(entry.has(*h) for entry in H):
+            raise ValueError("expr is not quadratic in the local fields")
+        return expr.subs(at_zero) + (H * sp.Matrix(moments)).trace() / 2
+
+    def population_observables(self) -> dict:
+        """Rate and distortion averaged over the data, as expressions of the overlaps and D.
+
+        ``rate``: the KL term averaged over the fields' population moments
+        (:meth:`field_moments`); ``distortion``: the reconstruction term averaged, with
+        E||x||^2 = sum_k rho_k + N eta, less the constant (N - 1) eta / 2.
+        """
+        s = self.symbols()
+        moments = self.field_moments()
+        reconstruction = self.average(self.reconstruction_term(), moments)
+        return {"rate": self.average(self.kl_term(), moments),
+                "distortion": reconstruction.xreplace({s.x2: sum(s.rho) + s.eta})}
+
+    def average_objective(self, moments):
+        """The per-sample objective less ||x||^2/2, averaged over fields with given moments."""
+        return self.average(self.per_sample_objective() - self.symbols().x2 / 2, moments)
 
     # --- numeric -------------------------------------------------------------------
 

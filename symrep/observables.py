@@ -128,9 +128,52 @@ def observables() -> dict:
     }
 
 
+def observables_step(model=None) -> Step:
+    """The observables, for the derivation document.
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+    """
+    if model is None or model.is_scalar:
+        return _scalar_observables_step()
+    return _model_observables_step(model)
+
+
 @cache
-def observables_step() -> Step:
-    """The observables, for the derivation document."""
+def _model_observables_step(model) -> Step:
+    s = model.symbols()
+    obs = model.population_observables()
+    text = r"""
+With $u = W^{\mathsf T}x/\sqrt N$ and $v = \tilde Wx/\sqrt N$, the second moments of the
+fields under the data distribution are
+$\Sigma = t\operatorname{diag}(\rho)\,t^{\mathsf T} + \eta\,\mathcal Q$. The rate (the KL
+term) and the distortion (the reconstruction term less $(N-1)\eta/2$) averaged over the
+data are quadratic in the fields, so SymPy averages the model's terms with $\Sigma$
+(\texttt{LinearVAE.population\_observables}). The signal recovery error compares the
+decoder with the features up to a permutation and signs of the units,
+$\epsilon_g = \min_{\pi,\pm}\|W_0\operatorname{diag}(\sqrt\rho) - W\|^2/N
+= \sum_k\rho_k + \operatorname{tr}Q - 2\max_\pi\sum_k\sqrt{\rho_k}\,|m_{\pi(k)k}|$
+(the narrower matrix padded with zero columns, $\pi$ an assignment of units to distinct
+features); the maximum over assignments is taken numerically.
+"""
+    return Step(
+        key="10_observables",
+        title="Observables",
+        text=text,
+        equations=(
+            Equation(r"\Sigma", model.field_moments()),
+            Equation(r"\mathcal R", obs["rate"]),
+            Equation(r"\mathcal D", obs["distortion"]),
+        ),
+        result={**obs, "moments": model.field_moments(), "rho": s.rho},
+    )
+
+
+@cache
+def _scalar_observables_step() -> Step:
+    """The observables of the model with M = M* = 1, for the derivation document."""
     text = r"""
 With $u = x\cdot W/\sqrt N$ and $v = x\cdot\tilde W/\sqrt N$, the second moments under the
 data distribution are $\Sigma = \rho\,tt^{\mathsf T} + \eta\,\mathcal Q$. On the training set

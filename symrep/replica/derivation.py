@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import sympy as sp
-
 __all__ = ["Equation", "Step"]
 
 
@@ -49,7 +47,9 @@ class Equation:
             from symrep.replica.display import display_latex
 
             return display_latex(self.rhs, **self.display)
-        return sp.latex(self.rhs)
+        from symrep.replica.display import derivation_latex
+
+        return derivation_latex(self.rhs)
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,8 @@ class Step:
         Equations produced by SymPy in this step.
     result : Any
         The SymPy object(s) the step produces, used by the following steps.
+    closing : str
+        LaTeX prose after the equations (empty: none).
     """
 
     key: str
@@ -75,3 +77,4 @@ class Step:
     text: str
     equations: tuple = field(default_factory=tuple)
     result: Any = None
+    closing: str = ""

@@ -29,7 +29,7 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-__all__ = ["DisplayLatexPrinter", "display_latex"]
+__all__ = ["DisplayLatexPrinter", "display_latex", "DerivationLatexPrinter", "derivation_latex"]
 
 _SINGLE_TOKEN = re.compile(r"^(?:[A-Za-z0-9]|\\[A-Za-z]+)$")
 
@@ -168,3 +168,31 @@ class DisplayLatexPrinter(LatexPrinter):
 def display_latex(expr, **settings) -> str:
     """LaTeX of ``expr`` in its own arrangement (:class:`DisplayLatexPrinter`)."""
     return DisplayLatexPrinter(settings).doprint(expr)
+
+
+class DerivationLatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with two fixes for matrix expressions.
+
+    A term of a matrix sum whose scalar coefficient is negative is joined with ``-``
+    (SymPy writes ``+ -``), and the identity matrix is ``I``.
+    """
+
+    def _print_MatAdd(self, expr):
+        out = ""
+        for i, term in enumerate(expr.args):
+            text = self._print(term)
+            if i == 0:
+                out = text
+            elif text.startswith("-"):
+                out += " - " + text[1:].lstrip()
+            else:
+                out += " + " + text
+        return out
+
+    def _print_Identity(self, expr):
+        return "I"
+
+
+def derivation_latex(expr) -> str:
+    """LaTeX of ``expr`` as the derivation document prints it (:class:`DerivationLatexPrinter`)."""
+    return DerivationLatexPrinter().doprint(expr)

@@ -117,7 +117,7 @@ its determinant is $\det(\mathcal A - \mathcal B)^{n-1}\det(\mathcal A + (n-1)\m
     text = text.replace(r"I_{2n}", r"I_{2Mn}") + r"""
 Written as matrix expressions (the $2M\times 2M$ determinants are not expanded; the
 identity is checked numerically against the explicit $2Mn\times 2Mn$ matrix for
-$n = 1, 2, 3$ at random values by \texttt{tests/test\_replica\_steps.py}):
+$n = 1, 2, 3$ at random values in the test suite):
 """
     n = model.symbols().n
     return Step(

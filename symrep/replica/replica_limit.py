@@ -18,7 +18,7 @@ from symrep.replica.energetic import energetic_field_matrix, energetic_term
 from symrep.replica.entropic import entropic_term
 from symrep.replica.objective import _model, per_sample_objective
 
-__all__ = ["replicated_exponent", "replica_limit", "local_term"]
+__all__ = ["replicated_exponent", "replica_limit", "local_term", "structural_replica_limit"]
 
 
 def local_term(model=None) -> sp.Expr:
@@ -56,9 +56,37 @@ def replica_limit(model=None) -> Step:
 
 
 @cache
+def structural_replica_limit(model) -> dict:
+    """Phi(0) and the n-derivatives at n = 0 of the matrix expressions of G_S and G_E.
+
+    For any model, M = M* = 1 included (its matrices then have blocks of size 1).
+
+    Returns
+    -------
+    dict
+        ``phi0`` (0), ``entropic``, ``energetic`` (matrix expressions) and ``local``.
+    """
+    from symrep.replica.energetic import structural_energetic
+    from symrep.replica.entropic import structural_entropic
+    from symrep.replica.matrix_calculus import scalar_derivative
+
+    s = model.symbols()
+    n, b = s.n, s.b
+    G_S, G_E = structural_entropic(model), structural_energetic(model)
+    local = local_term(model)
+    phi = G_S + s.alpha * G_E - b * n * local
+    phi0 = sp.expand(phi.subs(n, 0))
+    if phi0 != 0:  # pragma: no cover - a failure here means an error in an earlier step
+        raise AssertionError(f"Phi(0) = {phi0}, expected 0")
+    return {"phi0": phi0, "entropic": scalar_derivative(G_S, n).subs(n, 0),
+            "energetic": scalar_derivative(G_E, n).subs(n, 0), "local": local,
+            "replicated": phi}
+
+
+@cache
 def _replica_limit(model) -> Step:
     s = model.symbols()
-    n, b, alpha = s.n, s.b, s.alpha
+    n = s.n
     G_S, G_E = entropic_term(model).result, energetic_term(model).result
     local = local_term(model)
     if model.is_scalar:
@@ -101,14 +129,8 @@ with $\mathcal A$, $\mathcal B$ of step 3, and for the entropic term, written ou
             ),
             result={"entropic": entropic, "energetic": energetic, "local": local},
         )
-    from symrep.replica.matrix_calculus import scalar_derivative
-
-    phi = G_S + alpha * G_E - b * n * local
-    phi0 = sp.expand(phi.subs(n, 0))
-    if phi0 != 0:  # pragma: no cover - a failure here means an error in an earlier step
-        raise AssertionError(f"Phi(0) = {phi0}, expected 0")
-    entropic = scalar_derivative(G_S, n).subs(n, 0)
-    energetic = scalar_derivative(G_E, n).subs(n, 0)
+    parts = structural_replica_limit(model)
+    phi0, entropic, energetic = parts["phi0"], parts["entropic"], parts["energetic"]
     text = r"""
 At the RS saddle point, $\frac1N\log\mathbb E Z^n = \Phi(n) = G_S(n) + \alpha G_E(n) - b n
 \bigl[\tfrac\lambda2\operatorname{tr}(Q+E) + \alpha\,w(Q,D)\bigr]$, the last term collecting

@@ -24,7 +24,8 @@ from symrep.replica.derivation import Equation, Step
 from symrep.replica.objective import _model, field_matrix, field_matrix_inverse
 from symrep.replica.replica_limit import replica_limit
 
-__all__ = ["zero_temperature", "conjugate_hat_matrices", "compact_limits"]
+__all__ = ["zero_temperature", "conjugate_hat_matrices", "compact_limits",
+           "structural_zero_temperature"]
 
 
 def conjugate_hat_matrices(model=None):
@@ -153,6 +154,15 @@ and the free energy per $N$ is $f = -\lim_{b\to\infty}\Phi'(0)/b$:
     )
 
 
+def structural_zero_temperature(model=None) -> Step:
+    """The zero-temperature step on the matrix expressions, for any model.
+
+    For M > 1 this is :func:`zero_temperature`; for M = M* = 1 it is the same limit
+    taken on 1 x 1 blocks (used to check the matrix route against the explicit one).
+    """
+    return _structural_zero_temperature(_model(model))
+
+
 def structural_limits(model) -> dict:
     """The b -> infinity limits of the parts of phi / b, from the matrix expressions.
 
@@ -163,11 +173,12 @@ def structural_limits(model) -> dict:
     """
     from symrep.replica.matrix_calculus import linear_coefficient, realize
     from symrep.replica.matrix_forms import matrix_forms
+    from symrep.replica.replica_limit import structural_replica_limit
 
     F = matrix_forms(model)
     s = model.symbols()
     b = s.b
-    parts = replica_limit(model).result
+    parts = structural_replica_limit(model)
     scaling = _matrix_scaling(model)
     A_minus_B = sp.expand((F.definitions[F.A] - F.definitions[F.B]).xreplace(scaling))
     B = sp.expand(F.definitions[F.B].xreplace(scaling))
@@ -189,13 +200,15 @@ def structural_limits(model) -> dict:
             "A_minus_B": A_minus_B, "B": B}
 
 
+@cache
 def _structural_zero_temperature(model) -> Step:
     from symrep.replica.matrix_calculus import vanishes_at_random_point
     from symrep.replica.matrix_forms import matrix_forms
+    from symrep.replica.replica_limit import structural_replica_limit
 
     F = matrix_forms(model)
     s = model.symbols()
-    parts = replica_limit(model).result
+    parts = structural_replica_limit(model)
     limits = structural_limits(model)
     compact = compact_limits(model)
     for name in ("entropic", "energetic"):
