@@ -99,6 +99,10 @@ def module_source(model, jacobian: bool = True) -> str:
 
     ex = model_expressions(model, jacobian=jacobian)
     form = ex["form"]
+    # the wrapper packs z in the order of symrep.numeric.layout; the arguments follow
+    # the symbols: they must be the same list
+    if tuple(str(x) for x in form.unknowns) != model.unknown_names:  # pragma: no cover
+        raise AssertionError("the unknowns of the derivation are not in the layout order")
     u, b, p = tuple(form.unknowns), tuple(form.B), tuple(form.parameters)
     functions = {
         "nmatrix": ((*u, *p), list(form.N)),
