@@ -106,6 +106,10 @@ def check(trial, folder, reference):
         trial.failures.append(f"finished with {sorted(found)}, not {sorted(reference)}")
 
 
+
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 def run_trials(runs=50, seed=0, work=None, timeout=1800, log=print):
     """Make the reference run, then ``runs`` interrupted runs; return (T, trials).
 
@@ -143,8 +147,11 @@ def run_trials(runs=50, seed=0, work=None, timeout=1800, log=print):
                 folder.mkdir()
             delay = rng.uniform(0.0, full)
             start = time.perf_counter()
+            # SIGINT at its default in the child (as in a terminal), even when this
+            # script runs in the background of a shell, which ignores SIGINT there
             proc = subprocess.Popen(command(folder), stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.PIPE, text=True)
+                                    stderr=subprocess.PIPE, text=True,
+                                    preexec_fn=_default_sigint)
             signalled = False
             try:
                 proc.wait(timeout=delay)

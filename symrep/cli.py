@@ -360,10 +360,13 @@ def _cmd_derive(args):
     if args.pdf and shutil.which("pdflatex") is None:  # fail now, not after the derivation
         raise RuntimeError("--pdf needs pdflatex, which is not installed (e.g. the Debian "
                            "package texlive-latex-base)")
+    from symrep.model import LinearVAE
+
+    model = LinearVAE(M=args.M, Mstar=args.Mstar)  # ValueError (exit 2) when out of range
     check_output_dir(args.out, name="out")
     from symrep.derive import compile_pdf, write_derivations
 
-    for path in write_derivations(args.out):
+    for path in write_derivations(args.out, model=None if model.is_scalar else model):
         print(path)
     if args.pdf:
         print(compile_pdf(args.out))
@@ -575,6 +578,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("derive", help="regenerate the LaTeX derivations")
     p.add_argument("--out", default="derivations", help="output folder")
     p.add_argument("--pdf", action="store_true", help="also compile main.tex with pdflatex")
+    p.add_argument("--M", type=int, default=1,
+                   help="latent units of the model (1 to 9; default 1)")
+    p.add_argument("--Mstar", type=int, default=1,
+                   help="features of the data (1 to 9; default 1)")
     p.set_defaults(handler=_cmd_derive)
 
     p = sub.add_parser("simulate", help="finite-N ground truth: exact optimum or training")

@@ -18,6 +18,7 @@ import sympy as sp
 
 from symrep._version import __version__
 from symrep.io import atomic_write_text, check_output_dir
+from symrep.replica.display import derivation_latex
 from symrep.texwidth import delimiter_size, math_width
 
 __all__ = ["all_steps", "step_latex", "write_derivations", "compile_pdf", "MAIN_FILE"]
@@ -56,17 +57,41 @@ $N, P\to\infty$ with $\alpha = P/N$ fixed.
 """
 
 
-def all_steps():
-    """Every derivation step, in document order: the replica chain, then the asymptotics."""
+_GENERAL_MODEL = r"""
+\medskip\noindent\textbf{This document is for $M = %(M)d$ latent units and $M^* = %(Mstar)d$
+features.} The latent code, the encoder mean and the variances have $M$ components
+($W\in\mathbb R^{N\times M}$, $\tilde W\in\mathbb R^{M\times N}$,
+$D = \operatorname{diag}(D_1,\dots,D_M)$), and the data carry $M^*$ features,
+$x = N^{-1/2} W_0\operatorname{diag}(\rho)^{1/2} c + \sqrt\eta\,\xi$ with
+$W_0^{\mathsf T}W_0/N = I$ and $c\sim\mathcal N(0, I_{M^*})$. The order parameters are
+matrices; determinants and inverses of the $2M\times 2M$ blocks stay unevaluated, and
+each step that uses an identity between matrix expressions is checked at random values
+(in exact arithmetic where stated). The asymptotic sections of the document for
+$M = M^* = 1$ are not repeated here.
+"""
+
+
+def all_steps(model=None):
+    """Every derivation step, in document order: the replica chain, then the asymptotics.
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``). The asymptotic steps (large alpha,
+        thresholds, rate-distortion, stability) are derived for M = M* = 1 only and are
+        left out for other models.
+    """
     from symrep.asymptotics import asymptotics_steps
     from symrep.replica import derivation_steps
 
+    if model is not None and not model.is_scalar:
+        return list(derivation_steps(model))
     return list(derivation_steps()) + list(asymptotics_steps())
 
 
 @functools.cache
 def _latex(expr) -> str:
-    return sp.latex(expr)
+    return derivation_latex(expr)
 
 
 @functools.cache
@@ -241,11 +266,11 @@ def _equation_latex(lhs: str, rhs, relation: str = "=") -> str:
     Widths are estimated by :func:`symrep.texwidth.math_width` (TeX's rules and the font
     metrics), against the text width of the document less a margin for the estimate.
     """
-    if isinstance(rhs, str):
+    if isinstance(rhs, str):  # already printed (an arranged equation)
         return _display(lhs, relation, [rhs])
     budget = _LINE_WIDTH - math_width(f"{lhs} {relation}{{}}")
     if isinstance(rhs, sp.MatrixBase):
-        text = sp.latex(rhs)
+        text = derivation_latex(rhs)
         if _line_width(text) <= budget:
             return _display(lhs, relation, [text])
         # too wide as a whole: one equation per entry (the upper triangle if symmetric)
@@ -267,10 +292,10 @@ def _long_subexpressions(expr):
     """Long denominators and logarithm arguments, candidates for an abbreviation."""
     found = set()
     for p in expr.atoms(sp.Pow):
-        if p.exp.is_negative and len(sp.latex(p.base)) > _ABBREVIATE:
+        if p.exp.is_negative and len(derivation_latex(p.base)) > _ABBREVIATE:
             found.add(p.base)
     for f in expr.atoms(sp.log):
-        if len(sp.latex(f.args[0])) > _ABBREVIATE:
+        if len(derivation_latex(f.args[0])) > _ABBREVIATE:
             found.add(f.args[0])
     return found
 
@@ -283,13 +308,17 @@ def _abbreviate(equations):
     """
     found = set()
     for eq in equations:
-        if isinstance(eq.rhs, (sp.Expr, sp.MatrixBase)):
+        if eq.display is None and isinstance(eq.rhs, (sp.Expr, sp.MatrixBase)):
             found |= _long_subexpressions(eq.rhs)
     ordered = sorted(found, key=sp.default_sort_key)
     names = [sp.Symbol(f"Delta_{i + 1}") for i in range(len(ordered))]
     table = dict(zip(ordered, names, strict=True))
     out = []
     for eq in equations:
+        if eq.display is not None:
+            # shown whole, in the arrangement it was built in (one line of LaTeX)
+            out.append((eq.lhs, eq.rhs_latex(), eq.relation))
+            continue
         rhs = eq.rhs.xreplace(table) if isinstance(eq.rhs, (sp.Expr, sp.MatrixBase)) else eq.rhs
         out.append((eq.lhs, rhs, eq.relation))
     return out, list(zip(names, ordered, strict=True))
@@ -305,11 +334,13 @@ def step_latex(step) -> str:
     if abbreviations:
         parts.append("where\n")
         for name, expr in abbreviations:
-            parts.append(_equation_latex(sp.latex(name), expr))
+            parts.append(_equation_latex(derivation_latex(name), expr))
+    if step.closing:
+        parts.append(step.closing.strip() + "\n")
     return "\n".join(parts)
 
 
-def write_derivations(out_dir) -> list[Path]:
+def write_derivations(out_dir, model=None) -> list[Path]:
     """Write one ``.tex`` file per step and the main document into ``out_dir``.
 
     The folder is created if needed. Every file is written to a temporary name and
@@ -320,6 +351,10 @@ def write_derivations(out_dir) -> list[Path]:
     ----------
     out_dir : str or Path
         Output folder.
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1, the document committed in
+        ``derivations/``). For other models the replica steps are done on matrix
+        expressions (seconds for M, M* <= 3).
 
     Returns
     -------
@@ -331,11 +366,17 @@ def write_derivations(out_dir) -> list[Path]:
     ValueError
         If ``out_dir`` is an existing file, or cannot be created or written to.
     """
+    from symrep.model import LinearVAE
+
+    if model is not None and not isinstance(model, LinearVAE):
+        raise ValueError(f"model = {model!r} is invalid: must be a symrep.model.LinearVAE")
     out = check_output_dir(out_dir, name="out_dir")
-    documents = [(f"{step.key}.tex", step_latex(step)) for step in all_steps()]
+    documents = [(f"{step.key}.tex", step_latex(step)) for step in all_steps(model)]
     inputs = [f"\\input{{{name.removesuffix('.tex')}}}" for name, _ in documents]
-    documents.append((MAIN_FILE, _PREAMBLE % {"version": __version__} + "\n".join(inputs)
-                      + "\n\\end{document}\n"))
+    preamble = _PREAMBLE % {"version": __version__}
+    if model is not None and not model.is_scalar:
+        preamble += _GENERAL_MODEL % {"M": model.M, "Mstar": model.Mstar}
+    documents.append((MAIN_FILE, preamble + "\n".join(inputs) + "\n\\end{document}\n"))
     return [atomic_write_text(out / name, text) for name, text in documents]
 
 

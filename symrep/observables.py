@@ -42,6 +42,7 @@ __all__ = [
     "distortion",
     "kl_posterior",
     "training_objective",
+    "training_objective_in_moments",
     "observables",
     "observables_step",
 ]
@@ -82,11 +83,33 @@ def kl_posterior(moments: sp.Matrix) -> sp.Expr:
     return (a * D + a * gap2 - 1 - sp.log(a * D)) / 2
 
 
+#: Entries of the training moments T as symbols, for the arranged form of the objective.
+T_uv, T_vv = sp.symbols("T_uv T_vv", real=True)
+
+
+def training_objective_in_moments() -> sp.Expr:
+    """alpha [-T_uv + Q/2 (T_vv + D) + beta/2 (D + T_vv - 1 - log D)] + lam/2 (Q + E).
+
+    The training objective per N in the entries ``T_uv``, ``T_vv`` of the training
+    moments, built unevaluated in this arrangement (for the derivation document; see
+    :mod:`symrep.replica.display`). ``.doit()`` evaluates it.
+    """
+    half = sp.Rational(1, 2)
+    per_sample = sp.Add(
+        sp.Mul(-1, T_uv, evaluate=False),
+        sp.Mul(half, Q, sp.Add(T_vv, D, evaluate=False), evaluate=False),
+        sp.Mul(half, beta, sp.Add(D, T_vv, -1, sp.Mul(-1, sp.log(D), evaluate=False),
+                                  evaluate=False), evaluate=False),
+        evaluate=False)
+    return sp.Add(sp.Mul(alpha, per_sample, evaluate=False),
+                  sp.Mul(half, lam, sp.Add(Q, E, evaluate=False), evaluate=False),
+                  evaluate=False)
+
+
 def training_objective() -> sp.Expr:
     """(L - sum_mu ||x^mu||^2/2) / N from the training moments; equals f at the saddle."""
     T = training_moments()
-    per_sample = -T[0, 1] + Q * (T[1, 1] + D) / 2 + beta * (D + T[1, 1] - 1 - sp.log(D)) / 2
-    return alpha * per_sample + lam * (Q + E) / 2
+    return training_objective_in_moments().doit().xreplace({T_uv: T[0, 1], T_vv: T[1, 1]})
 
 
 @cache
@@ -105,9 +128,52 @@ def observables() -> dict:
     }
 
 
+def observables_step(model=None) -> Step:
+    """The observables, for the derivation document.
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+    """
+    if model is None or model.is_scalar:
+        return _scalar_observables_step()
+    return _model_observables_step(model)
+
+
 @cache
-def observables_step() -> Step:
-    """The observables, for the derivation document."""
+def _model_observables_step(model) -> Step:
+    s = model.symbols()
+    obs = model.population_observables()
+    text = r"""
+With $u = W^{\mathsf T}x/\sqrt N$ and $v = \tilde Wx/\sqrt N$, the second moments of the
+fields under the data distribution are
+$\Sigma = t\operatorname{diag}(\rho)\,t^{\mathsf T} + \eta\,\mathcal Q$. The rate (the KL
+term) and the distortion (the reconstruction term less $(N-1)\eta/2$) averaged over the
+data are quadratic in the fields, so SymPy averages the model's terms with $\Sigma$
+(\texttt{LinearVAE.population\_observables}). The signal recovery error compares the
+decoder with the features up to a permutation and signs of the units,
+$\epsilon_g = \min_{\pi,\pm}\|W_0\operatorname{diag}(\sqrt\rho) - W\|^2/N
+= \sum_k\rho_k + \operatorname{tr}Q - 2\max_\pi\sum_k\sqrt{\rho_k}\,|m_{\pi(k)k}|$
+(the narrower matrix padded with zero columns, $\pi$ an assignment of units to distinct
+features); the maximum over assignments is taken numerically.
+"""
+    return Step(
+        key="10_observables",
+        title="Observables",
+        text=text,
+        equations=(
+            Equation(r"\Sigma", model.field_moments()),
+            Equation(r"\mathcal R", obs["rate"]),
+            Equation(r"\mathcal D", obs["distortion"]),
+        ),
+        result={**obs, "moments": model.field_moments(), "rho": s.rho},
+    )
+
+
+@cache
+def _scalar_observables_step() -> Step:
+    """The observables of the model with M = M* = 1, for the derivation document."""
     text = r"""
 With $u = x\cdot W/\sqrt N$ and $v = x\cdot\tilde W/\sqrt N$, the second moments under the
 data distribution are $\Sigma = \rho\,tt^{\mathsf T} + \eta\,\mathcal Q$. On the training set
@@ -131,8 +197,7 @@ $\mathrm{KL}(q(z|x)\,\|\,p_W(z|x))$ between variational and true posterior are:
             Equation(r"\mathcal D", obs["distortion"]),
             Equation(r"\mathrm{KL}_{q\|p_W}", obs["kl_posterior"]),
             Equation(r"\frac{L}{N} - \frac{\sum_\mu\|x^\mu\|^2}{2N}",
-                     r"\alpha\Bigl[-T_{uv} + \tfrac Q2(T_{vv}+D) + \tfrac\beta2(D + T_{vv} - 1"
-                     r" - \log D)\Bigr] + \tfrac\lambda2(Q+E)"),
+                     training_objective_in_moments(), display={"fraction": r"\tfrac"}),
         ),
         result=obs,
     )

@@ -569,3 +569,21 @@ def test_rs_block_is_nan_where_the_collapsed_point_does_not_exist():
     eig = rs_collapsed_eigenvalues(0.5, 0.05, 0.01, 1.0, 1.0)
     assert np.all(np.isnan(eig))
     assert math.isfinite(rs_collapsed_eigenvalues(0.5, 8.0, 0.01, 1.0, 1.0)[0])
+
+
+def test_mode_objective_is_the_models_objective_along_one_eigenvector():
+    """Against the objective written out by hand: W = omega v sqrt(N), W~ = omegatilde
+    v sqrt(N), fields (omega, omegatilde) v.x with <(v.x)^2> = s over the samples."""
+    import sympy as sp
+
+    from symrep import symbols as S
+    from symrep.asymptotics.stability import mode_objective
+    from symrep.model import LinearVAE
+
+    w, wt, s = S.omega, S.omegatilde, S.s
+    by_hand = S.alpha * (-s * w * wt + w**2 * (s * wt**2 + S.D) / 2
+                         + S.beta * (s * wt**2 + S.D - 1 - sp.log(S.D)) / 2) \
+        + S.lam * (w**2 + wt**2) / 2
+    assert sp.expand(mode_objective() - by_hand) == 0
+    with pytest.raises(ValueError, match="M must be 1"):
+        mode_objective(LinearVAE(2, 2))

@@ -135,3 +135,49 @@ def test_derive_subcommand_runs_as_a_module(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "--out" in out.stdout
+
+
+@needs_pdflatex
+def test_general_model_derivation_compiles_without_overfull_lines(tmp_path, capsys):
+    """`symrep derive --M 2 --Mstar 2`: the replica steps on matrix expressions, typeset."""
+    assert main(["derive", "--M", "2", "--Mstar", "2", "--out", str(tmp_path), "--pdf"]) == 0
+    capsys.readouterr()
+    names = sorted(p.name for p in tmp_path.glob("*.tex"))
+    assert names[-1] == "main.tex" and len(names) == 11  # the ten replica steps
+    main_tex = (tmp_path / "main.tex").read_text()
+    assert "$M = 2$ latent units and $M^* = 2$" in main_tex
+    assert "D_{2}^*" in (tmp_path / "09_saddle_point.tex").read_text()
+    overfull = [float(w) for w in OVERFULL.findall((tmp_path / "main.log").read_text())]
+    assert max(overfull, default=0.0) <= 10.0, f"overfull lines (pt too wide): {overfull}"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--M", "0"], "M = 0 is invalid"),
+    (["--Mstar", "10"], "Mstar = 10 is invalid"),
+    (["--M", "two"], "invalid int value"),
+])
+def test_derive_refuses_bad_model_sizes(tmp_path, capsys, argv, message):
+    try:
+        status = main(["derive", "--out", str(tmp_path / "out"), *argv])
+    except SystemExit as exc:  # argparse rejects a malformed number itself
+        status = exc.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_write_derivations_refuses_a_model_that_is_not_one(tmp_path):
+    with pytest.raises(ValueError, match="model"):
+        write_derivations(tmp_path, model=(2, 2))
+
+
+@needs_pdflatex
+def test_three_by_three_derivation_compiles(tmp_path):
+    """M = M* = 3, the largest size the issue asks for (about 2 s)."""
+    from symrep.model import LinearVAE
+
+    write_derivations(tmp_path, model=LinearVAE(3, 3))
+    compile_pdf(tmp_path)
+    overfull = [float(w) for w in OVERFULL.findall((tmp_path / "main.log").read_text())]
+    assert max(overfull, default=0.0) <= 10.0, f"overfull lines (pt too wide): {overfull}"

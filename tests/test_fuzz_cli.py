@@ -543,6 +543,13 @@ def test_subprocess_exit_status_and_one_line(places, args, status, needle):
     assert not temporary_files(places)
 
 
+def _deliver_sigint():
+    """In the child before exec: SIGINT at its default, as in a terminal. A test run
+    started in the background of a non-interactive shell ignores SIGINT, and Python
+    started with SIGINT ignored keeps ignoring it (the command would never see Ctrl-C)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_exits_130_with_one_line_and_leaves_nothing(tmp_path):
     """Ctrl-C while simulating: status 130, one line, no partial file."""
     env = {**os.environ, "SYMREP_TIME_BUDGET": "600"}
@@ -550,7 +557,7 @@ def test_sigint_exits_130_with_one_line_and_leaves_nothing(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "symrep", "figures", "--quick", "--only", "fig2_middle",
          "--out", "figs"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+        stderr=subprocess.PIPE, text=True, preexec_fn=_deliver_sigint)
     try:
         first = proc.stdout.readline()  # printed when the work starts
         assert first.startswith("# 1 figure(s)"), first

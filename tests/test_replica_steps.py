@@ -208,3 +208,144 @@ def test_saddle_point_equations_are_the_gradient_of_the_reduced_free_energy():
     for z, eq in zip(system.unknowns, system.equations, strict=True):
         direct = sp.diff(system.free_energy, z).subs(vals)
         assert math.isclose(float(eq.subs(vals)), float(direct), rel_tol=1e-10, abs_tol=1e-12)
+
+
+# --- several latent units and features: the steps on matrix expressions -------------
+
+def _model22():
+    from symrep.model import LinearVAE
+
+    return LinearVAE(2, 2)
+
+
+def _values(model, seed, rational=False):
+    """Random values of every entry symbol of the model and of the parameters."""
+    from symrep.replica.matrix_forms import matrix_forms
+
+    F = matrix_forms(model)
+    symbols = set()
+    for v in F.realization.values():
+        symbols |= sp.ImmutableMatrix(v).free_symbols
+    s = model.symbols()
+    symbols |= {s.alpha, s.beta, s.lam, s.eta, s.b, *s.rho, *s.D_entries}
+    rng = np.random.default_rng(seed)
+    out = {}
+    for sym in sorted(symbols, key=sp.default_sort_key):
+        value = rng.uniform(0.2, 0.8) if (sym.is_positive or sym.is_nonnegative) else \
+            rng.uniform(-0.4, 0.4)
+        out[sym] = sp.Rational(round(value * 1000), 1000) if rational else value
+    return out
+
+
+def _evaluate(expr, model, values, extra=None):
+    """A matrix expression at numeric values (matrix symbols replaced by their entries)."""
+    from symrep.replica.matrix_calculus import realize
+    from symrep.replica.matrix_forms import matrix_forms
+
+    F = matrix_forms(model)
+    table = {**F.realization, **(extra or {})}
+    numeric = {k: sp.ImmutableMatrix(v).xreplace(values) for k, v in table.items()}
+    return realize(expr.xreplace(values), numeric)
+
+
+def _numpy(M, values):
+    return np.array(sp.Matrix(M).xreplace(values), dtype=float)
+
+
+@pytest.mark.parametrize("n_value", [1, 2, 3])
+def test_energetic_term_of_two_units_equals_explicit_determinant(n_value):
+    from symrep.replica.energetic import structural_energetic
+    from symrep.replica.matrix_forms import matrix_forms
+
+    model = _model22()
+    F, s = matrix_forms(model), model.symbols()
+    values = _values(model, n_value)
+    values[s.b] = 0.3
+    G_E = structural_energetic(model).xreplace({s.n: n_value}).xreplace(F.definitions)
+    value = complex(sp.N(_evaluate(G_E, model, values)))
+    # the explicit 4n x 4n matrix, built here from the model's definitions
+    G, g, t = (_numpy(x, values) for x in (s.G, s.g, s.t))
+    P = np.diag([values[r] for r in s.rho])
+    Q, beta, eta = G[:2, :2], values[s.beta], values[s.eta]
+    I2 = np.eye(2)
+    K = np.block([[np.zeros((2, 2)), -I2], [-I2, Q + beta * I2]])
+    C = np.kron(np.ones((n_value, n_value)), t @ P @ t.T + eta * g) + np.kron(
+        np.eye(n_value), eta * (G - g))
+    det = np.linalg.det(np.eye(4 * n_value) + 0.3 * np.kron(np.eye(n_value), K) @ C)
+    assert math.isclose(np.exp(-2 * value).real, det, rel_tol=1e-10)
+
+
+@pytest.mark.parametrize("n_value", [1, 2, 3])
+def test_entropic_term_of_two_units_equals_explicit_gaussian_integral(n_value):
+    from symrep.replica.entropic import structural_entropic
+
+    model = _model22()
+    s = model.symbols()
+    values = _values(model, 10 + n_value)
+    for i in range(4):  # a positive definite conjugate matrix
+        values[s.Atilde[i, i]] = 3.0 + values[s.Atilde[i, i]]
+    value = complex(sp.N(_evaluate(structural_entropic(model).xreplace({s.n: n_value}),
+                                   model, values)))
+    At, Bt, Ht, G, g, t = (_numpy(x, values) for x in
+                           (s.Atilde, s.Btilde, s.Htilde, s.G, s.g, s.t))
+    full = np.kron(np.eye(n_value), At - Bt) + np.kron(np.ones((n_value, n_value)), Bt)
+    want = (n_value * np.trace(At @ G) / 2 + n_value * (n_value - 1) * np.trace(Bt @ g) / 2
+            - n_value * np.trace(Ht.T @ t) + 2 * n_value * math.log(2 * math.pi)
+            - np.linalg.slogdet(full)[1] / 2)
+    for k in range(2):  # site average with W0^T W0 / N = I: one quadratic form per feature
+        h = np.tile(Ht[:, k], n_value)
+        want += h @ np.linalg.solve(full, h) / 2
+    assert math.isclose(value.real, want, rel_tol=1e-10)
+
+
+def test_replica_limit_of_two_units_matches_a_finite_difference_in_n():
+    from symrep.replica.matrix_forms import matrix_forms
+    from symrep.replica.replica_limit import structural_replica_limit
+
+    model = _model22()
+    F, s = matrix_forms(model), model.symbols()
+    parts = structural_replica_limit(model)
+    values = _values(model, 20, rational=True)
+    for i in range(4):
+        values[s.Atilde[i, i]] += 3
+    values[s.b] = sp.Rational(3, 10)
+    phi = parts["entropic"] + s.alpha * parts["energetic"] - s.b * parts["local"]
+    defs = F.definitions
+    value = sp.N(_evaluate(phi.xreplace(defs), model, values), 30)
+    h = sp.Rational(1, 10**8)
+    Phi = parts["replicated"].xreplace(defs)
+    fd = (_evaluate(Phi.xreplace({s.n: h}), model, values)
+          - _evaluate(Phi.xreplace({s.n: -h}), model, values)) / (2 * h)
+    assert math.isclose(float(value), float(sp.N(fd, 40)), rel_tol=1e-10)
+
+
+def test_zero_temperature_limit_of_two_units_numerically():
+    from symrep.replica.matrix_forms import matrix_forms
+    from symrep.replica.replica_limit import structural_replica_limit
+    from symrep.replica.zero_temperature import _matrix_scaling, compact_limits
+
+    model = _model22()
+    F, s = matrix_forms(model), model.symbols()
+    values = _values(model, 30, rational=True)
+    for i in range(4):
+        values[s.X[i, i]] += 1
+    energetic = structural_replica_limit(model)["energetic"].xreplace(F.definitions)
+    raw = (energetic.xreplace(_matrix_scaling(model)) / s.b).xreplace(
+        {s.b: sp.Integer(10) ** 12})
+    compact = compact_limits(model)["energetic"]
+    assert math.isclose(float(sp.N(_evaluate(raw, model, values), 40)),
+                        float(sp.N(_evaluate(compact, model, values), 40)), rel_tol=1e-9)
+
+
+def test_conjugates_of_two_units_are_stationary_at_another_point():
+    from symrep.replica.conjugates import eliminate_conjugates
+    from symrep.replica.matrix_calculus import vanishes_at_random_point
+    from symrep.replica.matrix_forms import matrix_forms
+
+    model = _model22()
+    step = eliminate_conjugates(model).result
+    F = matrix_forms(model)
+    for grad in step["gradients"].values():
+        assert vanishes_at_random_point(grad.xreplace(step["solution"]), F.realization,
+                                        seed=7)
+        assert not vanishes_at_random_point(grad, F.realization, seed=7)

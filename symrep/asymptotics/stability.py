@@ -55,12 +55,37 @@ __all__ = ["ModeStability", "mode_objective", "collapsed_stability", "mode_thres
            "stability_step"]
 
 
-def mode_objective() -> sp.Expr:
-    """Training objective per N with decoder and encoder along one eigenvector."""
+def mode_objective(model=None) -> sp.Expr:
+    """Training objective per N with decoder and encoder along one eigenvector.
+
+    Taken from the model (:class:`symrep.model.LinearVAE`, one latent unit): with
+    W = omega v sqrt(N), W~ = omegatilde v sqrt(N) and v an eigenvector of the sample
+    covariance with eigenvalue s, the local fields (u, v) = (omega, omegatilde) v.x have
+    second moments s (omega, omegatilde)(omega, omegatilde)^T over the training samples
+    and Q = omega^2, E = omegatilde^2, so the objective per N is alpha times the model's
+    per-sample objective averaged with these moments plus its regularizer. The terms are
+    grouped by beta and omega^2.
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        A model with one latent unit (default ``LinearVAE()``).
+    """
+    from symrep.model import LinearVAE
+
+    model = LinearVAE() if model is None else model
+    if model.M != 1:
+        raise ValueError(f"model.M = {model.M} is invalid: the mode analysis is per unit, "
+                         "M must be 1")
     w, wt, s = S.omega, S.omegatilde, S.s
-    per_sample = (-s * w * wt + w**2 * (s * wt**2 + S.D) / 2
-                  + S.beta * (s * wt**2 + S.D - 1 - sp.log(S.D)) / 2)
-    return S.alpha * per_sample + S.lam * (w**2 + wt**2) / 2
+    sym = model.symbols()
+    mode = sp.Matrix([w, wt])
+    moments = s * mode * mode.T
+    on_mode = {sym.Q[0, 0]: w**2, sym.E[0, 0]: wt**2}
+    per_sample = sp.expand(model.average_objective(moments).xreplace(on_mode))
+    groups = sp.collect(per_sample, [S.beta, w**2], evaluate=False)
+    per_sample = sp.Add(*(key * sp.factor(value) for key, value in groups.items()))
+    return sym.alpha * per_sample + model.regularizer().xreplace(on_mode)
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def source_key(paths, extra=()) -> str:
     return h.hexdigest()
 
 
-def generate_source(functions, header="", module="numpy") -> str:
+def generate_source(functions, header="", module="numpy", constants=None) -> str:
     """Python source of a module defining one function per entry.
 
     Parameters
@@ -71,6 +71,9 @@ def generate_source(functions, header="", module="numpy") -> str:
         arguments) and a sequence of SymPy expressions (the outputs).
     header : str
         Module docstring.
+    constants : dict, optional
+        ``name -> value`` written as module constants (``repr`` of numbers, strings and
+        tuples of them).
     module : {"numpy", "math"}
         "numpy" code is vectorised over array arguments; "math" code works on Python
         floats only and is an order of magnitude faster for single points.
@@ -92,6 +95,10 @@ def generate_source(functions, header="", module="numpy") -> str:
     else:
         raise ValueError(f"module = {module!r} is invalid: must be 'numpy' or 'math'")
     lines = [f'"""{header}"""', f"import {module}", ""]
+    for name, value in (constants or {}).items():
+        lines.append(f"{name} = {value!r}")
+    if constants:
+        lines.append("")
     for name, (args, exprs) in functions.items():
         safe = {s: sp.Symbol(f"a{i}_{_identifier(s.name)}") for i, s in enumerate(args)}
         exprs = [sp.sympify(e).xreplace(safe) for e in exprs]

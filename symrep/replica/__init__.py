@@ -48,19 +48,25 @@ __all__ = [
 ]
 
 
-def derivation_steps():
-    """All steps of the replica derivation, in order, for the LaTeX document."""
+def derivation_steps(model=None):
+    """All steps of the replica derivation, in order, for the LaTeX document.
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+    """
     from symrep.observables import observables_step
 
     return [
-        per_sample_objective(),
-        local_field_covariance(),
-        energetic_term(),
-        entropic_term(),
-        replica_limit(),
-        zero_temperature(),
-        eliminate_conjugates(),
-        free_energy_step(),
-        saddle_point_step(),
-        observables_step(),
+        per_sample_objective(model),
+        local_field_covariance(model),
+        energetic_term(model),
+        entropic_term(model),
+        replica_limit(model),
+        zero_temperature(model),
+        eliminate_conjugates(model),
+        free_energy_step(model),
+        saddle_point_step(model),
+        observables_step(model),
     ]

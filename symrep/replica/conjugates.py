@@ -14,7 +14,12 @@ from functools import cache
 import sympy as sp
 
 from symrep.replica.derivation import Equation, Step
-from symrep.replica.zero_temperature import conjugate_hat_matrices, zero_temperature
+from symrep.replica.objective import _model
+from symrep.replica.zero_temperature import (
+    conjugate_hat_matrices,
+    structural_zero_temperature,
+    zero_temperature,
+)
 from symrep.symbols import (
     alpha,
     chihat_E,
@@ -30,7 +35,7 @@ from symrep.symbols import (
     teacher_overlaps,
 )
 
-__all__ = ["eliminate_conjugates"]
+__all__ = ["eliminate_conjugates", "structural_elimination"]
 
 
 def _solve_unique(equations, unknowns):
@@ -40,16 +45,39 @@ def _solve_unique(equations, unknowns):
     return {k: sp.simplify(v) for k, v in solutions[0].items()}
 
 
-@cache
-def eliminate_conjugates() -> Step:
+def structural_elimination(model=None) -> Step:
+    """The elimination of the conjugates on the matrix expressions, for any model.
+
+    For M > 1 this is :func:`eliminate_conjugates`; for M = M* = 1 the same step on 1 x 1
+    blocks (used to check the matrix route against the explicit one).
+    """
+    return _structural_elimination(_model(model))
+
+
+def eliminate_conjugates(model=None) -> Step:
     """Solve for the conjugates and substitute them into the free energy.
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
 
     Returns
     -------
     Step
         ``result`` is a dict with ``solution`` (conjugate -> expression) and
-        ``free_energy`` (f in the order parameters, D included, no conjugates).
+        ``free_energy`` (f in the order parameters, D included, no conjugates). For
+        M = M* = 1 explicit expressions; otherwise matrix expressions (the solution maps
+        the matrix symbols of :func:`symrep.replica.matrix_forms.matrix_forms`).
     """
+    model = _model(model)
+    if model.is_scalar:
+        return _scalar_elimination()
+    return _structural_elimination(model)
+
+
+@cache
+def _scalar_elimination() -> Step:
     zt = zero_temperature().result
     f = zt["free_energy"]
     solution = _solve_unique([sp.diff(f, s) for s in (qhat, rhat, ehat)],
@@ -88,4 +116,50 @@ $\tfrac12\operatorname{tr}\bigl[\mathcal X^{-1}(\mathcal Q - t t^{\mathsf T})\bi
             Equation(r"\hat{\mathcal Q}", Q_hat.subs(solution)),
         ),
         result={"solution": solution, "free_energy": free_energy},
+    )
+
+
+@cache
+def _structural_elimination(model) -> Step:
+    from symrep.replica.matrix_calculus import gradient, vanishes_at_random_point
+    from symrep.replica.matrix_forms import matrix_forms
+
+    F = matrix_forms(model)
+    zt = structural_zero_temperature(model).result
+    f = zt["free_energy"]
+    X_inv = sp.Inverse(F.X)
+    solution = {F.Xhat: X_inv, F.that: X_inv * F.t,
+                F.Qhat: X_inv * (F.G - F.t * F.t.T) * X_inv}
+    gradients = {V: gradient(f, V) for V in (F.Qhat, F.that, F.Xhat)}
+    for V, grad in gradients.items():
+        if not vanishes_at_random_point(grad.xreplace(solution), F.realization):
+            raise AssertionError(  # pragma: no cover - structural guarantee
+                f"d f / d {V} does not vanish at the proposed conjugates")
+    compact = sp.Trace(X_inv * (F.G - F.t * F.t.T)) / 2
+    if not vanishes_at_random_point(zt["entropic"].xreplace(solution) - compact,
+                                    F.realization):  # pragma: no cover
+        raise AssertionError("the entropic term after elimination differs from its "
+                             "compact form")
+    free_energy = -compact - model.symbols().alpha * zt["energetic"] + zt["local"]
+    text = r"""
+SymPy differentiates $f$ with respect to the conjugate matrices (matrix calculus on the
+traces of step 6):
+"""
+    after = r"""
+The three gradients vanish at
+$\hat{\mathcal X} = \mathcal X^{-1}$, $\hat t = \mathcal X^{-1} t$ and
+$\hat{\mathcal Q} = \mathcal X^{-1}(\mathcal Q - t t^{\mathsf T})\mathcal X^{-1}$
+(checked in exact arithmetic at random rational values of every entry), the solution of
+the case $M = M^* = 1$ written with matrices. Substituted back, the entropic part
+becomes $\tfrac12\operatorname{tr}\bigl[\mathcal X^{-1}(\mathcal Q - t t^{\mathsf T})\bigr]$
+(checked in the same way).
+"""
+    return Step(
+        key="07_conjugates",
+        title="Elimination of the conjugate variables",
+        text=text,
+        equations=tuple(Equation(rf"\partial f/\partial {sp.latex(V)}", grad)
+                        for V, grad in gradients.items()),
+        closing=after,
+        result={"solution": solution, "free_energy": free_energy, "gradients": gradients},
     )

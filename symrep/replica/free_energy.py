@@ -14,12 +14,13 @@ from functools import cache
 
 import sympy as sp
 
-from symrep.replica.conjugates import eliminate_conjugates
+from symrep.replica.conjugates import eliminate_conjugates, structural_elimination
 from symrep.replica.derivation import Equation, Step
+from symrep.replica.objective import _model
 from symrep.replica.zero_temperature import zero_temperature
 from symrep.symbols import PARAMETERS
 
-__all__ = ["rs_free_energy", "free_energy_step"]
+__all__ = ["rs_free_energy", "free_energy_step", "structural_free_energy"]
 
 
 def rs_free_energy(conjugates: bool = False) -> sp.Expr:
@@ -44,9 +45,54 @@ def rs_free_energy(conjugates: bool = False) -> sp.Expr:
     return eliminate_conjugates().result["free_energy"]
 
 
+def structural_free_energy(model=None):
+    """f of any model as a matrix expression (conjugates eliminated, D not yet).
+
+    -tr[X^{-1}(G - t t^T)]/2 + alpha/2 tr[(K^{-1} + eta X)^{-1}(t diag(rho) t^T + eta G)]
+    + lam/2 tr(Q + E) + alpha w(Q, D), in the matrix symbols of
+    :func:`symrep.replica.matrix_forms.matrix_forms` and the entries of Q and D.
+    """
+    return structural_elimination(model).result["free_energy"]
+
+
+def free_energy_step(model=None) -> Step:
+    """The final free energy, for the derivation document.
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+    """
+    model = _model(model)
+    if model.is_scalar:
+        return _scalar_free_energy_step()
+    return _structural_free_energy_step(model)
+
+
 @cache
-def free_energy_step() -> Step:
-    """The final free energy, for the derivation document."""
+def _structural_free_energy_step(model) -> Step:
+    f = structural_free_energy(model)
+    text = r"""
+Collecting the entropic term, the energetic term and the local terms, the
+replica-symmetric free energy per $N$ at zero temperature is
+\begin{align*}
+ f &= -\tfrac12\operatorname{tr}\bigl[\mathcal X^{-1}(\mathcal Q - t t^{\mathsf T})\bigr]
+ + \tfrac\alpha2\operatorname{tr}\bigl[(K^{-1}+\eta\mathcal X)^{-1}(t\operatorname{diag}(\rho)
+ t^{\mathsf T} + \eta\mathcal Q)\bigr] \\
+ &\phantom{{}={}} + \tfrac\lambda2\operatorname{tr}(Q+E)
+ + \tfrac\alpha2\bigl[\operatorname{tr}(QD) + \beta(\operatorname{tr}D - M
+ - \log\det D)\bigr],
+\end{align*}
+to be extremised over $\mathcal Q$, $t$, the symmetric $\mathcal X$ and the diagonal $D$.
+At the extremum it equals $\min_{W,\tilde W, D} L/N - \sum_\mu\|x^\mu\|^2/(2N)$. As
+SymPy holds it (matrix symbols; $w(Q, D)$ written out):
+"""
+    return Step(key="08_free_energy", title="The replica-symmetric free energy", text=text,
+                equations=(Equation("f", f),), result=f)
+
+
+@cache
+def _scalar_free_energy_step() -> Step:
     f = rs_free_energy()
     missing = [s for s in PARAMETERS if s not in f.free_symbols]
     if missing:  # pragma: no cover - structural guarantee

@@ -10,6 +10,11 @@ complement with A - B. Hence, for any n (integer or symbolic),
 
 and the inverse acts on 1 (x) w as 1 (x) (A + (n - 1) B)^{-1} w. Tests compare these
 formulas with explicit matrices for n = 1, 2, 3.
+
+The blocks may be explicit matrices (their determinants and inverses are then written
+out) or matrix expressions (``MatrixSymbol`` and the like, for models with several latent
+units): determinants, inverses and traces then stay unevaluated
+(``Determinant``, ``Inverse``, ``Trace``).
 """
 
 from __future__ import annotations
@@ -35,13 +40,28 @@ class RSMatrix:
     def block_size(self) -> int:
         return self.diag.shape[0]
 
+    @property
+    def explicit_blocks(self) -> bool:
+        """True when the blocks are explicit matrices (not matrix expressions)."""
+        return isinstance(self.diag, sp.MatrixBase)
+
+    def _det(self, M):
+        return M.det() if self.explicit_blocks else sp.Determinant(M)
+
+    def _inv(self, M):
+        return M.inv() if self.explicit_blocks else sp.Inverse(M)
+
+    def _trace(self, M):
+        return M.trace() if self.explicit_blocks else sp.Trace(M)
+
     def left_multiply(self, K: sp.Matrix) -> RSMatrix:
         """(I_n (x) K) times this matrix."""
         return RSMatrix(K * self.diag, K * self.off, self.n)
 
     def plus_identity(self) -> RSMatrix:
         """The identity of size n p plus this matrix."""
-        return RSMatrix(sp.eye(self.block_size) + self.diag, self.off, self.n)
+        eye = sp.eye(self.block_size) if self.explicit_blocks else sp.Identity(self.block_size)
+        return RSMatrix(eye + self.diag, self.off, self.n)
 
     def symmetric_block(self) -> sp.Matrix:
         """A + (n - 1) B: the action on symmetric vectors 1 (x) w."""
@@ -49,19 +69,25 @@ class RSMatrix:
 
     def logdet(self) -> sp.Expr:
         """log det of the full matrix: (n-1) log det(A - B) + log det(A + (n-1) B)."""
-        return (self.n - 1) * sp.log((self.diag - self.off).det()) + sp.log(
-            self.symmetric_block().det()
+        return (self.n - 1) * sp.log(self._det(self.diag - self.off)) + sp.log(
+            self._det(self.symmetric_block())
         )
 
     def inverse_quadratic(self, w: sp.Matrix) -> sp.Expr:
-        """(1 (x) w)^T M^{-1} (1 (x) w) = n w^T (A + (n-1) B)^{-1} w."""
-        return self.n * (w.T * self.symmetric_block().inv() * w)[0, 0]
+        """(1 (x) w)^T M^{-1} (1 (x) w) = n w^T (A + (n-1) B)^{-1} w.
+
+        For a p x k matrix w (k columns, e.g. one per feature) the sum over the columns,
+        n tr(w^T (A + (n-1) B)^{-1} w).
+        """
+        if self.explicit_blocks and w.shape[1] == 1:
+            return self.n * (w.T * self.symmetric_block().inv() * w)[0, 0]
+        return self.n * self._trace(w.T * self._inv(self.symmetric_block()) * w)
 
     def trace_product(self, other: RSMatrix) -> sp.Expr:
         """sum_ab tr(M_ab O_ab^T) = n tr(A A'^T) + n (n - 1) tr(B B'^T)."""
-        return self.n * (self.diag * other.diag.T).trace() + self.n * (self.n - 1) * (
-            self.off * other.off.T
-        ).trace()
+        return self.n * self._trace(self.diag * other.diag.T) + self.n * (self.n - 1) * (
+            self._trace(self.off * other.off.T)
+        )
 
     def explicit(self, n_value: int) -> sp.Matrix:
         """The full (n p) x (n p) matrix for a concrete number of replicas."""
