@@ -207,3 +207,13 @@ def test_collapse_thresholds_equal_the_linear_stability_of_collapse():
     for a, row in zip(alphas, got, strict=True):
         want = mode_thresholds(float(a), 1.0, [2.0, 0.7], 1.0, M=3)
         np.testing.assert_allclose(row, want, rtol=1e-9)
+
+
+@pytest.mark.parametrize("lam", [1e-120, 5e-324])
+def test_tiny_weight_decay_is_solved_as_none(lam):
+    """A weight decay far below rounding (found by the property tests at 2.9e-141)
+    gives the answer without weight decay, not a solver failure."""
+    args = (0.5119776605759778, 3.9804871461574454)
+    assert solve(*args, lam, 2.0, 2.390625).Q == solve(*args, 0.0, 2.0, 2.390625).Q
+    r = solve(*args, lam, (2.0, 0.7), 2.390625, M=2)
+    assert r.phases == ("overfitting", "overfitting")

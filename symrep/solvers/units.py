@@ -47,7 +47,8 @@ _SCAN_RANGE = 1e-9  # smallest Q on the grid, relative to the largest
 # learning unit's norm vanishes linearly with the distance to the threshold, and the
 # collapsed state is admissible only within rounding of it (it sits at a fold of the map)
 _SCAN_TAIL = (1e-11, 10**-13.5, 1e-16)
-_REFINE_MAX = 80  # regula falsi iterations per bracket, at most
+_REFINE_MAX = 80
+_LAM_FLOOR = 1e-100  # smaller weight decays are solved as lam = 0  # regula falsi iterations per bracket, at most
 
 
 def _solve3(J, F):
@@ -702,6 +703,10 @@ def stationary_points(alpha, beta, lam, rho, eta):
         :func:`equation_scale`. The sign of (m, d) is fixed by m >= 0.
     """
     gen = generated()
+    # a weight decay below 1e-100 changes no digit of any result, but its powers
+    # underflow in the conjugate map (products of lam with other small terms): solve
+    # those points without weight decay
+    lam = np.where(np.asarray(lam, float) < _LAM_FLOOR, 0.0, lam)
     params = tuple(np.asarray(p, float) for p in (alpha, beta, lam, rho, eta))
     n = params[0].shape[0]
     points = []
