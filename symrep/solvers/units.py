@@ -47,8 +47,8 @@ _SCAN_RANGE = 1e-9  # smallest Q on the grid, relative to the largest
 # learning unit's norm vanishes linearly with the distance to the threshold, and the
 # collapsed state is admissible only within rounding of it (it sits at a fold of the map)
 _SCAN_TAIL = (1e-11, 10**-13.5, 1e-16)
-_REFINE_MAX = 80
-_LAM_FLOOR = 1e-100  # smaller weight decays are solved as lam = 0  # regula falsi iterations per bracket, at most
+_REFINE_MAX = 80  # regula falsi iterations per bracket, at most
+_LAM_FLOOR = 1e-100  # smaller weight decays are solved as lam = 0
 
 
 def _solve3(J, F):
