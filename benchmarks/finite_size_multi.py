@@ -31,6 +31,7 @@ import time
 import numpy as np
 import torch
 
+from symrep import solve
 from symrep.io import atomic_write_text
 from symrep.simulate import exact_minimum, sample_scm, simulate, summarize, train
 from symrep.simulate.experiment import finite_size_runs
@@ -181,20 +182,44 @@ def finite_size_table(Ns=(500, 1000, 2000), seeds=8, points=None, progress=False
                      "One-unit guide per unit (phase, Q, collapse threshold beta_c): "
                      + "; ".join(f"unit {i + 1}: {ph}, Q = {q:.4f}, beta_c = {bc:.3f}"
                                  for i, (ph, q, bc) in enumerate(guide)) + ".\n")
-        head = "| | " + " | ".join(f"N = {r['N']}" for r in point_rows) + " |"
-        lines = [head, "|---|" + "---|" * len(point_rows)]
+        theory = solve(p["alpha"], p["beta"], p["lam"], rho=tuple(float(r) for r in rho),
+                       eta=1.0, M=p["M"])
+        head = ("| | " + " | ".join(f"N = {r['N']}" for r in point_rows)
+                + f" | RS theory | (N = {point_rows[-1]['N']} - RS) / SE |")
+        lines = [head, "|---|" + "---|" * (len(point_rows) + 2)]
         lines.append("| phases | " + " | ".join(_phases_text(r["phases"], seeds)
-                                                  for r in point_rows) + " |")
+                                                  for r in point_rows)
+                     + f" | {', '.join(theory.phases)} | |")
         labels = None
         cells = []
+        last = None
         for r in point_rows:
             entries = [e for f in FIELDS for e in _entries(f, *r["summary"][f])]
             labels = [e[0] for e in entries]
             cells.append([_fmt(e[1], e[2]) for e in entries])
+            last = entries
+        want = [e for f in FIELDS for e in _entries(f, getattr(theory, f),
+                                                      np.zeros_like(getattr(theory, f)))]
         for k, name in enumerate(labels):
-            lines.append(f"| {name} | " + " | ".join(c[k] for c in cells) + " |")
+            _, mean, sem = last[k]
+            value = want[k][1]
+            dev = _deviation(mean, sem, value)
+            lines.append(f"| {name} | " + " | ".join(c[k] for c in cells)
+                         + f" | {value:.4f} | {dev} |")
+            deviations.append((label, name, mean, sem, value))
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts), rows
+
+
+def _deviation(mean, sem, value):
+    if sem < 1e-12:
+        return "exact" if abs(mean - value) < 1e-9 * (1 + abs(value)) else "differs"
+    return f"{(mean - value) / sem:+.1f}"
+
+
+#: (point, entry, mean at the largest N, its SE, RS value) of every table entry, filled
+#: by :func:`finite_size_table`.
+deviations = []
 
 
 PAGE_HEAD = """# Finite-N ground truth for M latent units and M* features
