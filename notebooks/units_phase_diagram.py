@@ -41,7 +41,7 @@ print(size)
 
 # %%
 result = fig_units_phase_diagram(size, resolution=24 if size.name == "quick" else None)
-result.figure
+result.figure  # noqa: B018 (the cell shows the figure)
 
 # %% [markdown]
 # **What the figure shows** ($\lambda = 1$, $\rho = (2, 0.7)$, $\eta = 1$). Below
