@@ -25,10 +25,12 @@ Generated functions (vectorised; arguments ``Y11, Y12, Y22`` then the named para
 Newton steps, for the solver (:mod:`symrep.solvers.units`):
 
 - ``map_step(Y11, Y12, Y22, y, c, alpha, lam, eta)``: F = T(Y) - Y (3 entries), the
-  Newton step (DT - I)^{-1} F (3 entries) and det(DT - I);
+  Newton step (DT - I)^{-1} F (3 entries), det(DT - I) and d F_11/d Y_11;
 - ``spectral_step(Y11, Y12, Y22, y, c, alpha, lam, eta, sigma)``: F (3 entries),
-  h = det(N + sigma I) and the Newton step in (Y11, Y12, Y22, c) of the extended system
-  F = 0, h = 0 (4 entries), with N = K^{-1} Y + eta I;
+  h = det(N + sigma I), the Newton step in (Y11, Y12, Y22, c) of the extended system
+  F = 0, h = 0 (4 entries), with N = K^{-1} Y + eta I, then d F_11/d Y_11 and
+  d h/d Y_11 (for the steps on the boundary Y_12 = Y_22 = 0, which the map keeps
+  without weight decay: there the full steps are singular at alpha = 1);
 - ``unit_residual(Q, kappa, Y11, Y12, Y22, alpha, beta, lam, rho, eta)``: d f/dQ and
   d f/dY11 of the full RS free energy at the unit state (Q, R, E, m, d) =
   (Q, kappa Q, kappa^2 Q, m, kappa m), each as a + b m^2 (f is even in (m, d)):
@@ -184,8 +186,9 @@ def newton_expressions():
         r0 = r.xreplace({S.m: 0})
         split += [r0, r.xreplace({S.m: 1}) - r0]
     return {"Y": Yv, "y": y, "c": c, "sigma": sigma, "kappa": kappa,
-            "map_step": [e.xreplace(opaque) for e in (*F, *newton3, det3)],
-            "spectral_step": [e.xreplace(opaque) for e in (*F, spectral, *newton4)],
+            "map_step": [e.xreplace(opaque) for e in (*F, *newton3, det3, Jm[0, 0])],
+            "spectral_step": [e.xreplace(opaque)
+                              for e in (*F, spectral, *newton4, Jm[0, 0], grad[0])],
             "unit_residual": split}
 
 

@@ -47,7 +47,8 @@ from symrep.numeric.system import generated
 from symrep.numeric.unit_map import unit_functions
 
 __all__ = ["spectral_values", "unit_states", "stationary_points", "polish", "physical",
-           "refine_extended", "finish",
+           "effective_weight_decay",
+           "refine_extended", "finish", "collapsed_state",
            "attracting_fixed_point", "contraction", "equation_scale", "FAMILIES",
            "NEWTON_BLOCKS", "RESIDUAL_TOLERANCE", "UNIT_GRID"]
 
@@ -55,13 +56,17 @@ __all__ = ["spectral_values", "unit_states", "stationary_points", "polish", "phy
 FAMILIES = ("collapsed", "overfitting", "learning")
 #: Largest accepted residual of the saddle-point equations, relative to their terms.
 RESIDUAL_TOLERANCE = 1e-9
-#: Points of the logarithmic grid on which the unit-norm equation is scanned.
-UNIT_GRID = 28
-_SCAN_RANGE = 1e-9  # smallest Q on the grid, relative to the largest
+#: Points of the logarithmic grid on which the unit-norm equation is scanned: 28 down to
+#: 1e-9 of the largest Q, then a sparse tail down to 1e-17 (near a continuous collapse
+#: the overfitting unit's norm goes to zero).
+UNIT_GRID = 32
+_GRID = np.concatenate([np.geomspace(1.0, 1e-9, 28), [1e-11, 1e-13, 1e-15, 1e-17]])
 _BLOCK_COLUMNS = 2048  # grid points times parameter points evaluated at once in the scan
 _FIXED_POINT_TOL = 1e-12  # |T(Y) - Y| relative to 1 + |Y|
+_STEP_TOL = 1e-14  # or a Newton step relative to 1 + |Y|
 _REFINE_MAX = 80  # regula falsi iterations per bracket, at most
 _REFINE_WIDTH = 1e-7  # brackets in log Q are refined to this width; Newton does the rest
+_FIRST_REFINE = 80  # regula falsi steps before Newton's method on the full system
 _FOLD_START = 1.005  # the fold of a unit is approached from the fixed point at this s / edge
 #: Slack on the contraction rate of the conjugate map: the overfitting unit sits on the
 #: fold, where it is exactly 1.
@@ -75,6 +80,22 @@ NEWTON_BLOCKS = {
     1: ((0, 1, 2, 5, 6, 7), (0, 1, 2, 5, 6, 7)),
     2: (tuple(range(8)), tuple(range(8))),
 }
+
+
+#: Which unknowns move, per family (rows of this array, indexed by the family code).
+_FREE = np.array([[c in cols for c in range(8)] for _, cols in
+                  (NEWTON_BLOCKS[k] for k in sorted(NEWTON_BLOCKS))])
+
+
+def effective_weight_decay(alpha, beta, lam, eta):
+    """lam, with values below 1e-18 alpha min(beta, eta) set to zero.
+
+    Such a weight decay changes no term of the equations in float64, but it breaks the
+    symmetries the solver uses without weight decay (the invariant boundary of the
+    cone, the flat encoder directions): the solution is its limit lam -> 0+.
+    """
+    lam = np.asarray(lam, dtype=float)
+    return np.where(lam <= 1e-18 * np.asarray(alpha) * np.minimum(beta, eta), 0.0, lam)
 
 
 def _arrays(values):
@@ -152,10 +173,16 @@ def _newton_map(Y, y, c, alpha, lam, eta, boundary, *, max_steps=20):
         for _ in range(max_steps):
             out = U.map_step(*Y, y, c, alpha, lam, eta)
             F = np.stack(np.broadcast_arrays(*out[:3]))
-            done = np.max(np.abs(F) / (1 + np.abs(Y)), axis=0) < _FIXED_POINT_TOL
+            step = np.stack(np.broadcast_arrays(*out[3:6]))
+            step[0] = np.where(boundary, F[0] / out[7], step[0])
+            step[1:] = np.where(boundary, 0.0, step[1:])
+            # converged: the residual at rounding, or (where T - Y cancels terms much
+            # larger than Y) a Newton step at rounding
+            done = ((np.max(np.abs(F) / (1 + np.abs(Y)), axis=0) < _FIXED_POINT_TOL)
+                    | (np.max(np.abs(step) / (1 + np.abs(Y)), axis=0) < _STEP_TOL))
             if done.all():
                 break
-            trial = Y - np.stack(np.broadcast_arrays(*out[3:6]))
+            trial = Y - step
             trial[1:] = np.where(boundary, 0.0, trial[1:])
             plain = Y + F
             Y = np.where(done, Y, np.where(_positive(trial), trial,
@@ -226,11 +253,12 @@ def _newton_spectral(Y, c, y, alpha, lam, eta, sigma, boundary, *, max_steps=30)
     """
     U = unit_functions()
     x = np.concatenate([np.array(Y, dtype=float), np.array(c, dtype=float)[None]])
-    x[1:3] = np.where(boundary, 0.0, x[1:3])
-    args = [np.broadcast_to(v, x.shape[1:]) for v in (y, alpha, lam, eta, sigma)]
+    edge = np.broadcast_to(boundary, x.shape[1:])
+    x[1:3] = np.where(edge, 0.0, x[1:3])
+    args = [np.broadcast_to(v, x.shape[1:]) for v in (y, alpha, lam, eta, sigma, edge)]
 
     def evaluate(x, idx):
-        yi, ai, li, ei, si = (v[idx] for v in args)
+        yi, ai, li, ei, si, bi = (v[idx] for v in args)
         with np.errstate(all="ignore"):
             out = np.asarray(np.broadcast_arrays(*U.spectral_step(*x[:3], yi, x[3], ai, li,
                                                                     ei, si)))
@@ -238,28 +266,37 @@ def _newton_spectral(Y, c, y, alpha, lam, eta, sigma, boundary, *, max_steps=30)
                      + np.abs(x[2])) ** 2
             F = np.max(np.abs(out[:3]) / (1 + np.abs(x[:3])), axis=0)
             h = np.abs(out[3]) / scale
+            step = out[4:8]
+            # on the boundary the step in (Y_11, c) alone: dY_11 = h / (dh/dY_11),
+            # dc = F_11 - (dF_11/dY_11) dY_11 (the full one is singular at alpha = 1)
+            dY = out[3] / out[9]
+            step = np.stack([np.where(bi, dY, step[0]), np.where(bi, 0.0, step[1]),
+                             np.where(bi, 0.0, step[2]),
+                             np.where(bi, out[0] - out[8] * dY, step[3])])
             # merit: the size of the next Newton step (invariant under scaling of the
             # equations), relative to the unknowns
-            size = np.max(np.abs(out[4:8]) / (1 + np.abs(x)), axis=0)
+            size = np.max(np.abs(step) / (1 + np.abs(x)), axis=0)
         ok = _positive(x[:3]) & np.isfinite(size)
-        return out, np.where(ok, size, np.inf), (F < _FIXED_POINT_TOL) & (h < 1e-12)
+        # converged: the residual at rounding, or (where T - Y cancels terms much larger
+        # than Y, as at alpha eta ~ 1e12) a Newton step at rounding
+        done = ((F < _FIXED_POINT_TOL) & (h < 1e-12)) | (size < _STEP_TOL)
+        return step, np.where(ok, size, np.inf), done & ok
+
     every = np.arange(x.shape[1])
-    out, merit, done = evaluate(x, every)
+    steps, merit, done = evaluate(x, every)
     live = np.isfinite(merit) & ~done
     for _ in range(max_steps):
         if not live.any():
             break
         pending = np.nonzero(live)[0]
-        step = out[4:8][:, pending]
-        step[1:3] = np.where(boundary[pending] if np.ndim(boundary) else boundary, 0.0,
-                             step[1:3])
+        step = steps[:, pending]
         t = 1.0
         for _ in range(7):
             trial = x[:, pending] - t * step
-            o, m, d = evaluate(trial, pending)
+            s, m, d = evaluate(trial, pending)
             take = (m < (1 - t / 4) * merit[pending]) | d
             k = pending[take]
-            x[:, k], out[:, k], merit[k], done[k] = trial[:, take], o[:, take], m[take], d[take]
+            x[:, k], steps[:, k], merit[k], done[k] = trial[:, take], s[:, take], m[take], d[take]
             pending, step = pending[~take], step[:, ~take]
             if not len(pending):
                 break
@@ -301,12 +338,36 @@ def spectral_values(alpha, eta, rhos):
     return edge[inverse], outliers[:, inverse]
 
 
+#: Reference units (y, lam) / (eta, alpha eta^2) of the spectral values, tried in turn:
+#: the values do not depend on the unit, but rounding does (measured on 2 10^4 random
+#: points of the validation box: the first fails at 37, the first two at 1, all three
+#: at none).
+_REFERENCE_UNITS = ((10.0, 1e-2), (1.0, 1e-2), (1.0, None))
+
+
 def _spectral_values(alpha, eta, rhos):
-    n = alpha.shape[0]
-    # a reference unit with weight decay (an interior fixed point); the values do not
-    # depend on it
-    y, lam = eta.copy(), 1e-2 * alpha * eta
-    no = np.zeros(n, bool)
+    edge = np.full(alpha.shape, np.nan)
+    outliers = np.full(rhos.shape, np.nan)
+    decided = np.zeros(rhos.shape, bool)  # outlier found, or shown not to exist
+    for y_unit, lam_unit in _REFERENCE_UNITS:
+        todo = np.nonzero(np.isnan(edge) | ~decided.all(axis=0))[0]
+        if not len(todo):
+            break
+        a, e, r = alpha[todo], eta[todo], rhos[:, todo]
+        lam = 1e-2 * a * e if lam_unit is None else lam_unit * a * e * e
+        ed, out, ok, dec = _spectral_values_at(a, e, r, y_unit * e, lam)
+        new = ok & np.isnan(edge[todo])
+        edge[todo[new]] = ed[new]
+        take = dec & ok & ~decided[:, todo]
+        outliers[:, todo] = np.where(take, out, outliers[:, todo])
+        decided[:, todo] |= take
+    return edge, outliers
+
+
+def _spectral_values_at(alpha, eta, rhos, y, lam):
+    """Spectral values from the reference unit (y, lam), with weight decay so that its
+    fixed point is interior. Returns (edge, outliers, edge found, outlier decided)."""
+    no = np.zeros(alpha.shape[0], bool)
     # above every eigenvalue: (rho_max + eta)(1 + alpha^-1/2)^2 bounds the spectrum
     s0 = 2 * (rhos.max(axis=0) + eta) * (1 + 1 / np.sqrt(alpha)) ** 2
     c0, _ = ridge(s0, y, alpha, lam)
@@ -316,13 +377,18 @@ def _spectral_values(alpha, eta, rhos):
     ok &= ok0 & (np.abs(r - 1) < 1e-6)
     edge = np.where(ok, _spectral_value(ce, y, alpha, lam), np.nan)
     outliers = np.full(rhos.shape, np.nan)
+    decided = np.zeros(rhos.shape, bool)
     for k, rho in enumerate(rhos):
         Yo, co, conv = _newton_spectral(Y0, c0, y, alpha, lam, eta, alpha * rho, no)
         s = _spectral_value(co, y, alpha, lam)
+        attracting = contraction(Yo, y, alpha, eta) < 1
         # on the attracting branch, above the edge: otherwise the feature stays in the bulk
-        conv &= ok0 & (contraction(Yo, y, alpha, eta) < 1) & (s > edge)
-        outliers[k] = np.where(conv, s, np.nan)
-    return edge, outliers
+        found = conv & ok0 & attracting & (s > edge)
+        outliers[k] = np.where(found, s, np.nan)
+        # no root at all (Newton does not converge) is taken as no outlier only when
+        # no other reference unit finds one
+        decided[k] = conv & ok0
+    return edge, outliers, ok, decided
 
 
 def _unit_state(params, s, family, Q, start):
@@ -358,11 +424,12 @@ def _unit_state(params, s, family, Q, start):
     with np.errstate(all="ignore"):
         gQ0, gQ2, gY0, gY2 = np.broadcast_arrays(*U.unit_residual(Q, kappa, *Y, *params))
         if family == 2:
-            # m^2 enters d f/dY_11 linearly
+            # m^2 enters d f/dY_11 linearly. The sign of d f/dQ is followed also where
+            # m^2 falls outside (0, Q] (no real state there): it stays continuous
             m2 = -gY0 / gY2
-            ok &= (m2 > 0) & (m2 <= Q)
-            m = np.sqrt(np.clip(m2, 0, Q))
-            g = gQ0 + gQ2 * m * m
+            real = (m2 > 0) & (m2 <= Q * (1 + 1e-12))
+            m = np.where(real, np.sqrt(np.clip(m2, 0, Q)), np.nan)
+            g = gQ0 + gQ2 * m2
         else:
             m = 0 * Q
             g = gQ0
@@ -381,7 +448,7 @@ def _scan(params, s, family):
     n = s.shape[0]
     alpha, beta, lam, rho, eta = params
     q_max = 2 * (s + lam / (alpha * beta))
-    fractions = np.geomspace(_SCAN_RANGE, 1.0, UNIT_GRID)[::-1]
+    fractions = _GRID
     Q = fractions[:, None] * q_max[None]
     g = np.full(Q.shape, np.nan)
     starts = np.full((UNIT_GRID, 3, n), np.nan)
@@ -409,7 +476,8 @@ def _scan(params, s, family):
     return Q, g, starts
 
 
-def _refine(params, s, family, lo, g_lo, st_lo, hi, g_hi, st_hi, width=None):
+def _refine(params, s, family, lo, g_lo, st_lo, hi, g_hi, st_hi, width=None,
+            max_iter=_REFINE_MAX):
     """Illinois regula falsi on log Q between the ends of brackets.
 
     The bracket is shrunk to the relative ``width`` in log Q (default
@@ -426,7 +494,7 @@ def _refine(params, s, family, lo, g_lo, st_lo, hi, g_hi, st_hi, width=None):
     Sa, Sb = np.array(st_lo, float), np.array(st_hi, float)
     side = np.zeros(a.shape, int)
     active = np.ones(a.shape, bool)
-    for _ in range(_REFINE_MAX):
+    for _ in range(max_iter):
         idx = np.nonzero(active)[0]
         if not len(idx):
             break
@@ -456,7 +524,8 @@ def _refine(params, s, family, lo, g_lo, st_lo, hi, g_hi, st_hi, width=None):
     use_a = np.abs(fa) <= np.abs(fb)
     Q = np.exp(np.where(use_a, a, b))
     z, fm, _ = _unit_state(params, s, family, Q, np.where(use_a[None], Sa, Sb))
-    return z, np.isfinite(fm), (np.exp(a), fa, Sa, np.exp(b), fb, Sb)
+    found = np.isfinite(fm) & np.all(np.isfinite(z), axis=0)
+    return z, found, (np.exp(a), fa, Sa, np.exp(b), fb, Sb)
 
 
 def _family_roots(params, s, family):
@@ -488,7 +557,7 @@ def _family_roots(params, s, family):
     sub = tuple(p[pts] for p in params)
     z, found, ends = _refine(sub, s[pts], family, Q[rows, pts], g[rows, pts],
                              starts[rows, :, pts].T, Q[prevs, pts], g[prevs, pts],
-                             starts[prevs, :, pts].T)
+                             starts[prevs, :, pts].T, max_iter=_FIRST_REFINE)
     # number the roots of each point in grid order
     order = np.lexsort((rows, pts))
     rank = np.zeros(len(pts), int)
@@ -513,22 +582,59 @@ def _family_roots(params, s, family):
     return roots
 
 
-def _unit_states(params):
-    """:func:`unit_states` with the bracket of each root (None for the collapsed unit)."""
+def _collapsed_start(params, edge):
+    """The collapsed unit: Q = R = E = m = d = 0 and D = 1, so the (1, 1) entry of the map
+    carries c = alpha. The map has an attracting fixed point only above its fold, which
+    at y = beta is at c(edge). Returns (z (8, n), found (n,))."""
     alpha, beta, lam, rho, eta = params
     n = alpha.shape[0]
-    edge, outliers = spectral_values(alpha, eta, rho[None])
-    # collapsed: Q = 0, D = 1, so the (1, 1) entry carries c = alpha. The map has an
-    # attracting fixed point only above its fold, which at y = beta is c(edge)
     c_fold, _ = ridge(edge, beta, alpha, lam)
-    exists = ~(alpha < c_fold * (1 - 1e-9))
+    exists = ~(alpha < c_fold * (1 - 1e-9))  # and where the edge is unknown (NaN): try
     Y = np.full((3, n), np.nan)
     ok = np.zeros(n, bool)
     idx = np.nonzero(exists)[0]
     if len(idx):
         Y[:, idx], ok[idx] = attracting_fixed_point(beta[idx], alpha[idx], alpha[idx],
                                                     lam[idx], eta[idx])
-    states = [(0, np.concatenate([np.zeros((5, n)), Y]), ok, None)]
+    return np.concatenate([np.zeros((5, n)), Y]), ok
+
+
+def collapsed_state(alpha, beta, lam, rho=1.0, eta=1.0):
+    """The collapsed stationary point of one unit (W = W~ = 0), polished.
+
+    Parameters
+    ----------
+    alpha, beta, lam, rho, eta : array_like
+        Broadcast against each other.
+
+    Returns
+    -------
+    z : ndarray (8, ...)
+        The unknowns (Q, R, E, m, d, chihat_Q, chihat_R, chihat_E); NaN where the
+        collapsed point does not exist (below the bulk-edge threshold) or fails the
+        checks of :func:`stationary_points`.
+    """
+    arrays = _arrays((alpha, beta, lam, rho, eta))
+    shape = arrays[0].shape
+    params = tuple(a.ravel() for a in arrays)
+    edge, _ = spectral_values(params[0], params[4], params[3][None])
+    z, found = _collapsed_start(params, edge)
+    idx = np.nonzero(found)[0]
+    out = np.full(z.shape, np.nan)
+    if len(idx):
+        sub = tuple(p[idx] for p in params)
+        zi, _ = polish(z[:, idx], sub, 0)
+        good = (residual_norm(zi, sub) <= RESIDUAL_TOLERANCE) & _collapsed_ok(zi, sub)
+        out[:, idx] = np.where(good, zi, np.nan)
+    return out.reshape((8, *shape))
+
+
+def _unit_states(params):
+    """:func:`unit_states` with the bracket of each root (None for the collapsed unit)."""
+    alpha, beta, lam, rho, eta = params
+    n = alpha.shape[0]
+    edge, outliers = spectral_values(alpha, eta, rho[None])
+    states = [(0, *_collapsed_start(params, edge), None)]
     for family, s in ((1, edge), (2, outliers[0])):
         has = np.isfinite(s)
         if not has.any():
@@ -638,7 +744,7 @@ def _solve(A, b, minimum_norm=None, rcond=1e-15):
     return np.where(finite[:, None], x, np.nan)
 
 
-def polish(z, params, family, *, max_iter=40):
+def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15):
     """Newton's method on the generated saddle-point equations, to rounding.
 
     Parameters
@@ -648,6 +754,11 @@ def polish(z, params, family, *, max_iter=40):
     family : int or ndarray (n,) of int
         Which unknowns are free (:data:`NEWTON_BLOCKS`).
 
+    minimum_norm : bool ndarray (n,), optional
+        Columns whose steps are least-squares steps of minimum norm with singular values
+        below ``rcond`` times the largest dropped (default: those without weight decay,
+        see :func:`_solve`).
+
     Runs until the residual, relative to the size of the terms of the equations, stops
     decreasing; returns the unknowns and that residual.
     """
@@ -656,6 +767,7 @@ def polish(z, params, family, *, max_iter=40):
     n = z.shape[1]
     family = np.broadcast_to(np.asarray(family), (n,))
     params = [np.broadcast_to(np.asarray(p, float), (n,)) for p in params]
+    flat = params[2] == 0 if minimum_norm is None else np.broadcast_to(minimum_norm, (n,))
     best = residual_norm(z, params)
     best = np.where(np.isfinite(best), best, np.inf)
     active = np.isfinite(best)
@@ -669,7 +781,8 @@ def polish(z, params, family, *, max_iter=40):
             out = np.asarray(np.broadcast_arrays(*gen.residual_jacobian(*z[:, idx], *sub)))
         A, b = _newton_systems(out[8:].reshape(8, 8, -1), out[:8], family[idx])
         with np.errstate(all="ignore"):
-            delta = _solve(A, b, sub[2] == 0).T
+            # the unknowns fixed by the family stay exactly where they are
+            delta = np.where(_FREE[family[idx]].T, _solve(A, b, flat[idx], rcond=rcond).T, 0.0)
         finite = np.all(np.isfinite(delta), axis=0)
         # damped: the full step first, then shorter ones where it does not reduce the
         # residual (far from the root the linearisation overshoots)
@@ -727,12 +840,14 @@ def refine_extended(z, params, family, *, steps=2):
     with np.errstate(all="ignore"):
         out = np.asarray(np.broadcast_arrays(*gen.residual_jacobian(*z, *params)))
         J = out[8:].reshape(8, 8, -1)
-        flat = params[2] == 0
+        # directions with singular values below 1e-17 of the largest are rounding noise
+        # in a float64 Jacobian: no step along them
+        flat = np.ones(n, bool)
 
         def step(F):
             A, b = _newton_systems(J, F, family)
             delta = _solve(A, b, flat, rcond=1e-17).T
-            return np.where(np.isfinite(delta), delta, 0.0)
+            return np.where(np.isfinite(delta) & _FREE[family].T, delta, 0.0)
 
         delta = step(residual(z))
         live = np.ones(n, bool)
@@ -795,7 +910,8 @@ def stationary_points(alpha, beta, lam, rho, eta):
         ``free_energy`` (n,) (+inf where not ok) and ``residual`` (n,) relative to
         :func:`equation_scale`. The sign of (m, d) is fixed by m >= 0.
     """
-    params = tuple(_arrays((alpha, beta, lam, rho, eta)))
+    params = tuple(_arrays((alpha, beta, effective_weight_decay(alpha, beta, lam, eta), rho,
+                            eta)))
     n = params[0].shape[0]
     states = _unit_states(params)
     # every found state of every point in one batch
@@ -809,6 +925,7 @@ def stationary_points(alpha, beta, lam, rho, eta):
     z0 = np.concatenate([z[:, found] for _, z, found, _ in states], axis=1)
     sub = tuple(p[cols] for p in params)
     zi = _polish_in_bracket(z0, sub, fams, which, cols, states)
+    _refine_ill_conditioned(zi, sub, fams, which, cols, states)
     flip = zi[3] < 0  # the W -> -W image of the same state
     zi[3:5] = np.where(flip, -zi[3:5], zi[3:5])
     flat = np.nonzero((sub[2] == 0) & (fams > 0))[0]
@@ -817,29 +934,69 @@ def stationary_points(alpha, beta, lam, rho, eta):
     return _assemble(states, zi, cols, fams, which, sub, n)
 
 
+def _condition(z, params, family):
+    """Smallest over largest singular value of the Newton system at z, per column."""
+    gen = generated()
+    with np.errstate(all="ignore"):
+        out = np.asarray(np.broadcast_arrays(*gen.residual_jacobian(*z, *params)))
+    A, _ = _newton_systems(out[8:].reshape(8, 8, -1), out[:8], family)
+    finite = np.all(np.isfinite(A), axis=(1, 2))
+    ratio = np.zeros(len(A))
+    if finite.any():
+        sv = np.linalg.svd(A[finite], compute_uv=False)
+        ratio[finite] = sv[:, -1] / sv[:, 0]
+    return ratio
+
+
+def _refine_ill_conditioned(zi, params, fams, which, cols, states):
+    """Where the Jacobian is singular to rounding (below 1e-12 relative: no weight decay
+    with alpha < 1, alpha ~ 1e7), Newton's method cannot place the unit norm; the
+    regula falsi of d f/dQ, which still changes sign there, is refined to rounding and
+    the state polished with minimum-norm steps that leave the near-singular directions
+    alone (in place)."""
+    moving = np.nonzero((fams > 0) & np.all(np.isfinite(zi), axis=0))[0]
+    if not len(moving):
+        return
+    ill = moving[_condition(zi[:, moving], [p[moving] for p in params], fams[moving])
+                 < 1e-12]
+    for k, (family, _, _, bracket) in enumerate(states):
+        sel = ill[which[ill] == k]
+        if bracket is None or not len(sel):
+            continue
+        pts = cols[sel]
+        sub = tuple(p[sel] for p in params)
+        z, found, _ = _refine(sub, bracket["s"][pts], family,
+                              *(bracket[name][..., pts] for name in
+                                ("lo", "g_lo", "st_lo", "hi", "g_hi", "st_hi")), width=1e-15)
+        zp, _ = polish(z, sub, family, minimum_norm=np.ones(len(sel), bool), rcond=1e-14)
+        zi[:, sel] = np.where(found, zp, zi[:, sel])
+
+
 def _polish_in_bracket(z0, params, fams, which, cols, states):
-    """Polish the batch; a root that leaves the grid interval it was found in is refined
-    to rounding and polished again, and dropped (NaN) if it leaves it again. (The final
-    bracket of regula falsi is not the test: without weight decay d f/dQ can be flat
-    down to its rounding near a root, and its sign there is noise.)"""
-    zi, _ = polish(z0, params, fams)
+    """Polish the batch. A root that leaves the grid interval it was found in, or where
+    Newton's method does not converge, is refined by regula falsi to rounding and
+    polished again, and dropped (NaN) if it fails again. (The final bracket of regula
+    falsi is not the test: without weight decay d f/dQ can be flat down to its rounding
+    near a root, and its sign there is noise.)"""
+    zi, res = polish(z0, params, fams)
     for attempt in range(2):
-        outside = np.zeros(len(fams), bool)
+        bad = ~(res <= RESIDUAL_TOLERANCE)
         for k, (_, _, _, bracket) in enumerate(states):
             sel = np.nonzero(which == k)[0]
             if bracket is None or not len(sel):
+                bad[sel] = False  # the collapsed unit has no bracket: judged later
                 continue
             lo, hi = bracket["grid_lo"][cols[sel]], bracket["grid_hi"][cols[sel]]
             low, high = np.minimum(lo, hi), np.maximum(lo, hi)
             Q = zi[0, sel]
-            outside[sel] = ~((Q >= low * (1 - 1e-9)) & (Q <= high * (1 + 1e-9)))
-        if not outside.any():
+            bad[sel] |= ~((Q >= low * (1 - 1e-9)) & (Q <= high * (1 + 1e-9)))
+        if not bad.any():
             break
         if attempt:
-            zi[:, outside] = np.nan
+            zi[:, bad] = np.nan
             break
         for k, (family, _, _, bracket) in enumerate(states):
-            sel = np.nonzero(outside & (which == k))[0]
+            sel = np.nonzero(bad & (which == k))[0]
             if not len(sel):
                 continue
             pts = cols[sel]
@@ -847,16 +1004,23 @@ def _polish_in_bracket(z0, params, fams, which, cols, states):
                                   *(bracket[name][..., pts] for name in
                                     ("lo", "g_lo", "st_lo", "hi", "g_hi", "st_hi")),
                                   width=1e-15)
-            zp, _ = polish(z, tuple(p[sel] for p in params), family)
+            zp, rp = polish(z, tuple(p[sel] for p in params), family)
             zi[:, sel] = np.where(found, zp, np.nan)
+            res[sel] = np.where(found, rp, np.inf)
     return zi
 
 
 def finish(z, params, family):
     """The reported solution from a polished state: :func:`refine_extended`, and without
-    weight decay the encoder overlaps of the ridge limit (see :func:`_ridge_limit`)."""
+    weight decay the encoder overlaps of the ridge limit (see :func:`_ridge_limit`) and
+    a precision on the boundary of the cone where it lies there to rounding."""
     z = refine_extended(z, params, family)
     params = [np.broadcast_to(np.asarray(p, float), z.shape[1:]) for p in params]
+    # the boundary Y_12 = Y_22 = 0 of the cone is invariant without weight decay, and the
+    # attracting fixed point found on it (alpha < 1) stays there up to rounding
+    edge = ((params[2] == 0) & (np.abs(z[6]) <= 1e-12 * np.abs(z[5]))
+            & (np.abs(z[7]) <= 1e-12 * np.abs(z[5])))
+    z[6:8] = np.where(edge, 0.0, z[6:8])
     flat = (params[2] == 0) & (np.asarray(family) > 0)
     kappa = 1 / (z[0] + params[1])
     z[1] = np.where(flat, kappa * z[0], z[1])
