@@ -67,10 +67,12 @@ _STEP_TOL = 1e-14  # or a Newton step relative to 1 + |Y|
 _REFINE_MAX = 80  # regula falsi iterations per bracket, at most
 _REFINE_WIDTH = 1e-7  # brackets in log Q are refined to this width; Newton does the rest
 _FIRST_REFINE = 80  # regula falsi steps before Newton's method on the full system
+_ILL_CONDITIONED = 1e-9  # smallest over largest singular value of the Newton system
 _FOLD_START = 1.005  # the fold of a unit is approached from the fixed point at this s / edge
 #: Slack on the contraction rate of the conjugate map: the overfitting unit sits on the
-#: fold, where it is exactly 1.
-_CONTRACTION_SLACK = 1e-6
+#: fold, where it is exactly 1; near a continuous collapse (Q ~ 1e-11) the equations are
+#: nearly singular and their rounding moves it by up to about 2e-6.
+_CONTRACTION_SLACK = 1e-5
 
 # Free unknowns and the equations that fix them, per family (indices into the unknowns
 # Q, R, E, m, d, chihat_Q, chihat_R, chihat_E): a collapsed unit has Q = R = E = m = d = 0
@@ -931,7 +933,7 @@ def stationary_points(alpha, beta, lam, rho, eta):
     flat = np.nonzero((sub[2] == 0) & (fams > 0))[0]
     if len(flat):
         zi[:, flat] = _ridge_limit(zi[:, flat], [p[flat] for p in sub], fams[flat])
-    return _assemble(states, zi, cols, fams, which, sub, n)
+    return _assemble(states, zi, cols, fams, which, sub, n, z0)
 
 
 def _condition(z, params, family):
@@ -949,16 +951,18 @@ def _condition(z, params, family):
 
 
 def _refine_ill_conditioned(zi, params, fams, which, cols, states):
-    """Where the Jacobian is singular to rounding (below 1e-12 relative: no weight decay
-    with alpha < 1, alpha ~ 1e7), Newton's method cannot place the unit norm; the
-    regula falsi of d f/dQ, which still changes sign there, is refined to rounding and
-    the state polished with minimum-norm steps that leave the near-singular directions
-    alone (in place)."""
+    """Where the Jacobian is nearly singular (condition above 1e9: no weight decay with
+    alpha < 1, alpha ~ 1e7, a continuous collapse with Q ~ 1e-7 or below), Newton's
+    method cannot place the unit along the soft direction, and its rounding there can
+    move the state off the fold of the map; the regula falsi of d f/dQ, which still
+    changes sign, is refined to rounding and the state polished with minimum-norm steps
+    that leave directions with singular values below 1e-9 of the largest alone (in
+    place)."""
     moving = np.nonzero((fams > 0) & np.all(np.isfinite(zi), axis=0))[0]
     if not len(moving):
         return
     ill = moving[_condition(zi[:, moving], [p[moving] for p in params], fams[moving])
-                 < 1e-12]
+                 < _ILL_CONDITIONED]
     for k, (family, _, _, bracket) in enumerate(states):
         sel = ill[which[ill] == k]
         if bracket is None or not len(sel):
@@ -968,7 +972,8 @@ def _refine_ill_conditioned(zi, params, fams, which, cols, states):
         z, found, _ = _refine(sub, bracket["s"][pts], family,
                               *(bracket[name][..., pts] for name in
                                 ("lo", "g_lo", "st_lo", "hi", "g_hi", "st_hi")), width=1e-15)
-        zp, _ = polish(z, sub, family, minimum_norm=np.ones(len(sel), bool), rcond=1e-14)
+        zp, _ = polish(z, sub, family, minimum_norm=np.ones(len(sel), bool),
+                       rcond=_ILL_CONDITIONED)
         zi[:, sel] = np.where(found, zp, zi[:, sel])
 
 
@@ -1045,17 +1050,39 @@ def _ridge_limit(z, params, family):
     return polish(z, params, family)[0]
 
 
-def _assemble(states, zi, cols, fams, which, sub, n):
-    """Check the polished batch and split it back into one entry per state."""
+def _admissible(z, params, fams):
+    """Residual within the tolerance and the checks of :func:`physical` (or of a
+    collapsed state). Returns (good, residual, free energy)."""
     gen = generated()
-    res = residual_norm(zi, sub)
+    res = residual_norm(z, params)
     with np.errstate(all="ignore"):
-        fi = np.asarray(np.broadcast_to(gen.free_energy(*zi, *sub)[0], res.shape))
-    good = (res <= RESIDUAL_TOLERANCE) & np.isfinite(fi)
+        f = np.array(np.broadcast_to(gen.free_energy(*z, *params)[0], res.shape))
+    good = (res <= RESIDUAL_TOLERANCE) & np.isfinite(f)
     moving = fams > 0
-    good[moving] &= physical(zi[:, moving], sub[0][moving], sub[1][moving], sub[4][moving])
+    good[moving] &= physical(z[:, moving], params[0][moving], params[1][moving],
+                             params[4][moving])
     still = ~moving
-    good[still] &= _collapsed_ok(zi[:, still], tuple(p[still] for p in sub))
+    good[still] &= _collapsed_ok(z[:, still], tuple(p[still] for p in params))
+    return good, res, f
+
+
+def _assemble(states, zi, cols, fams, which, sub, n, z0):
+    """Check the polished batch and split it back into one entry per state.
+
+    Where the polished state fails the checks but its start satisfies them, the start
+    is kept: in badly scaled, nearly singular cases (alpha ~ 1e-6 near a continuous
+    collapse) Newton's method lowers the scaled residual by moving the unit off the fold
+    of the map, along a direction the residual hardly sees.
+    """
+    good, res, fi = _admissible(zi, sub, fams)
+    back = np.nonzero(~good & np.all(np.isfinite(z0), axis=0))[0]
+    if len(back):
+        z_back = np.array(z0[:, back])
+        flip = z_back[3] < 0
+        z_back[3:5] = np.where(flip, -z_back[3:5], z_back[3:5])
+        g0, r0, f0 = _admissible(z_back, [p[back] for p in sub], fams[back])
+        keep = back[g0]
+        zi[:, keep], good[keep], res[keep], fi[keep] = z_back[:, g0], True, r0[g0], f0[g0]
     points = []
     for k, (family, *_) in enumerate(states):
         sel = which == k
