@@ -61,7 +61,8 @@ def source_key(paths, extra=()) -> str:
     return h.hexdigest()
 
 
-def generate_source(functions, header="", module="numpy", constants=None) -> str:
+def generate_source(functions, header="", module="numpy", constants=None,
+                    expand_powers=False) -> str:
     """Python source of a module defining one function per entry.
 
     Parameters
@@ -77,6 +78,9 @@ def generate_source(functions, header="", module="numpy", constants=None) -> str
     module : {"numpy", "math"}
         "numpy" code is vectorised over array arguments; "math" code works on Python
         floats only and is an order of magnitude faster for single points.
+    expand_powers : bool
+        Print integer powers up to 8 as products (``x*x*x``, ``1/(x*x)``): NumPy
+        evaluates other powers than 2 through ``pow``, several times slower.
 
     Returns
     -------
@@ -89,11 +93,13 @@ def generate_source(functions, header="", module="numpy", constants=None) -> str
     from sympy.printing.pycode import PythonCodePrinter
 
     if module == "numpy":
-        printer = NumPyPrinter({"fully_qualified_modules": True, "inline": True})
+        base = NumPyPrinter
     elif module == "math":
-        printer = PythonCodePrinter({"fully_qualified_modules": True, "inline": True})
+        base = PythonCodePrinter
     else:
         raise ValueError(f"module = {module!r} is invalid: must be 'numpy' or 'math'")
+    printer = (_products(base) if expand_powers else base)(
+        {"fully_qualified_modules": True, "inline": True})
     lines = [f'"""{header}"""', f"import {module}", ""]
     for name, value in (constants or {}).items():
         lines.append(f"{name} = {value!r}")
@@ -113,6 +119,22 @@ def generate_source(functions, header="", module="numpy", constants=None) -> str
         lines.append(f"    return [{outs}]")
         lines.append("")
     return "\n".join(lines)
+
+
+def _products(base):
+    """A printer class that writes small integer powers as products."""
+    from sympy.printing.precedence import PRECEDENCE
+
+    class Printer(base):
+        def _print_Pow(self, expr, rational=False):
+            b, e = expr.as_base_exp()
+            if e.is_Integer and 1 <= abs(int(e)) <= 8 and not b.is_Number:
+                factor = self.parenthesize(b, PRECEDENCE["Mul"] + 1)
+                product = "*".join([factor] * abs(int(e)))
+                return f"({product})" if e > 0 else f"(1/({product}))"
+            return super()._print_Pow(expr, rational)
+
+    return Printer
 
 
 def _identifier(name: str) -> str:

@@ -22,7 +22,12 @@ import numpy as np
 from symrep.errors import SolverError
 from symrep.numeric.system import OBSERVABLE_NAMES, UNKNOWN_NAMES, generated
 from symrep.solvers.units import FAMILIES as BRANCHES
-from symrep.solvers.units import RESIDUAL_TOLERANCE, stationary_points
+from symrep.solvers.units import (
+    RESIDUAL_TOLERANCE,
+    effective_weight_decay,
+    finish,
+    stationary_points,
+)
 from symrep.validation import check_parameters
 
 __all__ = ["SolverError", "SolveResult", "solve", "solve_arrays", "newton", "evaluate",
@@ -262,6 +267,11 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise"):
     code = np.array([pt["family"] for pt in points])[best]
     res = np.stack([pt["residual"] for pt in points])[best, np.arange(n)]
     z_best = np.where(converged, z_best, 0.0)  # evaluated, then masked or reported below
+    if converged.any():
+        idx = np.nonzero(converged)[0]
+        sub = [q[idx] for q in params]
+        sub[2] = effective_weight_decay(sub[0], sub[1], sub[2], sub[4])
+        z_best[:, idx] = finish(z_best[:, idx], sub, code[idx])
     with np.errstate(all="ignore"):
         out = evaluate(z_best, params)
     out["phase"] = code
@@ -285,7 +295,7 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise"):
             "tolerance": RESIDUAL_TOLERANCE,
         }
         raise SolverError(
-            f"no stationary point satisfies the saddle-point equations at {point} "
+            f"no stationary branch satisfies the saddle-point equations at {point} "
             f"({len(diag['candidates'])} candidate(s) found, none admissible at "
             f"tolerance {RESIDUAL_TOLERANCE:g})", diag)
     out["converged"] = converged
