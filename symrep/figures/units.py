@@ -64,10 +64,10 @@ def fig_units_phase_diagram(size="quick", *, lam=1.0, rho=(2.0, 0.7), eta=1.0, M
     beta = np.linspace(0.05, 3.5, n)
     pd = units_phase_diagram(alpha, beta, lam=lam, rho=rho, eta=eta, M=M,
                              progress=progress, force=True)
-    fig, ax = plt.subplots(figsize=(6.2, 4.4), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(8.2, 4.4), constrained_layout=True)
     pd.plot(ax=ax)
     index = {s: k for k, s in enumerate(pd.structures)}
-    colours = [c.get_facecolor() for c in ax.get_legend().get_patches()]
+    colours = pd.colours
     rows, agree = [], 0
     for a in SIM_ALPHA[size.name]:
         for b in SIM_BETA[size.name]:

@@ -138,6 +138,11 @@ class UnitsPhaseDiagram:
     thresholds: np.ndarray | None = None
     data: object = field(default=None, repr=False)
 
+    @property
+    def colours(self) -> list:
+        """The colour of each phase structure in :meth:`plot` (Okabe-Ito palette)."""
+        return [_COLOURS[k % len(_COLOURS)] for k in range(len(self.structures))]
+
     def plot(self, ax=None, thresholds=True, legend=True):
         """Draw the structures (colours) and each unit's collapse threshold (lines).
 
@@ -151,7 +156,7 @@ class UnitsPhaseDiagram:
 
         if ax is None:
             _, ax = plt.subplots(figsize=(5.5, 4), constrained_layout=True)
-        colours = [_COLOURS[k % len(_COLOURS)] for k in range(len(self.structures))]
+        colours = self.colours
         ax.pcolormesh(self.alpha, self.beta, self.structure, cmap=ListedColormap(colours),
                       vmin=-0.5, vmax=len(colours) - 0.5, shading="nearest",
                       rasterized=True)
@@ -170,8 +175,8 @@ class UnitsPhaseDiagram:
             handles = [Patch(color=c, label=s) for c, s in zip(colours, self.structures,
                                                                strict=True)]
             handles += ax.get_legend_handles_labels()[0]
-            ax.legend(handles=handles, loc="upper left", fontsize="x-small",
-                      framealpha=0.9)
+            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                      fontsize="x-small", framealpha=0.9)
         return ax.figure
 
 
