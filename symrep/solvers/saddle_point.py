@@ -271,7 +271,8 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise"):
         idx = np.nonzero(converged)[0]
         sub = [q[idx] for q in params]
         sub[2] = effective_weight_decay(sub[0], sub[1], sub[2], sub[4])
-        z_best[:, idx] = finish(z_best[:, idx], sub, code[idx])
+        step = np.stack([pt["step"] for pt in points])[best, np.arange(n)]
+        z_best[:, idx] = finish(z_best[:, idx], sub, code[idx], step[idx])
     with np.errstate(all="ignore"):
         out = evaluate(z_best, params)
     out["phase"] = code

@@ -68,6 +68,10 @@ _REFINE_MAX = 80  # regula falsi iterations per bracket, at most
 _REFINE_WIDTH = 1e-7  # brackets in log Q are refined to this width; Newton does the rest
 _FIRST_REFINE = 80  # regula falsi steps before Newton's method on the full system
 _ILL_CONDITIONED = 1e-9  # smallest over largest singular value of the Newton system
+#: A float64 solution whose last Newton step is above this (relative to 1 + |z|) gets
+#: Newton steps with the residual in extended precision (:func:`refine_extended`): below
+#: it the float64 iterate is within a few units in the last place.
+_EXTENDED_STEP = 1e-14
 _FOLD_START = 1.005  # the fold of a unit is approached from the fixed point at this s / edge
 #: Slack on the contraction rate of the conjugate map: the overfitting unit sits on the
 #: fold, where it is exactly 1; near a continuous collapse (Q ~ 1e-11) the equations are
@@ -243,6 +247,9 @@ def attracting_fixed_point(y, c, alpha, lam, eta, start=None):
         good = conv & (contraction(Yn, y[todo], alpha[todo], eta[todo]) < 1)
         Y[:, todo[good]] = Yn[:, good]
         ok[todo[good]] = True
+    # without weight decay a point within rounding of the invariant boundary lies on it
+    on_edge = no_decay & (np.abs(Y[1]) <= 1e-12 * Y[0]) & (np.abs(Y[2]) <= 1e-12 * Y[0])
+    Y[1:] = np.where(on_edge, 0.0, Y[1:])
     return Y, ok
 
 
@@ -746,7 +753,8 @@ def _solve(A, b, minimum_norm=None, rcond=1e-15):
     return np.where(finite[:, None], x, np.nan)
 
 
-def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15):
+def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15,
+           return_step=False):
     """Newton's method on the generated saddle-point equations, to rounding.
 
     Parameters
@@ -762,11 +770,15 @@ def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15):
         see :func:`_solve`).
 
     Runs until the residual, relative to the size of the terms of the equations, stops
-    decreasing; returns the unknowns and that residual.
+    decreasing, or until a full step below 1e-12 of the unknowns is taken (the next one
+    is at rounding); returns the unknowns and that residual, and with ``return_step``
+    the size of the last step computed (relative to 1 + |z|; about cond(J) times the
+    rounding once converged).
     """
     gen = generated()
     z = np.array(z, dtype=float)
     n = z.shape[1]
+    last = np.full(n, np.inf)
     family = np.broadcast_to(np.asarray(family), (n,))
     params = [np.broadcast_to(np.asarray(p, float), (n,)) for p in params]
     flat = params[2] == 0 if minimum_norm is None else np.broadcast_to(minimum_norm, (n,))
@@ -786,9 +798,12 @@ def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15):
             # the unknowns fixed by the family stay exactly where they are
             delta = np.where(_FREE[family[idx]].T, _solve(A, b, flat[idx], rcond=rcond).T, 0.0)
         finite = np.all(np.isfinite(delta), axis=0)
+        size = np.max(np.abs(delta) / (1 + np.abs(z[:, idx])), axis=0)
+        last[idx] = size
         # damped: the full step first, then shorter ones where it does not reduce the
         # residual (far from the root the linearisation overshoots)
         better = np.zeros(len(idx), bool)
+        full = np.zeros(len(idx), bool)
         new = np.full(len(idx), np.inf)
         todo = finite.copy()
         for t in (1.0, 0.5, 0.25, 0.1, 0.03):
@@ -802,9 +817,13 @@ def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15):
             new[k[take]] = cand[take]
             better[k[take]] = True
             todo[k[take]] = False
+            full[k[take]] = t == 1.0
         stalls[idx] = np.where(better & (new < 0.5 * best[idx]), 0, stalls[idx] + 1)
         best[idx[better]] = new[better]
-        active[idx] = finite & (stalls[idx] < 3) & (best[idx] > 1e-17)
+        converged = full & (size < 1e-12)
+        active[idx] = finite & (stalls[idx] < 3) & (best[idx] > 1e-17) & ~converged
+    if return_step:
+        return z, best, last
     return z, best
 
 
@@ -909,8 +928,11 @@ def stationary_points(alpha, beta, lam, rho, eta):
     list of dict
         One entry per state found by :func:`unit_states`: ``family`` (index into
         :data:`FAMILIES`), ``z`` (8, n), ``ok`` (n,) admissible and converged,
-        ``free_energy`` (n,) (+inf where not ok) and ``residual`` (n,) relative to
-        :func:`equation_scale`. The sign of (m, d) is fixed by m >= 0.
+        ``free_energy`` (n,) (+inf where not ok), ``residual`` (n,) relative to
+        :func:`equation_scale` and ``step`` (n,), the size of the last Newton step of
+        the polish relative to 1 + |z| (about cond(J) times the rounding; +inf where the
+        state was placed otherwise, as by regula falsi to rounding). The sign of (m, d)
+        is fixed by m >= 0.
     """
     params = tuple(_arrays((alpha, beta, effective_weight_decay(alpha, beta, lam, eta), rho,
                             eta)))
@@ -926,14 +948,15 @@ def stationary_points(alpha, beta, lam, rho, eta):
     cols, fams, which = (np.concatenate(v) for v in (cols, fams, which))
     z0 = np.concatenate([z[:, found] for _, z, found, _ in states], axis=1)
     sub = tuple(p[cols] for p in params)
-    zi = _polish_in_bracket(z0, sub, fams, which, cols, states)
-    _refine_ill_conditioned(zi, sub, fams, which, cols, states)
+    zi, step = _polish_in_bracket(z0, sub, fams, which, cols, states)
+    _refine_ill_conditioned(zi, step, sub, fams, which, cols, states)
     flip = zi[3] < 0  # the W -> -W image of the same state
     zi[3:5] = np.where(flip, -zi[3:5], zi[3:5])
     flat = np.nonzero((sub[2] == 0) & (fams > 0))[0]
     if len(flat):
-        zi[:, flat] = _ridge_limit(zi[:, flat], [p[flat] for p in sub], fams[flat])
-    return _assemble(states, zi, cols, fams, which, sub, n, z0)
+        zi[:, flat], step[flat] = _ridge_limit(zi[:, flat], [p[flat] for p in sub],
+                                               fams[flat])
+    return _assemble(states, zi, cols, fams, which, sub, n, z0, step)
 
 
 def _condition(z, params, family):
@@ -950,7 +973,7 @@ def _condition(z, params, family):
     return ratio
 
 
-def _refine_ill_conditioned(zi, params, fams, which, cols, states):
+def _refine_ill_conditioned(zi, step, params, fams, which, cols, states):
     """Where the Jacobian is nearly singular (condition above 1e9: no weight decay with
     alpha < 1, alpha ~ 1e7, a continuous collapse with Q ~ 1e-7 or below), Newton's
     method cannot place the unit along the soft direction, and its rounding there can
@@ -972,9 +995,10 @@ def _refine_ill_conditioned(zi, params, fams, which, cols, states):
         z, found, _ = _refine(sub, bracket["s"][pts], family,
                               *(bracket[name][..., pts] for name in
                                 ("lo", "g_lo", "st_lo", "hi", "g_hi", "st_hi")), width=1e-15)
-        zp, _ = polish(z, sub, family, minimum_norm=np.ones(len(sel), bool),
-                       rcond=_ILL_CONDITIONED)
+        zp, _, sp = polish(z, sub, family, minimum_norm=np.ones(len(sel), bool),
+                           rcond=_ILL_CONDITIONED, return_step=True)
         zi[:, sel] = np.where(found, zp, zi[:, sel])
+        step[sel] = np.where(found, np.inf, step[sel])  # an extended-precision step next
 
 
 def _polish_in_bracket(z0, params, fams, which, cols, states):
@@ -983,7 +1007,7 @@ def _polish_in_bracket(z0, params, fams, which, cols, states):
     polished again, and dropped (NaN) if it fails again. (The final bracket of regula
     falsi is not the test: without weight decay d f/dQ can be flat down to its rounding
     near a root, and its sign there is noise.)"""
-    zi, res = polish(z0, params, fams)
+    zi, res, step = polish(z0, params, fams, return_step=True)
     for attempt in range(2):
         bad = ~(res <= RESIDUAL_TOLERANCE)
         for k, (_, _, _, bracket) in enumerate(states):
@@ -1009,17 +1033,29 @@ def _polish_in_bracket(z0, params, fams, which, cols, states):
                                   *(bracket[name][..., pts] for name in
                                     ("lo", "g_lo", "st_lo", "hi", "g_hi", "st_hi")),
                                   width=1e-15)
-            zp, rp = polish(z, tuple(p[sel] for p in params), family)
+            zp, rp, sp = polish(z, tuple(p[sel] for p in params), family, return_step=True)
             zi[:, sel] = np.where(found, zp, np.nan)
             res[sel] = np.where(found, rp, np.inf)
-    return zi
+            step[sel] = sp
+    return zi, step
 
 
-def finish(z, params, family):
-    """The reported solution from a polished state: :func:`refine_extended`, and without
+def finish(z, params, family, step=None):
+    """The reported solution from a polished state: :func:`refine_extended` where the
+    last float64 Newton step ``step`` exceeds 1e-14 (None: everywhere), and without
     weight decay the encoder overlaps of the ridge limit (see :func:`_ridge_limit`) and
     a precision on the boundary of the cone where it lies there to rounding."""
-    z = refine_extended(z, params, family)
+    z = np.array(z, dtype=float)
+    # without weight decay the minimum-norm steps of the polish leave near-singular
+    # directions alone, so that their small size says nothing: always refined
+    need = (np.ones(z.shape[1], bool) if step is None
+            else ~(np.asarray(step) <= _EXTENDED_STEP)
+            | (np.broadcast_to(params[2], z.shape[1:]) == 0))
+    if need.any():
+        idx = np.nonzero(need)[0]
+        z[:, idx] = refine_extended(z[:, idx], [np.broadcast_to(p, need.shape)[idx]
+                                                for p in params],
+                                    np.broadcast_to(family, need.shape)[idx])
     params = [np.broadcast_to(np.asarray(p, float), z.shape[1:]) for p in params]
     # the boundary Y_12 = Y_22 = 0 of the cone is invariant without weight decay, and the
     # attracting fixed point found on it (alpha < 1) stays there up to rounding
@@ -1047,7 +1083,8 @@ def _ridge_limit(z, params, family):
     z = np.array(z)
     kappa = 1 / (z[0] + params[1])
     z[1], z[2], z[4] = kappa * z[0], kappa**2 * z[0], kappa * z[3]
-    return polish(z, params, family)[0]
+    z, _, step = polish(z, params, family, return_step=True)
+    return z, step
 
 
 def _admissible(z, params, fams):
@@ -1066,7 +1103,7 @@ def _admissible(z, params, fams):
     return good, res, f
 
 
-def _assemble(states, zi, cols, fams, which, sub, n, z0):
+def _assemble(states, zi, cols, fams, which, sub, n, z0, step):
     """Check the polished batch and split it back into one entry per state.
 
     Where the polished state fails the checks but its start satisfies them, the start
@@ -1083,6 +1120,7 @@ def _assemble(states, zi, cols, fams, which, sub, n, z0):
         g0, r0, f0 = _admissible(z_back, [p[back] for p in sub], fams[back])
         keep = back[g0]
         zi[:, keep], good[keep], res[keep], fi[keep] = z_back[:, g0], True, r0[g0], f0[g0]
+        step[keep] = np.inf
     points = []
     for k, (family, *_) in enumerate(states):
         sel = which == k
@@ -1094,5 +1132,8 @@ def _assemble(states, zi, cols, fams, which, sub, n, z0):
         residual[cols[sel]] = res[sel]
         f[cols[sel]] = np.where(good[sel], fi[sel], np.inf)
         ok[cols[sel]] = good[sel]
-        points.append(dict(family=family, z=z_out, ok=ok, free_energy=f, residual=residual))
+        last = np.full(n, np.inf)
+        last[cols[sel]] = step[sel]
+        points.append(dict(family=family, z=z_out, ok=ok, free_energy=f, residual=residual,
+                           step=last))
     return points
