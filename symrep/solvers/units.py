@@ -769,11 +769,11 @@ def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15,
         below ``rcond`` times the largest dropped (default: those without weight decay,
         see :func:`_solve`).
 
-    Runs until the residual, relative to the size of the terms of the equations, stops
-    decreasing, or until a full step below 1e-12 of the unknowns is taken (the next one
-    is at rounding); returns the unknowns and that residual, and with ``return_step``
-    the size of the last step computed (relative to 1 + |z|; about cond(J) times the
-    rounding once converged).
+    Runs until a full step below 1e-12 of the unknowns is taken (the iterate is then at
+    rounding) or the residual, relative to the size of the terms of the equations, stops
+    decreasing; returns the unknowns and that residual, and with ``return_step`` the size
+    of the last step computed (relative to 1 + |z|): below 1e-12 where converged, about
+    cond(J) times the rounding where the iteration stalls at its noise.
     """
     gen = generated()
     z = np.array(z, dtype=float)
@@ -812,16 +812,19 @@ def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15,
                 break
             trial = z[:, idx[k]] - t * delta[:, k]
             cand = residual_norm(trial, [p[k] for p in sub])
-            take = np.isfinite(cand) & (cand < best[idx[k]])
+            # a full step at rounding is taken even where the residual, at its rounding
+            # level, does not decrease: the iteration has converged
+            take = np.isfinite(cand) & ((cand < best[idx[k]])
+                                        | ((t == 1.0) & (size[k] < 1e-12)))
             z[:, idx[k[take]]] = trial[:, take]
             new[k[take]] = cand[take]
             better[k[take]] = True
             todo[k[take]] = False
             full[k[take]] = t == 1.0
         stalls[idx] = np.where(better & (new < 0.5 * best[idx]), 0, stalls[idx] + 1)
-        best[idx[better]] = new[better]
+        best[idx[better]] = np.minimum(new[better], best[idx[better]])
         converged = full & (size < 1e-12)
-        active[idx] = finite & (stalls[idx] < 3) & (best[idx] > 1e-17) & ~converged
+        active[idx] = finite & (stalls[idx] < 3) & ~converged
     if return_step:
         return z, best, last
     return z, best
