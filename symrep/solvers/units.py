@@ -65,7 +65,7 @@ _BLOCK_COLUMNS = 2048  # grid points times parameter points evaluated at once in
 _FIXED_POINT_TOL = 1e-12  # |T(Y) - Y| relative to 1 + |Y|
 _STEP_TOL = 1e-14  # or a Newton step relative to 1 + |Y|
 _REFINE_MAX = 80  # regula falsi iterations per bracket, at most
-_REFINE_WIDTH = 1e-7  # brackets in log Q are refined to this width; Newton does the rest
+_REFINE_WIDTH = 1e-5  # brackets in log Q are refined to this width; Newton does the rest
 _FIRST_REFINE = 80  # regula falsi steps before Newton's method on the full system
 _ILL_CONDITIONED = 1e-9  # smallest over largest singular value of the Newton system
 #: A float64 solution whose last Newton step is above this (relative to 1 + |z|) gets
