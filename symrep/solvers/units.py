@@ -605,6 +605,17 @@ def _collapsed_start(params, edge):
     if len(idx):
         Y[:, idx], ok[idx] = attracting_fixed_point(beta[idx], alpha[idx], alpha[idx],
                                                     lam[idx], eta[idx])
+    # within 1e-8 of the threshold, on either side, the fixed point may be just past the
+    # fold (or the unit norm of the overfitting unit below what the scan resolves): there
+    # the collapsed unit is the overfitting one at Q = 0, on the fold
+    near = np.nonzero(~ok & np.isfinite(edge)
+                      & (np.abs(alpha - c_fold) <= 1e-8 * np.abs(c_fold)))[0]
+    if len(near):
+        sub = tuple(p[near] for p in params)
+        z, g, _ = _unit_state(sub, edge[near], 1, np.zeros(len(near)), None)
+        good = np.isfinite(g)
+        Y[:, near[good]] = z[5:8, good]
+        ok[near[good]] = True
     return np.concatenate([np.zeros((5, n)), Y]), ok
 
 
@@ -1005,14 +1016,18 @@ def _refine_ill_conditioned(zi, step, params, fams, which, cols, states):
 
 
 def _polish_in_bracket(z0, params, fams, which, cols, states):
-    """Polish the batch. A root that leaves the grid interval it was found in, or where
-    Newton's method does not converge, is refined by regula falsi to rounding and
-    polished again, and dropped (NaN) if it fails again. (The final bracket of regula
+    """Polish the batch (``z0`` is updated in place). A root that leaves the grid
+    interval it was found in, where Newton's method does not converge or where it ends
+    on an inadmissible state, is refined by regula falsi to rounding and polished
+    again, and dropped (NaN) if it fails again. (The final bracket of regula
     falsi is not the test: without weight decay d f/dQ can be flat down to its rounding
     near a root, and its sign there is noise.)"""
     zi, res, step = polish(z0, params, fams, return_step=True)
     for attempt in range(2):
         bad = ~(res <= RESIDUAL_TOLERANCE)
+        moving = np.nonzero(fams > 0)[0]
+        bad[moving] |= ~physical(zi[:, moving], params[0][moving], params[1][moving],
+                                 params[4][moving])
         for k, (_, _, _, bracket) in enumerate(states):
             sel = np.nonzero(which == k)[0]
             if bracket is None or not len(sel):
@@ -1037,6 +1052,7 @@ def _polish_in_bracket(z0, params, fams, which, cols, states):
                                     ("lo", "g_lo", "st_lo", "hi", "g_hi", "st_hi")),
                                   width=1e-15)
             zp, rp, sp = polish(z, tuple(p[sel] for p in params), family, return_step=True)
+            z0[:, sel] = np.where(found, z, np.nan)  # the refined start, for _assemble
             zi[:, sel] = np.where(found, zp, np.nan)
             res[sel] = np.where(found, rp, np.inf)
             step[sel] = sp
