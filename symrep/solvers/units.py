@@ -403,11 +403,12 @@ def _spectral_values_at(alpha, eta, rhos, y, lam):
 def _unit_state(params, s, family, Q, start):
     """Unit on spectral value s with decoder norm Q (all arrays of one shape (n,)).
 
-    ``start`` is the precision (3, n) to start the fixed point from (for the bulk edge,
-    the attracting point at 2 s, from which the fold is reached), None for a fresh
-    start. Returns z (8, n) in the order of :data:`symrep.numeric.system.UNKNOWN_NAMES`,
-    the residual d f/dQ there (NaN where the state does not exist) and the start for a
-    nearby Q.
+    ``start`` is the precision (3, n) to start the fixed point from (for the bulk edge
+    (6, n): the attracting point at 1.005 s, from which the fold is reached, and the
+    fold itself), None for a fresh start. Returns z (8, n) in the order of
+    :data:`symrep.numeric.system.UNKNOWN_NAMES` (m and d NaN where m^2 is not in
+    (0, Q]), the residual d f/dQ there (NaN where the fixed point does not exist) and
+    the start for a nearby Q.
     """
     alpha, beta, lam, rho, eta = params
     U = unit_functions()
@@ -415,18 +416,36 @@ def _unit_state(params, s, family, Q, start):
     c, kappa = ridge(s, y, alpha, lam)
     boundary = lam == 0
     if family == 1:
-        # the attracting point just above the edge (s (1 + 5e-3): Newton on the extended
-        # system converges from there, measured on 2 10^4 random units, not from 1.04 s),
-        # then Newton on the extended system to the fold
-        c_above, _ = ridge(_FOLD_START * s, y, alpha, lam)
-        Y_above, ok = attracting_fixed_point(y, c_above, alpha, lam, eta, start)
-        on_edge = boundary & (Y_above[1] == 0) & (Y_above[2] == 0)
-        Y, c_fold, conv = _newton_spectral(Y_above, c_above, y, alpha, lam, eta,
-                                           eta * np.sqrt(alpha), on_edge)
-        ok &= conv & (np.abs(contraction(Y, y, alpha, eta) - 1) < _CONTRACTION_SLACK)
+        n = Q.shape[0]
+        Y = np.full((3, n), np.nan)
+        c_fold = np.full(n, np.nan)
+        ok = np.zeros(n, bool)
+        Y_above = np.full((3, n), np.nan)
+        if start is not None and start.shape[0] == 6:
+            # the fold of a nearby Q, with c moved to this y's edge: Newton on the
+            # extended system straight from there (inside regula falsi brackets)
+            fold = start[3:]
+            on_edge = boundary & (fold[1] == 0) & (fold[2] == 0)
+            Y, c_fold, ok = _newton_spectral(fold, c, y, alpha, lam, eta,
+                                             eta * np.sqrt(alpha), on_edge, max_steps=8)
+            Y_above = np.where(ok[None], start[:3], np.nan)
+        todo = np.nonzero(~ok)[0]
+        if len(todo):
+            # the attracting point just above the edge (s (1 + 5e-3): Newton on the
+            # extended system converges from there, measured on 2 10^4 random units, not
+            # from 1.04 s), then Newton on the extended system to the fold
+            sub = (y[todo], alpha[todo], lam[todo], eta[todo])
+            c_above, _ = ridge(_FOLD_START * s[todo], sub[0], sub[1], sub[2])
+            warm = None if start is None else start[:3, todo]
+            Ya, oka = attracting_fixed_point(sub[0], c_above, sub[1], sub[2], sub[3], warm)
+            on_edge = boundary[todo] & (Ya[1] == 0) & (Ya[2] == 0)
+            Yf, cf, conv = _newton_spectral(Ya, c_above, *sub, eta[todo] * np.sqrt(alpha[todo]),
+                                            on_edge)
+            Y[:, todo], c_fold[todo], ok[todo], Y_above[:, todo] = Yf, cf, oka & conv, Ya
+        ok &= np.abs(contraction(Y, y, alpha, eta) - 1) < _CONTRACTION_SLACK
         # the fold of the map at this y is the bulk edge found before
         ok &= np.abs(c_fold - c) <= 1e-8 * (np.abs(c) + lam + alpha * eta)
-        after = Y_above
+        after = np.concatenate([Y_above, Y])
     else:
         Y, ok = attracting_fixed_point(y, c, alpha, lam, eta, start)
         after = Y
@@ -460,7 +479,7 @@ def _scan(params, s, family):
     fractions = _GRID
     Q = fractions[:, None] * q_max[None]
     g = np.full(Q.shape, np.nan)
-    starts = np.full((UNIT_GRID, 3, n), np.nan)
+    starts = np.full((UNIT_GRID, 6 if family == 1 else 3, n), np.nan)
     block = int(np.clip(_BLOCK_COLUMNS // max(n, 1), 1, UNIT_GRID))
     previous = None
     for lo in range(0, UNIT_GRID, block):
@@ -487,7 +506,7 @@ def _scan(params, s, family):
 
 def _refine(params, s, family, lo, g_lo, st_lo, hi, g_hi, st_hi, width=None,
             max_iter=_REFINE_MAX):
-    """Illinois regula falsi on log Q between the ends of brackets.
+    """Regula falsi (Anderson-Bjorck) on log Q between the ends of brackets.
 
     The bracket is shrunk to the relative ``width`` in log Q (default
     :data:`_REFINE_WIDTH`), inside the region where Newton's method on the full system
@@ -501,7 +520,6 @@ def _refine(params, s, family, lo, g_lo, st_lo, hi, g_hi, st_hi, width=None,
     a, b = np.log(lo), np.log(hi)
     fa, fb = np.array(g_lo, float), np.array(g_hi, float)
     Sa, Sb = np.array(st_lo, float), np.array(st_hi, float)
-    side = np.zeros(a.shape, int)
     active = np.ones(a.shape, bool)
     for _ in range(max_iter):
         idx = np.nonzero(active)[0]
@@ -517,16 +535,20 @@ def _refine(params, s, family, lo, g_lo, st_lo, hi, g_hi, st_hi, width=None,
                                 start)
         bad = ~np.isfinite(fm)
         same_a = np.sign(fm) == np.sign(fai)
-        side_i = side[idx]
-        fbi = np.where(same_a & (side_i == -1), fbi / 2, fbi)
-        fai = np.where(~same_a & (side_i == 1), fai / 2, fai)
+        # Anderson-Bjorck: the end that stays has its value scaled by 1 - f_new/f_replaced
+        # (by 1/2 where that is not positive), so that the bracket keeps shrinking from
+        # both sides (superlinear, faster than the Illinois halving)
+        with np.errstate(all="ignore"):
+            scale = np.where(same_a, 1 - fm / fai, 1 - fm / fbi)
+        scale = np.where(np.isfinite(scale) & (scale > 0), scale, 0.5)
+        fbi = np.where(same_a, fbi * scale, fbi)
+        fai = np.where(~same_a, fai * scale, fai)
         a[idx] = np.where(same_a, m, ai)
         fa[idx] = np.where(same_a, fm, fai)
         b[idx] = np.where(same_a, bi, m)
         fb[idx] = np.where(same_a, fbi, fm)
         Sa[:, idx] = np.where(same_a[None] & ~bad[None], Sm, Sa[:, idx])
         Sb[:, idx] = np.where(~same_a[None] & ~bad[None], Sm, Sb[:, idx])
-        side[idx] = np.where(same_a, -1, 1)
         done = bad | (np.abs(b[idx] - a[idx]) <= width * np.maximum(1, np.abs(a[idx])))
         done |= fm == 0
         active[idx] = ~done
