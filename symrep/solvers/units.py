@@ -400,6 +400,12 @@ def _spectral_values_at(alpha, eta, rhos, y, lam):
     return edge, outliers, ok, decided
 
 
+def _on_fold(Y, c_fold, c, y, alpha, lam, eta):
+    """A fold of the map with rate 1, at the bulk edge found before (c of the edge)."""
+    return ((np.abs(contraction(Y, y, alpha, eta) - 1) < _CONTRACTION_SLACK)
+            & (np.abs(c_fold - c) <= 1e-8 * (np.abs(c) + lam + alpha * eta)))
+
+
 def _unit_state(params, s, family, Q, start):
     """Unit on spectral value s with decoder norm Q (all arrays of one shape (n,)).
 
@@ -428,6 +434,7 @@ def _unit_state(params, s, family, Q, start):
             on_edge = boundary & (fold[1] == 0) & (fold[2] == 0)
             Y, c_fold, ok = _newton_spectral(fold, c, y, alpha, lam, eta,
                                              eta * np.sqrt(alpha), on_edge, max_steps=8)
+            ok &= _on_fold(Y, c_fold, c, y, alpha, lam, eta)
             Y_above = np.where(ok[None], start[:3], np.nan)
         todo = np.nonzero(~ok)[0]
         if len(todo):
@@ -442,9 +449,7 @@ def _unit_state(params, s, family, Q, start):
             Yf, cf, conv = _newton_spectral(Ya, c_above, *sub, eta[todo] * np.sqrt(alpha[todo]),
                                             on_edge)
             Y[:, todo], c_fold[todo], ok[todo], Y_above[:, todo] = Yf, cf, oka & conv, Ya
-        ok &= np.abs(contraction(Y, y, alpha, eta) - 1) < _CONTRACTION_SLACK
-        # the fold of the map at this y is the bulk edge found before
-        ok &= np.abs(c_fold - c) <= 1e-8 * (np.abs(c) + lam + alpha * eta)
+            ok[todo] &= _on_fold(Yf, cf, c[todo], *sub)
         after = np.concatenate([Y_above, Y])
     else:
         Y, ok = attracting_fixed_point(y, c, alpha, lam, eta, start)
