@@ -21,12 +21,12 @@ import numpy as np
 
 from symrep.errors import SolverError
 from symrep.numeric.system import OBSERVABLE_NAMES, UNKNOWN_NAMES, generated
+from symrep.solvers.continuation import stationary_points_along
 from symrep.solvers.units import FAMILIES as BRANCHES
 from symrep.solvers.units import (
     RESIDUAL_TOLERANCE,
     effective_weight_decay,
     finish,
-    stationary_points,
 )
 from symrep.validation import check_parameters
 
@@ -259,7 +259,7 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise"):
     out_shape = params[0].shape
     params = [q.ravel() for q in params]  # solve on a flat batch, reshape at the end
     n = params[0].shape[0]
-    points = stationary_points(*params)
+    points = stationary_points_along(*params)
     f = np.stack([pt["free_energy"] for pt in points])  # (state, n), +inf where absent
     best = np.argmin(f, axis=0)
     converged = np.isfinite(f[best, np.arange(n)])
@@ -271,7 +271,8 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise"):
         idx = np.nonzero(converged)[0]
         sub = [q[idx] for q in params]
         sub[2] = effective_weight_decay(sub[0], sub[1], sub[2], sub[4])
-        z_best[:, idx] = finish(z_best[:, idx], sub, code[idx])
+        step = np.stack([pt["step"] for pt in points])[best, np.arange(n)]
+        z_best[:, idx] = finish(z_best[:, idx], sub, code[idx], step[idx])
     with np.errstate(all="ignore"):
         out = evaluate(z_best, params)
     out["phase"] = code

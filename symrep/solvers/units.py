@@ -65,9 +65,13 @@ _BLOCK_COLUMNS = 2048  # grid points times parameter points evaluated at once in
 _FIXED_POINT_TOL = 1e-12  # |T(Y) - Y| relative to 1 + |Y|
 _STEP_TOL = 1e-14  # or a Newton step relative to 1 + |Y|
 _REFINE_MAX = 80  # regula falsi iterations per bracket, at most
-_REFINE_WIDTH = 1e-7  # brackets in log Q are refined to this width; Newton does the rest
+_REFINE_WIDTH = 1e-5  # brackets in log Q are refined to this width; Newton does the rest
 _FIRST_REFINE = 80  # regula falsi steps before Newton's method on the full system
 _ILL_CONDITIONED = 1e-9  # smallest over largest singular value of the Newton system
+#: A float64 solution whose last Newton step is above this (relative to 1 + |z|) gets
+#: Newton steps with the residual in extended precision (:func:`refine_extended`): below
+#: it the float64 iterate is within a few units in the last place.
+_EXTENDED_STEP = 1e-14
 _FOLD_START = 1.005  # the fold of a unit is approached from the fixed point at this s / edge
 #: Slack on the contraction rate of the conjugate map: the overfitting unit sits on the
 #: fold, where it is exactly 1; near a continuous collapse (Q ~ 1e-11) the equations are
@@ -243,6 +247,9 @@ def attracting_fixed_point(y, c, alpha, lam, eta, start=None):
         good = conv & (contraction(Yn, y[todo], alpha[todo], eta[todo]) < 1)
         Y[:, todo[good]] = Yn[:, good]
         ok[todo[good]] = True
+    # without weight decay a point within rounding of the invariant boundary lies on it
+    on_edge = no_decay & (np.abs(Y[1]) <= 1e-12 * Y[0]) & (np.abs(Y[2]) <= 1e-12 * Y[0])
+    Y[1:] = np.where(on_edge, 0.0, Y[1:])
     return Y, ok
 
 
@@ -393,14 +400,21 @@ def _spectral_values_at(alpha, eta, rhos, y, lam):
     return edge, outliers, ok, decided
 
 
+def _on_fold(Y, c_fold, c, y, alpha, lam, eta):
+    """A fold of the map with rate 1, at the bulk edge found before (c of the edge)."""
+    return ((np.abs(contraction(Y, y, alpha, eta) - 1) < _CONTRACTION_SLACK)
+            & (np.abs(c_fold - c) <= 1e-8 * (np.abs(c) + lam + alpha * eta)))
+
+
 def _unit_state(params, s, family, Q, start):
     """Unit on spectral value s with decoder norm Q (all arrays of one shape (n,)).
 
-    ``start`` is the precision (3, n) to start the fixed point from (for the bulk edge,
-    the attracting point at 2 s, from which the fold is reached), None for a fresh
-    start. Returns z (8, n) in the order of :data:`symrep.numeric.system.UNKNOWN_NAMES`,
-    the residual d f/dQ there (NaN where the state does not exist) and the start for a
-    nearby Q.
+    ``start`` is the precision (3, n) to start the fixed point from (for the bulk edge
+    (6, n): the attracting point at 1.005 s, from which the fold is reached, and the
+    fold itself), None for a fresh start. Returns z (8, n) in the order of
+    :data:`symrep.numeric.system.UNKNOWN_NAMES` (m and d NaN where m^2 is not in
+    (0, Q]), the residual d f/dQ there (NaN where the fixed point does not exist) and
+    the start for a nearby Q.
     """
     alpha, beta, lam, rho, eta = params
     U = unit_functions()
@@ -408,18 +422,35 @@ def _unit_state(params, s, family, Q, start):
     c, kappa = ridge(s, y, alpha, lam)
     boundary = lam == 0
     if family == 1:
-        # the attracting point just above the edge (s (1 + 5e-3): Newton on the extended
-        # system converges from there, measured on 2 10^4 random units, not from 1.04 s),
-        # then Newton on the extended system to the fold
-        c_above, _ = ridge(_FOLD_START * s, y, alpha, lam)
-        Y_above, ok = attracting_fixed_point(y, c_above, alpha, lam, eta, start)
-        on_edge = boundary & (Y_above[1] == 0) & (Y_above[2] == 0)
-        Y, c_fold, conv = _newton_spectral(Y_above, c_above, y, alpha, lam, eta,
-                                           eta * np.sqrt(alpha), on_edge)
-        ok &= conv & (np.abs(contraction(Y, y, alpha, eta) - 1) < _CONTRACTION_SLACK)
-        # the fold of the map at this y is the bulk edge found before
-        ok &= np.abs(c_fold - c) <= 1e-8 * (np.abs(c) + lam + alpha * eta)
-        after = Y_above
+        n = Q.shape[0]
+        Y = np.full((3, n), np.nan)
+        c_fold = np.full(n, np.nan)
+        ok = np.zeros(n, bool)
+        Y_above = np.full((3, n), np.nan)
+        if start is not None and start.shape[0] == 6:
+            # the fold of a nearby Q, with c moved to this y's edge: Newton on the
+            # extended system straight from there (inside regula falsi brackets)
+            fold = start[3:]
+            on_edge = boundary & (fold[1] == 0) & (fold[2] == 0)
+            Y, c_fold, ok = _newton_spectral(fold, c, y, alpha, lam, eta,
+                                             eta * np.sqrt(alpha), on_edge, max_steps=8)
+            ok &= _on_fold(Y, c_fold, c, y, alpha, lam, eta)
+            Y_above = np.where(ok[None], start[:3], np.nan)
+        todo = np.nonzero(~ok)[0]
+        if len(todo):
+            # the attracting point just above the edge (s (1 + 5e-3): Newton on the
+            # extended system converges from there, measured on 2 10^4 random units, not
+            # from 1.04 s), then Newton on the extended system to the fold
+            sub = (y[todo], alpha[todo], lam[todo], eta[todo])
+            c_above, _ = ridge(_FOLD_START * s[todo], sub[0], sub[1], sub[2])
+            warm = None if start is None else start[:3, todo]
+            Ya, oka = attracting_fixed_point(sub[0], c_above, sub[1], sub[2], sub[3], warm)
+            on_edge = boundary[todo] & (Ya[1] == 0) & (Ya[2] == 0)
+            Yf, cf, conv = _newton_spectral(Ya, c_above, *sub, eta[todo] * np.sqrt(alpha[todo]),
+                                            on_edge)
+            Y[:, todo], c_fold[todo], ok[todo], Y_above[:, todo] = Yf, cf, oka & conv, Ya
+            ok[todo] &= _on_fold(Yf, cf, c[todo], *sub)
+        after = np.concatenate([Y_above, Y])
     else:
         Y, ok = attracting_fixed_point(y, c, alpha, lam, eta, start)
         after = Y
@@ -453,7 +484,7 @@ def _scan(params, s, family):
     fractions = _GRID
     Q = fractions[:, None] * q_max[None]
     g = np.full(Q.shape, np.nan)
-    starts = np.full((UNIT_GRID, 3, n), np.nan)
+    starts = np.full((UNIT_GRID, 6 if family == 1 else 3, n), np.nan)
     block = int(np.clip(_BLOCK_COLUMNS // max(n, 1), 1, UNIT_GRID))
     previous = None
     for lo in range(0, UNIT_GRID, block):
@@ -480,7 +511,7 @@ def _scan(params, s, family):
 
 def _refine(params, s, family, lo, g_lo, st_lo, hi, g_hi, st_hi, width=None,
             max_iter=_REFINE_MAX):
-    """Illinois regula falsi on log Q between the ends of brackets.
+    """Regula falsi (Anderson-Bjorck) on log Q between the ends of brackets.
 
     The bracket is shrunk to the relative ``width`` in log Q (default
     :data:`_REFINE_WIDTH`), inside the region where Newton's method on the full system
@@ -494,7 +525,6 @@ def _refine(params, s, family, lo, g_lo, st_lo, hi, g_hi, st_hi, width=None,
     a, b = np.log(lo), np.log(hi)
     fa, fb = np.array(g_lo, float), np.array(g_hi, float)
     Sa, Sb = np.array(st_lo, float), np.array(st_hi, float)
-    side = np.zeros(a.shape, int)
     active = np.ones(a.shape, bool)
     for _ in range(max_iter):
         idx = np.nonzero(active)[0]
@@ -510,16 +540,20 @@ def _refine(params, s, family, lo, g_lo, st_lo, hi, g_hi, st_hi, width=None,
                                 start)
         bad = ~np.isfinite(fm)
         same_a = np.sign(fm) == np.sign(fai)
-        side_i = side[idx]
-        fbi = np.where(same_a & (side_i == -1), fbi / 2, fbi)
-        fai = np.where(~same_a & (side_i == 1), fai / 2, fai)
+        # Anderson-Bjorck: the end that stays has its value scaled by 1 - f_new/f_replaced
+        # (by 1/2 where that is not positive), so that the bracket keeps shrinking from
+        # both sides (superlinear, faster than the Illinois halving)
+        with np.errstate(all="ignore"):
+            scale = np.where(same_a, 1 - fm / fai, 1 - fm / fbi)
+        scale = np.where(np.isfinite(scale) & (scale > 0), scale, 0.5)
+        fbi = np.where(same_a, fbi * scale, fbi)
+        fai = np.where(~same_a, fai * scale, fai)
         a[idx] = np.where(same_a, m, ai)
         fa[idx] = np.where(same_a, fm, fai)
         b[idx] = np.where(same_a, bi, m)
         fb[idx] = np.where(same_a, fbi, fm)
         Sa[:, idx] = np.where(same_a[None] & ~bad[None], Sm, Sa[:, idx])
         Sb[:, idx] = np.where(~same_a[None] & ~bad[None], Sm, Sb[:, idx])
-        side[idx] = np.where(same_a, -1, 1)
         done = bad | (np.abs(b[idx] - a[idx]) <= width * np.maximum(1, np.abs(a[idx])))
         done |= fm == 0
         active[idx] = ~done
@@ -598,6 +632,17 @@ def _collapsed_start(params, edge):
     if len(idx):
         Y[:, idx], ok[idx] = attracting_fixed_point(beta[idx], alpha[idx], alpha[idx],
                                                     lam[idx], eta[idx])
+    # within 1e-8 of the threshold, on either side, the fixed point may be just past the
+    # fold (or the unit norm of the overfitting unit below what the scan resolves): there
+    # the collapsed unit is the overfitting one at Q = 0, on the fold
+    near = np.nonzero(~ok & np.isfinite(edge)
+                      & (np.abs(alpha - c_fold) <= 1e-8 * np.abs(c_fold)))[0]
+    if len(near):
+        sub = tuple(p[near] for p in params)
+        z, g, _ = _unit_state(sub, edge[near], 1, np.zeros(len(near)), None)
+        good = np.isfinite(g)
+        Y[:, near[good]] = z[5:8, good]
+        ok[near[good]] = True
     return np.concatenate([np.zeros((5, n)), Y]), ok
 
 
@@ -746,7 +791,8 @@ def _solve(A, b, minimum_norm=None, rcond=1e-15):
     return np.where(finite[:, None], x, np.nan)
 
 
-def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15):
+def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15,
+           return_step=False):
     """Newton's method on the generated saddle-point equations, to rounding.
 
     Parameters
@@ -761,12 +807,16 @@ def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15):
         below ``rcond`` times the largest dropped (default: those without weight decay,
         see :func:`_solve`).
 
-    Runs until the residual, relative to the size of the terms of the equations, stops
-    decreasing; returns the unknowns and that residual.
+    Runs until a full step below 1e-12 of the unknowns is taken (the iterate is then at
+    rounding) or the residual, relative to the size of the terms of the equations, stops
+    decreasing; returns the unknowns and that residual, and with ``return_step`` the size
+    of the last step computed (relative to 1 + |z|): below 1e-12 where converged, about
+    cond(J) times the rounding where the iteration stalls at its noise.
     """
     gen = generated()
     z = np.array(z, dtype=float)
     n = z.shape[1]
+    last = np.full(n, np.inf)
     family = np.broadcast_to(np.asarray(family), (n,))
     params = [np.broadcast_to(np.asarray(p, float), (n,)) for p in params]
     flat = params[2] == 0 if minimum_norm is None else np.broadcast_to(minimum_norm, (n,))
@@ -786,9 +836,12 @@ def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15):
             # the unknowns fixed by the family stay exactly where they are
             delta = np.where(_FREE[family[idx]].T, _solve(A, b, flat[idx], rcond=rcond).T, 0.0)
         finite = np.all(np.isfinite(delta), axis=0)
+        size = np.max(np.abs(delta) / (1 + np.abs(z[:, idx])), axis=0)
+        last[idx] = size
         # damped: the full step first, then shorter ones where it does not reduce the
         # residual (far from the root the linearisation overshoots)
         better = np.zeros(len(idx), bool)
+        full = np.zeros(len(idx), bool)
         new = np.full(len(idx), np.inf)
         todo = finite.copy()
         for t in (1.0, 0.5, 0.25, 0.1, 0.03):
@@ -797,14 +850,21 @@ def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15):
                 break
             trial = z[:, idx[k]] - t * delta[:, k]
             cand = residual_norm(trial, [p[k] for p in sub])
-            take = np.isfinite(cand) & (cand < best[idx[k]])
+            # a full step at rounding is taken even where the residual, at its rounding
+            # level, does not decrease: the iteration has converged
+            take = np.isfinite(cand) & ((cand < best[idx[k]])
+                                        | ((t == 1.0) & (size[k] < 1e-12)))
             z[:, idx[k[take]]] = trial[:, take]
             new[k[take]] = cand[take]
             better[k[take]] = True
             todo[k[take]] = False
+            full[k[take]] = t == 1.0
         stalls[idx] = np.where(better & (new < 0.5 * best[idx]), 0, stalls[idx] + 1)
-        best[idx[better]] = new[better]
-        active[idx] = finite & (stalls[idx] < 3) & (best[idx] > 1e-17)
+        best[idx[better]] = np.minimum(new[better], best[idx[better]])
+        converged = full & (size < 1e-12)
+        active[idx] = finite & (stalls[idx] < 3) & ~converged
+    if return_step:
+        return z, best, last
     return z, best
 
 
@@ -909,8 +969,11 @@ def stationary_points(alpha, beta, lam, rho, eta):
     list of dict
         One entry per state found by :func:`unit_states`: ``family`` (index into
         :data:`FAMILIES`), ``z`` (8, n), ``ok`` (n,) admissible and converged,
-        ``free_energy`` (n,) (+inf where not ok) and ``residual`` (n,) relative to
-        :func:`equation_scale`. The sign of (m, d) is fixed by m >= 0.
+        ``free_energy`` (n,) (+inf where not ok), ``residual`` (n,) relative to
+        :func:`equation_scale` and ``step`` (n,), the size of the last Newton step of
+        the polish relative to 1 + |z| (about cond(J) times the rounding; +inf where the
+        state was placed otherwise, as by regula falsi to rounding). The sign of (m, d)
+        is fixed by m >= 0.
     """
     params = tuple(_arrays((alpha, beta, effective_weight_decay(alpha, beta, lam, eta), rho,
                             eta)))
@@ -926,14 +989,15 @@ def stationary_points(alpha, beta, lam, rho, eta):
     cols, fams, which = (np.concatenate(v) for v in (cols, fams, which))
     z0 = np.concatenate([z[:, found] for _, z, found, _ in states], axis=1)
     sub = tuple(p[cols] for p in params)
-    zi = _polish_in_bracket(z0, sub, fams, which, cols, states)
-    _refine_ill_conditioned(zi, sub, fams, which, cols, states)
+    zi, step = _polish_in_bracket(z0, sub, fams, which, cols, states)
+    _refine_ill_conditioned(zi, step, sub, fams, which, cols, states)
     flip = zi[3] < 0  # the W -> -W image of the same state
     zi[3:5] = np.where(flip, -zi[3:5], zi[3:5])
     flat = np.nonzero((sub[2] == 0) & (fams > 0))[0]
     if len(flat):
-        zi[:, flat] = _ridge_limit(zi[:, flat], [p[flat] for p in sub], fams[flat])
-    return _assemble(states, zi, cols, fams, which, sub, n, z0)
+        zi[:, flat], step[flat] = _ridge_limit(zi[:, flat], [p[flat] for p in sub],
+                                               fams[flat])
+    return _assemble(states, zi, cols, fams, which, sub, n, z0, step)
 
 
 def _condition(z, params, family):
@@ -950,7 +1014,7 @@ def _condition(z, params, family):
     return ratio
 
 
-def _refine_ill_conditioned(zi, params, fams, which, cols, states):
+def _refine_ill_conditioned(zi, step, params, fams, which, cols, states):
     """Where the Jacobian is nearly singular (condition above 1e9: no weight decay with
     alpha < 1, alpha ~ 1e7, a continuous collapse with Q ~ 1e-7 or below), Newton's
     method cannot place the unit along the soft direction, and its rounding there can
@@ -972,20 +1036,25 @@ def _refine_ill_conditioned(zi, params, fams, which, cols, states):
         z, found, _ = _refine(sub, bracket["s"][pts], family,
                               *(bracket[name][..., pts] for name in
                                 ("lo", "g_lo", "st_lo", "hi", "g_hi", "st_hi")), width=1e-15)
-        zp, _ = polish(z, sub, family, minimum_norm=np.ones(len(sel), bool),
-                       rcond=_ILL_CONDITIONED)
+        zp, _, sp = polish(z, sub, family, minimum_norm=np.ones(len(sel), bool),
+                           rcond=_ILL_CONDITIONED, return_step=True)
         zi[:, sel] = np.where(found, zp, zi[:, sel])
+        step[sel] = np.where(found, np.inf, step[sel])  # an extended-precision step next
 
 
 def _polish_in_bracket(z0, params, fams, which, cols, states):
-    """Polish the batch. A root that leaves the grid interval it was found in, or where
-    Newton's method does not converge, is refined by regula falsi to rounding and
-    polished again, and dropped (NaN) if it fails again. (The final bracket of regula
+    """Polish the batch (``z0`` is updated in place). A root that leaves the grid
+    interval it was found in, where Newton's method does not converge or where it ends
+    on an inadmissible state, is refined by regula falsi to rounding and polished
+    again, and dropped (NaN) if it fails again. (The final bracket of regula
     falsi is not the test: without weight decay d f/dQ can be flat down to its rounding
     near a root, and its sign there is noise.)"""
-    zi, res = polish(z0, params, fams)
+    zi, res, step = polish(z0, params, fams, return_step=True)
     for attempt in range(2):
         bad = ~(res <= RESIDUAL_TOLERANCE)
+        moving = np.nonzero(fams > 0)[0]
+        bad[moving] |= ~physical(zi[:, moving], params[0][moving], params[1][moving],
+                                 params[4][moving])
         for k, (_, _, _, bracket) in enumerate(states):
             sel = np.nonzero(which == k)[0]
             if bracket is None or not len(sel):
@@ -1009,17 +1078,30 @@ def _polish_in_bracket(z0, params, fams, which, cols, states):
                                   *(bracket[name][..., pts] for name in
                                     ("lo", "g_lo", "st_lo", "hi", "g_hi", "st_hi")),
                                   width=1e-15)
-            zp, rp = polish(z, tuple(p[sel] for p in params), family)
+            zp, rp, sp = polish(z, tuple(p[sel] for p in params), family, return_step=True)
+            z0[:, sel] = np.where(found, z, np.nan)  # the refined start, for _assemble
             zi[:, sel] = np.where(found, zp, np.nan)
             res[sel] = np.where(found, rp, np.inf)
-    return zi
+            step[sel] = sp
+    return zi, step
 
 
-def finish(z, params, family):
-    """The reported solution from a polished state: :func:`refine_extended`, and without
+def finish(z, params, family, step=None):
+    """The reported solution from a polished state: :func:`refine_extended` where the
+    last float64 Newton step ``step`` exceeds 1e-14 (None: everywhere), and without
     weight decay the encoder overlaps of the ridge limit (see :func:`_ridge_limit`) and
     a precision on the boundary of the cone where it lies there to rounding."""
-    z = refine_extended(z, params, family)
+    z = np.array(z, dtype=float)
+    # without weight decay the minimum-norm steps of the polish leave near-singular
+    # directions alone, so that their small size says nothing: always refined
+    need = (np.ones(z.shape[1], bool) if step is None
+            else ~(np.asarray(step) <= _EXTENDED_STEP)
+            | (np.broadcast_to(params[2], z.shape[1:]) == 0))
+    if need.any():
+        idx = np.nonzero(need)[0]
+        z[:, idx] = refine_extended(z[:, idx], [np.broadcast_to(p, need.shape)[idx]
+                                                for p in params],
+                                    np.broadcast_to(family, need.shape)[idx])
     params = [np.broadcast_to(np.asarray(p, float), z.shape[1:]) for p in params]
     # the boundary Y_12 = Y_22 = 0 of the cone is invariant without weight decay, and the
     # attracting fixed point found on it (alpha < 1) stays there up to rounding
@@ -1047,7 +1129,8 @@ def _ridge_limit(z, params, family):
     z = np.array(z)
     kappa = 1 / (z[0] + params[1])
     z[1], z[2], z[4] = kappa * z[0], kappa**2 * z[0], kappa * z[3]
-    return polish(z, params, family)[0]
+    z, _, step = polish(z, params, family, return_step=True)
+    return z, step
 
 
 def _admissible(z, params, fams):
@@ -1066,7 +1149,7 @@ def _admissible(z, params, fams):
     return good, res, f
 
 
-def _assemble(states, zi, cols, fams, which, sub, n, z0):
+def _assemble(states, zi, cols, fams, which, sub, n, z0, step):
     """Check the polished batch and split it back into one entry per state.
 
     Where the polished state fails the checks but its start satisfies them, the start
@@ -1083,6 +1166,7 @@ def _assemble(states, zi, cols, fams, which, sub, n, z0):
         g0, r0, f0 = _admissible(z_back, [p[back] for p in sub], fams[back])
         keep = back[g0]
         zi[:, keep], good[keep], res[keep], fi[keep] = z_back[:, g0], True, r0[g0], f0[g0]
+        step[keep] = np.inf
     points = []
     for k, (family, *_) in enumerate(states):
         sel = which == k
@@ -1094,5 +1178,8 @@ def _assemble(states, zi, cols, fams, which, sub, n, z0):
         residual[cols[sel]] = res[sel]
         f[cols[sel]] = np.where(good[sel], fi[sel], np.inf)
         ok[cols[sel]] = good[sel]
-        points.append(dict(family=family, z=z_out, ok=ok, free_energy=f, residual=residual))
+        last = np.full(n, np.inf)
+        last[cols[sel]] = step[sel]
+        points.append(dict(family=family, z=z_out, ok=ok, free_energy=f, residual=residual,
+                           step=last))
     return points
