@@ -13,8 +13,9 @@ collapsed or overfitting unit). The full equations of the (M, M*) model check th
 
 The solver therefore
 
-1. finds every admissible state of one unit at each rho_k with
-   :func:`symrep.solvers.units.stationary_points` (generated equations, no closed form);
+1. finds every admissible state of one unit at each rho_k with the one-unit solver
+   (:func:`symrep.solvers.continuation.stationary_points_along`: generated equations,
+   no closed form), each finished to rounding as the one-unit answer is;
 2. lets the units learn the features whose learning state lowers the free energy most
    (each feature learned by at most one unit: two units on the same outlier would share
    one spectral direction) and puts every other unit in the lower of the collapsed and
@@ -36,7 +37,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from symrep.errors import SolverError
-from symrep.solvers.units import RESIDUAL_TOLERANCE, stationary_points
+from symrep.solvers.continuation import stationary_points_along
+from symrep.solvers.units import RESIDUAL_TOLERANCE
 from symrep.validation import check_parameter, check_parameters
 
 __all__ = ["MatrixSolveResult", "solve_units", "solve_units_arrays", "unit_state_name",
@@ -95,18 +97,30 @@ def _check_strengths(rho, *, allow_array: bool):
     return tuple(check_parameter("rho", r, allow_array=allow_array) for r in values)
 
 
-def _best_state(points, families, n):
-    """Lowest free energy among the states of the given families: (f, z, residual, index)."""
+def _best_state(points, family, params):
+    """Lowest free energy among the states of one family, finished to rounding as the
+    one-unit solver finishes its answer: (f, z, residual)."""
+    from symrep.solvers.units import effective_weight_decay, finish
+
+    n = params[0].shape[0]
     f = np.full(n, np.inf)
     z = np.zeros((8, n))
     res = np.full(n, np.inf)
+    step = np.zeros(n)
     for pt in points:
-        if pt["family"] not in families:
+        if pt["family"] != family:
             continue
         better = pt["free_energy"] < f
         f = np.where(better, pt["free_energy"], f)
         z = np.where(better, np.nan_to_num(pt["z"]), z)
         res = np.where(better, pt["residual"], res)
+        step = np.where(better, pt["step"], step)
+    found = np.isfinite(f)
+    if found.any():
+        idx = np.nonzero(found)[0]
+        sub = [q[idx] for q in params]
+        sub[2] = effective_weight_decay(sub[0], sub[1], sub[2], sub[4])
+        z[:, idx] = finish(z[:, idx], sub, np.full(idx.size, family), step[idx])
     return f, z, res
 
 
@@ -167,15 +181,15 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, errors="raise
                        np.zeros(n, int)) for fam in (_COLLAPSED, _OVERFITTING)}
     for k, r in enumerate(rk):
         params = (a, b, lam_, r, e)
-        points = stationary_points(*params)
-        f, z, res = _best_state(points, (2,), n)
+        points = stationary_points_along(*params)
+        f, z, res = _best_state(points, _LEARNING, params)
         learn_f.append(f)
         learn_z.append(z)
         learn_res.append(res)
         learn_obs.append(_unit_observables(z, params))
         for fam in (_COLLAPSED, _OVERFITTING):
             # neither state depends on the strength: take the best over the runs
-            f_i, z_i, res_i = _best_state(points, (fam,), n)
+            f_i, z_i, res_i = _best_state(points, fam, params)
             f0, z0, res0, k0 = idle_pick[fam]
             better = f_i < f0
             idle_pick[fam] = (np.where(better, f_i, f0), np.where(better, z_i, z0),
