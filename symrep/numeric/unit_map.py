@@ -218,4 +218,6 @@ def _build_source():
 def unit_functions():
     """The generated unit functions (from the disk cache when present)."""
     key = source_key(_SOURCES, extra=("unit_map",))
-    return load_or_generate("unit_map", key, _build_source)
+    return load_or_generate("unit_map", key, _build_source,
+                            shipped_key=source_key(_SOURCES, extra=("unit_map",),
+                                                   versions=False))
