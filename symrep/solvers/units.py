@@ -1052,9 +1052,6 @@ def _polish_in_bracket(z0, params, fams, which, cols, states):
     zi, res, step = polish(z0, params, fams, return_step=True)
     for attempt in range(2):
         bad = ~(res <= RESIDUAL_TOLERANCE)
-        moving = np.nonzero(fams > 0)[0]
-        bad[moving] |= ~physical(zi[:, moving], params[0][moving], params[1][moving],
-                                 params[4][moving])
         for k, (_, _, _, bracket) in enumerate(states):
             sel = np.nonzero(which == k)[0]
             if bracket is None or not len(sel):
@@ -1064,11 +1061,17 @@ def _polish_in_bracket(z0, params, fams, which, cols, states):
             low, high = np.minimum(lo, hi), np.maximum(lo, hi)
             Q = zi[0, sel]
             bad[sel] |= ~((Q >= low * (1 - 1e-9)) & (Q <= high * (1 + 1e-9)))
-        if not bad.any():
-            break
         if attempt:
             zi[:, bad] = np.nan
             break
+        # an inadmissible end is retried too, but kept (as found, not admissible)
+        retry = bad.copy()
+        moving = np.nonzero((fams > 0) & ~bad)[0]
+        retry[moving] |= ~physical(zi[:, moving], params[0][moving], params[1][moving],
+                                   params[4][moving])
+        if not retry.any():
+            break
+        bad = retry
         for k, (family, _, _, bracket) in enumerate(states):
             sel = np.nonzero(bad & (which == k))[0]
             if not len(sel):
