@@ -129,9 +129,6 @@ def _carry(params, intervals, entries):
         if present != {key for key, e in entries.items() if e["ok"][b]}:
             failed.add(j)
             continue
-        if (params[2][a:b + 1] == 0).any():  # degenerate without weight decay
-            failed.add(j)
-            continue
         inside = np.arange(a + 1, b)
         for key in present:
             z = entries[key]["z"]
@@ -151,6 +148,10 @@ def _carry(params, intervals, entries):
     sub = [p[columns] for p in params]
     z, _, step = units.polish(z, sub, families, return_step=True)
     z[3:5] = np.where(z[3] < 0, -z[3:5], z[3:5])
+    flat = np.nonzero((sub[2] == 0) & (families > 0))[0]
+    if len(flat):  # without weight decay: the limit lam -> 0+ (see units)
+        z[:, flat], step[flat] = units._ridge_limit(z[:, flat], [p[flat] for p in sub],
+                                                    families[flat])
     good, res, f = units._admissible(z, sub, families)
     good &= step <= 1e-12
     low, high = np.minimum(z0[0], z1[0]), np.maximum(z0[0], z1[0])

@@ -9,6 +9,9 @@ full system to rounding. Admissible states (positive semidefinite precision and
 G - t t^T, a conjugate fixed point that does not repel) are compared by free energy; the
 lowest is the training optimum. Where none satisfies the equations to the tolerance,
 :class:`SolverError` reports the point and what was found. No NaN is ever returned.
+Points given in curve order (sweeps, rows of phase diagrams) are solved by continuation
+(:mod:`symrep.solvers.continuation`): the full search at anchors, Newton's method from
+the anchors' states in between, verified, with the full search where that fails.
 The random-matrix closed forms are a cross-check only (:mod:`symrep.crosscheck`).
 """
 

@@ -9,7 +9,7 @@ reads it as a plain ``.npz``), and its name is keyed by the grid, the chunk size
 symrep version; a chunk that is missing, truncated, edited or of the wrong length is
 solved again instead of being trusted.
 
-Points where the closed-form branches do not meet the tolerance are retried by Newton
+Points where the stationary states found do not meet the tolerance are retried by Newton
 iteration warm-started from the nearest solved point along the grid (continuation),
 before being reported.
 """

@@ -804,8 +804,9 @@ def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15,
 
     minimum_norm : bool ndarray (n,), optional
         Columns whose steps are least-squares steps of minimum norm with singular values
-        below ``rcond`` times the largest dropped (default: those without weight decay,
-        see :func:`_solve`).
+        below ``rcond`` times the largest dropped (default: those without weight decay
+        whose precision starts on the boundary Y_12 = Y_22 = 0, where the encoder has
+        flat directions, see :func:`_solve`).
 
     Runs until a full step below 1e-12 of the unknowns is taken (the iterate is then at
     rounding) or the residual, relative to the size of the terms of the equations, stops
@@ -819,7 +820,12 @@ def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15,
     last = np.full(n, np.inf)
     family = np.broadcast_to(np.asarray(family), (n,))
     params = [np.broadcast_to(np.asarray(p, float), (n,)) for p in params]
-    flat = params[2] == 0 if minimum_norm is None else np.broadcast_to(minimum_norm, (n,))
+    if minimum_norm is None:
+        # flat encoder directions: no weight decay, precision on the invariant boundary
+        flat = ((params[2] == 0) & (np.abs(z[6]) <= 1e-12 * np.abs(z[5]))
+                & (np.abs(z[7]) <= 1e-12 * np.abs(z[5])))
+    else:
+        flat = np.broadcast_to(minimum_norm, (n,))
     best = residual_norm(z, params)
     best = np.where(np.isfinite(best), best, np.inf)
     active = np.isfinite(best)
@@ -903,12 +909,18 @@ def refine_extended(z, params, family, *, steps=2):
         out = np.asarray(np.broadcast_arrays(*gen.residual_jacobian(*z, *params)))
         J = out[8:].reshape(8, 8, -1)
         # directions with singular values below 1e-17 of the largest are rounding noise
-        # in a float64 Jacobian: no step along them
-        flat = np.ones(n, bool)
+        # in a float64 Jacobian: no step along them (the minimum-norm solve, where the
+        # plain one gives a step above 1e-8 or the encoder has flat directions)
+        flat = ((params[2] == 0) & (np.abs(z[6]) <= 1e-12 * np.abs(z[5]))
+                & (np.abs(z[7]) <= 1e-12 * np.abs(z[5])))
 
         def step(F):
             A, b = _newton_systems(J, F, family)
             delta = _solve(A, b, flat, rcond=1e-17).T
+            odd = ~flat & ~(size(delta) <= 1e-8)
+            if odd.any():
+                delta[:, odd] = _solve(A[odd], b[odd], np.ones(int(odd.sum()), bool),
+                                       rcond=1e-17).T
             return np.where(np.isfinite(delta) & _FREE[family].T, delta, 0.0)
 
         delta = step(residual(z))
@@ -1052,9 +1064,6 @@ def _polish_in_bracket(z0, params, fams, which, cols, states):
     zi, res, step = polish(z0, params, fams, return_step=True)
     for attempt in range(2):
         bad = ~(res <= RESIDUAL_TOLERANCE)
-        moving = np.nonzero(fams > 0)[0]
-        bad[moving] |= ~physical(zi[:, moving], params[0][moving], params[1][moving],
-                                 params[4][moving])
         for k, (_, _, _, bracket) in enumerate(states):
             sel = np.nonzero(which == k)[0]
             if bracket is None or not len(sel):
@@ -1064,11 +1073,17 @@ def _polish_in_bracket(z0, params, fams, which, cols, states):
             low, high = np.minimum(lo, hi), np.maximum(lo, hi)
             Q = zi[0, sel]
             bad[sel] |= ~((Q >= low * (1 - 1e-9)) & (Q <= high * (1 + 1e-9)))
-        if not bad.any():
-            break
         if attempt:
             zi[:, bad] = np.nan
             break
+        # an inadmissible end is retried too, but kept (as found, not admissible)
+        retry = bad.copy()
+        moving = np.nonzero((fams > 0) & ~bad)[0]
+        retry[moving] |= ~physical(zi[:, moving], params[0][moving], params[1][moving],
+                                   params[4][moving])
+        if not retry.any():
+            break
+        bad = retry
         for k, (family, _, _, bracket) in enumerate(states):
             sel = np.nonzero(bad & (which == k))[0]
             if not len(sel):
