@@ -92,8 +92,8 @@ def _check_strengths(rho, *, allow_array: bool):
         raise ValueError(f"rho must be a positive number or a sequence of them, "
                          f"got {rho!r}") from None
     if not 1 <= len(values) <= MAX_UNITS:
-        raise ValueError(f"rho has {len(values)} strengths; the number of features M* "
-                         f"must be in [1, {MAX_UNITS}]")
+        raise ValueError(f"rho = {tuple(values)!r} is invalid: {len(values)} strengths, "
+                         f"but the number of features M* must be in [1, {MAX_UNITS}]")
     return tuple(check_parameter("rho", r, allow_array=allow_array) for r in values)
 
 
