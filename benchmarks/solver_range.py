@@ -9,8 +9,10 @@ It measures, with the ranges temporarily widened to (0, inf):
    (``SolverError``) and the first decade where it fails for good (overflow);
 2. 30,000 log-uniform random points of the box: how many end in ``SolverError``;
 3. every corner of the box (with lam at its bounds and lam = 0) and ``--points``
-   log-uniform random points inside it, against the same saddle point solved in
-   60-digit arithmetic (:func:`symrep.numeric.highprec.solve_mp`). The error of each
+   log-uniform random points inside it, against the closed forms of the saddle point
+   solved in 60-digit arithmetic (:func:`symrep.crosscheck.closed_form_mp`, independent
+   of the generic solver's method; ``solve_mp`` starts from the float64 solution and
+   would only check its rounding). The error of each
    quantity is |float64 - reference| over the larger of |reference| and a floor at the
    scale of the terms it is computed from (order parameters and eg: 1e-9 max(Q, E, |R|,
    rho); rates and KLs: 1e-3 nats; distortions and the free energy: 1e-9 (rho + eta +
@@ -113,7 +115,7 @@ def scaled_errors(r, ref, p):
 
 def against_high_precision(ranges, n, seed):
     import symrep
-    from symrep.numeric.highprec import solve_mp
+    from symrep.crosscheck import closed_form_mp
 
     box = {k: (max(r.low, 1e-6), r.high) for k, r in ranges.items()}
     points = [dict(zip(box, c, strict=True)) for c in itertools.product(*box.values())]
@@ -130,9 +132,9 @@ def against_high_precision(ranges, n, seed):
             failures += 1
             continue
         try:
-            ref = solve_mp(**p, dps=60)
+            ref = closed_form_mp(**p, dps=60)
         except Exception:  # a singular Newton step: the closed form is exact already
-            ref = solve_mp(**p, dps=60, newton_steps=0)
+            ref = closed_form_mp(**p, dps=60, newton_steps=0)
         if r.phase != PHASES[int(ref["branch"])]:
             mismatched.append(p)
             continue

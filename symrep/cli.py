@@ -55,23 +55,58 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def strengths(text):
+    """Parse ``--rho``: one strength (``1.5``) or the strengths of M* features
+    (``1.5,0.8``)."""
+    try:
+        values = tuple(float(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}: expected a number or numbers separated by commas "
+            "(one strength per feature)") from None
+    return values[0] if len(values) == 1 else values
+
+
 def _add_parameters(parser, *, required=("alpha", "beta", "lam"), defaults=None):
-    """Add --alpha/--beta/--lam/--rho/--eta as floats; the range check happens later."""
+    """Add --alpha/--beta/--lam/--rho/--eta as floats (--rho: one or several, one per
+    feature) and --M; the range checks happen later."""
     defaults = {"rho": 1.0, "eta": 1.0, **(defaults or {})}
     for name, text in PARAMETER_HELP.items():
         is_required = name in required
         parser.add_argument(
             f"--{name}",
-            type=float,
+            type=strengths if name == "rho" else float,
             required=is_required,
             default=None if is_required else defaults.get(name),
-            metavar=name.upper(),
+            metavar="RHO[,RHO...]" if name == "rho" else name.upper(),
             help=f"{text}, in {_ranges()[name]}"
+            + ("; several, comma-separated: the strengths of M* features"
+               if name == "rho" else "")
             + ("" if is_required else f" (default {defaults.get(name)})"),
         )
+    _add_units(parser)
+
+
+def _add_units(parser, default=1):
+    parser.add_argument(
+        "--M", type=int, default=default, metavar="M",
+        help="number of latent units, 1 to 9" + (f" (default {default})" if default else
+                                                  " (default: one unit, --rho a grid)"))
+
+
+def _several_units(args) -> bool:
+    return args.M != 1 or isinstance(args.rho, tuple)
 
 
 def _model_parameters(args):
+    if _several_units(args):
+        from symrep.solvers.latent_units import _check_strengths, _check_units
+
+        _check_units(args.M)
+        rho = _check_strengths(args.rho, allow_array=False)
+        p = check_parameters(alpha=args.alpha, beta=args.beta, lam=args.lam, eta=args.eta)
+        return {"alpha": p["alpha"], "beta": p["beta"], "lam": p["lam"], "rho": rho,
+                "eta": p["eta"]}
     return check_parameters(
         alpha=args.alpha, beta=args.beta, lam=args.lam, rho=args.rho, eta=args.eta
     )
@@ -173,9 +208,12 @@ def _add_phase_parameters(parser):
             f"2 values, a,b,c, start:stop:num or log:start:stop:num (default {default})")
     for name in ("lam", "rho", "eta"):
         parser.add_argument(
-            f"--{name}", type=float, default=1.0, metavar=name.upper(),
-            help=f"{PARAMETER_HELP[name]}, in {_ranges()[name]}: one number "
-            "(default 1.0)")
+            f"--{name}", type=strengths if name == "rho" else float, default=1.0,
+            metavar="RHO[,RHO...]" if name == "rho" else name.upper(),
+            help=f"{PARAMETER_HELP[name]}, in {_ranges()[name]}: one number"
+            + (" (several, comma-separated: the strengths of M* features)"
+               if name == "rho" else "") + " (default 1.0)")
+    _add_units(parser)
 
 
 def _add_force(parser):
@@ -185,36 +223,56 @@ def _add_force(parser):
         "estimate is checked before any work; see docs/cli.md)")
 
 
+def _show(value):
+    """A number with 10 digits; lists (matrix rows) element by element."""
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    if isinstance(value, (list, tuple)) and value and not isinstance(value[0], str):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
+
+
 def _cmd_solve(args):
     params = _model_parameters(args)
     from symrep.solvers import solve
 
-    result = solve(**params)
+    result = solve(**params, M=args.M)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
         return 0
     width = max(len(k) for k in result.as_dict())
     for key, value in result.as_dict().items():
-        if isinstance(value, float):
-            value = f"{value:.10g}"
-        print(f"{key:>{width}}  {value}")
+        print(f"{key:>{width}}  {_show(value)}")
     return 0
 
 
 def _cmd_sweep(args):
     import math
 
+    import numpy as np
+
     from symrep.io import atomic_path, check_output_file
     from symrep.resources import check_resources, sweep_estimate
 
     out = check_output_file(args.out, name="out", suffixes=(".csv", ".nc"))
     csv = out.suffix.lower() == ".csv"
-    grid = _grid_parameters(args)
-    n = math.prod(_size(v) for v in grid.values())
+    units = {}
+    if args.M is not None:  # M units: --rho lists the strengths of the features
+        from symrep.solvers.latent_units import _check_strengths, _check_units
+
+        if isinstance(args.rho, Grid):
+            raise ValueError(f"rho = {args.rho!r} is invalid: with --M, --rho gives the "
+                             "strengths of the features (a number or a,b,...), not a grid")
+        units = {"M": _check_units(args.M),
+                 "rho": tuple(float(r) for r in _check_strengths(
+                     tuple(np.atleast_1d(args.rho)), allow_array=False))}
+    grid = _grid_parameters(args, names=("alpha", "beta", "lam", "eta") if units else
+                            ("alpha", "beta", "lam", "rho", "eta"))
+    n = math.prod(_size(v) for v in grid.values()) * len(units.get("rho", (1,)))
     check_resources(sweep_estimate(n, csv=csv), force=args.force)
     from symrep.solvers import sweep, sweep_table
 
-    res = sweep(**{k: materialize(v) for k, v in grid.items()},
+    res = sweep(**{k: materialize(v) for k, v in grid.items()}, **units,
                 errors="mask" if args.keep_going else "raise", force=True)
     with atomic_path(out) as tmp:
         if csv:
@@ -248,6 +306,8 @@ def _cmd_phase_diagram(args):
             raise ValueError(f"{name} = {args.__dict__[name]!r} is invalid: a phase diagram "
                              "needs a grid of at least 2 values (start:stop:num, "
                              "log:start:stop:num or a,b,c)")
+    if _several_units(args):
+        return _units_phase_diagram(args, grid, out, data)
     check_resources(phase_diagram_estimate(_size(grid["alpha"]), _size(grid["beta"])),
                     force=args.force)
     from symrep.solvers import phase_diagram
@@ -263,6 +323,32 @@ def _cmd_phase_diagram(args):
     counts = {p: int((pd.labels == p).sum()) for p in ("learning", "overfitting", "regularized")}
     print(f"{args.out}: {pd.phase.size} grid points {counts}, "
           f"boundaries: {', '.join(pd.boundaries) or 'none'}")
+    return 0
+
+
+def _units_phase_diagram(args, grid, out, data):
+    """``phase-diagram`` with M units or several features: the units' phase structures
+    and each unit's collapse threshold."""
+    from symrep.io import atomic_path
+    from symrep.resources import check_resources, phase_diagram_estimate
+    from symrep.solvers.latent_units import _check_strengths, _check_units
+
+    M = _check_units(args.M)
+    rho = tuple(float(r) for r in _check_strengths(args.rho, allow_array=False))
+    check_resources(phase_diagram_estimate(_size(grid["alpha"]) * len(rho) * M,
+                                           _size(grid["beta"])), force=args.force)
+    from symrep.solvers.units_phase_plane import units_phase_diagram
+
+    pd = units_phase_diagram(materialize(grid["alpha"]), materialize(grid["beta"]),
+                             lam=args.lam, rho=rho, eta=args.eta, M=M, force=True)
+    fig = pd.plot()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=150, format=out.suffix[1:].lower())
+    if data is not None:
+        with atomic_path(data) as tmp:
+            pd.data.to_netcdf(tmp)
+    counts = {s: int((pd.structure == k).sum()) for k, s in enumerate(pd.structures)}
+    print(f"{args.out}: {pd.structure.size} grid points {counts}")
     return 0
 
 
@@ -298,8 +384,11 @@ def _cmd_simulate(args):
                     force=args.force)
     from symrep.simulate.experiment import simulate, summarize
 
-    results = simulate(N, **params, seeds=seeds, method=args.method, force=args.force)
+    results = simulate(N, **params, seeds=seeds, method=args.method, force=args.force,
+                       M=args.M)
     summary = summarize(results)
+    if _several_units(args) and not args.json:
+        return _print_unit_runs(results, summary, params, N, args.method)
     if args.json:
         print(json.dumps({
             "params": {**params, "N": N, "P": results[0].params["P"]},
@@ -316,6 +405,22 @@ def _cmd_simulate(args):
     for k, r in enumerate(results):
         print(f"{k:>6} " + " ".join(f"{getattr(r, c):>13.6g}" for c in cols)
               + f" {str(r.converged):>9}")
+    print(f"{'mean':>6} " + " ".join(f"{summary[c][0]:>13.6g}" for c in cols))
+    print(f"{'+-se':>6} " + " ".join(f"{summary[c][1]:>13.2g}" for c in cols))
+    return 0
+
+
+def _print_unit_runs(results, summary, params, N, method):
+    """The table of ``simulate`` for M units: observables and each unit's phase."""
+    cols = ("eg", "rate", "distortion", "kl_posterior", "free_energy")
+    P = results[0].params["P"]
+    print(f"# N = {N}, P = {P}, " + ", ".join(
+        f"{k} = {v}" if isinstance(v, tuple) else f"{k} = {v:g}" for k, v in params.items())
+        + f", M = {results[0].params['M']}, method = {method}")
+    print(f"{'seed':>6} " + " ".join(f"{c:>13}" for c in cols) + "  phases")
+    for k, r in enumerate(results):
+        print(f"{k:>6} " + " ".join(f"{getattr(r, c):>13.6g}" for c in cols)
+              + "  " + ", ".join(r.phases))
     print(f"{'mean':>6} " + " ".join(f"{summary[c][0]:>13.6g}" for c in cols))
     print(f"{'+-se':>6} " + " ".join(f"{summary[c][1]:>13.2g}" for c in cols))
     return 0
@@ -451,6 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sweep", help="solve on a grid of parameters (CSV or NetCDF out)")
     _add_grid_parameters(p, {"rho": 1.0, "eta": 1.0})
+    _add_units(p, default=None)
     p.add_argument("--out", required=True, help="output file, .csv or .nc")
     p.add_argument("--keep-going", action="store_true",
                    help="keep points where the solver fails (flagged converged = False)")

@@ -115,13 +115,20 @@ def with_value(name, value, base=BASE):
     return argv
 
 
-SOLVE_BAD = [(name, v) for name in BASE for v in MALFORMED] + [
-    (name, v) for name, values in OUT_OF_RANGE.items() for v in values]
+#: Malformed or out-of-range feature strengths (``--rho 1.5,0.8`` is two features).
+BAD_STRENGTHS = ["1,", ",1", "1,abc", "1,,2", "1,0", "1,-2", "1,nan", "1,inf",
+                 ",".join(["1"] * 10)]
+
+SOLVE_BAD = [(name, v) for name in BASE for v in MALFORMED
+             if not (name == "rho" and v == "1,2")] + [
+    (name, v) for name, values in OUT_OF_RANGE.items() for v in values] + [
+    ("rho", v) for v in BAD_STRENGTHS] + [("M", v) for v in ("0", "10", "1.5", "abc", "-1")]
 
 
 @pytest.mark.parametrize("name, value", SOLVE_BAD, ids=[f"{n}={v!r}" for n, v in SOLVE_BAD])
 def test_solve_bad_value_is_exit_2(cli, name, value):
-    _, err = cli(["solve", *with_value(name, value)], 2)
+    base = {**BASE, "M": "1"} if name == "M" else BASE
+    _, err = cli(["solve", *with_value(name, value, base)], 2)
     assert f"--{name}" in err or f"{name} = " in err
 
 
@@ -166,7 +173,8 @@ def test_sweep_bad_grid_is_exit_2(cli, name, value):
 PHASE_BAD = [(name, v) for name in ("alpha", "beta") for v in BAD_GRIDS[:8]] + [
     ("alpha", "0:1:3"), ("beta", "1,2e6"), ("alpha", "1"), ("beta", "0.5"),
     ("alpha", "1:2:1"), ("beta", "log:0.1:1:1"),
-] + [(name, v) for name in ("lam", "rho", "eta") for v in ("1,2", "0:1:3", "abc", "-1")]
+] + [(name, v) for name in ("lam", "rho", "eta") for v in ("1,2", "0:1:3", "abc", "-1")
+       if not (name == "rho" and v == "1,2")] + [("rho", v) for v in BAD_STRENGTHS[:4]]
 
 
 @pytest.mark.parametrize("name, value", PHASE_BAD, ids=[f"{n}={v!r}" for n, v in PHASE_BAD])

@@ -14,11 +14,11 @@ from profiles import examples
 from scipy.optimize import minimize_scalar
 
 import symrep
+from symrep.crosscheck.random_matrix import candidates, closed_form_mp
 from symrep.numeric.highprec import solve_mp
 from symrep.numeric.system import generated
 from symrep.simulate import exact_minimum, sample_scm
 from symrep.solvers import PHASES, SolverError, solve, solve_arrays, sweep
-from symrep.solvers.closed_form import candidates
 from symrep.solvers.saddle_point import RESULT_FIELDS
 
 FIELDS = ("Q", "R", "E", "m", "d", "chihat_Q", "chihat_R", "chihat_E", "eg", "rate",
@@ -128,15 +128,16 @@ def test_every_candidate_solves_the_saddle_point_equations(p):
           suppress_health_check=[HealthCheck.too_slow])
 @given(moderate)
 def test_float64_agrees_with_mpmath_to_1e_10(p):
-    """Rounding only: the float64 solver equals the same closed forms in 40-digit arithmetic.
+    """The float64 solver equals the closed forms evaluated in 40-digit arithmetic.
 
-    Not an independent check of the values: the mpmath reference (``solve_mp``) evaluates
-    the same candidates and generated expressions, so a wrong formula passes here (the
-    physics is checked by :func:`test_solver_equals_the_random_matrix_optimum`). What it
-    does check beyond rounding: at 40 digits the closed forms solve the RS saddle-point
-    equations to 1e-25. Domain: the moderate box.
+    Independent of the solver's method (the candidates are the random-matrix closed forms
+    of ``symrep.crosscheck``, polished by mpmath Newton steps on the generated
+    expressions), not of those expressions: the physics is checked by
+    :func:`test_solver_equals_the_random_matrix_optimum`. What it checks beyond the
+    agreement: at 40 digits the closed forms solve the RS saddle-point equations to
+    1e-25. Domain: the moderate box.
     """
-    ref = solve_mp(**p, dps=40)
+    ref = closed_form_mp(**p, dps=40)
     got = solve(**p)
     assert PHASES.index(got.phase) == (2 if ref["m"] > 0 else 1 if ref["Q"] > 0 else 0)
     assert float(ref["residual"]) < 1e-25 * (1 + p["alpha"] + p["lam"] + 1 / p["beta"]) * \
@@ -144,6 +145,24 @@ def test_float64_agrees_with_mpmath_to_1e_10(p):
     for name in FIELDS:
         want = float(ref[name])
         assert abs(getattr(got, name) - want) <= 1e-10 * (1 + abs(want)), name
+
+
+@pytest.mark.parametrize("params", [(3.0, 0.5, 0.7), (0.5, 0.5, 0.2), (2.0, 3.0, 1.0),
+                                    (2.0, 0.3, 0.0, 2.0, 0.5), (0.5, 0.3, 0.0),
+                                    (0.05, 0.04, 0.0, 0.45, 0.1)])
+def test_high_precision_polish_of_the_float64_solution(params):
+    """solve_mp starts from the generic float64 solution: its 40-digit polish is a root of
+    the RS equations to 1e-30, within 1e-10 of the float64 values, and equals the
+    independent closed-form reference (same branch, 1e-25)."""
+    ref = closed_form_mp(*params, dps=40)
+    got = solve_mp(*params, dps=40)
+    assert got["branch"] == ref["branch"]
+    assert float(got["residual"]) < 1e-30
+    one = solve(*params)
+    for name in FIELDS:
+        want = float(ref[name])
+        assert abs(float(got[name]) - want) <= 1e-25 * (1 + abs(want)), name
+        assert abs(getattr(one, name) - want) <= 1e-10 * (1 + abs(want)), name
 
 
 wide = st.fixed_dictionaries({
@@ -231,17 +250,21 @@ def test_math_and_numpy_code_agree():
 
 
 def test_solver_error_carries_diagnostics(monkeypatch):
+    """No admissible stationary point: SolverError listing what was found, or NaN masks."""
     import symrep.solvers.saddle_point as sp_mod
+    import symrep.solvers.units as units
 
-    def broken(*args, **kwargs):
-        z, valid, branch = candidates(*args, **kwargs)
-        return z + 1.0, valid, branch  # no longer a stationary point
+    def nothing_admissible(z, *args, **kwargs):
+        return np.zeros(np.shape(z)[1:], bool)
 
-    monkeypatch.setattr(sp_mod, "candidates", broken)
+    monkeypatch.setattr(units, "physical", nothing_admissible)
+    monkeypatch.setattr(units, "_collapsed_ok", nothing_admissible)
     with pytest.raises(SolverError) as info:
         sp_mod.solve_arrays(3.0, 0.5, 0.7)
     diag = info.value.diagnostics
     assert diag["parameters"]["alpha"] == 3.0 and diag["candidates"]
+    assert {c["branch"] for c in diag["candidates"]} == {"overfitting", "learning"}
+    assert not any(c["admissible"] for c in diag["candidates"])
     out = sp_mod.solve_arrays([3.0, 3.0], 0.5, 0.7, errors="mask")
     assert not out["converged"].any() and np.isnan(out["eg"]).all()
 

@@ -249,9 +249,11 @@ def mode_thresholds(alpha, lam, rhos, eta, M=None):
 def rs_collapsed_block(alpha, beta, lam, rho=1.0, eta=1.0):
     """The (m, d) block of the Jacobian of the RS saddle-point equations at collapse.
 
-    Evaluated with the generated code (:mod:`symrep.numeric.system`) at the closed-form
-    collapsed point. At the collapsed point (m, d) decouple from the other unknowns (f is
-    even in (m, d)), so this block alone decides the stability against learning.
+    Evaluated with the generated code (:mod:`symrep.numeric.system`) at the collapsed
+    stationary point of the generic solver (:func:`symrep.solvers.units.collapsed_state`:
+    the attracting fixed point of the conjugate map at W = W~ = 0, polished on the RS
+    equations). At the collapsed point (m, d) decouple from the other unknowns (f is even
+    in (m, d)), so this block alone decides the stability against learning.
 
     Returns
     -------
@@ -260,18 +262,19 @@ def rs_collapsed_block(alpha, beta, lam, rho=1.0, eta=1.0):
         threshold, where the RS solution is the overfitting one).
     """
     from symrep.numeric.system import generated
-    from symrep.solvers.closed_form import candidates
+    from symrep.solvers.units import collapsed_state
     from symrep.validation import check_parameters
 
     params = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
     arrays = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in params.values()))
-    with np.errstate(all="ignore"):  # candidates that do not exist are masked below
-        z, valid, _ = candidates(*arrays)
-        out = generated().residual_jacobian(*z[0], *arrays)
+    z = collapsed_state(*arrays)
+    with np.errstate(all="ignore"):  # points without a collapsed state are NaN throughout
+        out = generated().residual_jacobian(*z, *arrays)
     J = np.stack([np.broadcast_to(np.asarray(v, dtype=float), arrays[0].shape)
                   for v in out[8:]], axis=-1).reshape(*arrays[0].shape, 8, 8)
     block = J[..., 3:5, 3:5]
-    return np.where(valid[0][..., None, None], block, np.nan)
+    exists = np.all(np.isfinite(z), axis=0)
+    return np.where(exists[..., None, None], block, np.nan)
 
 
 def rs_collapsed_eigenvalues(alpha, beta, lam, rho=1.0, eta=1.0):

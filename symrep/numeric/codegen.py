@@ -40,15 +40,20 @@ def cache_dir() -> Path:
     return Path(base) / "symrep"
 
 
-def source_key(paths, extra=()) -> str:
-    """Hex digest of the given source files and extra strings (versions, options)."""
+def source_key(paths, extra=(), *, versions=True) -> str:
+    """Hex digest of the given source files and extra strings (versions, options).
+
+    With ``versions=False`` the installed SymPy and NumPy versions are left out: the key
+    of the modules shipped with the package (:func:`shipped_path`), which a fresh install
+    loads whatever versions it has.
+    """
     from importlib.metadata import PackageNotFoundError, version
 
     h = hashlib.sha256()
     for p in sorted(str(p) for p in paths):
         h.update(Path(p).name.encode())
         h.update(Path(p).read_bytes())
-    for pkg in ("sympy", "numpy"):
+    for pkg in ("sympy", "numpy") if versions else ():
         try:
             h.update(f"{pkg}={version(pkg)}".encode())
         except PackageNotFoundError:  # pragma: no cover
@@ -61,7 +66,8 @@ def source_key(paths, extra=()) -> str:
     return h.hexdigest()
 
 
-def generate_source(functions, header="", module="numpy", constants=None) -> str:
+def generate_source(functions, header="", module="numpy", constants=None,
+                    expand_powers=False) -> str:
     """Python source of a module defining one function per entry.
 
     Parameters
@@ -77,6 +83,9 @@ def generate_source(functions, header="", module="numpy", constants=None) -> str
     module : {"numpy", "math"}
         "numpy" code is vectorised over array arguments; "math" code works on Python
         floats only and is an order of magnitude faster for single points.
+    expand_powers : bool
+        Print integer powers up to 8 as products (``x*x*x``, ``1/(x*x)``): NumPy
+        evaluates other powers than 2 through ``pow``, several times slower.
 
     Returns
     -------
@@ -89,11 +98,13 @@ def generate_source(functions, header="", module="numpy", constants=None) -> str
     from sympy.printing.pycode import PythonCodePrinter
 
     if module == "numpy":
-        printer = NumPyPrinter({"fully_qualified_modules": True, "inline": True})
+        base = NumPyPrinter
     elif module == "math":
-        printer = PythonCodePrinter({"fully_qualified_modules": True, "inline": True})
+        base = PythonCodePrinter
     else:
         raise ValueError(f"module = {module!r} is invalid: must be 'numpy' or 'math'")
+    printer = (_products(base) if expand_powers else base)(
+        {"fully_qualified_modules": True, "inline": True})
     lines = [f'"""{header}"""', f"import {module}", ""]
     for name, value in (constants or {}).items():
         lines.append(f"{name} = {value!r}")
@@ -113,6 +124,22 @@ def generate_source(functions, header="", module="numpy", constants=None) -> str
         lines.append(f"    return [{outs}]")
         lines.append("")
     return "\n".join(lines)
+
+
+def _products(base):
+    """A printer class that writes small integer powers as products."""
+    from sympy.printing.precedence import PRECEDENCE
+
+    class Printer(base):
+        def _print_Pow(self, expr, rational=False):
+            b, e = expr.as_base_exp()
+            if e.is_Integer and 1 <= abs(int(e)) <= 8 and not b.is_Number:
+                factor = self.parenthesize(b, PRECEDENCE["Mul"] + 1)
+                product = "*".join([factor] * abs(int(e)))
+                return f"({product})" if e > 0 else f"(1/({product}))"
+            return super()._print_Pow(expr, rational)
+
+    return Printer
 
 
 def _identifier(name: str) -> str:
@@ -141,7 +168,16 @@ def _load_verified(path: Path, module_name: str):
         return None
 
 
-def load_or_generate(name: str, key: str, build):
+#: Folder of the generated modules that ship with the package.
+SHIPPED = Path(__file__).resolve().parent / "generated"
+
+
+def shipped_path(name: str, shipped_key: str) -> Path:
+    """Where the shipped module ``name`` for the version-free key lives."""
+    return SHIPPED / f"{name}_{shipped_key[:16]}.py"
+
+
+def load_or_generate(name: str, key: str, build, *, shipped_key: str | None = None):
     """Import the generated module for ``key``, generating it with ``build()`` if needed.
 
     Parameters
@@ -153,6 +189,10 @@ def load_or_generate(name: str, key: str, build):
     build : callable
         Returns the module source; called only when the cache has no valid copy
         (missing, or failing its checksum: truncated, empty, edited or foreign).
+    shipped_key : str, optional
+        Key of the source files alone (``source_key(..., versions=False)``): where the
+        package ships the module for it (:func:`shipped_path`, written by
+        ``python -m symrep.numeric.ship``), it is loaded without SymPy or the cache.
 
     Returns
     -------
@@ -161,6 +201,11 @@ def load_or_generate(name: str, key: str, build):
     module_name = f"_symrep_generated_{name}_{key[:16]}"
     if module_name in sys.modules:
         return sys.modules[module_name]
+    if shipped_key is not None and shipped_path(name, shipped_key).exists():
+        path = shipped_path(name, shipped_key)
+        module = _exec_source(path.read_text(encoding="utf-8"), module_name, str(path))
+        sys.modules[module_name] = module
+        return module
     path = cache_dir() / f"{name}_{key[:16]}.py"
     module = _load_verified(path, module_name)
     if module is None:

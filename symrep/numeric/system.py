@@ -116,7 +116,9 @@ def generated(backend: str = "numpy"):
     if backend in ("numpy", "math"):
         key = source_key(_SOURCES, extra=(backend,))
         return load_or_generate(f"saddle_point_{backend}", key,
-                                lambda: _build_source(backend))
+                                lambda: _build_source(backend),
+                                shipped_key=source_key(_SOURCES, extra=(backend,),
+                                                       versions=False))
     if backend == "mpmath":
         return _mpmath_functions()
     raise ValueError(

@@ -1,13 +1,18 @@
-"""Solve the RS saddle point: every stationary branch, the one of lowest free energy.
+"""Solve the RS saddle point: every stationary point, the one of lowest free energy.
 
-For each parameter point the closed-form stationary points of
-:mod:`symrep.solvers.closed_form` (collapsed, overfitting, learning; up to seven) are
-evaluated with the generated code of :mod:`symrep.numeric.system`: free energy, residual
-of the eight saddle-point equations, observables. The training optimum is the
-stationary point of lowest free energy. It is accepted only if it satisfies the
-saddle-point equations to a relative tolerance; otherwise a few Newton steps with the
-generated Jacobian polish it, and if that fails too a :class:`SolverError` reports the
-point, the branches found and their residuals. No NaN is ever returned.
+At each parameter point :mod:`symrep.solvers.units` finds every stationary state of the
+generated saddle-point equations (:mod:`symrep.numeric.system`) that a latent unit can be
+in (collapsed, overfitting on the bulk edge, learning the feature; several roots per
+family are possible), without any closed-form solution: spectral values from the
+generated conjugate map, unit norms by scan and regula falsi, and Newton's method on the
+full system to rounding. Admissible states (positive semidefinite precision and
+G - t t^T, a conjugate fixed point that does not repel) are compared by free energy; the
+lowest is the training optimum. Where none satisfies the equations to the tolerance,
+:class:`SolverError` reports the point and what was found. No NaN is ever returned.
+Points given in curve order (sweeps, rows of phase diagrams) are solved by continuation
+(:mod:`symrep.solvers.continuation`): the full search at anchors, Newton's method from
+the anchors' states in between, verified, with the full search where that fails.
+The random-matrix closed forms are a cross-check only (:mod:`symrep.crosscheck`).
 """
 
 from __future__ import annotations
@@ -19,7 +24,13 @@ import numpy as np
 
 from symrep.errors import SolverError
 from symrep.numeric.system import OBSERVABLE_NAMES, UNKNOWN_NAMES, generated
-from symrep.solvers.closed_form import BRANCHES, candidates
+from symrep.solvers.continuation import stationary_points_along
+from symrep.solvers.units import FAMILIES as BRANCHES
+from symrep.solvers.units import (
+    RESIDUAL_TOLERANCE,
+    effective_weight_decay,
+    finish,
+)
 from symrep.validation import check_parameters
 
 __all__ = ["SolverError", "SolveResult", "solve", "solve_arrays", "newton", "evaluate",
@@ -32,10 +43,6 @@ PHASES = ("regularized", "overfitting", "learning")
 RESULT_FIELDS = ("m", "d", "Q", "E", "R", "D", "chihat_Q", "chihat_R", "chihat_E",
                  "eg", "rate", "distortion", "kl_posterior", "rate_train",
                  "distortion_train", "kl_posterior_train", "free_energy")
-
-#: Largest accepted residual of the saddle-point equations, relative to the scale of
-#: their terms.
-RESIDUAL_TOLERANCE = 1e-9
 
 # Free unknowns and the equations that determine them, per branch (indices into
 # UNKNOWN_NAMES): on the collapsed branch the order parameters are zero and the
@@ -254,59 +261,59 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise"):
                          f"{shapes}") from None
     out_shape = params[0].shape
     params = [q.ravel() for q in params]  # solve on a flat batch, reshape at the end
-    gen = generated()
-    shape = params[0].shape
-    with np.errstate(all="ignore"):
-        z, valid, branch = candidates(*params)  # z: (candidate, unknown, ...)
-        f = np.broadcast_to(gen.free_energy(*np.moveaxis(z, 1, 0), *params)[0], valid.shape)
-        finite = valid & np.isfinite(f) & np.all(np.isfinite(z), axis=1)
-        f = np.where(finite, f, np.inf)
-        best = np.argmin(f, axis=0)
-        z_best = np.take_along_axis(z, best[None, None], axis=0)[0]
-        code = branch[best]
-        res = _residuals(gen, z_best, params) / _scale(z_best, *params)
-        bad = np.isfinite(np.min(f, axis=0)) & ~(res <= RESIDUAL_TOLERANCE)
-        if bad.any():  # polish the few points whose closed form lost accuracy
-            idx = np.nonzero(bad)
-            z_fix, r_fix = newton(z_best[(slice(None), *idx)], [q[idx] for q in params],
-                                  code[idx])
-            z_best[(slice(None), *idx)] = z_fix
-            res[idx] = r_fix
-        converged = np.isfinite(np.min(f, axis=0)) & (res <= RESIDUAL_TOLERANCE)
+    n = params[0].shape[0]
+    points = stationary_points_along(*params)
+    f = np.stack([pt["free_energy"] for pt in points])  # (state, n), +inf where absent
+    best = np.argmin(f, axis=0)
+    converged = np.isfinite(f[best, np.arange(n)])
+    z_best = np.stack([pt["z"] for pt in points])[best, :, np.arange(n)].T
+    code = np.array([pt["family"] for pt in points])[best]
+    res = np.stack([pt["residual"] for pt in points])[best, np.arange(n)]
+    z_best = np.where(converged, z_best, 0.0)  # evaluated, then masked or reported below
+    if converged.any():
+        idx = np.nonzero(converged)[0]
+        sub = [q[idx] for q in params]
+        sub[2] = effective_weight_decay(sub[0], sub[1], sub[2], sub[4])
+        step = np.stack([pt["step"] for pt in points])[best, np.arange(n)]
+        z_best[:, idx] = finish(z_best[:, idx], sub, code[idx], step[idx])
     with np.errstate(all="ignore"):
         out = evaluate(z_best, params)
+    out["phase"] = code
     # a solution whose observables overflow is not a solution: never return NaN or inf
     converged &= np.all([np.isfinite(out[name]) for name in RESULT_FIELDS], axis=0)
+    families = np.array([pt["family"] for pt in points])
+    branch_f = np.stack([np.min(np.where((families == b)[:, None], f, np.inf), axis=0)
+                         for b in range(3)])
     if not converged.all() and errors == "raise":
         i = int(np.nonzero(~converged)[0][0])
         names = ("alpha", "beta", "lam", "rho", "eta")
-        point = {n: float(v[i]) for n, v in zip(names, params, strict=True)}
+        point = {k: float(v[i]) for k, v in zip(names, params, strict=True)}
         diag = {
             "parameters": point,
             "candidates": [
-                {"branch": BRANCHES[branch[k]], "exists": bool(valid[k][i]),
-                 "free_energy": float(f[k][i])}
-                for k in range(len(branch))
+                {"branch": BRANCHES[pt["family"]], "found": bool(np.isfinite(pt["z"][0, i])),
+                 "admissible": bool(pt["ok"][i]), "residual": float(pt["residual"][i]),
+                 "free_energy": float(pt["free_energy"][i])}
+                for pt in points if np.isfinite(pt["z"][0, i])
             ],
-            "residual_of_best": float(res[i]),
             "tolerance": RESIDUAL_TOLERANCE,
         }
         raise SolverError(
             f"no stationary branch satisfies the saddle-point equations at {point} "
-            f"(best residual {res[i]:.3g}, tolerance {RESIDUAL_TOLERANCE:g})", diag)
+            f"({len(diag['candidates'])} candidate(s) found, none admissible at "
+            f"tolerance {RESIDUAL_TOLERANCE:g})", diag)
     out["converged"] = converged
-    out["residual"] = res
-    out["branch_free_energy"] = np.stack([np.min(np.where(branch[:, None] == b,
-                                                           f.reshape(len(branch), -1), np.inf),
-                                                  axis=0).reshape(shape) for b in range(3)])
+    out["residual"] = np.where(converged, res, np.inf)
+    out["branch_free_energy"] = branch_f
     if errors == "mask":
         for name in RESULT_FIELDS:
             out[name] = np.where(converged, out[name], np.nan)
-    return {k: v.reshape((3, *out_shape) if k == "branch_free_energy" else out_shape)
+    return {k: np.asarray(v).reshape((3, *out_shape) if k == "branch_free_energy"
+                                     else out_shape)
             for k, v in out.items()}
 
 
-def solve(alpha, beta, lam, rho=1.0, eta=1.0):
+def solve(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1):
     """RS prediction for the linear beta-VAE at one parameter point.
 
     Parameters
@@ -317,12 +324,19 @@ def solve(alpha, beta, lam, rho=1.0, eta=1.0):
         Weight of the KL term (> 0).
     lam : float
         Weight decay (>= 0).
-    rho, eta : float, default 1.0
-        Signal and noise strength (> 0).
+    rho : float or sequence of float, default 1.0
+        Signal strength; a sequence gives the strengths rho_1..rho_M* of M* features.
+    eta : float, default 1.0
+        Noise strength (> 0).
+    M : int, default 1
+        Number of latent units (1 to 9).
 
     Returns
     -------
-    SolveResult
+    SolveResult or MatrixSolveResult
+        A :class:`SolveResult` for one unit and a scalar ``rho``; otherwise a
+        :class:`symrep.solvers.latent_units.MatrixSolveResult` with the matrix order
+        parameters and a phase per unit (see :func:`symrep.solvers.latent_units.solve_units`).
 
     Raises
     ------
@@ -337,13 +351,19 @@ def solve(alpha, beta, lam, rho=1.0, eta=1.0):
     >>> r = symrep.solve(alpha=2.0, beta=0.5, lam=1.0)
     >>> r.phase
     'learning'
+    >>> r = symrep.solve(alpha=4, beta=0.5, lam=1, rho=(2, 0.7), eta=1, M=2)
+    >>> r.phases
+    ('learning feature 1', 'learning feature 2')
     """
+    one_unit = isinstance(M, int) and not isinstance(M, bool) and M == 1
+    if not one_unit or np.ndim(rho) != 0:  # several units or features
+        from symrep.solvers.latent_units import solve_units
+
+        return solve_units(alpha, beta, lam, rho, eta, M=M)
     p = check_parameters(alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
     names = ("alpha", "beta", "lam", "rho", "eta")
-    out = _solve_point(*(p[n] for n in names))
-    if out is None:  # the fast path could not certify a solution: the full solver decides
-        out = {k: v[()] if isinstance(v, np.ndarray) and k != "branch_free_energy" else v
-               for k, v in solve_arrays(**p).items()}
+    out = {k: v[()] if isinstance(v, np.ndarray) and k != "branch_free_energy" else v
+           for k, v in solve_arrays(**p).items()}
     fields = {name: float(out[name]) for name in RESULT_FIELDS}
     branches = {
         BRANCHES[b]: float(out["branch_free_energy"][b])
@@ -352,45 +372,3 @@ def solve(alpha, beta, lam, rho=1.0, eta=1.0):
     return SolveResult(**{n: p[n] for n in names}, **fields, phase=PHASES[int(out["phase"])],
                        converged=bool(out["converged"]), residual=float(out["residual"]),
                        branches=branches)
-
-
-def _solve_point(alpha, beta, lam, rho, eta):
-    """One point with the scalar ("math") generated code: ~10x faster than arrays.
-
-    Returns the same fields as :func:`solve_arrays` (as Python scalars), or None when
-    the best closed-form candidate does not meet the tolerance, leaving the Newton
-    polish and the error report to :func:`solve_arrays`.
-    """
-    gen = generated("math")
-    params = (alpha, beta, lam, rho, eta)
-    with np.errstate(all="ignore"):
-        z, valid, branch = candidates(*params)
-    best, f_best = None, math.inf
-    per_branch = [math.inf] * 3
-    for k, zk in enumerate(z.tolist()):
-        if not valid[k] or not all(map(math.isfinite, zk)):
-            continue
-        try:
-            fk = gen.free_energy(*zk, *params)[0]
-        except (ValueError, ZeroDivisionError, OverflowError):
-            continue
-        per_branch[branch[k]] = min(per_branch[branch[k]], fk)
-        if fk < f_best:
-            best, f_best = k, fk
-    if best is None:
-        return None
-    zb = z[best].tolist()
-    try:
-        res = max(map(abs, gen.residual(*zb, *params))) / _scale(np.array(zb), *params)
-        obs = gen.observables(*zb, *params)
-    except (ValueError, ZeroDivisionError, OverflowError):
-        return None
-    if not res <= RESIDUAL_TOLERANCE or not all(map(math.isfinite, obs)):
-        return None
-    out = dict(zip(UNKNOWN_NAMES, zb, strict=True))
-    out["D"] = beta / (beta + out["Q"])
-    out.update(zip(OBSERVABLE_NAMES, obs, strict=True))
-    out.update(free_energy=f_best, converged=True, residual=res,
-               phase=2 if out["m"] > 0 else 1 if out["Q"] > 0 else 0,
-               branch_free_energy=per_branch)
-    return out

@@ -9,7 +9,7 @@ reads it as a plain ``.npz``), and its name is keyed by the grid, the chunk size
 symrep version; a chunk that is missing, truncated, edited or of the wrong length is
 solved again instead of being trusted.
 
-Points where the closed-form branches do not meet the tolerance are retried by Newton
+Points where the stationary states found do not meet the tolerance are retried by Newton
 iteration warm-started from the nearest solved point along the grid (continuation),
 before being reported.
 """
@@ -120,14 +120,20 @@ def _load_chunk(path, size):
     return part
 
 
-def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536, progress=None,
+def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, progress=None,
           checkpoint=None, errors="raise", force=False):
     """Solve the RS saddle point on a grid of parameters.
 
     Parameters
     ----------
     alpha, beta, lam, rho, eta : float or 1-d array_like
-        Every array becomes a dimension of the result.
+        Every array becomes a dimension of the result. With ``M`` given, ``rho`` is
+        instead the sequence of the feature strengths rho_1..rho_M* (fixed numbers).
+    M : int, optional
+        Number of latent units: the model with M units and M* = len(rho) features,
+        solved by :func:`symrep.solvers.units_grid.sweep_units` (its Dataset has the
+        matrix dimensions ``unit``, ``unit_``, ``feature``). Default: one unit and
+        one feature, ``rho`` a number or a swept array.
     chunk_size : int
         Points solved per vectorised call.
     progress : bool, optional
@@ -172,6 +178,12 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536, progress=Non
     """
     import xarray as xr
 
+    if M is not None:
+        from symrep.solvers.units_grid import sweep_units
+
+        return sweep_units(alpha, beta, lam, rho, eta, M=M,
+                           chunk_size=min(chunk_size, 16_384), progress=progress,
+                           checkpoint=checkpoint, errors=errors, force=force)
     if errors not in ("raise", "mask"):
         raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
     chunk_size = check_positive_int("chunk_size", chunk_size)
@@ -241,6 +253,10 @@ def sweep_table(res):
         result field, ``residual``, ``phase`` as its name ("learning", ...) and
         ``converged``. What ``symrep sweep --out FILE.csv`` writes.
     """
+    if "M" in res.attrs:  # a sweep with M latent units
+        from symrep.solvers.units_grid import units_table
+
+        return units_table(res)
     ds = res if res.sizes else res.expand_dims("point")  # a single point: one row
     table = ds.to_dataframe().reset_index()
     for name in _NAMES:

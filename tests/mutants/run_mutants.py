@@ -75,10 +75,6 @@ MUTANTS = (
            'out["D"] = 0.95 * params[1] / (params[1] + out["Q"])',
            ("tests/test_solver.py", "tests/test_asymptotics.py"),
            "evaluate(): D -> 0.95 D"),
-    Mutant("d_factor_2_in_solve", "symrep/solvers/saddle_point.py",
-           'out["D"] = beta / (beta + out["Q"])', 'out["D"] = beta / (beta + 2 * out["Q"])',
-           ("tests/test_solver.py", "tests/test_asymptotics.py"),
-           "solve() fast path: D = beta/(beta + Q) -> beta/(beta + 2Q)"),
     # (iii) the measured-phase rule of the figures
     Mutant("phase_cos_floor", "symrep/figures/core.py",
            "def measured_phase(result, q_floor=1e-6, cos_floor=0.25):",

@@ -1,4 +1,10 @@
-"""Closed-form stationary points of the RS saddle-point equations, branch by branch.
+"""Random-matrix closed forms of the one-unit RS stationary points: a cross-check only.
+
+symrep's solver does not use this module: it finds the stationary points from the
+generated saddle-point equations alone (:mod:`symrep.solvers.units`). The formulas here,
+typed by hand from random-matrix theory, are an independent check of that solver for
+the tests and the documentation (:func:`closed_form_solution`), and, per latent unit
+(distinct spikes), for several units and features.
 
 The RS equations of this model are solved exactly by random-matrix quantities, which
 the tests verify (the residual of the generated RS equations vanishes to rounding, and
@@ -33,7 +39,8 @@ import types
 
 import numpy as np
 
-__all__ = ["NP", "MP", "spectral_edges", "stationary_y", "candidates", "BRANCHES"]
+__all__ = ["NP", "MP", "spectral_edges", "stationary_y", "candidates", "BRANCHES",
+           "closed_form_solution", "closed_form_mp"]
 
 #: Branch names in the order of the candidate blocks.
 BRANCHES = ("collapsed", "overfitting", "learning")
@@ -237,3 +244,83 @@ def candidates(alpha, beta, lam, rho, eta, xp=NP):
             valid.append(ok[k, fam])
             branch.append(1 + fam)
     return np.stack(blocks), np.stack(valid), np.array(branch)
+
+
+def closed_form_solution(alpha, beta, lam, rho=1.0, eta=1.0):
+    """The RS optimum from the closed forms: the candidate of lowest free energy.
+
+    The free energy and observables of each candidate are evaluated with the generated
+    code (the same RS free energy the solver uses); the candidates themselves come from
+    the formulas above only.
+
+    Returns
+    -------
+    dict
+        ``z`` (8, ...) the unknowns (Q, R, E, m, d, chihat_Q, chihat_R, chihat_E),
+        ``phase`` codes (0 collapsed, 1 overfitting, 2 learning), ``free_energy``,
+        ``branch_free_energy`` (3, ...) (+inf where a family does not exist),
+        and every observable by name.
+    """
+    from symrep.numeric.system import OBSERVABLE_NAMES, generated
+
+    gen = generated()
+    params = np.broadcast_arrays(*(np.asarray(v, dtype=float)
+                                   for v in (alpha, beta, lam, rho, eta)))
+    shape = params[0].shape
+    params = [p.ravel() for p in params]
+    with np.errstate(all="ignore"):
+        z, valid, branch = candidates(*params)
+        f = np.broadcast_to(gen.free_energy(*np.moveaxis(z, 1, 0), *params)[0], valid.shape)
+        f = np.where(valid & np.isfinite(f) & np.all(np.isfinite(z), axis=1), f, np.inf)
+        best = np.argmin(f, axis=0)
+        zb = np.take_along_axis(z, best[None, None], axis=0)[0]
+        obs = np.asarray(np.broadcast_arrays(*gen.observables(*zb, *params),
+                                             np.empty(params[0].shape)))[:-1]
+    out = {"z": zb.reshape((8, *shape)), "phase": branch[best].reshape(shape),
+           "free_energy": np.min(f, axis=0).reshape(shape),
+           "branch_free_energy": np.stack([
+               np.min(np.where((branch == b)[:, None], f, np.inf), axis=0)
+               for b in range(3)]).reshape((3, *shape))}
+    out.update({name: obs[k].reshape(shape) for k, name in enumerate(OBSERVABLE_NAMES)})
+    return out
+
+
+def closed_form_mp(alpha, beta, lam, rho=1.0, eta=1.0, dps=50, newton_steps=8):
+    """The closed-form optimum in ``dps``-digit arithmetic, polished on the RS equations.
+
+    Every closed-form candidate is evaluated with mpmath, the one of lowest free energy
+    (generated mpmath code) is kept and polished by
+    :func:`symrep.numeric.highprec.newton_mp`. An independent reference for the float64
+    solver: its residual (far below 1e-30 at 50 digits) certifies that the closed forms
+    solve the generated RS equations exactly.
+
+    Returns
+    -------
+    dict
+        As :func:`symrep.numeric.highprec.solve_mp`.
+    """
+    import mpmath
+
+    from symrep.numeric.highprec import _result, newton_mp
+    from symrep.numeric.system import generated
+    from symrep.validation import check_parameters
+
+    p = check_parameters(alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
+    fns = generated("mpmath")
+    with mpmath.workdps(dps):
+        params = [mpmath.mpf(p[k]) for k in ("alpha", "beta", "lam", "rho", "eta")]
+        z, valid, branch = candidates(*(np.asarray(x, dtype=object) for x in params), xp=MP())
+        best, f_best = None, None
+        for k in range(z.shape[0]):
+            if not bool(valid[k]):
+                continue
+            zk = [mpmath.mpf(x) for x in z[k]]
+            if any(not mpmath.isfinite(x) for x in zk):
+                continue
+            fk = fns.free_energy(*zk, *params)[0]
+            if f_best is None or fk < f_best:
+                best, f_best = k, fk
+        if best is None:
+            raise RuntimeError(f"no branch exists at {p}")
+        zb = newton_mp(z[best], params, int(branch[best]), newton_steps)
+        return _result(fns, zb, params, int(branch[best]))

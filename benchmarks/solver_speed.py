@@ -1,0 +1,132 @@
+"""Speed of the generic solver against the closed-form route, in one run.
+
+For M = M* = 1 the generic solver (``symrep.solve_arrays``: the stationary points of
+the generated equations, found without closed forms, continued along curves) is timed
+against :func:`symrep.crosscheck.closed_form_solution` (the random-matrix closed forms,
+evaluated with the same generated free energy and observables) on:
+
+- a 1000-point beta curve (alpha = 2, lam = 1, rho = eta = 1, beta log-spaced over
+  [0.01, 10]);
+- a 1000-point alpha curve (beta = 0.5, lam = 1, rho = eta = 1, alpha log-spaced over
+  [0.01, 100]), and the same without weight decay (lam = 0);
+- 10^4 random points of the acceptance box (as ``generic_vs_closed_form.py``);
+- one point, ``symrep.solve(2, 0.5, 1)`` against the closed forms at that point.
+
+Each time is the median of ``--repeat`` runs after a warm-up; the ratios are taken
+between timings of the same run. The result is printed and written into
+``docs/benchmarks.md`` (between the markers of its section).
+
+Usage::
+
+    python benchmarks/solver_speed.py [--repeat 5] [--json OUT] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+import symrep
+from symrep.crosscheck import closed_form_solution
+from symrep.io import atomic_write_text
+from symrep.solvers.saddle_point import solve_arrays
+
+BEGIN, END = "<!-- solver_speed: begin -->", "<!-- solver_speed: end -->"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+
+
+def cases():
+    n = 1000
+    rng = np.random.default_rng(2026)
+
+    def log_uniform(lo, hi, size):
+        return np.exp(rng.uniform(np.log(lo), np.log(hi), size))
+
+    m = 10_000
+    box = (log_uniform(0.01, 100, m), log_uniform(0.01, 10, m),
+           np.where(rng.random(m) < 0.05, 0.0, rng.uniform(0, 5, m)),
+           log_uniform(0.1, 10, m), log_uniform(0.1, 10, m))
+    return {
+        "1000-point beta curve (alpha = 2, lam = 1)": (2.0, np.geomspace(0.01, 10, n), 1.0,
+                                                       1.0, 1.0),
+        "1000-point alpha curve (beta = 0.5, lam = 1)": (np.geomspace(0.01, 100, n), 0.5,
+                                                         1.0, 1.0, 1.0),
+        "1000-point alpha curve (beta = 0.5, lam = 0)": (np.geomspace(0.01, 100, n), 0.5,
+                                                         0.0, 1.0, 1.0),
+        "10^4 random points of the acceptance box": box,
+    }
+
+
+def timed(fn, repeat):
+    fn()  # warm-up (generated modules, caches)
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def measure(repeat):
+    rows = []
+    for name, params in cases().items():
+        generic = timed(lambda p=params: solve_arrays(*p), repeat)
+        closed = timed(lambda p=params: closed_form_solution(*p), repeat)
+        rows.append((name, generic, closed))
+    point = (2.0, 0.5, 1.0, 1.0, 1.0)
+    generic = timed(lambda: symrep.solve(*point), 10 * repeat)
+    closed = timed(lambda: closed_form_solution(*point), 10 * repeat)
+    rows.append(("one point, symrep.solve(2, 0.5, 1)", generic, closed))
+    return rows
+
+
+def table(rows):
+    lines = ["| measurement | generic | closed forms | generic / closed forms |",
+             "|---|---:|---:|---:|"]
+    for name, generic, closed in rows:
+        lines.append(f"| {name} | {_fmt(generic)} | {_fmt(closed)} | {generic / closed:.1f} |")
+    return "\n".join(lines)
+
+
+def _fmt(t):
+    return f"{t * 1e3:.1f} ms" if t < 1 else f"{t:.2f} s"
+
+
+def write_doc(text, repeat):
+    command = f"`.venv/bin/python benchmarks/solver_speed.py --repeat {repeat}`"
+    section = f"{BEGIN}\n{command}\n\n{text}\n{END}"
+    doc = DOC.read_text()
+    if BEGIN in doc:
+        doc = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: section, doc,
+                     flags=re.S)
+    else:
+        doc = doc.rstrip("\n") + ("\n\n## Generic solver against the closed-form route: "
+                                  "speed\n\n" + section + "\n")
+    atomic_write_text(DOC, doc)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--json", default=None, help="write the timings to this file")
+    ap.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    args = ap.parse_args()
+    rows = measure(args.repeat)
+    text = table(rows)
+    print(text)
+    if args.json:
+        atomic_write_text(args.json, json.dumps(
+            [dict(measurement=n, generic_s=g, closed_form_s=c, ratio=g / c)
+             for n, g, c in rows], indent=1))
+    if not args.no_write:
+        write_doc(text, args.repeat)
+
+
+if __name__ == "__main__":
+    main()

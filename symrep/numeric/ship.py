@@ -1,0 +1,50 @@
+"""Write the generated modules that ship with the package (``symrep/numeric/generated``).
+
+The one-unit saddle-point system (NumPy and math backends) and the unit map are
+generated from the derivation on first use; shipping them makes the first
+``symrep solve`` of a fresh install fast and free of SymPy. Their file names carry the
+key of the source files they come from, so an edit of those sources makes the shipped
+copy stale: the test suite checks that the current keys are shipped, and this command
+rewrites them (old copies are removed)::
+
+    .venv/bin/python -m symrep.numeric.ship
+"""
+
+from __future__ import annotations
+
+import sys
+
+from symrep.io import atomic_write_text
+from symrep.numeric import codegen, system, unit_map
+
+__all__ = ["shipped_modules", "write_shipped"]
+
+
+def shipped_modules():
+    """``name -> (shipped key, build)`` of every module shipped this way."""
+    out = {}
+    for backend in ("numpy", "math"):
+        out[f"saddle_point_{backend}"] = (
+            codegen.source_key(system._SOURCES, extra=(backend,), versions=False),
+            lambda backend=backend: system._build_source(backend))
+    out["unit_map"] = (codegen.source_key(unit_map._SOURCES, extra=("unit_map",),
+                                          versions=False), unit_map._build_source)
+    return out
+
+
+def write_shipped(log=print):
+    """Regenerate every shipped module for the current sources; remove stale copies."""
+    written = []
+    for name, (key, build) in shipped_modules().items():
+        path = codegen.shipped_path(name, key)
+        for old in codegen.SHIPPED.glob(f"{name}_*.py"):
+            if old != path:
+                old.unlink()
+        atomic_write_text(path, build())
+        written.append(path)
+        log(f"wrote {path}")
+    return written
+
+
+if __name__ == "__main__":
+    write_shipped(log=lambda text: print(text, file=sys.stderr))

@@ -1,0 +1,187 @@
+"""Continuation along ordered parameter points: the stationary states of a curve.
+
+Consecutive points of a curve (a sweep, a row of a phase diagram) have nearly the same
+stationary states. The full search of :func:`symrep.solvers.units.stationary_points`
+(spectral values, unit-norm scan, regula falsi, polish) runs at anchors only, every
+``spacing`` points of each run of close points; every state found at both anchors of an
+interval is carried to the points between them by Newton's method on the generated
+saddle-point equations, started from the linear interpolation of the anchors' states.
+An interval is accepted only if both anchors have the same states (family and order of
+the roots of each family), every carried state converges there (residual within the
+tolerance, the admissibility checks of the full search, a last Newton step at rounding)
+and stays between its anchors' values of Q (with a margin) and apart from the other
+roots of its family. Every other interval, and every interval without weight decay
+(degenerate flat directions, see :func:`symrep.solvers.units.stationary_points`), is
+solved by the full search. A pair of states born and annihilated strictly between two
+anchors is not seen; the spacing keeps such an interval short.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symrep.solvers import units
+
+__all__ = ["stationary_points_along", "SPACING", "CLOSE"]
+
+#: Points between anchors of the full search.
+SPACING = 16
+#: Consecutive points are on one curve where every parameter changes by less than this
+#: (in log for alpha, beta, rho, eta; relative to their sum for lam).
+CLOSE = 0.1
+
+
+def _close(params):
+    """Whether each pair of consecutive points is close (n - 1,)."""
+    alpha, beta, lam, rho, eta = params
+    near = np.ones(len(alpha) - 1, bool)
+    for p in (alpha, beta, rho, eta):
+        near &= np.abs(np.diff(np.log(p))) <= CLOSE
+    a, b = lam[:-1], lam[1:]
+    with np.errstate(invalid="ignore"):
+        near &= (a == b) | (np.abs(b - a) <= CLOSE * (a + b))
+    return near
+
+
+def _keys(points):
+    """(family, rank) of each entry of :func:`units.stationary_points` (the rank counts
+    the entries of that family, in their order)."""
+    count, keys = {}, []
+    for pt in points:
+        f = pt["family"]
+        keys.append((f, count.get(f, 0)))
+        count[f] = count.get(f, 0) + 1
+    return keys
+
+
+def stationary_points_along(alpha, beta, lam, rho, eta, *, spacing=SPACING):
+    """:func:`symrep.solvers.units.stationary_points` for points in curve order.
+
+    Parameters
+    ----------
+    alpha, beta, lam, rho, eta : ndarray (n,)
+        The points, in order (runs of close points are continued).
+    spacing : int
+        Points between anchors of the full search.
+
+    Returns
+    -------
+    list of dict
+        As :func:`symrep.solvers.units.stationary_points`.
+    """
+    params = [np.asarray(p, dtype=float) for p in np.broadcast_arrays(alpha, beta, lam, rho,
+                                                                        eta)]
+    n = params[0].shape[0]
+    if n < 3 * spacing:
+        return units.stationary_points(*params)
+    params[2] = units.effective_weight_decay(params[0], params[1], params[2], params[4])
+    near = _close(params)
+    edge = np.ones(n, bool)  # anchors: every spacing-th point and both ends of every run
+    edge[1:-1] = ~(near[:-1] & near[1:])
+    anchor = edge | (np.arange(n) % spacing == 0)
+    anchor[-1] = True
+    idx = np.nonzero(anchor)[0]
+    found = units.stationary_points(*(p[idx] for p in params))
+    keys = _keys(found)
+    entries = {key: _empty(key[0], n) for key in keys}
+    for key, pt in zip(keys, found, strict=True):
+        _put(entries[key], idx, pt, np.arange(len(idx)))
+    # intervals between consecutive anchors with points inside, all on one run
+    lo, hi = idx[:-1], idx[1:]
+    inner = (hi - lo > 1) & np.array([near[a:b].all() for a, b in zip(lo, hi, strict=True)],
+                                     bool)
+    fallback = np.zeros(n, bool)
+    for a, b, ok in zip(lo, hi, inner, strict=True):
+        if not ok and b - a > 1:
+            fallback[a + 1:b] = True
+    carry = [(a, b) for a, b, ok in zip(lo, hi, inner, strict=True) if ok]
+    bad = _carry(params, carry, entries)
+    for a, b in bad:
+        fallback[a + 1:b] = True
+    if fallback.any():
+        rest = np.nonzero(fallback)[0]
+        more = units.stationary_points(*(p[rest] for p in params))
+        for key, pt in zip(_keys(more), more, strict=True):
+            if key not in entries:
+                entries[key] = _empty(key[0], n)
+            _put(entries[key], rest, pt, np.arange(len(rest)))
+    return [entries[key] for key in sorted(entries)]
+
+
+def _empty(family, n):
+    return dict(family=family, z=np.full((8, n), np.nan), ok=np.zeros(n, bool),
+                free_energy=np.full(n, np.inf), residual=np.full(n, np.inf),
+                step=np.full(n, np.inf))
+
+
+def _put(entry, where, pt, src):
+    for name in ("ok", "free_energy", "residual", "step"):
+        entry[name][where] = pt[name][src]
+    entry["z"][:, where] = pt["z"][:, src]
+
+
+def _carry(params, intervals, entries):
+    """Newton continuation inside the intervals; returns the intervals that fail."""
+    cols, weights, which, owner, starts = [], [], [], [], []
+    failed = set()
+    for j, (a, b) in enumerate(intervals):
+        present = {key for key, e in entries.items() if e["ok"][a]}
+        if present != {key for key, e in entries.items() if e["ok"][b]}:
+            failed.add(j)
+            continue
+        inside = np.arange(a + 1, b)
+        for key in present:
+            z = entries[key]["z"]
+            cols.append(inside)
+            weights.append((inside - a) / (b - a))
+            which.append(np.full(len(inside), len(starts)))
+            owner.append(np.full(len(inside), j))
+            starts.append((key, z[:, a], z[:, b], j))
+    if not cols:
+        return [intervals[j] for j in sorted(failed)]
+    columns, weights, which, owners = (np.concatenate(v) for v in (cols, weights, which,
+                                                                    owner))
+    families = np.array([s[0][0] for s in starts])[which]
+    z0 = np.stack([s[1] for s in starts], axis=1)[:, which]
+    z1 = np.stack([s[2] for s in starts], axis=1)[:, which]
+    z = z0 + weights * (z1 - z0)
+    sub = [p[columns] for p in params]
+    z, _, step = units.polish(z, sub, families, return_step=True)
+    z[3:5] = np.where(z[3] < 0, -z[3:5], z[3:5])
+    flat = np.nonzero((sub[2] == 0) & (families > 0))[0]
+    if len(flat):  # without weight decay: the limit lam -> 0+ (see units)
+        z[:, flat], step[flat] = units._ridge_limit(z[:, flat], [p[flat] for p in sub],
+                                                    families[flat])
+    good, res, f = units._admissible(z, sub, families)
+    good &= step <= 1e-12
+    low, high = np.minimum(z0[0], z1[0]), np.maximum(z0[0], z1[0])
+    margin = 0.5 * (high - low) + 1e-12 * (1 + high)
+    good &= (z[0] >= low - margin) & (z[0] <= high + margin)
+    # roots of one family at one point stay apart
+    groups = {}
+    for k, (key, _, _, j) in enumerate(starts):
+        groups.setdefault((key[0], j), []).append(k)
+    position = np.concatenate([[0], np.cumsum(np.bincount(which, minlength=len(starts)))])
+    for group in groups.values():
+        for i, k in enumerate(group):
+            for m in group[i + 1:]:  # same interval: the same points, in the same order
+                sk = np.arange(position[k], position[k + 1])
+                sm = np.arange(position[m], position[m + 1])
+                apart = np.abs(z[0, sk] - z[0, sm]) > 1e-8 * (1 + np.abs(z[0, sk]))
+                good[sk] &= apart
+                good[sm] &= apart
+    for j in np.unique(owners[~good]):
+        failed.add(int(j))
+    keep = ~np.isin(owners, list(failed))
+    for k, (key, _, _, _) in enumerate(starts):
+        sel = np.nonzero((which == k) & keep)[0]
+        if not len(sel):
+            continue
+        e = entries[key]
+        where = columns[sel]
+        e["z"][:, where] = z[:, sel]
+        e["ok"][where] = True
+        e["free_energy"][where] = f[sel]
+        e["residual"][where] = res[sel]
+        e["step"][where] = step[sel]
+    return [intervals[j] for j in sorted(failed)]

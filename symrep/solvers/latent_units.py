@@ -1,0 +1,453 @@
+"""The RS saddle point of a linear VAE with M latent units and M* features.
+
+Every stationary point of the RS equations that the one-unit solver finds is made of
+latent units, each collapsed, overfitting (its decoder along the top edge of the noise
+bulk) or learning one feature. Units that sit on different spectral components do not
+interact: the order-parameter matrices of such a state are block diagonal in the unit
+basis (Q, R, E and the precision blocks diagonal, one non-zero entry per row of m and d),
+the state solves the saddle-point equations of the (M, M*) model exactly, and its free
+energy is the sum of the units' free energies, each unit being the M = M* = 1 model at
+the strength rho_k of the feature it learns (no strength enters the free energy of a
+collapsed or overfitting unit). The full equations of the (M, M*) model check this:
+``LinearVAE(M, Mstar).numeric()`` evaluates their residual at the assembled state.
+
+The solver therefore
+
+1. finds every admissible state of one unit at each rho_k with the one-unit solver
+   (:func:`symrep.solvers.continuation.stationary_points_along`: generated equations,
+   no closed form), each finished to rounding as the one-unit answer is;
+2. lets the units learn the features whose learning state lowers the free energy most
+   (each feature learned by at most one unit: two units on the same outlier would share
+   one spectral direction) and puts every other unit in the lower of the collapsed and
+   overfitting states;
+3. orders the units by decreasing Q_ii, the order that :mod:`symrep.simulate` gives the
+   units of a finite-N model, so theory and simulation line up unit by unit.
+
+Two units may learn one feature only by splitting it (a rotation of a single learning
+unit's weights between them): the objective is not invariant under such rotations (the
+KL term with a diagonal encoder variance), and the search over the full matrix equations
+in ``docs/claims.md`` finds no such state below the assembled one.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from symrep.errors import SolverError
+from symrep.solvers.continuation import stationary_points_along
+from symrep.solvers.units import RESIDUAL_TOLERANCE
+from symrep.validation import check_parameter, check_parameters
+
+__all__ = ["MatrixSolveResult", "solve_units", "solve_units_arrays", "unit_state_name",
+           "MAX_UNITS", "MATRIX_FIELDS", "SCALAR_FIELDS"]
+
+#: Largest number of latent units and of features.
+MAX_UNITS = 9
+
+#: Order-parameter matrices of a solution: (M, M) or (M, M*) per point, D (M,).
+MATRIX_FIELDS = ("m", "d", "Q", "E", "R", "D", "chihat_Q", "chihat_R", "chihat_E")
+
+#: Observables and free energy of a solution (one number per point).
+SCALAR_FIELDS = ("eg", "rate", "distortion", "kl_posterior", "rate_train",
+                 "distortion_train", "kl_posterior_train", "free_energy")
+
+# unit-state codes: 0 collapsed, 1 overfitting, 2 + k learning feature k + 1
+_COLLAPSED, _OVERFITTING, _LEARNING = 0, 1, 2
+# observables that add up over units (each is a sum of per-unit terms when the
+# order-parameter matrices are block diagonal)
+_ADDITIVE = ("rate", "kl_posterior", "rate_train", "kl_posterior_train", "free_energy")
+
+
+def unit_state_name(code: int) -> str:
+    """The phase of a unit from its state code: ``"collapsed"``, ``"overfitting"`` or
+    ``"learning feature k"`` (the names of :func:`symrep.simulate.unit_phases`)."""
+    code = int(code)
+    if code == _COLLAPSED:
+        return "collapsed"
+    if code == _OVERFITTING:
+        return "overfitting"
+    return f"learning feature {code - _LEARNING + 1}"
+
+
+def _check_units(M) -> int:
+    if isinstance(M, numbers.Integral) and not isinstance(M, bool) and 1 <= M <= MAX_UNITS:
+        return int(M)
+    raise ValueError(f"M = {M!r} is invalid: M (the number of latent units) must be an "
+                     f"integer in [1, {MAX_UNITS}]")
+
+
+def _check_strengths(rho, *, allow_array: bool):
+    """rho as a tuple of M* validated strengths (a scalar is one feature)."""
+    if isinstance(rho, (str, bytes)) or rho is None:
+        raise ValueError(f"rho must be a positive number or a sequence of 1 to {MAX_UNITS} "
+                         f"of them, got {rho!r}")
+    if np.ndim(rho) == 0:
+        return (check_parameter("rho", rho, allow_array=allow_array),)
+    try:
+        values = list(rho)
+    except TypeError:
+        raise ValueError(f"rho must be a positive number or a sequence of them, "
+                         f"got {rho!r}") from None
+    if not 1 <= len(values) <= MAX_UNITS:
+        raise ValueError(f"rho = {tuple(values)!r} is invalid: {len(values)} strengths, "
+                         f"but the number of features M* must be in [1, {MAX_UNITS}]")
+    return tuple(check_parameter("rho", r, allow_array=allow_array) for r in values)
+
+
+def _best_state(points, family, params):
+    """Lowest free energy among the states of one family, finished to rounding as the
+    one-unit solver finishes its answer: (f, z, residual)."""
+    from symrep.solvers.units import effective_weight_decay, finish
+
+    n = params[0].shape[0]
+    f = np.full(n, np.inf)
+    z = np.zeros((8, n))
+    res = np.full(n, np.inf)
+    step = np.zeros(n)
+    for pt in points:
+        if pt["family"] != family:
+            continue
+        better = pt["free_energy"] < f
+        f = np.where(better, pt["free_energy"], f)
+        z = np.where(better, np.nan_to_num(pt["z"]), z)
+        res = np.where(better, pt["residual"], res)
+        step = np.where(better, pt["step"], step)
+    found = np.isfinite(f)
+    if found.any():
+        idx = np.nonzero(found)[0]
+        sub = [q[idx] for q in params]
+        sub[2] = effective_weight_decay(sub[0], sub[1], sub[2], sub[4])
+        z[:, idx] = finish(z[:, idx], sub, np.full(idx.size, family), step[idx])
+    return f, z, res
+
+
+def _unit_observables(z, params):
+    from symrep.solvers.saddle_point import evaluate
+
+    with np.errstate(all="ignore"):
+        return evaluate(z, params)
+
+
+def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, errors="raise"):
+    """The RS optimum with M latent units and M* features at every point of arrays.
+
+    Parameters
+    ----------
+    alpha, beta, lam, eta : array_like
+        Parameters, broadcast against each other and against every strength.
+    rho : float, array_like or sequence of them
+        The feature strengths rho_1..rho_M* (a scalar or one array: one feature).
+    M : int, default 1
+        Number of latent units, 1 to 9.
+    errors : {"raise", "mask"}
+        Where no admissible state exists: raise :class:`SolverError` (default) or return
+        ``converged = False`` with NaN in the numeric fields there.
+
+    Returns
+    -------
+    dict
+        For a broadcast shape S: ``m``, ``d`` (S + (M, M*)); ``Q``, ``R``, ``E``,
+        ``chihat_Q``, ``chihat_R``, ``chihat_E`` (S + (M, M)); ``D`` (S + (M,));
+        every name in :data:`SCALAR_FIELDS` (S); ``unit_state`` (S + (M,), codes for
+        :func:`unit_state_name`); ``unit_free_energy`` (S + (M,)); ``converged`` and
+        ``residual`` (S; the largest unit residual relative to the scale of its
+        equations).
+    """
+    if errors not in ("raise", "mask"):
+        raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
+    M = _check_units(M)
+    rhos = _check_strengths(rho, allow_array=True)
+    Mstar = len(rhos)
+    p = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, eta=eta)
+    try:
+        arrays = np.broadcast_arrays(*(np.asarray(p[k], float)
+                                       for k in ("alpha", "beta", "lam", "eta")),
+                                     *(np.asarray(r, float) for r in rhos))
+    except ValueError:
+        shapes = {**{k: np.shape(v) for k, v in p.items()},
+                  **{f"rho_{k + 1}": np.shape(r) for k, r in enumerate(rhos)}}
+        raise ValueError(f"the parameter arrays cannot be broadcast together: shapes "
+                         f"{shapes}") from None
+    shape = arrays[0].shape
+    a, b, lam_, e, *rk = (x.ravel() for x in arrays)
+    n = a.shape[0]
+
+    # 1. the states of one unit at each feature strength
+    learn_f, learn_z, learn_res, learn_obs = [], [], [], []
+    idle_pick = {fam: (np.full(n, np.inf), np.zeros((8, n)), np.full(n, np.inf),
+                       np.zeros(n, int)) for fam in (_COLLAPSED, _OVERFITTING)}
+    for k, r in enumerate(rk):
+        params = (a, b, lam_, r, e)
+        points = stationary_points_along(*params)
+        f, z, res = _best_state(points, _LEARNING, params)
+        learn_f.append(f)
+        learn_z.append(z)
+        learn_res.append(res)
+        learn_obs.append(_unit_observables(z, params))
+        for fam in (_COLLAPSED, _OVERFITTING):
+            # neither state depends on the strength: take the best over the runs
+            f_i, z_i, res_i = _best_state(points, fam, params)
+            f0, z0, res0, k0 = idle_pick[fam]
+            better = f_i < f0
+            idle_pick[fam] = (np.where(better, f_i, f0), np.where(better, z_i, z0),
+                              np.where(better, res_i, res0), np.where(better, k, k0))
+    (fC, zC, resC, kC), (fO, zO, resO, kO) = idle_pick[_COLLAPSED], idle_pick[_OVERFITTING]
+    # on an exact tie the collapsed state wins, as in the one-unit solver
+    idle_is_O = fO < fC
+    f_idle = np.where(idle_is_O, fO, fC)
+    z_idle = np.where(idle_is_O, zO, zC)
+    res_idle = np.where(idle_is_O, resO, resC)
+    k_idle = np.where(idle_is_O, kO, kC)
+    code_idle = np.where(idle_is_O, _OVERFITTING, _COLLAPSED)
+    idle_obs = {}
+    for name in ("eg", "distortion", "distortion_train", *_ADDITIVE):
+        per_k = np.stack([_unit_observables(z_idle, (a, b, lam_, r, e))[name] for r in rk])
+        idle_obs[name] = per_k[k_idle, np.arange(n)]
+
+    # 2. which features are learned: the largest gains of free energy, at most M of them
+    learn_f = np.stack(learn_f)  # (M*, n)
+    with np.errstate(invalid="ignore"):
+        gain = np.where(np.isfinite(learn_f), f_idle - learn_f, -np.inf)
+    order = np.argsort(-gain, axis=0, kind="stable")  # features by decreasing gain
+    n_learned = np.minimum(np.sum(gain > 0, axis=0), M)
+
+    units_z = np.zeros((M, 8, n))
+    units_code = np.zeros((M, n), int)
+    units_f = np.zeros((M, n))
+    units_res = np.zeros((M, n))
+    units_rho = np.zeros((M, n))
+    units_obs = {name: np.zeros((M, n)) for name in (*_ADDITIVE, "distortion",
+                                                      "distortion_train")}
+    cols = np.arange(n)
+    rk_arr = np.stack(rk)
+    learn_z = np.stack(learn_z)  # (M*, 8, n)
+    learn_res = np.stack(learn_res)
+    for j in range(M):
+        k = order[min(j, Mstar - 1)]  # only read where the unit learns (j < M*)
+        learns = j < n_learned
+        units_z[j] = np.where(learns, learn_z[k, :, cols].T, z_idle)
+        units_code[j] = np.where(learns, _LEARNING + k, code_idle)
+        units_f[j] = np.where(learns, learn_f[k, cols], f_idle)
+        units_res[j] = np.where(learns, learn_res[k, cols], res_idle)
+        units_rho[j] = np.where(learns, rk_arr[k, cols], rk_arr[k_idle, cols])
+        for name in units_obs:
+            learned_value = np.stack([o[name] for o in learn_obs])[k, cols]
+            units_obs[name][j] = np.where(learns, learned_value, idle_obs[name])
+
+    # 3. canonical order: decreasing Q_ii (ties keep the order above: learners first)
+    rank = np.argsort(-units_z[:, 0, :], axis=0, kind="stable")
+    units_z = np.take_along_axis(units_z, rank[:, None, :], axis=0)
+    units_code, units_f, units_res, units_rho = (
+        np.take_along_axis(x, rank, axis=0)
+        for x in (units_code, units_f, units_res, units_rho))
+    units_obs = {k: np.take_along_axis(v, rank, axis=0) for k, v in units_obs.items()}
+
+    out = _assemble(units_z, units_code, units_rho, units_obs, rk_arr, a, b, e, Mstar)
+    full_res = _full_residual(out, M, Mstar, (a, b, lam_, *rk, e))
+    converged = np.all(np.isfinite(units_f) & np.isfinite(units_res), axis=0)
+    converged &= full_res <= RESIDUAL_TOLERANCE
+    converged &= np.all([np.all(np.isfinite(np.reshape(out[k], (n, -1))), axis=1)
+                         for k in (*MATRIX_FIELDS, *SCALAR_FIELDS)], axis=0)
+    if not converged.all() and errors == "raise":
+        i = int(np.nonzero(~converged)[0][0])
+        point = {"alpha": float(a[i]), "beta": float(b[i]), "lam": float(lam_[i]),
+                 "rho": tuple(float(r[i]) for r in rk), "eta": float(e[i]), "M": M}
+        diag = {"parameters": point,
+                "collapsed_free_energy": float(fC[i]),
+                "overfitting_free_energy": float(fO[i]),
+                "learning_free_energy": [float(f[i]) for f in learn_f],
+                "tolerance": RESIDUAL_TOLERANCE}
+        raise SolverError(f"no admissible state of the latent units at {point}: no "
+                          f"collapsed, overfitting or learning state satisfies the "
+                          f"saddle-point equations to {RESIDUAL_TOLERANCE:g}", diag)
+    out["unit_state"] = units_code.T
+    out["unit_free_energy"] = units_f.T
+    out["converged"] = converged
+    out["residual"] = np.where(converged, np.maximum(np.max(units_res, axis=0), full_res),
+                               np.inf)
+    if errors == "mask":
+        for name in (*MATRIX_FIELDS, *SCALAR_FIELDS, "unit_free_energy"):
+            bad = ~converged.reshape((n,) + (1,) * (out[name].ndim - 1))
+            out[name] = np.where(bad, np.nan, out[name])
+    return {k: v.reshape(shape + v.shape[1:]) for k, v in out.items()}
+
+
+def _full_residual(out, M, Mstar, params):
+    """Largest residual of the (M, M*) model's own saddle-point equations at the
+    assembled state, relative to the scale of the equations; zeros where the model's
+    generated code is not shipped with the package (its generation takes minutes: the
+    check is left to the tests and to ``LinearVAE(M, Mstar).numeric()``)."""
+    from symrep.numeric.generated_system import shipped_module_path
+
+    n = out["free_energy"].shape[0]
+    if not shipped_module_path(M, Mstar).exists():
+        return np.zeros(n)
+    from symrep.model import LinearVAE
+
+    system = LinearVAE(M, Mstar).numeric()
+    mats = {k: np.moveaxis(out[k], 0, -1) for k in ("Q", "R", "E", "m", "d", "chihat_Q",
+                                                     "chihat_R", "chihat_E")}
+    z = system.pack(mats)
+    with np.errstate(all="ignore"):
+        F = system.residual(z, params)
+    alpha, beta, lam, *rest = params
+    scale = ((1 + np.max(np.abs(z), axis=0)) * (1 + alpha + lam + 1 / beta)
+             * (1 + sum(rest)))
+    res = np.max(np.abs(F), axis=0) / scale
+    return np.where(np.isfinite(res), res, np.inf)
+
+
+def _assemble(units_z, units_code, units_rho, units_obs, rk, alpha, beta, eta, Mstar):
+    """Matrices and observables of the block-diagonal state of the units."""
+    M, _, n = units_z.shape
+    out = {}
+    for name, row in (("Q", 0), ("R", 1), ("E", 2), ("chihat_Q", 5), ("chihat_R", 6),
+                      ("chihat_E", 7)):
+        matrix = np.zeros((n, M, M))  # (a product with the identity would give -0.0)
+        matrix[:, np.arange(M), np.arange(M)] = units_z[:, row, :].T
+        out[name] = matrix
+    Q_diag = units_z[:, 0, :].T
+    out["D"] = beta[:, None] / (beta[:, None] + Q_diag)
+    m = np.zeros((n, M, Mstar))
+    d = np.zeros((n, M, Mstar))
+    for j in range(M):
+        learns = units_code[j] >= _LEARNING
+        k = np.where(learns, units_code[j] - _LEARNING, 0)
+        m[np.arange(n), j, k] += np.where(learns, units_z[j, 3], 0.0)
+        d[np.arange(n), j, k] += np.where(learns, units_z[j, 4], 0.0)
+    out["m"], out["d"] = m, d
+    for name in _ADDITIVE:
+        out[name] = units_obs[name].sum(axis=0)
+    # a unit's distortion carries the data term (rho + eta)/2 of the strength it was
+    # solved at; the model's carries (sum_k rho_k + M* eta)/2 once
+    data_term = (rk.sum(axis=0) + Mstar * eta) / 2
+    unit_data = (units_rho + eta[None, :]) / 2
+    for name in ("distortion", "distortion_train"):
+        out[name] = data_term + (units_obs[name] - unit_data).sum(axis=0)
+    # eg: the units are matched to the features they learn (each learns at most one)
+    sqrt_rho = np.sqrt(rk)  # (M*, n)
+    overlap = np.einsum("kn,njk->n", sqrt_rho, m)
+    out["eg"] = rk.sum(axis=0) + Q_diag.sum(axis=1) - 2.0 * overlap
+    return out
+
+
+@dataclass(frozen=True)
+class MatrixSolveResult:
+    """The RS prediction for M latent units and M* features at one parameter point.
+
+    Attributes
+    ----------
+    alpha, beta, lam, eta : float
+        The parameters.
+    rho : tuple of float
+        The feature strengths rho_1..rho_M*.
+    M, Mstar : int
+        Latent units and features.
+    m, d : ndarray (M, M*)
+        Feature overlaps W^T W0 / N and W~ W0 / N at the training optimum (m >= 0).
+    Q, E, R : ndarray (M, M)
+        W^T W / N, W~ W~^T / N, W^T W~^T / N.
+    D : ndarray (M,)
+        Encoder variances.
+    chihat_Q, chihat_R, chihat_E : ndarray (M, M)
+        Blocks of the precision matrix (the inverse of the susceptibility matrix).
+    eg, rate, distortion, kl_posterior : float
+        Signal recovery error, rate, distortion and KL(q(z|x) || p_W(z|x)) under the data
+        distribution (conventions of :class:`symrep.simulate.MatrixSimulationResult`).
+    rate_train, distortion_train, kl_posterior_train : float
+        The same on the training set.
+    free_energy : float
+        RS free energy: min L/N minus sum_mu ||x^mu||^2/(2N).
+    phases : tuple of str
+        Phase of each unit: ``"learning feature k"``, ``"overfitting"`` or
+        ``"collapsed"``; units in order of decreasing Q_ii.
+    unit_free_energy : ndarray (M,)
+        Each unit's share of the free energy.
+    converged : bool
+        Always True (otherwise :class:`SolverError` is raised).
+    residual : float
+        Largest saddle-point residual, relative to the scale of the equations: of the
+        units' equations and, for the models whose generated code ships with the package
+        ((M, M*) = (1, 1), (2, 2), (3, 1)), of the model's own matrix equations at the
+        assembled state.
+    """
+
+    alpha: float
+    beta: float
+    lam: float
+    rho: tuple
+    eta: float
+    M: int
+    Mstar: int
+    m: np.ndarray
+    d: np.ndarray
+    Q: np.ndarray
+    E: np.ndarray
+    R: np.ndarray
+    D: np.ndarray
+    chihat_Q: np.ndarray
+    chihat_R: np.ndarray
+    chihat_E: np.ndarray
+    eg: float
+    rate: float
+    distortion: float
+    kl_posterior: float
+    rate_train: float
+    distortion_train: float
+    kl_posterior_train: float
+    free_energy: float
+    phases: tuple
+    unit_free_energy: np.ndarray = field(repr=False)
+    converged: bool = True
+    residual: float = 0.0
+
+    @property
+    def phase(self) -> str:
+        """The phases of the units joined by ", " (for tables and the CLI)."""
+        return ", ".join(self.phases)
+
+    def as_dict(self):
+        """Plain dict of all attributes, arrays as nested lists (JSON-friendly)."""
+        return {k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                for k, v in asdict(self).items()}
+
+
+def solve_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1):
+    """RS prediction for the linear VAE with M latent units and M* = len(rho) features.
+
+    Parameters
+    ----------
+    alpha, beta, lam, eta : float
+        Sample complexity, KL weight, weight decay, noise strength.
+    rho : float or sequence of float
+        Feature strengths rho_1..rho_M* (a scalar: one feature).
+    M : int, default 1
+        Number of latent units (1 to 9).
+
+    Returns
+    -------
+    MatrixSolveResult
+
+    Examples
+    --------
+    >>> from symrep.solvers.latent_units import solve_units
+    >>> r = solve_units(alpha=4.0, beta=0.5, lam=1.0, rho=(2.0, 0.7), eta=1.0, M=2)
+    >>> r.phases
+    ('learning feature 1', 'learning feature 2')
+    """
+    M = _check_units(M)
+    rhos = _check_strengths(rho, allow_array=False)
+    p = check_parameters(alpha=alpha, beta=beta, lam=lam, eta=eta)
+    out = solve_units_arrays(p["alpha"], p["beta"], p["lam"], rhos, p["eta"], M=M)
+    return MatrixSolveResult(
+        alpha=p["alpha"], beta=p["beta"], lam=p["lam"], rho=tuple(rhos), eta=p["eta"],
+        M=M, Mstar=len(rhos),
+        **{k: np.array(out[k]) for k in MATRIX_FIELDS},
+        **{k: float(out[k]) for k in SCALAR_FIELDS},
+        phases=tuple(unit_state_name(c) for c in out["unit_state"]),
+        unit_free_energy=np.array(out["unit_free_energy"]),
+        converged=bool(out["converged"]), residual=float(out["residual"]),
+    )

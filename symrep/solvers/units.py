@@ -1,0 +1,1200 @@
+"""Stationary states of one latent unit, found without any closed-form solution.
+
+Every stationary point of the RS equations is built from latent units, each in one of
+three states: collapsed (W = W~ = 0), overfitting (decoder along the top of the noise
+bulk, no overlap with the features) or learning feature k (decoder along the outlier
+that feature k creates). A unit in a non-collapsed state is attached to a spectral value
+s of the sample covariance, and its decoder norm Q is a root of one scalar equation.
+This module finds all of them numerically, from the generated equations alone
+(:mod:`symrep.numeric.unit_map`, :mod:`symrep.numeric.system`), vectorised over
+parameter points:
+
+1. **Conjugate fixed points.** For a unit with K(y), y = Q + beta, and the constant c on
+   the (1, 1) entry, the precision matrix Y is the attracting fixed point of the
+   conjugate map T, found by Newton's method from a start above it (the map decreases
+   from there), kept inside the cone of positive semidefinite matrices. A result is
+   accepted only where the map contracts there (the other fixed point of the pair
+   repels). Without weight decay the boundary Y_12 = Y_22 = 0 of the cone is invariant,
+   and for alpha < 1 the physical fixed point lies on it (flat encoder directions).
+2. **Spectral values.** The bulk edge is the fold of the attracting fixed point as c
+   falls, where the leading eigenvalue of the map's linearisation reaches -1; an outlier
+   of feature k is where the Hessian of f in the feature overlaps becomes singular. Both
+   are roots of the polynomial det(N + sigma I) (N = K^{-1} Y + eta I), and Newton's
+   method on the extended system in (Y, c), which is regular there, converges to them
+   from the attracting fixed point at a large s. An outlier exists where its root lies
+   on the attracting branch, above the edge.
+3. **Unit norm.** With s fixed, the encoder of a unit is the ridge-optimal encoder of a
+   decoder along an eigenvector of eigenvalue s, W~ = kappa W with
+   kappa = 1/(Q + beta + lam/(alpha s)) (the same relation as in the exact finite-N
+   optimum); the precision matrix is the attracting fixed point (the fold itself for a
+   unit on the bulk edge), and m^2 follows linearly from the d f/dY_11 equation. The
+   remaining equation d f/dQ = 0 is scanned on a logarithmic grid of Q, all grid points
+   of a block of columns at once; every sign change is refined by regula falsi.
+4. **Polish.** All roots, of every family and every point, are polished together by
+   Newton's method on the full generated saddle-point system; only states that satisfy
+   it to the solver's tolerance, with a positive definite precision, a positive
+   semidefinite G - t t^T and a fixed point of T that is not repelling, are returned.
+
+The relations used in step 3 only shape the starting points: the answer is a root of the
+generated RS equations, checked by their residual.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symrep.numeric.system import generated
+from symrep.numeric.unit_map import unit_functions
+
+__all__ = ["spectral_values", "unit_states", "stationary_points", "polish", "physical",
+           "effective_weight_decay",
+           "refine_extended", "finish", "collapsed_state",
+           "attracting_fixed_point", "contraction", "equation_scale", "FAMILIES",
+           "NEWTON_BLOCKS", "RESIDUAL_TOLERANCE", "UNIT_GRID"]
+
+#: Unit families, in the order of their codes.
+FAMILIES = ("collapsed", "overfitting", "learning")
+#: Largest accepted residual of the saddle-point equations, relative to their terms.
+RESIDUAL_TOLERANCE = 1e-9
+#: Points of the logarithmic grid on which the unit-norm equation is scanned: 28 down to
+#: 1e-9 of the largest Q, then a sparse tail down to 1e-17 (near a continuous collapse
+#: the overfitting unit's norm goes to zero).
+UNIT_GRID = 32
+_GRID = np.concatenate([np.geomspace(1.0, 1e-9, 28), [1e-11, 1e-13, 1e-15, 1e-17]])
+_BLOCK_COLUMNS = 2048  # grid points times parameter points evaluated at once in the scan
+_FIXED_POINT_TOL = 1e-12  # |T(Y) - Y| relative to 1 + |Y|
+_STEP_TOL = 1e-14  # or a Newton step relative to 1 + |Y|
+_REFINE_MAX = 80  # regula falsi iterations per bracket, at most
+_REFINE_WIDTH = 1e-5  # brackets in log Q are refined to this width; Newton does the rest
+_FIRST_REFINE = 80  # regula falsi steps before Newton's method on the full system
+_ILL_CONDITIONED = 1e-9  # smallest over largest singular value of the Newton system
+#: A float64 solution whose last Newton step is above this (relative to 1 + |z|) gets
+#: Newton steps with the residual in extended precision (:func:`refine_extended`): below
+#: it the float64 iterate is within a few units in the last place.
+_EXTENDED_STEP = 1e-14
+_FOLD_START = 1.005  # the fold of a unit is approached from the fixed point at this s / edge
+#: Slack on the contraction rate of the conjugate map: the overfitting unit sits on the
+#: fold, where it is exactly 1; near a continuous collapse (Q ~ 1e-11) the equations are
+#: nearly singular and their rounding moves it by up to about 2e-6.
+_CONTRACTION_SLACK = 1e-5
+
+# Free unknowns and the equations that fix them, per family (indices into the unknowns
+# Q, R, E, m, d, chihat_Q, chihat_R, chihat_E): a collapsed unit has Q = R = E = m = d = 0
+# and its precision fixed by the Q, R, E equations; an overfitting unit has m = d = 0.
+NEWTON_BLOCKS = {
+    0: ((0, 1, 2), (5, 6, 7)),
+    1: ((0, 1, 2, 5, 6, 7), (0, 1, 2, 5, 6, 7)),
+    2: (tuple(range(8)), tuple(range(8))),
+}
+
+
+#: Which unknowns move, per family (rows of this array, indexed by the family code).
+_FREE = np.array([[c in cols for c in range(8)] for _, cols in
+                  (NEWTON_BLOCKS[k] for k in sorted(NEWTON_BLOCKS))])
+
+
+def effective_weight_decay(alpha, beta, lam, eta):
+    """lam, with values below 1e-18 alpha min(beta, eta) set to zero.
+
+    Such a weight decay changes no term of the equations in float64, but it breaks the
+    symmetries the solver uses without weight decay (the invariant boundary of the
+    cone, the flat encoder directions): the solution is its limit lam -> 0+.
+    """
+    lam = np.asarray(lam, dtype=float)
+    return np.where(lam <= 1e-18 * np.asarray(alpha) * np.minimum(beta, eta), 0.0, lam)
+
+
+def _arrays(values):
+    return [np.asarray(v, dtype=float) for v in np.broadcast_arrays(*values)]
+
+
+def _positive(Y):
+    # positive semidefinite with Y11 > 0: without weight decay and with fewer samples
+    # than dimensions the encoder has flat directions, and the precision of the encoder
+    # block vanishes (chi_E is infinite) on the physical fixed point
+    with np.errstate(invalid="ignore"):
+        return ((Y[0] > 0) & (Y[2] >= 0) & (Y[0] * Y[2] - Y[1] ** 2 >= 0)
+                & np.all(np.isfinite(Y), axis=0))
+
+
+def ridge(s, y, alpha, lam):
+    """c and kappa for a unit on spectral value s: (1, 1) entry lam + c = alpha s kappa,
+    with the ridge-optimal encoder W~ = kappa W, kappa = 1/(y + lam/(alpha s))."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = 1 / (y + lam / (alpha * s))
+    return alpha * s * kappa - lam, kappa
+
+
+def _spectral_value(c, y, alpha, lam):
+    """The s at which :func:`ridge` gives c (the positive root of a quadratic)."""
+    C = c + lam
+    with np.errstate(invalid="ignore"):
+        return (C * y + np.sqrt((C * y) ** 2 + 4 * C * lam)) / (2 * alpha)
+
+
+def _fresh(y, c, alpha, lam, eta):
+    """A start above the attracting fixed point (the map decreases it monotonically)."""
+    return np.stack(np.broadcast_arrays(lam + c + alpha * eta, 0 * y,
+                                        lam + alpha * eta + 1e-3 * (1 + lam)))
+
+
+def contraction(Y, y, alpha, eta):
+    """Contraction rate of the map at Y: below 1 on an attracting fixed point.
+
+    The linearised map is dY -> L dY L^T on symmetric 2 x 2 matrices, with
+    L = eta sqrt(alpha) A X; its eigenvalues are mu_i mu_j for the eigenvalues mu of L,
+    and the rate returned is max |mu|. It is read off the generated Jacobian J of the
+    map (tr J = sigma^2 - pi and det J = pi^3 with sigma = mu_1 + mu_2, pi = mu_1 mu_2),
+    which stays finite where the encoder precision vanishes (chi_E infinite). The
+    Jacobian does not depend on the additive constants c and lam of the map.
+    """
+    U = unit_functions()
+    with np.errstate(all="ignore"):
+        out = np.asarray(np.broadcast_arrays(*U.mp_map_jacobian(*Y, y, 0.0, alpha, 0.0, eta)))
+        J = out[3:].reshape((3, 3) + out.shape[1:])
+        trace = J[0, 0] + J[1, 1] + J[2, 2]
+        det = (J[0, 0] * (J[1, 1] * J[2, 2] - J[1, 2] * J[2, 1])
+               - J[0, 1] * (J[1, 0] * J[2, 2] - J[1, 2] * J[2, 0])
+               + J[0, 2] * (J[1, 0] * J[2, 1] - J[1, 1] * J[2, 0]))
+        pi = np.cbrt(det)
+        sigma2 = np.maximum(trace + pi, 0)
+        disc = sigma2 - 4 * pi
+        root = np.sqrt(np.abs(disc))
+        sigma = np.sqrt(sigma2)
+        return np.where(disc >= 0, (sigma + root) / 2, np.sqrt(np.abs(pi)))
+
+
+def _newton_map(Y, y, c, alpha, lam, eta, boundary, *, max_steps=20):
+    """Newton's method on Y = T(Y), all columns at once. Returns (Y, converged).
+
+    A Newton step that leaves the cone is replaced by a plain map step (which, from
+    above, moves towards the attracting point). On ``boundary`` columns Y_12 = Y_22 = 0
+    is kept (an invariant set of the map without weight decay).
+    """
+    U = unit_functions()
+    Y = np.array(Y, dtype=float)
+    Y[1:] = np.where(boundary, 0.0, Y[1:])
+    done = np.zeros(Y.shape[1:], bool)
+    with np.errstate(all="ignore"):
+        for _ in range(max_steps):
+            out = U.map_step(*Y, y, c, alpha, lam, eta)
+            F = np.stack(np.broadcast_arrays(*out[:3]))
+            step = np.stack(np.broadcast_arrays(*out[3:6]))
+            step[0] = np.where(boundary, F[0] / out[7], step[0])
+            step[1:] = np.where(boundary, 0.0, step[1:])
+            # converged: the residual at rounding, or (where T - Y cancels terms much
+            # larger than Y) a Newton step at rounding
+            done = ((np.max(np.abs(F) / (1 + np.abs(Y)), axis=0) < _FIXED_POINT_TOL)
+                    | (np.max(np.abs(step) / (1 + np.abs(Y)), axis=0) < _STEP_TOL))
+            if done.all():
+                break
+            trial = Y - step
+            trial[1:] = np.where(boundary, 0.0, trial[1:])
+            plain = Y + F
+            Y = np.where(done, Y, np.where(_positive(trial), trial,
+                                           np.where(_positive(plain), plain, Y)))
+    return Y, done & _positive(Y)
+
+
+def _iterate(Y, y, c, alpha, lam, eta, steps):
+    """Plain iterations of the map: they converge to its attracting fixed point."""
+    U = unit_functions()
+    with np.errstate(all="ignore"):
+        for _ in range(steps):
+            out = np.asarray(np.broadcast_arrays(*U.map_step(*Y, y, c, alpha, lam, eta)[:3]))
+            out = Y + out
+            Y = np.where(_positive(out), out, Y)
+    return Y
+
+
+def attracting_fixed_point(y, c, alpha, lam, eta, start=None):
+    """The attracting fixed point of the map, for every column. Returns (Y, ok).
+
+    Newton's method from ``start`` (default: a fresh start above the fixed point);
+    without weight decay first on the boundary Y_12 = Y_22 = 0, where the physical
+    point lies for alpha < 1 (there the encoder direction contracts at rate alpha).
+    Columns where Newton does not end on an attracting point are retried from a fresh
+    start and then after plain map iterations, which converge to the attracting point
+    (slowly). Where no attracting point exists (a collapsed unit below its threshold)
+    ``ok`` is False.
+    """
+    y, c, alpha, lam, eta = _arrays((y, c, alpha, lam, eta))
+    fresh = _fresh(y, c, alpha, lam, eta)
+    Y = fresh.copy() if start is None else np.array(np.broadcast_to(start, fresh.shape))
+    ok = np.zeros(y.shape, bool)
+    sub = lambda idx: (y[idx], c[idx], alpha[idx], lam[idx], eta[idx])  # noqa: E731
+    no_decay = lam == 0
+    if no_decay.any():
+        idx = np.nonzero(no_decay)[0]
+        Yb, conv = _newton_map(Y[:, idx], *sub(idx), True)
+        good = conv & (contraction(Yb, y[idx], alpha[idx], eta[idx]) <= 1 + 1e-9)
+        Y[:, idx[good]] = Yb[:, good]
+        ok[idx[good]] = True
+    # measured on 3000 random points: a fresh start rescues every failed warm start but
+    # one, which 30 map iterations first rescue (300 rescue none more)
+    for stage in ("start", "fresh", 30):
+        todo = np.nonzero(~ok)[0]
+        if not len(todo) or (stage == "fresh" and start is None):
+            continue
+        Yi = Y[:, todo] if stage == "start" else fresh[:, todo]
+        if stage == "start" and start is None:
+            Yi = Yi.copy()
+        if isinstance(stage, int):
+            Yi = _iterate(Yi, *sub(todo), stage)
+        # Newton converges in a few steps from a warm start, in up to 16 from a fresh one
+        steps = 10 if stage == "start" and start is not None else 20
+        Yn, conv = _newton_map(Yi, *sub(todo), False, max_steps=steps)
+        good = conv & (contraction(Yn, y[todo], alpha[todo], eta[todo]) < 1)
+        Y[:, todo[good]] = Yn[:, good]
+        ok[todo[good]] = True
+    # without weight decay a point within rounding of the invariant boundary lies on it
+    on_edge = no_decay & (np.abs(Y[1]) <= 1e-12 * Y[0]) & (np.abs(Y[2]) <= 1e-12 * Y[0])
+    Y[1:] = np.where(on_edge, 0.0, Y[1:])
+    return Y, ok
+
+
+def _newton_spectral(Y, c, y, alpha, lam, eta, sigma, boundary, *, max_steps=30):
+    """Newton's method on the extended system T(Y) = Y, det(N + sigma I) = 0 in (Y, c).
+
+    Returns (Y, c, converged). A step is halved (up to six times) until it stays in the
+    cone and the next Newton step is shorter (the natural monotonicity test, which does
+    not depend on how the equations are scaled); columns where none is stop there.
+    """
+    U = unit_functions()
+    x = np.concatenate([np.array(Y, dtype=float), np.array(c, dtype=float)[None]])
+    edge = np.broadcast_to(boundary, x.shape[1:])
+    x[1:3] = np.where(edge, 0.0, x[1:3])
+    args = [np.broadcast_to(v, x.shape[1:]) for v in (y, alpha, lam, eta, sigma, edge)]
+
+    def evaluate(x, idx):
+        yi, ai, li, ei, si, bi = (v[idx] for v in args)
+        with np.errstate(all="ignore"):
+            out = np.asarray(np.broadcast_arrays(*U.spectral_step(*x[:3], yi, x[3], ai, li,
+                                                                    ei, si)))
+            scale = (ei + np.abs(si) + np.abs(yi * x[0]) + np.abs(yi * x[1]) + np.abs(x[1])
+                     + np.abs(x[2])) ** 2
+            F = np.max(np.abs(out[:3]) / (1 + np.abs(x[:3])), axis=0)
+            h = np.abs(out[3]) / scale
+            step = out[4:8]
+            # on the boundary the step in (Y_11, c) alone: dY_11 = h / (dh/dY_11),
+            # dc = F_11 - (dF_11/dY_11) dY_11 (the full one is singular at alpha = 1)
+            dY = out[3] / out[9]
+            step = np.stack([np.where(bi, dY, step[0]), np.where(bi, 0.0, step[1]),
+                             np.where(bi, 0.0, step[2]),
+                             np.where(bi, out[0] - out[8] * dY, step[3])])
+            # merit: the size of the next Newton step (invariant under scaling of the
+            # equations), relative to the unknowns
+            size = np.max(np.abs(step) / (1 + np.abs(x)), axis=0)
+        ok = _positive(x[:3]) & np.isfinite(size)
+        # converged: the residual at rounding, or (where T - Y cancels terms much larger
+        # than Y, as at alpha eta ~ 1e12) a Newton step at rounding
+        done = ((F < _FIXED_POINT_TOL) & (h < 1e-12)) | (size < _STEP_TOL)
+        return step, np.where(ok, size, np.inf), done & ok
+
+    every = np.arange(x.shape[1])
+    steps, merit, done = evaluate(x, every)
+    live = np.isfinite(merit) & ~done
+    for _ in range(max_steps):
+        if not live.any():
+            break
+        pending = np.nonzero(live)[0]
+        step = steps[:, pending]
+        t = 1.0
+        for _ in range(7):
+            trial = x[:, pending] - t * step
+            s, m, d = evaluate(trial, pending)
+            take = (m < (1 - t / 4) * merit[pending]) | d
+            k = pending[take]
+            x[:, k], steps[:, k], merit[k], done[k] = trial[:, take], s[:, take], m[take], d[take]
+            pending, step = pending[~take], step[:, ~take]
+            if not len(pending):
+                break
+            t /= 2
+        live[pending] = False  # no step reduces the residual: stuck
+        live &= ~done
+    return x[:3], x[3], done & _positive(x[:3])
+
+
+def _unique_rows(*columns):
+    """Unique rows of the stacked columns, and the index of each row's unique row."""
+    stacked = np.stack([np.asarray(v, float) for v in columns], axis=1)
+    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    return [uniq[:, k] for k in range(uniq.shape[1])], inverse.ravel()
+
+
+def spectral_values(alpha, eta, rhos):
+    """Top edge of the noise bulk and the outliers of the features, per point.
+
+    Parameters
+    ----------
+    alpha, eta : ndarray (n,)
+    rhos : ndarray (k, n)
+        Feature strengths.
+
+    Returns
+    -------
+    edge : ndarray (n,)
+        NaN where it could not be computed.
+    outliers : ndarray (k, n)
+        Spectral value of each feature's outlier; NaN where the feature does not
+        separate from the bulk.
+    """
+    alpha, eta = np.asarray(alpha, float), np.asarray(eta, float)
+    rhos = np.atleast_2d(np.asarray(rhos, float))
+    # the values depend on (alpha, eta, rho) only: compute each distinct one once
+    (a, e, *r), inverse = _unique_rows(alpha, eta, *rhos)
+    edge, outliers = _spectral_values(a, e, np.array(r))
+    return edge[inverse], outliers[:, inverse]
+
+
+#: Reference units (y, lam) / (eta, alpha eta^2) of the spectral values, tried in turn:
+#: the values do not depend on the unit, but rounding does (measured on 2 10^4 random
+#: points of the validation box: the first fails at 37, the first two at 1, all three
+#: at none).
+_REFERENCE_UNITS = ((10.0, 1e-2), (1.0, 1e-2), (1.0, None))
+
+
+def _spectral_values(alpha, eta, rhos):
+    edge = np.full(alpha.shape, np.nan)
+    outliers = np.full(rhos.shape, np.nan)
+    decided = np.zeros(rhos.shape, bool)  # outlier found, or shown not to exist
+    for y_unit, lam_unit in _REFERENCE_UNITS:
+        todo = np.nonzero(np.isnan(edge) | ~decided.all(axis=0))[0]
+        if not len(todo):
+            break
+        a, e, r = alpha[todo], eta[todo], rhos[:, todo]
+        lam = 1e-2 * a * e if lam_unit is None else lam_unit * a * e * e
+        ed, out, ok, dec = _spectral_values_at(a, e, r, y_unit * e, lam)
+        new = ok & np.isnan(edge[todo])
+        edge[todo[new]] = ed[new]
+        take = dec & ok & ~decided[:, todo]
+        outliers[:, todo] = np.where(take, out, outliers[:, todo])
+        decided[:, todo] |= take
+    return edge, outliers
+
+
+def _spectral_values_at(alpha, eta, rhos, y, lam):
+    """Spectral values from the reference unit (y, lam), with weight decay so that its
+    fixed point is interior. Returns (edge, outliers, edge found, outlier decided)."""
+    no = np.zeros(alpha.shape[0], bool)
+    # above every eigenvalue: (rho_max + eta)(1 + alpha^-1/2)^2 bounds the spectrum
+    s0 = 2 * (rhos.max(axis=0) + eta) * (1 + 1 / np.sqrt(alpha)) ** 2
+    c0, _ = ridge(s0, y, alpha, lam)
+    Y0, ok0 = attracting_fixed_point(y, c0, alpha, lam, eta)
+    Ye, ce, ok = _newton_spectral(Y0, c0, y, alpha, lam, eta, eta * np.sqrt(alpha), no)
+    r = contraction(Ye, y, alpha, eta)
+    ok &= ok0 & (np.abs(r - 1) < 1e-6)
+    edge = np.where(ok, _spectral_value(ce, y, alpha, lam), np.nan)
+    outliers = np.full(rhos.shape, np.nan)
+    decided = np.zeros(rhos.shape, bool)
+    for k, rho in enumerate(rhos):
+        Yo, co, conv = _newton_spectral(Y0, c0, y, alpha, lam, eta, alpha * rho, no)
+        s = _spectral_value(co, y, alpha, lam)
+        attracting = contraction(Yo, y, alpha, eta) < 1
+        # on the attracting branch, above the edge: otherwise the feature stays in the bulk
+        found = conv & ok0 & attracting & (s > edge)
+        outliers[k] = np.where(found, s, np.nan)
+        # no root at all (Newton does not converge) is taken as no outlier only when
+        # no other reference unit finds one
+        decided[k] = conv & ok0
+    return edge, outliers, ok, decided
+
+
+def _on_fold(Y, c_fold, c, y, alpha, lam, eta):
+    """A fold of the map with rate 1, at the bulk edge found before (c of the edge)."""
+    return ((np.abs(contraction(Y, y, alpha, eta) - 1) < _CONTRACTION_SLACK)
+            & (np.abs(c_fold - c) <= 1e-8 * (np.abs(c) + lam + alpha * eta)))
+
+
+def _unit_state(params, s, family, Q, start):
+    """Unit on spectral value s with decoder norm Q (all arrays of one shape (n,)).
+
+    ``start`` is the precision (3, n) to start the fixed point from (for the bulk edge
+    (6, n): the attracting point at 1.005 s, from which the fold is reached, and the
+    fold itself), None for a fresh start. Returns z (8, n) in the order of
+    :data:`symrep.numeric.system.UNKNOWN_NAMES` (m and d NaN where m^2 is not in
+    (0, Q]), the residual d f/dQ there (NaN where the fixed point does not exist) and
+    the start for a nearby Q.
+    """
+    alpha, beta, lam, rho, eta = params
+    U = unit_functions()
+    y = Q + beta
+    c, kappa = ridge(s, y, alpha, lam)
+    boundary = lam == 0
+    if family == 1:
+        n = Q.shape[0]
+        Y = np.full((3, n), np.nan)
+        c_fold = np.full(n, np.nan)
+        ok = np.zeros(n, bool)
+        Y_above = np.full((3, n), np.nan)
+        if start is not None and start.shape[0] == 6:
+            # the fold of a nearby Q, with c moved to this y's edge: Newton on the
+            # extended system straight from there (inside regula falsi brackets)
+            fold = start[3:]
+            on_edge = boundary & (fold[1] == 0) & (fold[2] == 0)
+            Y, c_fold, ok = _newton_spectral(fold, c, y, alpha, lam, eta,
+                                             eta * np.sqrt(alpha), on_edge, max_steps=8)
+            ok &= _on_fold(Y, c_fold, c, y, alpha, lam, eta)
+            Y_above = np.where(ok[None], start[:3], np.nan)
+        todo = np.nonzero(~ok)[0]
+        if len(todo):
+            # the attracting point just above the edge (s (1 + 5e-3): Newton on the
+            # extended system converges from there, measured on 2 10^4 random units, not
+            # from 1.04 s), then Newton on the extended system to the fold
+            sub = (y[todo], alpha[todo], lam[todo], eta[todo])
+            c_above, _ = ridge(_FOLD_START * s[todo], sub[0], sub[1], sub[2])
+            warm = None if start is None else start[:3, todo]
+            Ya, oka = attracting_fixed_point(sub[0], c_above, sub[1], sub[2], sub[3], warm)
+            on_edge = boundary[todo] & (Ya[1] == 0) & (Ya[2] == 0)
+            Yf, cf, conv = _newton_spectral(Ya, c_above, *sub, eta[todo] * np.sqrt(alpha[todo]),
+                                            on_edge)
+            Y[:, todo], c_fold[todo], ok[todo], Y_above[:, todo] = Yf, cf, oka & conv, Ya
+            ok[todo] &= _on_fold(Yf, cf, c[todo], *sub)
+        after = np.concatenate([Y_above, Y])
+    else:
+        Y, ok = attracting_fixed_point(y, c, alpha, lam, eta, start)
+        after = Y
+    with np.errstate(all="ignore"):
+        gQ0, gQ2, gY0, gY2 = np.broadcast_arrays(*U.unit_residual(Q, kappa, *Y, *params))
+        if family == 2:
+            # m^2 enters d f/dY_11 linearly. The sign of d f/dQ is followed also where
+            # m^2 falls outside (0, Q] (no real state there): it stays continuous
+            m2 = -gY0 / gY2
+            real = (m2 > 0) & (m2 <= Q * (1 + 1e-12))
+            m = np.where(real, np.sqrt(np.clip(m2, 0, Q)), np.nan)
+            g = gQ0 + gQ2 * m2
+        else:
+            m = 0 * Q
+            g = gQ0
+    z = np.stack([Q, kappa * Q, kappa**2 * Q, m, kappa * m, *Y])
+    return z, np.where(ok, g, np.nan), np.where(ok[None], after, np.nan)
+
+
+def _scan(params, s, family):
+    """Values of d f/dQ on the grid of Q for units on spectral value s.
+
+    Returns (Q (G, n), g (G, n), starts (G, k, n)) from the largest Q down. The grid
+    points are evaluated in blocks of about :data:`_BLOCK_COLUMNS` columns (all of them
+    at once for a single parameter point); each block starts from the last point of the
+    previous one.
+    """
+    n = s.shape[0]
+    alpha, beta, lam, rho, eta = params
+    q_max = 2 * (s + lam / (alpha * beta))
+    fractions = _GRID
+    Q = fractions[:, None] * q_max[None]
+    g = np.full(Q.shape, np.nan)
+    starts = np.full((UNIT_GRID, 6 if family == 1 else 3, n), np.nan)
+    block = int(np.clip(_BLOCK_COLUMNS // max(n, 1), 1, UNIT_GRID))
+    previous = None
+    for lo in range(0, UNIT_GRID, block):
+        rows = slice(lo, min(lo + block, UNIT_GRID))
+        k = rows.stop - rows.start
+        sub = tuple(np.tile(p, k) for p in params)
+        start = None if previous is None else np.tile(previous, (1, k))
+        if start is not None and not np.all(np.isfinite(start)):
+            start = None if not np.any(np.isfinite(start)) else start
+        z, gi, after = _unit_state(sub, np.tile(s, k), family, Q[rows].ravel(), start)
+        if start is not None:
+            # where the warm start failed, a fresh one
+            redo = np.nonzero(~np.isfinite(gi))[0]
+            if len(redo):
+                z2, g2, a2 = _unit_state(tuple(p[redo] for p in sub), np.tile(s, k)[redo],
+                                         family, Q[rows].ravel()[redo], None)
+                gi[redo], after[:, redo] = g2, a2
+        g[rows] = gi.reshape(k, n)
+        starts[rows] = after.reshape(after.shape[0], k, n).transpose(1, 0, 2)
+        last = starts[rows.stop - 1]
+        previous = last if previous is None else np.where(np.isfinite(last), last, previous)
+    return Q, g, starts
+
+
+def _refine(params, s, family, lo, g_lo, st_lo, hi, g_hi, st_hi, width=None,
+            max_iter=_REFINE_MAX):
+    """Regula falsi (Anderson-Bjorck) on log Q between the ends of brackets.
+
+    The bracket is shrunk to the relative ``width`` in log Q (default
+    :data:`_REFINE_WIDTH`), inside the region where Newton's method on the full system
+    converges; a root that Newton's method takes out of its bracket is refined again
+    with a width near rounding (without weight decay the equations hardly depend on Q
+    near some roots, and the sign change of d f/dQ locates the root even where its
+    slope is tiny). Returns the state (z, found) at the end of the final bracket with
+    the smaller residual, and the final bracket (lo, g_lo, st_lo, hi, g_hi, st_hi).
+    """
+    width = _REFINE_WIDTH if width is None else width
+    a, b = np.log(lo), np.log(hi)
+    fa, fb = np.array(g_lo, float), np.array(g_hi, float)
+    Sa, Sb = np.array(st_lo, float), np.array(st_hi, float)
+    active = np.ones(a.shape, bool)
+    for _ in range(max_iter):
+        idx = np.nonzero(active)[0]
+        if not len(idx):
+            break
+        ai, bi, fai, fbi = a[idx], b[idx], fa[idx], fb[idx]
+        with np.errstate(all="ignore"):
+            m = (ai * fbi - bi * fai) / (fbi - fai)
+        m = np.where(np.isfinite(m) & (m > np.minimum(ai, bi)) & (m < np.maximum(ai, bi)),
+                     m, 0.5 * (ai + bi))
+        start = np.where((np.abs(fai) <= np.abs(fbi))[None], Sa[:, idx], Sb[:, idx])
+        _, fm, Sm = _unit_state(tuple(p[idx] for p in params), s[idx], family, np.exp(m),
+                                start)
+        bad = ~np.isfinite(fm)
+        same_a = np.sign(fm) == np.sign(fai)
+        # Anderson-Bjorck: the end that stays has its value scaled by 1 - f_new/f_replaced
+        # (by 1/2 where that is not positive), so that the bracket keeps shrinking from
+        # both sides (superlinear, faster than the Illinois halving)
+        with np.errstate(all="ignore"):
+            scale = np.where(same_a, 1 - fm / fai, 1 - fm / fbi)
+        scale = np.where(np.isfinite(scale) & (scale > 0), scale, 0.5)
+        fbi = np.where(same_a, fbi * scale, fbi)
+        fai = np.where(~same_a, fai * scale, fai)
+        a[idx] = np.where(same_a, m, ai)
+        fa[idx] = np.where(same_a, fm, fai)
+        b[idx] = np.where(same_a, bi, m)
+        fb[idx] = np.where(same_a, fbi, fm)
+        Sa[:, idx] = np.where(same_a[None] & ~bad[None], Sm, Sa[:, idx])
+        Sb[:, idx] = np.where(~same_a[None] & ~bad[None], Sm, Sb[:, idx])
+        done = bad | (np.abs(b[idx] - a[idx]) <= width * np.maximum(1, np.abs(a[idx])))
+        done |= fm == 0
+        active[idx] = ~done
+    use_a = np.abs(fa) <= np.abs(fb)
+    Q = np.exp(np.where(use_a, a, b))
+    z, fm, _ = _unit_state(params, s, family, Q, np.where(use_a[None], Sa, Sb))
+    found = np.isfinite(fm) & np.all(np.isfinite(z), axis=0)
+    return z, found, (np.exp(a), fa, Sa, np.exp(b), fb, Sb)
+
+
+def _family_roots(params, s, family):
+    """All roots of d f/dQ for units on spectral value s (family 1 bulk, 2 outlier).
+
+    Returns a list of (z (8, n), found (n,), bracket): the first, second, ... root of
+    each point in the order of the grid (largest Q first); ``bracket`` holds the final
+    bracket of each root (arrays over the n points: ``lo``, ``g_lo``, ``st_lo``,
+    ``hi``, ``g_hi``, ``st_hi``), the grid interval it was found in (``grid_lo``,
+    ``grid_hi``) and the spectral value ``s``.
+    """
+    n = s.shape[0]
+    Q, g, starts = _scan(params, s, family)
+    # a grid point where the state could not be computed does not break a bracket: the
+    # comparison is with the last point where it could
+    brackets = []  # (grid row, point, previous row)
+    last = np.full(n, -1)
+    for j in range(UNIT_GRID):
+        ok = np.isfinite(g[j])
+        has = ok & (last >= 0)
+        prev = np.where(has, last, 0)
+        change = has & (np.sign(g[j]) != np.sign(g[prev, np.arange(n)]))
+        for i in np.nonzero(change)[0]:
+            brackets.append((j, i, prev[i]))
+        last = np.where(ok, j, last)
+    if not brackets:
+        return []
+    rows, pts, prevs = (np.array(v) for v in zip(*brackets, strict=True))
+    sub = tuple(p[pts] for p in params)
+    z, found, ends = _refine(sub, s[pts], family, Q[rows, pts], g[rows, pts],
+                             starts[rows, :, pts].T, Q[prevs, pts], g[prevs, pts],
+                             starts[prevs, :, pts].T, max_iter=_FIRST_REFINE)
+    # number the roots of each point in grid order
+    order = np.lexsort((rows, pts))
+    rank = np.zeros(len(pts), int)
+    for k in range(1, len(order)):
+        if pts[order[k]] == pts[order[k - 1]]:
+            rank[order[k]] = rank[order[k - 1]] + 1
+    roots = []
+    names = ("lo", "g_lo", "st_lo", "hi", "g_hi", "st_hi")
+    for r in range(rank.max() + 1):
+        sel = rank == r
+        full = np.full((8, n), np.nan)
+        full[:, pts[sel]] = z[:, sel]
+        ok = np.zeros(n, bool)
+        ok[pts[sel]] = found[sel]
+        bracket = {"s": s}
+        grid = (Q[rows, pts], Q[prevs, pts])
+        for name, value in zip(("grid_lo", "grid_hi", *names), (*grid, *ends), strict=True):
+            out = np.full(value.shape[:-1] + (n,), np.nan)
+            out[..., pts[sel]] = value[..., sel]
+            bracket[name] = out
+        roots.append((full, ok, bracket))
+    return roots
+
+
+def _collapsed_start(params, edge):
+    """The collapsed unit: Q = R = E = m = d = 0 and D = 1, so the (1, 1) entry of the map
+    carries c = alpha. The map has an attracting fixed point only above its fold, which
+    at y = beta is at c(edge). Returns (z (8, n), found (n,))."""
+    alpha, beta, lam, rho, eta = params
+    n = alpha.shape[0]
+    c_fold, _ = ridge(edge, beta, alpha, lam)
+    exists = ~(alpha < c_fold * (1 - 1e-9))  # and where the edge is unknown (NaN): try
+    Y = np.full((3, n), np.nan)
+    ok = np.zeros(n, bool)
+    idx = np.nonzero(exists)[0]
+    if len(idx):
+        Y[:, idx], ok[idx] = attracting_fixed_point(beta[idx], alpha[idx], alpha[idx],
+                                                    lam[idx], eta[idx])
+    # within 1e-8 of the threshold, on either side, the fixed point may be just past the
+    # fold (or the unit norm of the overfitting unit below what the scan resolves): there
+    # the collapsed unit is the overfitting one at Q = 0, on the fold
+    near = np.nonzero(~ok & np.isfinite(edge)
+                      & (np.abs(alpha - c_fold) <= 1e-8 * np.abs(c_fold)))[0]
+    if len(near):
+        sub = tuple(p[near] for p in params)
+        z, g, _ = _unit_state(sub, edge[near], 1, np.zeros(len(near)), None)
+        good = np.isfinite(g)
+        Y[:, near[good]] = z[5:8, good]
+        ok[near[good]] = True
+    return np.concatenate([np.zeros((5, n)), Y]), ok
+
+
+def collapsed_state(alpha, beta, lam, rho=1.0, eta=1.0):
+    """The collapsed stationary point of one unit (W = W~ = 0), polished.
+
+    Parameters
+    ----------
+    alpha, beta, lam, rho, eta : array_like
+        Broadcast against each other.
+
+    Returns
+    -------
+    z : ndarray (8, ...)
+        The unknowns (Q, R, E, m, d, chihat_Q, chihat_R, chihat_E); NaN where the
+        collapsed point does not exist (below the bulk-edge threshold) or fails the
+        checks of :func:`stationary_points`.
+    """
+    arrays = _arrays((alpha, beta, lam, rho, eta))
+    shape = arrays[0].shape
+    params = tuple(a.ravel() for a in arrays)
+    edge, _ = spectral_values(params[0], params[4], params[3][None])
+    z, found = _collapsed_start(params, edge)
+    idx = np.nonzero(found)[0]
+    out = np.full(z.shape, np.nan)
+    if len(idx):
+        sub = tuple(p[idx] for p in params)
+        zi, _ = polish(z[:, idx], sub, 0)
+        good = (residual_norm(zi, sub) <= RESIDUAL_TOLERANCE) & _collapsed_ok(zi, sub)
+        out[:, idx] = np.where(good, zi, np.nan)
+    return out.reshape((8, *shape))
+
+
+def _unit_states(params):
+    """:func:`unit_states` with the bracket of each root (None for the collapsed unit)."""
+    alpha, beta, lam, rho, eta = params
+    n = alpha.shape[0]
+    edge, outliers = spectral_values(alpha, eta, rho[None])
+    states = [(0, *_collapsed_start(params, edge), None)]
+    for family, s in ((1, edge), (2, outliers[0])):
+        has = np.isfinite(s)
+        if not has.any():
+            continue
+        idx = np.nonzero(has)[0]
+        sub = tuple(p[idx] for p in params)
+        for z, found, bracket in _family_roots(sub, s[idx], family):
+            full = np.full((8, n), np.nan)
+            full[:, idx] = z
+            ok = np.zeros(n, bool)
+            ok[idx] = found
+            wide = {}
+            for name, value in bracket.items():
+                wide[name] = np.full(value.shape[:-1] + (n,), np.nan)
+                wide[name][..., idx] = value
+            states.append((family, full, ok, wide))
+    return states
+
+
+def unit_states(alpha, beta, lam, rho, eta):
+    """Every stationary state of a single latent unit, as starting points.
+
+    Parameters
+    ----------
+    alpha, beta, lam, rho, eta : ndarray (n,)
+        Parameters of a one-unit, one-feature model.
+
+    Returns
+    -------
+    list of (family, z, found)
+        ``family`` 0 collapsed, 1 overfitting, 2 learning; ``z`` (8, n) unknowns
+        (Q, R, E, m, d, chihat_Q, chihat_R, chihat_E), ``found`` (n,) where the state was
+        found. Not yet polished: pass them through the Newton iteration of the full
+        system.
+    """
+    params = tuple(_arrays((alpha, beta, lam, rho, eta)))
+    return [state[:3] for state in _unit_states(params)]
+
+
+def equation_scale(z, alpha, beta, lam, rho, eta):
+    """Typical magnitude of the terms of the saddle-point equations at unknowns z."""
+    size = 1.0 + np.max(np.abs(z), axis=0)
+    return size * (1.0 + alpha + lam + 1.0 / beta) * (1.0 + rho + eta)
+
+
+def residual_norm(z, params, *, dtype=float):
+    """Largest residual of the saddle-point equations relative to :func:`equation_scale`,
+    evaluated in ``dtype`` (``np.longdouble`` for an extended-precision check)."""
+    gen = generated()
+    with np.errstate(all="ignore"):
+        res = np.asarray(np.broadcast_arrays(*gen.residual(
+            *np.asarray(z, dtype=dtype), *(np.asarray(p, dtype=dtype) for p in params))))
+        return (np.max(np.abs(res), axis=0).astype(float)
+                / equation_scale(z, *(np.asarray(p, float) for p in params)))
+
+
+def _newton_systems(J, F, family):
+    """The square systems of a Newton step, one per column, for mixed families.
+
+    The rows and columns of :data:`NEWTON_BLOCKS` of each family's column are kept; the
+    others are replaced by unit entries so that the unknowns fixed by the family do not
+    move. Returns (A (n, 8, 8), b (n, 8)).
+    """
+    n = F.shape[1]
+    A = np.zeros((n, 8, 8))
+    b = np.zeros((n, 8))
+    Jn = np.moveaxis(J, -1, 0)  # (n, 8, 8)
+    Fn = F.T
+    for code, (rows, cols) in NEWTON_BLOCKS.items():
+        sel = np.nonzero(family == code)[0]
+        if not len(sel):
+            continue
+        rows, cols = list(rows), list(cols)
+        free_rows = [r for r in range(8) if r not in rows]
+        fixed_cols = [c for c in range(8) if c not in cols]
+        A[np.ix_(sel, rows, cols)] = Jn[np.ix_(sel, rows, cols)]
+        A[sel[:, None], free_rows, fixed_cols] = 1.0
+        b[np.ix_(sel, rows)] = Fn[np.ix_(sel, rows)]
+    return A, b
+
+
+def _solve(A, b, minimum_norm=None, rcond=1e-15):
+    """Batched solve of A x = b; singular or non-finite systems give NaN.
+
+    Where ``minimum_norm`` is set the solution is the least-squares one of minimum norm
+    (singular values below ``rcond`` times the largest dropped): without weight decay the
+    saddle point can be degenerate (flat encoder directions for alpha < 1), and such a
+    step leaves the start's position along the flat directions alone.
+    """
+    finite = np.all(np.isfinite(A), axis=(1, 2)) & np.all(np.isfinite(b), axis=1)
+    A = np.where(finite[:, None, None], A, np.eye(A.shape[1]))
+    b = np.where(finite[:, None], b, 0.0)
+    flat = np.zeros(len(b), bool) if minimum_norm is None else np.asarray(minimum_norm, bool)
+    x = np.full(b.shape, np.nan)
+    if flat.any():
+        x[flat] = np.einsum("nij,nj->ni", np.linalg.pinv(A[flat], rcond=rcond), b[flat])
+    rest = np.nonzero(~flat)[0]
+    if len(rest):
+        try:
+            x[rest] = np.linalg.solve(A[rest], b[rest][..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            for i in rest:
+                try:
+                    x[i] = np.linalg.solve(A[i], b[i])
+                except np.linalg.LinAlgError:
+                    x[i] = np.linalg.lstsq(A[i], b[i], rcond=None)[0]
+    return np.where(finite[:, None], x, np.nan)
+
+
+def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15,
+           return_step=False):
+    """Newton's method on the generated saddle-point equations, to rounding.
+
+    Parameters
+    ----------
+    z : ndarray (8, n)
+    params : sequence of 5 ndarrays (n,)
+    family : int or ndarray (n,) of int
+        Which unknowns are free (:data:`NEWTON_BLOCKS`).
+
+    minimum_norm : bool ndarray (n,), optional
+        Columns whose steps are least-squares steps of minimum norm with singular values
+        below ``rcond`` times the largest dropped (default: those without weight decay
+        whose precision starts on the boundary Y_12 = Y_22 = 0, where the encoder has
+        flat directions, see :func:`_solve`).
+
+    Runs until a full step below 1e-12 of the unknowns is taken (the iterate is then at
+    rounding) or the residual, relative to the size of the terms of the equations, stops
+    decreasing; returns the unknowns and that residual, and with ``return_step`` the size
+    of the last step computed (relative to 1 + |z|): below 1e-12 where converged, about
+    cond(J) times the rounding where the iteration stalls at its noise.
+    """
+    gen = generated()
+    z = np.array(z, dtype=float)
+    n = z.shape[1]
+    last = np.full(n, np.inf)
+    family = np.broadcast_to(np.asarray(family), (n,))
+    params = [np.broadcast_to(np.asarray(p, float), (n,)) for p in params]
+    if minimum_norm is None:
+        # flat encoder directions: no weight decay, precision on the invariant boundary
+        flat = ((params[2] == 0) & (np.abs(z[6]) <= 1e-12 * np.abs(z[5]))
+                & (np.abs(z[7]) <= 1e-12 * np.abs(z[5])))
+    else:
+        flat = np.broadcast_to(minimum_norm, (n,))
+    best = residual_norm(z, params)
+    best = np.where(np.isfinite(best), best, np.inf)
+    active = np.isfinite(best)
+    stalls = np.zeros(n, int)
+    for _ in range(max_iter):
+        if not active.any():
+            break
+        idx = np.nonzero(active)[0]
+        sub = [p[idx] for p in params]
+        with np.errstate(all="ignore"):
+            out = np.asarray(np.broadcast_arrays(*gen.residual_jacobian(*z[:, idx], *sub)))
+        A, b = _newton_systems(out[8:].reshape(8, 8, -1), out[:8], family[idx])
+        with np.errstate(all="ignore"):
+            # the unknowns fixed by the family stay exactly where they are
+            delta = np.where(_FREE[family[idx]].T, _solve(A, b, flat[idx], rcond=rcond).T, 0.0)
+        finite = np.all(np.isfinite(delta), axis=0)
+        size = np.max(np.abs(delta) / (1 + np.abs(z[:, idx])), axis=0)
+        last[idx] = size
+        # damped: the full step first, then shorter ones where it does not reduce the
+        # residual (far from the root the linearisation overshoots)
+        better = np.zeros(len(idx), bool)
+        full = np.zeros(len(idx), bool)
+        new = np.full(len(idx), np.inf)
+        todo = finite.copy()
+        for t in (1.0, 0.5, 0.25, 0.1, 0.03):
+            k = np.nonzero(todo)[0]
+            if not len(k):
+                break
+            trial = z[:, idx[k]] - t * delta[:, k]
+            cand = residual_norm(trial, [p[k] for p in sub])
+            # a full step at rounding is taken even where the residual, at its rounding
+            # level, does not decrease: the iteration has converged
+            take = np.isfinite(cand) & ((cand < best[idx[k]])
+                                        | ((t == 1.0) & (size[k] < 1e-12)))
+            z[:, idx[k[take]]] = trial[:, take]
+            new[k[take]] = cand[take]
+            better[k[take]] = True
+            todo[k[take]] = False
+            full[k[take]] = t == 1.0
+        stalls[idx] = np.where(better & (new < 0.5 * best[idx]), 0, stalls[idx] + 1)
+        best[idx[better]] = np.minimum(new[better], best[idx[better]])
+        converged = full & (size < 1e-12)
+        active[idx] = finite & (stalls[idx] < 3) & ~converged
+    if return_step:
+        return z, best, last
+    return z, best
+
+
+def refine_extended(z, params, family, *, steps=2):
+    """Newton steps with the residual in extended precision (``np.longdouble``).
+
+    Float64 Newton iterates carry an error of about cond(J) times the rounding of the
+    residual; where the Jacobian is ill-conditioned (no weight decay with alpha < 1,
+    very large alpha) that error exceeds the 1e-10 the solver promises, and it varies
+    from point to point. Steps with the residual evaluated to a 64-bit mantissa bring
+    the unknowns to rounding (the float64 Jacobian, kept for all steps, is accurate
+    enough for them). A step is kept where the step that follows it is no longer (the
+    natural monotonicity test). Without
+    weight decay the directions along which the equations are exactly flat (singular
+    values below 1e-17 of the largest) are left alone. On platforms whose ``longdouble``
+    is the plain double this changes nothing.
+    """
+    gen = generated()
+    z = np.array(z, dtype=float)
+    n = z.shape[1]
+    if not n:
+        return z
+    family = np.broadcast_to(np.asarray(family), (n,))
+    params = [np.broadcast_to(np.asarray(p, float), (n,)) for p in params]
+    ld = [np.asarray(p, np.longdouble) for p in params]
+
+    def residual(z):
+        with np.errstate(all="ignore"):
+            return np.asarray(np.broadcast_arrays(*gen.residual(*z.astype(np.longdouble),
+                                                                *ld))).astype(float)
+
+    def size(delta):
+        return np.max(np.abs(delta) / (1 + np.abs(z)), axis=0)
+
+    with np.errstate(all="ignore"):
+        out = np.asarray(np.broadcast_arrays(*gen.residual_jacobian(*z, *params)))
+        J = out[8:].reshape(8, 8, -1)
+        # directions with singular values below 1e-17 of the largest are rounding noise
+        # in a float64 Jacobian: no step along them (the minimum-norm solve, where the
+        # plain one gives a step above 1e-8 or the encoder has flat directions)
+        flat = ((params[2] == 0) & (np.abs(z[6]) <= 1e-12 * np.abs(z[5]))
+                & (np.abs(z[7]) <= 1e-12 * np.abs(z[5])))
+
+        def step(F):
+            A, b = _newton_systems(J, F, family)
+            delta = _solve(A, b, flat, rcond=1e-17).T
+            odd = ~flat & ~(size(delta) <= 1e-8)
+            if odd.any():
+                delta[:, odd] = _solve(A[odd], b[odd], np.ones(int(odd.sum()), bool),
+                                       rcond=1e-17).T
+            return np.where(np.isfinite(delta) & _FREE[family].T, delta, 0.0)
+
+        delta = step(residual(z))
+        live = np.ones(n, bool)
+        for _ in range(steps):
+            trial = z - delta
+            following = step(residual(trial))
+            # the natural monotonicity test (the next step, with the same Jacobian, is
+            # no longer): the residual itself is no measure of the error along an
+            # ill-conditioned direction
+            take = live & (size(following) <= np.maximum(size(delta), 1e-16))
+            z = np.where(take, trial, z)
+            delta = np.where(take, following, delta)
+            live = take
+    return z
+
+
+def physical(z, alpha, beta, eta, *, tol=1e-9):
+    """Which states are admissible saddle points of the training problem.
+
+    The precision matrix is positive semidefinite with Y11 > 0 (chi is a variance
+    times b), G - t t^T is positive semidefinite (the overlaps of the weights'
+    components orthogonal to the feature), Q >= 0, and the precision is a fixed point of
+    the conjugate map that does not repel (its partner of the pair does).
+    """
+    Q, R, E, m, d, Y11, Y12, Y22 = z
+    size = tol * (1 + np.abs(Q) + np.abs(E))
+    g11, g12, g22 = Q - m * m, R - m * d, E - d * d
+    with np.errstate(all="ignore"):
+        ok = ((Y11 > 0) & (Y22 >= -tol * Y11) & (Y11 * Y22 - Y12**2 >= -tol * Y11**2)
+              & (Q >= -size) & (g11 >= -size) & (g22 >= -size)
+              & (g11 * g22 - g12**2 >= -size * (1 + np.abs(g11) + np.abs(g22)))
+              & (contraction(z[5:8], Q + beta, alpha, eta) <= 1 + _CONTRACTION_SLACK))
+    return ok & np.all(np.isfinite(z), axis=0)
+
+
+def _collapsed_ok(z, params, *, tol=1e-9):
+    """A collapsed state: W = W~ = 0 exactly, an attracting positive precision (to the
+    same rounding slack as :func:`physical`: without weight decay it lies on the boundary
+    Y_12 = Y_22 = 0 of the cone)."""
+    alpha, beta, lam, rho, eta = params
+    Y11, Y12, Y22 = z[5:8]
+    with np.errstate(all="ignore"):
+        return ((Y11 > 0) & (Y22 >= -tol * Y11) & (Y11 * Y22 - Y12**2 >= -tol * Y11**2)
+                & np.all(np.isfinite(z), axis=0) & np.all(z[:5] == 0, axis=0)
+                & (contraction(z[5:8], beta, alpha, eta) < 1 + _CONTRACTION_SLACK))
+
+
+def stationary_points(alpha, beta, lam, rho, eta):
+    """Every admissible stationary point of the one-unit RS equations, polished.
+
+    Parameters
+    ----------
+    alpha, beta, lam, rho, eta : ndarray (n,)
+
+    Returns
+    -------
+    list of dict
+        One entry per state found by :func:`unit_states`: ``family`` (index into
+        :data:`FAMILIES`), ``z`` (8, n), ``ok`` (n,) admissible and converged,
+        ``free_energy`` (n,) (+inf where not ok), ``residual`` (n,) relative to
+        :func:`equation_scale` and ``step`` (n,), the size of the last Newton step of
+        the polish relative to 1 + |z| (about cond(J) times the rounding; +inf where the
+        state was placed otherwise, as by regula falsi to rounding). The sign of (m, d)
+        is fixed by m >= 0.
+    """
+    params = tuple(_arrays((alpha, beta, effective_weight_decay(alpha, beta, lam, eta), rho,
+                            eta)))
+    n = params[0].shape[0]
+    states = _unit_states(params)
+    # every found state of every point in one batch
+    cols, fams, which = [], [], []
+    for k, (family, _, found, _) in enumerate(states):
+        idx = np.nonzero(found)[0]
+        cols.append(idx)
+        fams.append(np.full(len(idx), family))
+        which.append(np.full(len(idx), k))
+    cols, fams, which = (np.concatenate(v) for v in (cols, fams, which))
+    z0 = np.concatenate([z[:, found] for _, z, found, _ in states], axis=1)
+    sub = tuple(p[cols] for p in params)
+    zi, step = _polish_in_bracket(z0, sub, fams, which, cols, states)
+    _refine_ill_conditioned(zi, step, sub, fams, which, cols, states)
+    flip = zi[3] < 0  # the W -> -W image of the same state
+    zi[3:5] = np.where(flip, -zi[3:5], zi[3:5])
+    flat = np.nonzero((sub[2] == 0) & (fams > 0))[0]
+    if len(flat):
+        zi[:, flat], step[flat] = _ridge_limit(zi[:, flat], [p[flat] for p in sub],
+                                               fams[flat])
+    return _assemble(states, zi, cols, fams, which, sub, n, z0, step)
+
+
+def _condition(z, params, family):
+    """Smallest over largest singular value of the Newton system at z, per column."""
+    gen = generated()
+    with np.errstate(all="ignore"):
+        out = np.asarray(np.broadcast_arrays(*gen.residual_jacobian(*z, *params)))
+    A, _ = _newton_systems(out[8:].reshape(8, 8, -1), out[:8], family)
+    finite = np.all(np.isfinite(A), axis=(1, 2))
+    ratio = np.zeros(len(A))
+    if finite.any():
+        sv = np.linalg.svd(A[finite], compute_uv=False)
+        ratio[finite] = sv[:, -1] / sv[:, 0]
+    return ratio
+
+
+def _refine_ill_conditioned(zi, step, params, fams, which, cols, states):
+    """Where the Jacobian is nearly singular (condition above 1e9: no weight decay with
+    alpha < 1, alpha ~ 1e7, a continuous collapse with Q ~ 1e-7 or below), Newton's
+    method cannot place the unit along the soft direction, and its rounding there can
+    move the state off the fold of the map; the regula falsi of d f/dQ, which still
+    changes sign, is refined to rounding and the state polished with minimum-norm steps
+    that leave directions with singular values below 1e-9 of the largest alone (in
+    place)."""
+    moving = np.nonzero((fams > 0) & np.all(np.isfinite(zi), axis=0))[0]
+    if not len(moving):
+        return
+    ill = moving[_condition(zi[:, moving], [p[moving] for p in params], fams[moving])
+                 < _ILL_CONDITIONED]
+    for k, (family, _, _, bracket) in enumerate(states):
+        sel = ill[which[ill] == k]
+        if bracket is None or not len(sel):
+            continue
+        pts = cols[sel]
+        sub = tuple(p[sel] for p in params)
+        z, found, _ = _refine(sub, bracket["s"][pts], family,
+                              *(bracket[name][..., pts] for name in
+                                ("lo", "g_lo", "st_lo", "hi", "g_hi", "st_hi")), width=1e-15)
+        zp, _, sp = polish(z, sub, family, minimum_norm=np.ones(len(sel), bool),
+                           rcond=_ILL_CONDITIONED, return_step=True)
+        zi[:, sel] = np.where(found, zp, zi[:, sel])
+        step[sel] = np.where(found, np.inf, step[sel])  # an extended-precision step next
+
+
+def _polish_in_bracket(z0, params, fams, which, cols, states):
+    """Polish the batch (``z0`` is updated in place). A root that leaves the grid
+    interval it was found in, where Newton's method does not converge or where it ends
+    on an inadmissible state, is refined by regula falsi to rounding and polished
+    again, and dropped (NaN) if it fails again. (The final bracket of regula
+    falsi is not the test: without weight decay d f/dQ can be flat down to its rounding
+    near a root, and its sign there is noise.)"""
+    zi, res, step = polish(z0, params, fams, return_step=True)
+    for attempt in range(2):
+        bad = ~(res <= RESIDUAL_TOLERANCE)
+        for k, (_, _, _, bracket) in enumerate(states):
+            sel = np.nonzero(which == k)[0]
+            if bracket is None or not len(sel):
+                bad[sel] = False  # the collapsed unit has no bracket: judged later
+                continue
+            lo, hi = bracket["grid_lo"][cols[sel]], bracket["grid_hi"][cols[sel]]
+            low, high = np.minimum(lo, hi), np.maximum(lo, hi)
+            Q = zi[0, sel]
+            bad[sel] |= ~((Q >= low * (1 - 1e-9)) & (Q <= high * (1 + 1e-9)))
+        if attempt:
+            zi[:, bad] = np.nan
+            break
+        # an inadmissible end is retried too, but kept (as found, not admissible)
+        retry = bad.copy()
+        moving = np.nonzero((fams > 0) & ~bad)[0]
+        retry[moving] |= ~physical(zi[:, moving], params[0][moving], params[1][moving],
+                                   params[4][moving])
+        if not retry.any():
+            break
+        bad = retry
+        for k, (family, _, _, bracket) in enumerate(states):
+            sel = np.nonzero(bad & (which == k))[0]
+            if not len(sel):
+                continue
+            pts = cols[sel]
+            z, found, _ = _refine(tuple(p[sel] for p in params), bracket["s"][pts], family,
+                                  *(bracket[name][..., pts] for name in
+                                    ("lo", "g_lo", "st_lo", "hi", "g_hi", "st_hi")),
+                                  width=1e-15)
+            zp, rp, sp = polish(z, tuple(p[sel] for p in params), family, return_step=True)
+            z0[:, sel] = np.where(found, z, np.nan)  # the refined start, for _assemble
+            zi[:, sel] = np.where(found, zp, np.nan)
+            res[sel] = np.where(found, rp, np.inf)
+            step[sel] = sp
+    return zi, step
+
+
+def finish(z, params, family, step=None):
+    """The reported solution from a polished state: :func:`refine_extended` where the
+    last float64 Newton step ``step`` exceeds 1e-14 (None: everywhere), and without
+    weight decay the encoder overlaps of the ridge limit (see :func:`_ridge_limit`) and
+    a precision on the boundary of the cone where it lies there to rounding."""
+    z = np.array(z, dtype=float)
+    # without weight decay the minimum-norm steps of the polish leave near-singular
+    # directions alone, so that their small size says nothing: always refined
+    need = (np.ones(z.shape[1], bool) if step is None
+            else ~(np.asarray(step) <= _EXTENDED_STEP)
+            | (np.broadcast_to(params[2], z.shape[1:]) == 0))
+    if need.any():
+        idx = np.nonzero(need)[0]
+        z[:, idx] = refine_extended(z[:, idx], [np.broadcast_to(p, need.shape)[idx]
+                                                for p in params],
+                                    np.broadcast_to(family, need.shape)[idx])
+    params = [np.broadcast_to(np.asarray(p, float), z.shape[1:]) for p in params]
+    # the boundary Y_12 = Y_22 = 0 of the cone is invariant without weight decay, and the
+    # attracting fixed point found on it (alpha < 1) stays there up to rounding
+    edge = ((params[2] == 0) & (np.abs(z[6]) <= 1e-12 * np.abs(z[5]))
+            & (np.abs(z[7]) <= 1e-12 * np.abs(z[5])))
+    z[6:8] = np.where(edge, 0.0, z[6:8])
+    flat = (params[2] == 0) & (np.asarray(family) > 0)
+    kappa = 1 / (z[0] + params[1])
+    z[1] = np.where(flat, kappa * z[0], z[1])
+    z[2] = np.where(flat, kappa**2 * z[0], z[2])
+    z[4] = np.where(flat, kappa * z[3], z[4])
+    return z
+
+
+def _ridge_limit(z, params, family):
+    """The solution of limit lam -> 0+ on the degenerate saddle point without weight decay.
+
+    For alpha < 1 and lam = 0 the encoder overlaps (R, E, d) are not fixed by the
+    saddle-point equations (their Jacobian is singular along flat encoder directions).
+    The limit of vanishing weight decay takes the encoder that is ridge-optimal for the
+    decoder, W~ = W/(Q + beta): (R, E, d) are reset to (Q, Q, m)/(Q + beta) (squared for
+    E) and the state is polished again with minimum-norm steps, which leave them there.
+    Where the saddle point is not degenerate this is the solution itself.
+    """
+    z = np.array(z)
+    kappa = 1 / (z[0] + params[1])
+    z[1], z[2], z[4] = kappa * z[0], kappa**2 * z[0], kappa * z[3]
+    z, _, step = polish(z, params, family, return_step=True)
+    return z, step
+
+
+def _admissible(z, params, fams):
+    """Residual within the tolerance and the checks of :func:`physical` (or of a
+    collapsed state). Returns (good, residual, free energy)."""
+    gen = generated()
+    res = residual_norm(z, params)
+    with np.errstate(all="ignore"):
+        f = np.array(np.broadcast_to(gen.free_energy(*z, *params)[0], res.shape))
+    good = (res <= RESIDUAL_TOLERANCE) & np.isfinite(f)
+    moving = fams > 0
+    good[moving] &= physical(z[:, moving], params[0][moving], params[1][moving],
+                             params[4][moving])
+    still = ~moving
+    good[still] &= _collapsed_ok(z[:, still], tuple(p[still] for p in params))
+    return good, res, f
+
+
+def _assemble(states, zi, cols, fams, which, sub, n, z0, step):
+    """Check the polished batch and split it back into one entry per state.
+
+    Where the polished state fails the checks but its start satisfies them, the start
+    is kept: in badly scaled, nearly singular cases (alpha ~ 1e-6 near a continuous
+    collapse) Newton's method lowers the scaled residual by moving the unit off the fold
+    of the map, along a direction the residual hardly sees.
+    """
+    good, res, fi = _admissible(zi, sub, fams)
+    back = np.nonzero(~good & np.all(np.isfinite(z0), axis=0))[0]
+    if len(back):
+        z_back = np.array(z0[:, back])
+        flip = z_back[3] < 0
+        z_back[3:5] = np.where(flip, -z_back[3:5], z_back[3:5])
+        g0, r0, f0 = _admissible(z_back, [p[back] for p in sub], fams[back])
+        keep = back[g0]
+        zi[:, keep], good[keep], res[keep], fi[keep] = z_back[:, g0], True, r0[g0], f0[g0]
+        step[keep] = np.inf
+    points = []
+    for k, (family, *_) in enumerate(states):
+        sel = which == k
+        z_out = np.full((8, n), np.nan)
+        residual = np.full(n, np.inf)
+        f = np.full(n, np.inf)
+        ok = np.zeros(n, bool)
+        z_out[:, cols[sel]] = zi[:, sel]
+        residual[cols[sel]] = res[sel]
+        f[cols[sel]] = np.where(good[sel], fi[sel], np.inf)
+        ok[cols[sel]] = good[sel]
+        last = np.full(n, np.inf)
+        last[cols[sel]] = step[sel]
+        points.append(dict(family=family, z=z_out, ok=ok, free_energy=f, residual=residual,
+                           step=last))
+    return points

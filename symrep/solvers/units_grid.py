@@ -1,0 +1,234 @@
+"""Sweeps of the model with M latent units and M* features, as an xarray Dataset.
+
+The counterpart of :func:`symrep.solvers.sweep` for :func:`symrep.solve` with ``M``
+units and feature strengths rho_1..rho_M*: alpha, beta, lam and eta may be arrays (each
+becomes a dimension), the strengths are fixed numbers. Matrix order parameters get the
+dimensions ``unit`` and ``unit_`` (M x M) or ``unit`` and ``feature`` (M x M*); the
+phase of each unit is a code along ``unit`` (names in ``flag_meanings``). Chunks are
+solved one after another with a progress bar and, with a checkpoint folder, saved as
+they finish (checksummed, see :mod:`symrep.io`), so an interrupted sweep resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from symrep._version import __version__
+from symrep.errors import SolverError
+from symrep.io import read_checksummed, write_checksummed
+from symrep.resources import check_resources, sweep_estimate
+from symrep.solvers.latent_units import (
+    MATRIX_FIELDS,
+    SCALAR_FIELDS,
+    _check_strengths,
+    _check_units,
+    solve_units_arrays,
+    unit_state_name,
+)
+from symrep.validation import check_parameter, check_positive_int
+
+__all__ = ["sweep_units", "units_table", "unit_state_names"]
+
+_SWEPT = ("alpha", "beta", "lam", "eta")
+_SQUARE = ("Q", "E", "R", "chihat_Q", "chihat_R", "chihat_E")
+
+
+def unit_state_names(Mstar: int) -> list[str]:
+    """The names of the unit-state codes 0 .. M* + 1."""
+    return [unit_state_name(c) for c in range(Mstar + 2)]
+
+
+def _axes(values):
+    dims, coords, axes = [], {}, []
+    for name, v in values.items():
+        arr = check_parameter(name, v, allow_array=True)
+        if np.ndim(arr) == 0:
+            axes.append(float(arr))
+        elif np.ndim(arr) == 1:
+            dims.append(name)
+            coords[name] = arr
+            axes.append(arr)
+        else:
+            raise ValueError(f"{name} must be a scalar or a 1-d array, got shape "
+                             f"{np.shape(arr)}")
+    return dims, coords, axes, tuple(len(coords[d]) for d in dims)
+
+
+def _chunk(folder, key, k):
+    return Path(folder) / f"units_{key}_{k:05d}.npz"
+
+
+def _save(path, part):
+    buffer = io.BytesIO()
+    np.savez(buffer, **part)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_checksummed(path, buffer.getvalue())
+
+
+def _load(path, size, M):
+    data = read_checksummed(path)
+    if data is None:
+        return None
+    try:
+        with np.load(io.BytesIO(data)) as arrays:
+            part = {name: arrays[name] for name in arrays.files}
+    except Exception:  # a checksummed file that is no .npz: solve again
+        return None
+    need = {*MATRIX_FIELDS, *SCALAR_FIELDS, "unit_state", "unit_free_energy",
+            "converged", "residual"}
+    if not need <= part.keys() or any(len(v) != size for v in part.values()):
+        return None
+    if part["unit_state"].shape != (size, M):
+        return None
+    return part
+
+
+def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, chunk_size=16_384,
+                progress=None, checkpoint=None, errors="raise", force=False):
+    """Solve the model with M latent units and M* = len(rho) features on a grid.
+
+    Parameters
+    ----------
+    alpha, beta, lam, eta : float or 1-d array_like
+        Every array becomes a dimension of the result (in this order).
+    rho : float or sequence of float
+        The feature strengths rho_1..rho_M* (fixed numbers).
+    M : int
+        Number of latent units (1 to 9).
+    chunk_size, progress, checkpoint, errors, force
+        As in :func:`symrep.sweep`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Matrix fields with the extra dimensions ``unit`` (and ``unit_`` or ``feature``),
+        the observables and ``free_energy``, ``unit_state`` (codes along ``unit``, with
+        ``flag_meanings``), ``unit_free_energy``, ``converged`` and ``residual``; the
+        strengths as the coordinate ``rho`` along ``feature``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from symrep.solvers.units_grid import sweep_units
+    >>> res = sweep_units(4.0, np.linspace(0.2, 4, 20), 1.0, rho=(2.0, 0.7), M=2)
+    >>> res["Q"].dims
+    ('beta', 'unit', 'unit_')
+    """
+    import xarray as xr
+
+    if errors not in ("raise", "mask"):
+        raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
+    M = _check_units(M)
+    rhos = tuple(float(r) for r in _check_strengths(rho, allow_array=False))
+    Mstar = len(rhos)
+    chunk_size = check_positive_int("chunk_size", chunk_size)
+    dims, coords, axes, shape = _axes(dict(zip(_SWEPT, (alpha, beta, lam, eta),
+                                               strict=True)))
+    n = int(np.prod(shape, dtype=object)) if shape else 1
+    check_resources(sweep_estimate(n * Mstar), force=force)
+    mesh = iter(np.meshgrid(*[a for a in axes if np.ndim(a) == 1], indexing="ij"))
+    flat = [np.broadcast_to(next(mesh) if np.ndim(a) == 1 else a, shape).ravel()
+            for a in axes]
+    key = hashlib.sha256(b"".join(f.tobytes() for f in flat)
+                         + f"{rhos};{M};{chunk_size};{__version__}".encode()).hexdigest()[:16]
+    chunks = range(0, n, chunk_size)
+    show = (sys.stderr.isatty() and len(chunks) > 1) if progress is None else progress
+    bar = None
+    if show:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, desc="sweep", unit="pt")
+    parts = []
+    for k, start in enumerate(chunks):
+        sl = slice(start, min(start + chunk_size, n))
+        path = _chunk(checkpoint, key, k) if checkpoint else None
+        part = _load(path, sl.stop - sl.start, M) if path is not None else None
+        if part is None:
+            a, b, lam_, e = (f[sl] for f in flat)
+            part = solve_units_arrays(a, b, lam_, rhos, e, M=M, errors="mask")
+            if path is not None:
+                _save(path, part)
+        parts.append(part)
+        if bar is not None:
+            bar.update(sl.stop - sl.start)
+    if bar is not None:
+        bar.close()
+    out = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+    if errors == "raise" and not out["converged"].all():
+        i = int(np.nonzero(~out["converged"])[0][0])
+        point = {name: float(f[i]) for name, f in zip(_SWEPT, flat, strict=True)}
+        point.update(rho=rhos, M=M)
+        raise SolverError(f"no admissible state of the latent units at {point} "
+                          f"({int((~out['converged']).sum())} of {n} points failed)",
+                          {"parameters": point, "failed": int((~out["converged"]).sum())})
+
+    def var(name, extra):
+        return (*dims, *extra), out[name].reshape(shape + out[name].shape[1:])
+
+    data_vars = {name: var(name, ("unit", "unit_")) for name in _SQUARE}
+    data_vars.update(m=var("m", ("unit", "feature")), d=var("d", ("unit", "feature")),
+                     D=var("D", ("unit",)),
+                     unit_free_energy=var("unit_free_energy", ("unit",)))
+    data_vars.update({name: var(name, ()) for name in (*SCALAR_FIELDS, "residual",
+                                                        "converged")})
+    names = unit_state_names(Mstar)
+    states = var("unit_state", ("unit",))
+    data_vars["unit_state"] = (states[0], states[1].astype(np.int8), {
+        "flag_values": list(range(len(names))),
+        "flag_meanings": " ".join(n.replace(" ", "_") for n in names)})
+    fixed = {name: float(v) for name, v in zip(_SWEPT, axes, strict=True)
+             if name not in dims}
+    coords.update(fixed)
+    coords.update(unit=np.arange(1, M + 1), unit_=np.arange(1, M + 1),
+                  feature=np.arange(1, Mstar + 1))
+    coords["rho"] = ("feature", np.array(rhos))
+    attrs = {**fixed, "M": M, "Mstar": Mstar, "rho": json.dumps(rhos),
+             "unit_states": json.dumps(names), "symrep_version": __version__}
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def units_table(res):
+    """A sweep of :func:`sweep_units` as a table: one row per point.
+
+    Matrix entries become columns ``Q_11``, ``m_12``, ``D_1``, ...; the phase of unit
+    i the column ``phase_i`` (text); the strengths ``rho_1``, ... and every parameter
+    a column. What ``symrep sweep --M ... --out FILE.csv`` writes.
+    """
+    import pandas as pd
+
+    dims = [d for d in res.dims if d not in ("unit", "unit_", "feature")]
+    base = res[[v for v in res.data_vars
+                if not {"unit", "unit_", "feature"} & set(res[v].dims)]]
+    table = (base.to_dataframe().reset_index() if dims
+             else pd.DataFrame({v: [base[v].item()] for v in base.data_vars}))
+    table = table[[c for c in table.columns if c in (*dims, *base.data_vars)]]
+    columns = {}
+    for name in _SWEPT:
+        columns[name] = (table[name] if name in table
+                         else np.full(len(table), float(res.attrs[name])))
+    for k, r in enumerate(json.loads(res.attrs["rho"])):
+        columns[f"rho_{k + 1}"] = np.full(len(table), r)
+    names = json.loads(res.attrs["unit_states"])
+    for name in res.data_vars:
+        v = res[name]
+        extra = [d for d in v.dims if d in ("unit", "unit_", "feature")]
+        if not extra:
+            continue
+        values = v.transpose(*dims, *extra).values.reshape(len(table), -1)
+        index = np.stack(np.meshgrid(*[res[d].values for d in extra], indexing="ij"),
+                         axis=-1).reshape(-1, len(extra))
+        for col, idx in zip(values.T, index, strict=True):
+            label = "".join(str(i) for i in idx)  # M, M* <= 9: one digit each
+            if name == "unit_state":
+                columns[f"phase_{label}"] = np.asarray(names)[col.astype(int)]
+            else:
+                columns[f"{name}_{label}"] = col
+    for name in (*SCALAR_FIELDS, "residual", "converged"):
+        columns[name] = table[name].to_numpy()
+    return pd.DataFrame(columns)

@@ -1,0 +1,219 @@
+"""The RS solver for M latent units and M* features (symrep.solvers.latent_units).
+
+Independent checks: the population observables against their definitions written here
+from the model (Gaussian local fields with the moments of docs/model.md), the one-unit
+solver at M = M* = 1, and the exact finite-N optimum (an eigendecomposition of the data,
+no RS theory) at growing N.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from profiles import examples
+
+from symrep import solve
+from symrep.simulate import exact_minimum, sample_scm
+from symrep.solvers.latent_units import (
+    MATRIX_FIELDS,
+    SCALAR_FIELDS,
+    solve_units,
+    solve_units_arrays,
+)
+
+POINT = dict(alpha=4.0, beta=0.5, lam=1.0, rho=(2.0, 0.7), eta=1.0)
+
+
+def _population_observables(r):
+    """Rate, distortion and KL(q || p_W(z|x)) from the definitions (docs/model.md):
+    u = W^T x/sqrt(N), v = W~ x/sqrt(N) are centred Gaussians with moments
+    m Pi m^T + eta Q, m Pi d^T + eta R, d Pi d^T + eta E; q(z|x) = N(v, D);
+    p_W(z|x) = N(A^{-1} u, A^{-1}) with A = I + Q; E||x||^2 = sum rho + N eta."""
+    Pi = np.diag(r.rho)
+    Suu = r.m @ Pi @ r.m.T + r.eta * r.Q
+    Suv = r.m @ Pi @ r.d.T + r.eta * r.R
+    Svv = r.d @ Pi @ r.d.T + r.eta * r.E
+    D = np.diag(r.D)
+    M = r.M
+    rate = 0.5 * (np.trace(D) + np.trace(Svv) - M - np.sum(np.log(r.D)))
+    distortion = 0.5 * (sum(r.rho) + r.Mstar * r.eta - 2 * np.trace(Suv)
+                        + np.trace(r.Q @ Svv) + np.trace(r.Q @ D))
+    A = np.eye(M) + r.Q
+    Ainv = np.linalg.inv(A)
+    kl = 0.5 * (np.trace(A @ D) + np.trace(A @ Svv) - 2 * np.trace(Suv)
+                + np.trace(Ainv @ Suu) - M - np.log(np.linalg.det(A)) - np.sum(np.log(r.D)))
+    return rate, distortion, kl
+
+
+def test_documented_point_has_matrix_order_parameters_and_unit_phases():
+    r = solve(**POINT, M=2)
+    assert r.phases == ("learning feature 1", "learning feature 2")
+    assert r.m.shape == (2, 2) and r.Q.shape == (2, 2) and r.D.shape == (2,)
+    assert r.m[0, 0] > 0 and r.m[1, 1] > 0 and r.m[0, 1] == 0 and r.m[1, 0] == 0
+    r3 = solve(**POINT, M=3)
+    assert len(r3.phases) == 3 and r3.phases[2] in ("overfitting", "collapsed")
+    assert r3.free_energy <= r.free_energy + 1e-12  # a third unit can only help
+
+
+@pytest.mark.parametrize("M, rho", [(2, (2.0, 0.7)), (3, (1.0,)), (2, (0.6, 1.5, 3.0))])
+@given(st.floats(0.3, 20), st.floats(0.05, 4), st.floats(0.0, 2), st.floats(0.3, 3))
+@settings(max_examples=examples(10), deadline=None)
+def test_population_observables_match_their_definitions(M, rho, alpha, beta, lam, eta):
+    """rate, distortion, kl_posterior of the assembled state against the formulas of
+    the model evaluated on its matrices (independent of the generated code)."""
+    r = solve_units(alpha, beta, lam, rho, eta, M=M)
+    rate, distortion, kl = _population_observables(r)
+    assert r.rate == pytest.approx(rate, rel=1e-9, abs=1e-12)
+    assert r.distortion == pytest.approx(distortion, rel=1e-9, abs=1e-12)
+    assert r.kl_posterior == pytest.approx(kl, rel=1e-9, abs=1e-12)
+    # eg from its definition: the best match of units to features
+    gain = np.sqrt(np.array(rho))[None, :] * np.abs(r.m)
+    eg = sum(rho) + np.trace(r.Q) - 2 * gain.max(axis=0).sum()
+    assert r.eg == pytest.approx(eg, rel=1e-12, abs=1e-12)
+    # every unit learns at most one feature and every feature is learned at most once
+    assert np.all(np.count_nonzero(r.m, axis=0) <= 1)
+    assert np.all(np.count_nonzero(r.m, axis=1) <= 1)
+    assert np.all(np.diff(np.diag(r.Q)) <= 0)  # units by decreasing norm
+
+
+@given(st.floats(0.05, 50), st.floats(0.02, 8), st.floats(0.0, 3), st.floats(0.1, 8),
+       st.floats(0.1, 8))
+@settings(max_examples=examples(15), deadline=None)
+def test_one_unit_one_feature_is_the_one_unit_solver(alpha, beta, lam, rho, eta):
+    r = solve_units(alpha, beta, lam, (rho,), eta, M=1)
+    s = solve(alpha, beta, lam, rho, eta)
+    for name in ("m", "d", "Q", "E", "R", "D", "chihat_Q", "chihat_R", "chihat_E"):
+        assert np.ravel(getattr(r, name))[0] == pytest.approx(getattr(s, name), abs=1e-14)
+    for name in SCALAR_FIELDS:
+        assert getattr(r, name) == pytest.approx(getattr(s, name), rel=1e-12, abs=1e-14)
+    want = {"learning": "learning feature 1", "overfitting": "overfitting",
+            "regularized": "collapsed"}[s.phase]
+    assert r.phases == (want,)
+
+
+@given(st.floats(0.5, 20), st.floats(0.05, 4), st.floats(0.0, 2), st.floats(0.2, 5),
+       st.floats(0.2, 5), st.floats(0.3, 3))
+@settings(max_examples=examples(10), deadline=None)
+def test_free_energy_is_the_best_sum_of_unit_free_energies(alpha, beta, lam, r1, r2, eta):
+    """With two units and two features the optimum is the best of: each unit on its own
+    feature, one learner and an idle unit, two idle units (free energies of the one-unit
+    solver at rho_1 and rho_2; an idle unit is collapsed or overfitting)."""
+    r = solve_units(alpha, beta, lam, (r1, r2), eta, M=2)
+    one = [solve(alpha, beta, lam, rho, eta) for rho in (r1, r2)]
+    learn = [s.branches.get("learning", math.inf) for s in one]
+    idle = min(min(s.branches.get("regularized", math.inf),
+                   s.branches.get("collapsed", math.inf),
+                   s.branches.get("overfitting", math.inf)) for s in one)
+    best = min(learn[0] + learn[1], learn[0] + idle, learn[1] + idle, 2 * idle)
+    assert r.free_energy == pytest.approx(best, rel=1e-10, abs=1e-12)
+    assert np.sum(r.unit_free_energy) == pytest.approx(r.free_energy, rel=1e-12,
+                                                       abs=1e-14)
+
+
+def test_staged_collapse_weaker_feature_first():
+    """rho_1 > rho_2: as beta grows the unit of feature 2 collapses first."""
+    betas = np.linspace(0.2, 4.0, 40)
+    out = solve_units_arrays(4.0, betas, 1.0, (2.0, 0.7), 1.0, M=2)
+    n_learning = np.sum(out["unit_state"] >= 2, axis=-1)
+    assert n_learning[0] == 2 and n_learning[-1] == 0
+    assert np.all(np.diff(n_learning) <= 0)
+    staged = out["unit_state"][n_learning == 1]
+    assert len(staged) > 0 and np.all(staged[:, 0] == 2)  # the survivor learns feature 1
+
+
+def test_arrays_broadcast_and_match_single_points():
+    alphas = np.array([0.5, 2.0, 8.0])[:, None]
+    betas = np.array([0.3, 1.5])[None, :]
+    out = solve_units_arrays(alphas, betas, 0.5, (1.5, 0.8), 1.0, M=2)
+    assert out["m"].shape == (3, 2, 2, 2) and out["free_energy"].shape == (3, 2)
+    r = solve_units(2.0, 1.5, 0.5, (1.5, 0.8), 1.0, M=2)
+    for name in MATRIX_FIELDS:
+        np.testing.assert_allclose(out[name][1, 1], getattr(r, name), atol=1e-14)
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    (dict(M=0), "M"), (dict(M=10), "M"), (dict(M=1.5), "M"), (dict(rho=()), "rho"),
+    (dict(rho=(1.0, -2.0)), "rho"), (dict(rho=(1.0, math.nan)), "rho"),
+    (dict(rho="1,2"), "rho"), (dict(rho=tuple([1.0] * 10)), "rho"),
+])
+def test_bad_input_names_the_parameter(kwargs, word):
+    params = {**POINT, "M": 2, **kwargs}
+    with pytest.raises(ValueError, match=word):
+        solve(**params)
+
+
+def test_against_the_exact_optimum_at_growing_N():
+    """(M, M*) = (2, 2), rho = (2, 0.7), alpha = 4, beta = 0.5, lam = 1: the exact
+    finite-N optimum (no RS theory) approaches the prediction; the gap of the learning
+    units' norms shrinks from N = 200 to N = 1600 and is within 3 standard errors there."""
+    theory = solve(**POINT, M=2)
+    gaps = []
+    for N, seeds in ((200, 6), (1600, 6)):
+        Q = []
+        for seed in range(seeds):
+            X, W0 = sample_scm(int(POINT["alpha"] * N), N, POINT["rho"], POINT["eta"],
+                               seed=seed)
+            ex = exact_minimum(X, W0, POINT["beta"], POINT["lam"], rho=POINT["rho"],
+                               eta=POINT["eta"], M=2)
+            assert ex.phases == theory.phases
+            Q.append(np.diag(ex.Q))
+        Q = np.array(Q)
+        mean, sem = Q.mean(axis=0), Q.std(axis=0, ddof=1) / math.sqrt(seeds)
+        gaps.append(np.abs(mean - np.diag(theory.Q)))
+        if N == 1600:
+            assert np.all(gaps[-1] <= 3 * sem + 1e-3), (mean, sem, np.diag(theory.Q))
+    assert np.all(gaps[1] < gaps[0] + 1e-3)
+
+
+def test_cli_solve_sweep_simulate_with_units(tmp_path, capsys):
+    from symrep.cli import main
+
+    args = ["--alpha", "4", "--beta", "0.5", "--lam", "1", "--rho", "2,0.7", "--M", "2"]
+    assert main(["solve", *args, "--json"]) == 0
+    import json
+
+    out = json.loads(capsys.readouterr().out)
+    assert out["phases"] == ["learning feature 1", "learning feature 2"]
+    assert np.shape(out["Q"]) == (2, 2) and out["rho"] == [2.0, 0.7]
+    target = tmp_path / "sw.csv"
+    assert main(["sweep", "--alpha", "4", "--beta", "0.5,3", "--lam", "1", "--rho",
+                 "2,0.7", "--M", "2", "--out", str(target)]) == 0
+    import csv
+
+    rows = list(csv.DictReader(target.open()))
+    assert [r["phase_2"] for r in rows] == ["learning feature 2", "collapsed"]
+    assert float(rows[0]["Q_11"]) == pytest.approx(out["Q"][0][0], rel=1e-12)
+    assert main(["sweep", "--alpha", "4", "--beta", "0.5", "--lam", "1", "--rho", "1:2:3",
+                 "--M", "2", "--out", str(tmp_path / "x.csv")]) == 2
+    assert "not a grid" in capsys.readouterr().err
+    assert main(["solve", *args[:-1], "10"]) == 2
+    assert main(["simulate", "--N", "60", *args, "--seeds", "1"]) == 0
+    assert "learning feature 1" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_collapse_thresholds_equal_the_linear_stability_of_collapse():
+    """Where each unit of the generic solver collapses (bisection on the number of
+    active units, sharpened by the vanishing norm) against the per-unit thresholds of
+    symrep.asymptotics.mode_thresholds (linear stability of the collapsed state under
+    the diagonal assumption): they agree to 1e-9, feature units and bulk units alike."""
+    from symrep.asymptotics.stability import mode_thresholds
+    from symrep.solvers.units_phase_plane import collapse_thresholds
+
+    alphas = np.array([0.5, 2.0, 16.0])
+    got = collapse_thresholds(alphas, 1.0, (2.0, 0.7), 1.0, M=3)
+    for a, row in zip(alphas, got, strict=True):
+        want = mode_thresholds(float(a), 1.0, [2.0, 0.7], 1.0, M=3)
+        np.testing.assert_allclose(row, want, rtol=1e-9)
+
+
+@pytest.mark.parametrize("lam", [1e-120, 5e-324])
+def test_tiny_weight_decay_is_solved_as_none(lam):
+    """A weight decay far below rounding (found by the property tests at 2.9e-141)
+    gives the answer without weight decay, not a solver failure."""
+    args = (0.5119776605759778, 3.9804871461574454)
+    assert solve(*args, lam, 2.0, 2.390625).Q == solve(*args, 0.0, 2.0, 2.390625).Q
+    r = solve(*args, lam, (2.0, 0.7), 2.390625, M=2)
+    assert r.phases == ("overfitting", "overfitting")

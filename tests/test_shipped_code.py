@@ -1,0 +1,42 @@
+"""The generated one-unit modules ship with the package and are current.
+
+Their file names carry the key of the sources they are generated from, so an edit of
+the derivation, the code generator or the solver's expressions makes them stale; the
+fix is ``.venv/bin/python -m symrep.numeric.ship``. Independent of the code under test:
+the byte comparison regenerates from SymPy.
+"""
+
+import subprocess
+import sys
+
+import pytest
+
+from symrep.numeric import codegen
+from symrep.numeric.ship import shipped_modules
+
+
+def test_every_shipped_module_is_current():
+    for name, (key, _) in shipped_modules().items():
+        path = codegen.shipped_path(name, key)
+        assert path.exists(), (f"{path.name} is missing: the sources changed; run "
+                               "python -m symrep.numeric.ship")
+        stale = [p.name for p in codegen.SHIPPED.glob(f"{name}_*.py") if p != path]
+        assert not stale, f"stale shipped modules {stale}"
+
+
+def test_first_solve_needs_no_sympy_and_no_cache(tmp_path):
+    code = ("import sys, symrep; symrep.solve(2.0, 0.5, 1.0); "
+            "symrep.solve(4.0, 0.5, 1.0, rho=(2.0, 0.7), M=2); "
+            "print('sympy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={"SYMREP_CACHE_DIR": str(tmp_path / "cache"), "PATH": ""},
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+@pytest.mark.slow
+def test_shipped_modules_regenerate_byte_identical():
+    for name, (key, build) in shipped_modules().items():
+        assert codegen.shipped_path(name, key).read_text(encoding="utf-8") == build(), name
