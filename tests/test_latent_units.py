@@ -217,3 +217,11 @@ def test_tiny_weight_decay_is_solved_as_none(lam):
     assert solve(*args, lam, 2.0, 2.390625).Q == solve(*args, 0.0, 2.0, 2.390625).Q
     r = solve(*args, lam, (2.0, 0.7), 2.390625, M=2)
     assert r.phases == ("overfitting", "overfitting")
+
+
+def test_unit_shares_add_up_to_the_free_energy_at_cancelling_points():
+    """All-collapsed points where the free energy is a cancellation of O(alpha) terms
+    (found by the property test above at alpha = 14.59, beta = 3, lam = 0): the units'
+    shares are those of the reported state and add up to its free energy."""
+    r = solve_units(14.58984375, 3.0, 0.0, (1.0, 1.0), 1.0, M=2)
+    assert np.sum(r.unit_free_energy) == pytest.approx(r.free_energy, rel=1e-12, abs=1e-15)

@@ -264,7 +264,9 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, errors="raise
                           f"collapsed, overfitting or learning state satisfies the "
                           f"saddle-point equations to {RESIDUAL_TOLERANCE:g}", diag)
     out["unit_state"] = units_code.T
-    out["unit_free_energy"] = units_f.T
+    # each unit's share as evaluated at its reported (finished) state, so that the shares
+    # add up to the reported free energy to the last bit
+    out["unit_free_energy"] = units_obs["free_energy"].T
     out["converged"] = converged
     out["residual"] = np.where(converged, np.maximum(np.max(units_res, axis=0), full_res),
                                np.inf)
