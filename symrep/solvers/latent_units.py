@@ -31,12 +31,12 @@ in ``docs/claims.md`` finds no such state below the assembled one.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from symrep.errors import SolverError
+from symrep.numeric.layout import MAX_UNITS
 from symrep.solvers.continuation import stationary_points_along
 from symrep.solvers.units import RESIDUAL_TOLERANCE
 from symrep.validation import check_parameter, check_parameters
@@ -44,8 +44,6 @@ from symrep.validation import check_parameter, check_parameters
 __all__ = ["MatrixSolveResult", "solve_units", "solve_units_arrays", "unit_state_name",
            "MAX_UNITS", "MATRIX_FIELDS", "SCALAR_FIELDS"]
 
-#: Largest number of latent units and of features.
-MAX_UNITS = 9
 
 #: Order-parameter matrices of a solution: (M, M) or (M, M*) per point, D (M,).
 MATRIX_FIELDS = ("m", "d", "Q", "E", "R", "D", "chihat_Q", "chihat_R", "chihat_E")
@@ -73,10 +71,10 @@ def unit_state_name(code: int) -> str:
 
 
 def _check_units(M) -> int:
-    if isinstance(M, numbers.Integral) and not isinstance(M, bool) and 1 <= M <= MAX_UNITS:
-        return int(M)
-    raise ValueError(f"M = {M!r} is invalid: M (the number of latent units) must be an "
-                     f"integer in [1, {MAX_UNITS}]")
+    """M as an int in [1, MAX_UNITS] (the check of :class:`symrep.model.LinearVAE`)."""
+    from symrep.model import _check_units as check
+
+    return check("M", M)
 
 
 def _check_strengths(rho, *, allow_array: bool):

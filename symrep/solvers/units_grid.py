@@ -21,7 +21,7 @@ import numpy as np
 
 from symrep._version import __version__
 from symrep.errors import SolverError
-from symrep.io import read_checksummed, write_checksummed
+from symrep.io import read_checksummed
 from symrep.resources import check_resources, sweep_estimate
 from symrep.solvers.latent_units import (
     MATRIX_FIELDS,
@@ -31,7 +31,8 @@ from symrep.solvers.latent_units import (
     solve_units_arrays,
     unit_state_name,
 )
-from symrep.validation import check_parameter, check_positive_int
+from symrep.solvers.sweep_grid import _axes, _grid, _save_chunk, grid_size
+from symrep.validation import check_positive_int
 
 __all__ = ["sweep_units", "units_table", "unit_state_names"]
 
@@ -44,31 +45,8 @@ def unit_state_names(Mstar: int) -> list[str]:
     return [unit_state_name(c) for c in range(Mstar + 2)]
 
 
-def _axes(values):
-    dims, coords, axes = [], {}, []
-    for name, v in values.items():
-        arr = check_parameter(name, v, allow_array=True)
-        if np.ndim(arr) == 0:
-            axes.append(float(arr))
-        elif np.ndim(arr) == 1:
-            dims.append(name)
-            coords[name] = arr
-            axes.append(arr)
-        else:
-            raise ValueError(f"{name} must be a scalar or a 1-d array, got shape "
-                             f"{np.shape(arr)}")
-    return dims, coords, axes, tuple(len(coords[d]) for d in dims)
-
-
 def _chunk(folder, key, k):
     return Path(folder) / f"units_{key}_{k:05d}.npz"
-
-
-def _save(path, part):
-    buffer = io.BytesIO()
-    np.savez(buffer, **part)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_checksummed(path, buffer.getvalue())
 
 
 def _load(path, size, M):
@@ -130,11 +108,9 @@ def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, chunk_size=16_384,
     chunk_size = check_positive_int("chunk_size", chunk_size)
     dims, coords, axes, shape = _axes(dict(zip(_SWEPT, (alpha, beta, lam, eta),
                                                strict=True)))
-    n = int(np.prod(shape, dtype=object)) if shape else 1
+    n = grid_size(shape)
     check_resources(sweep_estimate(n * Mstar), force=force)
-    mesh = iter(np.meshgrid(*[a for a in axes if np.ndim(a) == 1], indexing="ij"))
-    flat = [np.broadcast_to(next(mesh) if np.ndim(a) == 1 else a, shape).ravel()
-            for a in axes]
+    flat = [np.atleast_1d(f) for f in _grid(axes, shape)]
     key = hashlib.sha256(b"".join(f.tobytes() for f in flat)
                          + f"{rhos};{M};{chunk_size};{__version__}".encode()).hexdigest()[:16]
     chunks = range(0, n, chunk_size)
@@ -153,7 +129,7 @@ def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, chunk_size=16_384,
             a, b, lam_, e = (f[sl] for f in flat)
             part = solve_units_arrays(a, b, lam_, rhos, e, M=M, errors="mask")
             if path is not None:
-                _save(path, part)
+                _save_chunk(path, part)
         parts.append(part)
         if bar is not None:
             bar.update(sl.stop - sl.start)
