@@ -1,0 +1,363 @@
+"""Does the theory predict collapse on real images? (Sec. 6.5 of the paper.)
+
+For a data set the experiment
+
+1. loads it (:func:`symrep.realdata.datasets.load`), keeps a held-out set and centres
+   everything with the mean of the training pool (the linear VAE has no biases);
+2. estimates the spiked-covariance parameters (eta, rho_1, rho_2, ...) from the whole
+   training pool (:func:`symrep.realdata.spectrum.estimate_spectrum`; the paper's
+   cumulative-variance estimates of eta at 80, 90 and 95 % are recorded too);
+3. for each sample complexity alpha = P/N trains VAEs of each kind (the MLP VAE of
+   App. D and the linear VAE of docs/model.md, all runs of one alpha batched) on a
+   random subset of P samples over a grid of beta and several seeds;
+4. measures on the held-out set the rate (KL per sample), the reconstruction error and
+   the Frechet distance between real and generated images;
+5. sets the measurements beside the theory at the estimated parameters: the collapse
+   threshold (rho_1 + eta for alpha -> infinity, and its finite-alpha value from the
+   generic solver), the best beta (eta, and the finite-alpha minimiser of the signal
+   recovery error), and the theory's rate along the beta grid.
+
+The measured collapse threshold is the beta at which the seed-averaged rate first falls
+below 1 % of its value at the smallest beta (interpolated in log beta between grid
+points); the measured best beta is the grid point of lowest seed-averaged Frechet
+distance.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+__all__ = ["ExperimentSettings", "SETTINGS", "RealDataResult", "run_experiment",
+           "collapse_beta", "best_grid_beta", "RATE_FRACTION", "output_files",
+           "write_outputs", "summary_lines", "RUN_COLUMNS", "SUMMARY_COLUMNS"]
+
+log = logging.getLogger("symrep.realdata")
+
+#: The rate has collapsed where it is below this fraction of its value at small beta.
+RATE_FRACTION = 0.01
+
+
+@dataclass(frozen=True)
+class ExperimentSettings:
+    """Grid and training settings of one experiment.
+
+    Attributes
+    ----------
+    alphas : tuple of float
+        Sample complexities P/N (P samples drawn from the training pool).
+    n_betas : int
+        Points of the logarithmic beta grid, from ``beta_range[0] * eta`` to
+        ``beta_range[1] * (rho_1 + eta)`` at the estimated parameters.
+    beta_range : (float, float)
+    seeds : tuple of int
+        Seeds (subset drawn, initialisation, mini-batch order).
+    steps : int
+        Adam steps per run (epochs are set so that every alpha gets about this many).
+    min_epochs : int
+    batch_size : int
+    lr : float
+    kinds : tuple of str
+        VAE kinds ("mlp", "linear", "conv").
+    latent : int
+        Latent units of every VAE (the paper's MLP: 2); the theory uses M = latent.
+    n_test : int
+        Held-out samples (metrics, Frechet distance).
+    """
+
+    alphas: tuple = (1.0, 4.0, 16.0)
+    n_betas: int = 16
+    beta_range: tuple = (0.03, 8.0)
+    seeds: tuple = (0, 1, 2)
+    steps: int = 3000
+    min_epochs: int = 20
+    batch_size: int = 128
+    lr: float = 1e-3
+    kinds: tuple = ("mlp", "linear")
+    latent: int = 2
+    n_test: int = 297
+
+    def with_(self, **changes):
+        return replace(self, **changes)
+
+
+#: The settings of ``symrep realdata`` (``--quick`` and the full run).
+SETTINGS = {
+    "quick": ExperimentSettings(alphas=(2.0, 16.0), n_betas=10, seeds=(0,), steps=800),
+    "full": ExperimentSettings(),
+}
+
+
+@dataclass
+class RealDataResult:
+    """Everything one experiment measured and predicted.
+
+    Attributes
+    ----------
+    dataset : str
+    settings : ExperimentSettings
+    spectrum : Spectrum
+        The default (Marchenko-Pastur) estimate from the training pool.
+    cumulative_eta : dict
+        The paper's estimates of eta, cutoff -> eta.
+    betas : ndarray
+        The beta grid.
+    runs : list of dict
+        One row per trained VAE: kind, alpha, P, beta, seed, rate, reconstruction,
+        frechet, final_loss.
+    summary : list of dict
+        One row per (kind, alpha): measured and predicted collapse threshold and best
+        beta.
+    theory : xarray.Dataset
+        The theory on the (alpha, beta) grid.
+    seconds : float
+    """
+
+    dataset: str
+    settings: ExperimentSettings
+    spectrum: object
+    cumulative_eta: dict
+    betas: np.ndarray
+    runs: list
+    summary: list
+    theory: object
+    seconds: float = 0.0
+    notes: dict = field(default_factory=dict)
+
+
+def collapse_beta(betas, rate, fraction=RATE_FRACTION):
+    """Where the rate first falls below ``fraction`` of its value at the smallest beta.
+
+    Parameters
+    ----------
+    betas : 1-d array, increasing
+    rate : 1-d array (same length)
+
+    Returns
+    -------
+    float or None
+        Interpolated linearly in (log beta, log rate) between the last grid point above
+        the level and the first one below it; None where the rate never falls below it.
+    """
+    betas = np.asarray(betas, float)
+    rate = np.asarray(rate, float)
+    level = fraction * rate[0]
+    below = np.nonzero(rate < level)[0]
+    if not len(below) or below[0] == 0:
+        return None
+    k = int(below[0])
+    b0, b1 = np.log(betas[k - 1]), np.log(betas[k])
+    r0, r1 = rate[k - 1], rate[k]
+    if r1 <= 0:  # an exactly collapsed run: interpolate the rate itself
+        t = (r0 - level) / (r0 - r1)
+    else:
+        t = (np.log(r0) - np.log(level)) / (np.log(r0) - np.log(r1))
+    return float(np.exp(b0 + t * (b1 - b0)))
+
+
+def best_grid_beta(betas, values):
+    """The grid beta of the smallest finite value."""
+    values = np.asarray(values, float)
+    return float(np.asarray(betas, float)[int(np.nanargmin(values))])
+
+
+def _subset(pool_size, P, seed):
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(pool_size, size=P, replace=False))
+
+
+def _epochs(settings, P):
+    per_epoch = max(1, math.ceil(P / settings.batch_size))
+    return max(settings.min_epochs, math.ceil(settings.steps / per_epoch))
+
+
+def run_experiment(dataset="digits", *, root=None, quick=False, settings=None,
+                   device=None, progress=False, features="auto", theory_lam=0.0):
+    """Train VAEs on a real data set over (alpha, beta) and compare with the theory.
+
+    Parameters
+    ----------
+    dataset : str
+        A name of :data:`symrep.realdata.datasets.DATASETS`.
+    root : path, optional
+        Folder with the files of data sets that do not ship with scikit-learn.
+    quick : bool
+        The small grid of :data:`SETTINGS` (a few minutes on two cores).
+    settings : ExperimentSettings, optional
+        Overrides the grid of ``quick``.
+    device : str or torch.device, optional
+        Where the VAEs train (default CUDA when available).
+    progress : bool
+        Progress bars of the training.
+    features : str
+        Feature network of the Frechet distance (see
+        :func:`symrep.realdata.frechet.frechet_distances`).
+    theory_lam : float
+        Weight decay of the theory; the VAEs train without weight decay, so 0.
+
+    Returns
+    -------
+    RealDataResult
+    """
+    import torch
+
+    from symrep.realdata import datasets, frechet, spectrum, theory, training
+
+    start = time.perf_counter()
+    settings = settings or SETTINGS["quick" if quick else "full"]
+    X, _ = datasets.load(dataset, root, return_labels=True)
+    X = torch.as_tensor(X, dtype=torch.float32)
+    shape = datasets.image_shape(dataset)
+    n_total, N = X.shape
+    n_test = settings.n_test
+    if n_total - n_test < N:
+        raise ValueError(f"dataset {dataset!r} has {n_total} samples: too few for a "
+                         f"held-out set of {n_test} and alpha >= 1 (N = {N})")
+    order = torch.as_tensor(np.random.default_rng(12345).permutation(n_total))
+    test, pool = X[order[:n_test]], X[order[n_test:]]
+    mean = pool.mean(dim=0)
+    pool_c, test_c = pool - mean, test - mean
+    P_max = pool.shape[0]
+    alphas = tuple(a for a in settings.alphas if round(a * N) <= P_max)
+    if not alphas:
+        raise ValueError(f"every alpha of {settings.alphas} needs more than the {P_max} "
+                         f"samples of the training pool (N = {N})")
+    spec = spectrum.estimate_spectrum(pool_c)
+    cumulative = spectrum.cumulative_noise(pool_c)
+    log.info("%s: P = %d (pool), N = %d; eta = %.4g, rho = %s (Marchenko-Pastur fit); "
+             "cumulative eta %s", dataset, P_max, N, spec.eta,
+             ", ".join(f"{r:.4g}" for r in spec.rho[:5]),
+             ", ".join(f"{c:g}: {e:.4g}" for c, e in cumulative.items()))
+    M = settings.latent
+    upper = theory.collapse_threshold_limit(spec)
+    betas = np.geomspace(settings.beta_range[0] * spec.eta, settings.beta_range[1] * upper,
+                         settings.n_betas)
+    runs = []
+    for kind in settings.kinds:
+        for alpha in alphas:
+            P = int(round(alpha * N))
+            epochs = _epochs(settings, P)
+            for seed in settings.seeds:
+                idx = torch.as_tensor(_subset(P_max, P, seed))
+                result = training.train_vaes(
+                    pool_c[idx], betas, kind=kind, image_shape=shape, seeds=(seed,),
+                    epochs=epochs, batch_size=settings.batch_size, lr=settings.lr,
+                    latent=M, device=device, progress=progress)
+                metrics = training.heldout_metrics(result, test_c)
+                fakes = training.generate(result, n_test, seed=seed) + mean
+                fd = frechet.frechet_distances(test, fakes, dataset=dataset,
+                                               image_shape=shape, features=features)
+                loss = np.asarray(result.loss_history)[-1]
+                for r, beta in enumerate(np.asarray(result.betas, float)):
+                    runs.append(dict(kind=kind, alpha=float(alpha), P=P, beta=float(beta),
+                                     seed=int(seed), rate=float(metrics["rate"][r]),
+                                     reconstruction=float(metrics["reconstruction"][r]),
+                                     frechet=float(fd[r]), final_loss=float(loss[r])))
+                log.info("%s VAE, alpha = %g (P = %d), seed %d: %d runs, %d epochs (%.0f s)",
+                         kind, alpha, P, seed, len(betas), epochs,
+                         time.perf_counter() - start)
+    curves = theory.theory_curves(spec, alphas, betas, lam=theory_lam, M=M)
+    thresholds = theory.collapse_threshold(spec, alphas, lam=theory_lam, M=M)
+    best = theory.best_beta(spec, alphas, lam=theory_lam, M=M)
+    summary = []
+    for kind in settings.kinds:
+        for i, alpha in enumerate(alphas):
+            rows = [r for r in runs if r["kind"] == kind and r["alpha"] == alpha]
+            rate = [np.mean([r["rate"] for r in rows if r["beta"] == b]) for b in betas]
+            fd = [np.mean([r["frechet"] for r in rows if r["beta"] == b]) for b in betas]
+            measured = collapse_beta(betas, rate)
+            summary.append(dict(
+                kind=kind, alpha=float(alpha), P=rows[0]["P"],
+                collapse_measured=measured,
+                collapse_theory=float(thresholds[i]),
+                collapse_limit=upper,
+                best_measured=best_grid_beta(betas, fd),
+                best_theory=float(best[i]),
+                best_limit=theory.best_beta_limit(spec)))
+    return RealDataResult(dataset=dataset, settings=settings, spectrum=spec,
+                          cumulative_eta=cumulative, betas=betas, runs=runs,
+                          summary=summary, theory=curves,
+                          seconds=time.perf_counter() - start)
+
+
+#: Columns of the CSV files written by :func:`write_outputs`.
+RUN_COLUMNS = ("kind", "alpha", "P", "beta", "seed", "rate", "reconstruction", "frechet",
+               "final_loss")
+SUMMARY_COLUMNS = ("kind", "alpha", "P", "collapse_measured", "collapse_theory",
+                   "collapse_limit", "best_measured", "best_theory", "best_limit")
+
+
+def output_files(out, dataset):
+    """The files an experiment writes into the folder ``out``, by role."""
+    from pathlib import Path
+
+    out = Path(out)
+    stem = f"realdata_{dataset}"
+    return {"figure": out / f"{stem}.png", "figure_pdf": out / f"{stem}.pdf",
+            "spectrum": out / f"{stem}_spectrum.png", "runs": out / f"{stem}.csv",
+            "summary": out / f"{stem}_summary.csv"}
+
+
+def _csv(rows, columns):
+    import csv
+    import io
+
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        # a collapse never seen on the grid is an empty cell, not NaN
+        writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in columns})
+    return text.getvalue()
+
+
+def write_outputs(result, out):
+    """Write the figures and the CSV files of ``result`` into the folder ``out``.
+
+    Every file is written to a temporary name and renamed into place. Returns the
+    paths (see :func:`output_files`).
+    """
+    import matplotlib.pyplot as plt
+
+    from symrep.figures.realdata import fig_realdata
+    from symrep.figures.spectrum import plot_spectrum
+    from symrep.io import atomic_path, atomic_write_text
+
+    files = output_files(out, result.dataset)
+    atomic_write_text(files["runs"], _csv(result.runs, RUN_COLUMNS))
+    atomic_write_text(files["summary"], _csv(result.summary, SUMMARY_COLUMNS))
+    fig = fig_realdata(result)
+    for key, fmt in (("figure", "png"), ("figure_pdf", "pdf")):
+        with atomic_path(files[key]) as tmp:
+            fig.savefig(tmp, dpi=150, format=fmt)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    plot_spectrum(result.spectrum, ax=ax, title=f"{result.dataset}: sample covariance of "
+                  f"the training pool")
+    with atomic_path(files["spectrum"]) as tmp:
+        fig.savefig(tmp, dpi=150, format="png")
+    plt.close(fig)
+    return files
+
+
+def summary_lines(result):
+    """The summary as aligned text lines (what ``symrep realdata`` prints)."""
+    spec = result.spectrum
+    lines = [f"# {result.dataset}: eta = {spec.eta:.4g} (Marchenko-Pastur fit), rho = "
+             + ", ".join(f"{r:.4g}" for r in spec.rho[:4])
+             + ("..." if len(spec.rho) > 4 else "")
+             + "; paper's eta at " + ", ".join(f"{c:.0%}: {e:.4g}"
+                                              for c, e in result.cumulative_eta.items()),
+             f"{'kind':>6} {'alpha':>6} {'P':>6} | {'collapse':>9} {'theory':>9} "
+             f"{'limit':>9} | {'best':>9} {'theory':>9} {'limit':>9}"]
+    for s in result.summary:
+        measured = "none" if s["collapse_measured"] is None else f"{s['collapse_measured']:.4g}"
+        lines.append(f"{s['kind']:>6} {s['alpha']:>6g} {s['P']:>6d} | {measured:>9} "
+                     f"{s['collapse_theory']:>9.4g} {s['collapse_limit']:>9.4g} | "
+                     f"{s['best_measured']:>9.4g} {s['best_theory']:>9.4g} "
+                     f"{s['best_limit']:>9.4g}")
+    return lines
