@@ -2,12 +2,12 @@
 
 Ground truth: data drawn from the spiked covariance model with known (eta, rho)
 (symrep.simulate.data.sample_scm), covariances built by hand with known eigenvalues, and
-NumPy's eigh. Errors of the default (MP) estimator measured by these tests
+NumPy's eigh. Errors of the default (MP) estimator on these data, 5 data sets per row
 (benchmarks/spectrum_estimators.py prints the full table, docs/realdata_spectrum.md):
-N = 400, P = 1600, rho = (4, 2), eta in {0.5, 1, 2}, seeds 0-2: |eta error| <= 1.0 %,
-|rho_1 error| <= 8.7 %; N = 1200, P = 600 (gamma = 2), rho = (8, 5): |eta error| <= 0.9 %,
-|rho_1 error| <= 6.6 %. The cumulative estimator on the first set underestimates eta by
-48-49 % (cutoff 0.8), 58 % (0.9) and 64 % (0.95).
+N = 400, P = 1600, rho = (4, 2), eta in {0.5, 1, 2}: |eta error| <= 1.0 %,
+|rho_1 error| <= 8.7 %; N = 2000, P = 1000 (gamma = 2), rho = (8, 5): |eta error| <= 0.6 %,
+|rho_1 error| <= 3.0 %. The cumulative estimator on the first set underestimates eta by
+48-49 % (cutoff 0.8), 58 % (0.9) and 64 % (0.95); at gamma = 2 by 73, 85 and 92 %.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from symrep.realdata.spectrum import (
 from symrep.simulate.data import sample_scm
 
 # (P, N, rho): gamma = 1/4 and gamma = 2, every rho well above eta sqrt(gamma) for eta <= 2
-CASES = [(1600, 400, (4.0, 2.0)), (600, 1200, (8.0, 5.0))]
+CASES = [(1600, 400, (4.0, 2.0)), (1000, 2000, (8.0, 5.0))]
 SEEDS = (0, 1, 2)
 
 
