@@ -693,11 +693,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "cifar10 (original files under --root)")
     p.add_argument("--root", default=None, help="folder with the data set's files")
     p.add_argument("--out", default="realdata", help="output folder")
-    p.add_argument("--quick", action="store_true", help="two alphas, 10 betas, one seed")
+    p.add_argument("--quick", action="store_true",
+                   help="two alphas, 10 betas, one seed (about 20 s)")
     p.add_argument("--kinds", default=None,
                    help="comma-separated VAE kinds: mlp, linear, conv (default mlp,linear)")
     p.add_argument("--seeds", type=int, default=None,
-                   help="seeds per point (default 1 quick, 3 full)")
+                   help="seeds per point (default 1 quick, 5 full)")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     p.set_defaults(handler=_cmd_realdata)
     return parser

@@ -72,7 +72,8 @@ def fig_realdata(result):
                        label=f"eta = {float(spec.eta):.3g}" if ax is ax_fd else None)
             ax.set_xscale("log")
             ax.set_xlabel("beta")
-        ax_rate.set_yscale("symlog", linthresh=1e-2)
+        ax_rate.set_yscale("symlog", linthresh=1e-2)  # a collapsed run's rate is 0
+        ax_rate.set_ylim(bottom=0)
         ax_fd.set_ylabel("Frechet distance (held out)")
         ax_rate.set_ylabel("rate: KL per sample (held out)")
         ax_fd.set_title(f"{result.dataset}: {LABELS.get(kind, kind)}")
