@@ -415,8 +415,9 @@ def write_outputs(result, out):
             fig.savefig(tmp, dpi=150, format=fmt)
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    # image spectra decay over decades: on a linear axis the bulk is one bin
     plot_spectrum(result.spectrum, ax=ax, title=f"{result.dataset}: sample covariance of "
-                  f"the training pool")
+                  f"the training pool", xscale="log")
     with atomic_path(files["spectrum"]) as tmp:
         fig.savefig(tmp, dpi=150, format="png")
     plt.close(fig)
