@@ -43,7 +43,8 @@ def test_exact_linear_vaes_is_the_minimum_adam_reaches(digits):
 
 
 def test_small_experiment_end_to_end(tmp_path):
-    settings = SETTINGS["quick"].with_(alphas=(2.0, 1e4), n_betas=4, steps=40)
+    settings = SETTINGS["quick"].with_(alphas=(2.0, 1e4), n_betas=4, n_betas_near=0,
+                                       steps=40)
     result = run_experiment("digits", settings=settings)
     # alpha = 10^4 needs more samples than digits has: dropped
     assert {r["alpha"] for r in result.runs} == {2.0}
@@ -58,6 +59,8 @@ def test_small_experiment_end_to_end(tmp_path):
         assert row["best_limit"] == result.spectrum.eta
         # the finite-alpha threshold lies above its limit (the BBP shift of the spike)
         assert row["collapse_theory"] > row["collapse_limit"]
+        # a rate that falls continuously to zero crosses 1 % of its start before
+        assert row["collapse_theory_rule"] < row["collapse_theory"]
     files = write_outputs(result, tmp_path)
     for path in files.values():
         assert path.stat().st_size > 0

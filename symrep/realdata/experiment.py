@@ -5,8 +5,9 @@ For a data set the experiment
 1. loads it (:func:`symrep.realdata.datasets.load`), keeps a held-out set and centres
    everything with the mean of the training pool (the linear VAE has no biases);
 2. estimates the spiked-covariance parameters (eta, rho_1, rho_2, ...) from the whole
-   training pool (:func:`symrep.realdata.spectrum.estimate_spectrum`; the paper's
-   cumulative-variance estimates of eta at 80, 90 and 95 % are recorded too);
+   training pool (:func:`symrep.realdata.spectrum.estimate_spectrum`, by default the
+   paper's cumulative-variance cut at 90 %; its values at 80 and 95 % are recorded,
+   and whether a Marchenko-Pastur fit exists at all);
 3. for each sample complexity alpha = P/N trains VAEs of each kind (the MLP VAE of
    App. D and the linear VAE of docs/model.md, all runs of one alpha batched) on a
    random subset of P samples over a grid of beta and several seeds;
@@ -19,8 +20,10 @@ For a data set the experiment
 
 The measured collapse threshold is the beta at which the seed-averaged rate first falls
 below 1 % of its value at the smallest beta (interpolated in log beta between grid
-points); the measured best beta is the grid point of lowest seed-averaged Frechet
-distance.
+points); the same rule applied to the theory's rate is reported beside the theory's
+threshold itself (where its rate reaches zero), since a rate that falls continuously to
+zero crosses 1 % below the threshold. The measured best beta is the grid point of
+lowest seed-averaged Frechet distance.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import numpy as np
 __all__ = ["ExperimentSettings", "SETTINGS", "RealDataResult", "run_experiment",
            "collapse_beta", "best_grid_beta", "RATE_FRACTION", "output_files",
            "write_outputs", "summary_lines", "RUN_COLUMNS", "SUMMARY_COLUMNS",
-           "exact_linear_vaes"]
+           "exact_linear_vaes", "beta_grid"]
 
 log = logging.getLogger("symrep.realdata")
 
@@ -55,6 +58,10 @@ class ExperimentSettings:
         Points of the logarithmic beta grid, from ``beta_range[0] * eta`` to
         ``beta_range[1] * (rho_1 + eta)`` at the estimated parameters.
     beta_range : (float, float)
+    n_betas_near : int
+        Extra points, logarithmic over ``near_range`` times rho_1 + eta, where the
+        rate falls to zero (they resolve the measured collapse threshold).
+    near_range : (float, float)
     seeds : tuple of int
         Seeds (subset drawn, initialisation, mini-batch order).
     steps : int
@@ -84,6 +91,8 @@ class ExperimentSettings:
     alphas: tuple = (1.0, 4.0, 16.0, 64.0)
     n_betas: int = 20
     beta_range: tuple = (0.03, 8.0)
+    n_betas_near: int = 8
+    near_range: tuple = (0.4, 1.2)
     seeds: tuple = (0, 1, 2, 3, 4)
     steps: int = 4000
     min_epochs: int = 20
@@ -233,6 +242,17 @@ def exact_linear_vaes(X, betas, *, latent, seed=0, lam=0.0):
                           loss=np.array([loss]), kind="linear", image_shape=(N,))
 
 
+def beta_grid(settings, eta, upper):
+    """The beta grid of an experiment: logarithmic from ``beta_range[0] * eta`` to
+    ``beta_range[1] * upper`` plus ``n_betas_near`` points over ``near_range * upper``
+    (``upper`` = rho_1 + eta, the predicted collapse threshold)."""
+    wide = np.geomspace(settings.beta_range[0] * eta, settings.beta_range[1] * upper,
+                        settings.n_betas)
+    near = (np.geomspace(settings.near_range[0] * upper, settings.near_range[1] * upper,
+                         settings.n_betas_near) if settings.n_betas_near else [])
+    return np.unique(np.concatenate([wide, near]))
+
+
 def _subset(pool_size, P, seed):
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(pool_size, size=P, replace=False))
@@ -310,8 +330,7 @@ def run_experiment(dataset="digits", *, root=None, quick=False, settings=None,
              ", ".join(f"{c:g}: {e:.4g}" for c, e in cumulative.items()))
     M = settings.latent
     upper = theory.collapse_threshold_limit(spec)
-    betas = np.geomspace(settings.beta_range[0] * spec.eta, settings.beta_range[1] * upper,
-                         settings.n_betas)
+    betas = beta_grid(settings, spec.eta, upper)
     runs = []
     for kind in settings.kinds:
         for alpha in alphas:
@@ -341,6 +360,13 @@ def run_experiment(dataset="digits", *, root=None, quick=False, settings=None,
                          time.perf_counter() - start)
     curves = theory.theory_curves(spec, alphas, betas, lam=theory_lam, M=M)
     thresholds = theory.collapse_threshold(spec, alphas, lam=theory_lam, M=M)
+    # the rule that defines the measured threshold, applied to the theory's rate on a
+    # fine grid from the same smallest beta: the rate falls to zero continuously, so
+    # the 1 % point lies below the threshold itself
+    fine = np.geomspace(betas[0], betas[-1], 400)
+    fine_rate = np.asarray(theory.theory_curves(spec, alphas, fine, lam=theory_lam,
+                                                M=M)["rate"]).reshape(len(alphas), -1)
+    rule = [collapse_beta(fine, r) for r in fine_rate]
     best = theory.best_beta(spec, alphas, lam=theory_lam, M=M)
     summary = []
     for kind in settings.kinds:
@@ -353,6 +379,7 @@ def run_experiment(dataset="digits", *, root=None, quick=False, settings=None,
                 kind=kind, alpha=float(alpha), P=rows[0]["P"],
                 collapse_measured=measured,
                 collapse_theory=float(thresholds[i]),
+                collapse_theory_rule=rule[i],
                 collapse_limit=upper,
                 best_measured=best_grid_beta(betas, fd),
                 best_theory=float(best[i]),
@@ -366,8 +393,9 @@ def run_experiment(dataset="digits", *, root=None, quick=False, settings=None,
 #: Columns of the CSV files written by :func:`write_outputs`.
 RUN_COLUMNS = ("kind", "alpha", "P", "beta", "seed", "rate", "reconstruction", "frechet",
                "final_loss")
-SUMMARY_COLUMNS = ("kind", "alpha", "P", "collapse_measured", "collapse_theory",
-                   "collapse_limit", "best_measured", "best_theory", "best_limit")
+SUMMARY_COLUMNS = ("kind", "alpha", "P", "collapse_measured", "collapse_theory_rule",
+                   "collapse_theory", "collapse_limit", "best_measured", "best_theory",
+                   "best_limit")
 
 
 def output_files(out, dataset):
@@ -433,12 +461,16 @@ def summary_lines(result):
              + ("..." if len(spec.rho) > 4 else "")
              + "; paper's eta at " + ", ".join(f"{c:.0%}: {e:.4g}"
                                               for c, e in result.cumulative_eta.items()),
-             f"{'kind':>6} {'alpha':>6} {'P':>6} | {'collapse':>9} {'theory':>9} "
-             f"{'limit':>9} | {'best':>9} {'theory':>9} {'limit':>9}"]
+             "# collapse: measured (rate < 1% of its small-beta value), the same rule on the "
+             "theory's rate, the theory's threshold (rate = 0), its limit rho_1 + eta; "
+             "best: lowest Frechet distance, the theory's lowest eg, its limit eta",
+             f"{'kind':>6} {'alpha':>6} {'P':>6} | {'collapse':>9} {'1% rule':>9} "
+             f"{'theory':>9} {'limit':>9} | {'best':>9} {'theory':>9} {'limit':>9}"]
     for s in result.summary:
-        measured = "none" if s["collapse_measured"] is None else f"{s['collapse_measured']:.4g}"
+        measured, rule = ("none" if s[k] is None else f"{s[k]:.4g}"
+                          for k in ("collapse_measured", "collapse_theory_rule"))
         lines.append(f"{s['kind']:>6} {s['alpha']:>6g} {s['P']:>6d} | {measured:>9} "
-                     f"{s['collapse_theory']:>9.4g} {s['collapse_limit']:>9.4g} | "
+                     f"{rule:>9} {s['collapse_theory']:>9.4g} {s['collapse_limit']:>9.4g} | "
                      f"{s['best_measured']:>9.4g} {s['best_theory']:>9.4g} "
                      f"{s['best_limit']:>9.4g}")
     return lines
