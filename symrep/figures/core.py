@@ -69,12 +69,17 @@ class Size:
     methods : tuple of str
         Finite-N ground truth: ``"exact"`` (global optimum) and/or ``"lbfgs"``/``"adam"``
         (trained models).
+    device : str, optional
+        Torch device of the trained models (default: CUDA when available, else CPU; see
+        :func:`symrep.simulate.device.resolve_device`). The simulation points do not
+        depend on it beyond rounding, so it is not part of a point's identity.
     """
 
     name: str
     N: int
     seeds: int
     methods: tuple = ("exact", "lbfgs")
+    device: str | None = None
 
     @property
     def quick(self) -> bool:
@@ -269,7 +274,8 @@ def simulation_points(points, size, *, figure="", progress=None, cache=None,
                     theory_cache[tkey] = solve(**p)
                 theory = theory_cache[tkey]
                 results = simulate(size.N, **p, seeds=size.seeds, method=method,
-                                   first_seed=first_seed, progress=False)
+                                   first_seed=first_seed, progress=False,
+                                   **({} if method == "exact" else {"device": size.device}))
                 summary = summarize(results, fields)
                 phases = [measured_phase(r) for r in results]
                 row = dict(figure=figure, **extra, method=method, N=size.N, seeds=size.seeds,
