@@ -44,6 +44,9 @@ def fake_compare(monkeypatch):
     monkeypatch.setattr(symrep.compare, "learning_curve_comparison", fake_comparison)
     yield
     configure_logging(0)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
 
 
 @pytest.mark.parametrize("flags, report, info, debug", [
