@@ -223,6 +223,41 @@ def _add_force(parser):
         "estimate is checked before any work; see docs/cli.md)")
 
 
+def _add_device(parser):
+    parser.add_argument(
+        "--device", default=None,
+        help="torch device of the trained models: cpu, cuda, cuda:1, ... (default: cuda "
+        "if available, else cpu)")
+
+
+def _device(args):
+    """The checked ``--device`` (None: the trainers' default); bad values exit 2."""
+    if args.device is None:
+        return None
+    from symrep.simulate.device import resolve_device
+
+    return str(resolve_device(args.device))
+
+
+def _add_verbosity(parser, *, default):
+    """-v/--verbose and -q/--quiet; after a subcommand (``default`` SUPPRESS) they leave
+    the values given before it alone."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-v", "--verbose", action="store_true", default=default,
+                       help="log DEBUG lines too (on stderr)")
+    group.add_argument("-q", "--quiet", action="store_true", default=default,
+                       help="log warnings and errors only; no progress bars")
+
+
+def _report(line):
+    """A ``# `` line of a command's report on stdout (silenced by -q)."""
+    import logging
+
+    from symrep.progress import REPORT_LOGGER_NAME
+
+    logging.getLogger(REPORT_LOGGER_NAME).info(line)
+
+
 def _show(value):
     """A number with 10 digits; lists (matrix rows) element by element."""
     if isinstance(value, float):
@@ -384,8 +419,9 @@ def _cmd_simulate(args):
                     force=args.force)
     from symrep.simulate.experiment import simulate, summarize
 
+    device = _device(args)
     results = simulate(N, **params, seeds=seeds, method=args.method, force=args.force,
-                       M=args.M)
+                       M=args.M, device=device)
     summary = summarize(results)
     if _several_units(args) and not args.json:
         return _print_unit_runs(results, summary, params, N, args.method)
@@ -452,6 +488,7 @@ def _cmd_compare(args):
     params = check_parameters(lam=args.lam, rho=args.rho, eta=args.eta)
     N = check_positive_int("N", args.N)
     seeds = check_positive_int("seeds", args.seeds)
+    device = _device(args)
     _check_folder_name(args.out)
     import matplotlib
 
@@ -477,12 +514,10 @@ def _cmd_compare(args):
              for name in ("learning_curve.png", "learning_curve.csv",
                           *(("finite_size.md",) if args.finite_size else ()))}
 
-    def progress_line(line):  # when stderr is no terminal (no progress bar there)
-        print(f"# {line}", flush=True)
-
+    progress_line = _report  # one line per point when stderr is no terminal (no bar there)
     fig, table = learning_curve_comparison(alphas, betas, **params, N=N, seeds=seeds,
                                            methods=methods, force=True, progress=None,
-                                           log=progress_line)
+                                           log=progress_line, device=device)
     with atomic_path(files["learning_curve.png"]) as tmp:
         fig.savefig(tmp, dpi=150, format="png")
     text = io.StringIO()
@@ -522,6 +557,7 @@ def _cmd_figures(args):
         size = size.with_(N=check_positive_int("N", args.N))
     if args.seeds is not None:
         size = size.with_(seeds=check_positive_int("seeds", args.seeds))
+    size = size.with_(device=_device(args))
     _check_folder_name(args.out)
     check_resources(estimate(names, size), force=args.force)
     out = check_output_dir(args.out, name="out")  # fail now, not after the simulations
@@ -531,21 +567,20 @@ def _cmd_figures(args):
     import matplotlib
 
     matplotlib.use("Agg")
-    print(f"# {len(names)} figure(s), {size_name} size: N = {size.N}, {size.seeds} seeds, "
-          f"methods {', '.join(size.methods)}", flush=True)
+    _report(f"{len(names)} figure(s), {size_name} size: N = {size.N}, {size.seeds} seeds, "
+            f"methods {', '.join(size.methods)}")
     generate(out, names, size, reuse=args.reuse, force=True,
              log=lambda line: print(line, flush=True))
     return 0
 
 
 def _cmd_realdata(args):
-    import logging
-
     from symrep.io import check_output_dir, check_output_file
     from symrep.realdata.datasets import DATASETS
     from symrep.realdata.experiment import SETTINGS, output_files
 
     name = str(args.dataset).lower()
+    device = _device(args)
     if name not in DATASETS:
         raise ValueError(f"dataset = {args.dataset!r} is invalid: must be one of "
                          f"{', '.join(DATASETS)}")
@@ -568,16 +603,11 @@ def _cmd_realdata(args):
     import matplotlib
 
     matplotlib.use("Agg")
+    from symrep.progress import progress_enabled
     from symrep.realdata.experiment import run_experiment, summary_lines, write_outputs
 
-    if not logging.getLogger().handlers:  # progress lines on stdout, as the other jobs
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("# %(message)s"))
-        logger = logging.getLogger("symrep.realdata")
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-    result = run_experiment(name, root=args.root, settings=settings, device=args.device,
-                            progress=sys.stderr.isatty())
+    result = run_experiment(name, root=args.root, settings=settings, device=device,
+                            progress=progress_enabled())
     files = write_outputs(result, out)
     for line in summary_lines(result):
         print(line)
@@ -595,6 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
         "symbolic derivation, fast saddle-point solver, and simulation.",
     )
     parser.add_argument("--version", action="version", version=f"symrep {__version__}")
+    _add_verbosity(parser, default=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -640,6 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=("exact", "lbfgs", "adam"), default="exact",
                    help="exact finite-N optimum, or training with L-BFGS or Adam")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_device(p)
     _add_force(p)
     p.set_defaults(handler=_cmd_simulate)
 
@@ -653,6 +685,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer points (about a minute)")
     p.add_argument("--finite-size", action="store_true",
                    help="also tabulate theory against the exact optimum at N = 500..4000")
+    _add_device(p)
     _add_force(p)
     p.set_defaults(handler=_cmd_compare)
 
@@ -677,6 +710,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reuse", action="store_true",
                    help="take simulation points from existing OUT/<name>.csv files where "
                    "method, N, seeds and parameters match")
+    _add_device(p)
     _add_force(p)
     p.set_defaults(handler=_cmd_figures)
 
@@ -699,8 +733,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated VAE kinds: mlp, linear, conv (default mlp,linear)")
     p.add_argument("--seeds", type=int, default=None,
                    help="seeds per point (default 1 quick, 5 full)")
-    p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    _add_device(p)
     p.set_defaults(handler=_cmd_realdata)
+    for p in sub.choices.values():  # also accepted after the subcommand
+        _add_verbosity(p, default=argparse.SUPPRESS)
     return parser
 
 
@@ -750,13 +786,19 @@ def main(argv=None) -> int:
     debug = os.environ.get("SYMREP_DEBUG", "") not in ("", "0")
     try:
         argv = _join_option_values(sys.argv[1:] if argv is None else list(argv))
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.verbose and args.quiet:  # one before the subcommand, one after it
+            parser.error("argument -q/--quiet: not allowed with argument -v/--verbose")
     except KeyboardInterrupt:
         if debug:
             raise
         sys.stderr.write("symrep: interrupted\n")
         return EXIT_INTERRUPTED
     prog = f"symrep {args.command}"
+    from symrep.progress import configure_logging
+
+    configure_logging(1 if args.verbose else -1 if args.quiet else 0)
     try:
         with warnings.catch_warnings():
             if not debug:  # stderr carries the error line only (and progress bars)

@@ -192,7 +192,7 @@ def markdown_table(rows, observables=None):
 
 def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500, seeds=3,
                               methods=("exact",), observable="eg", curve_points=400,
-                              ax=None, force=False, progress=None, log=None):
+                              ax=None, force=False, progress=None, log=None, device=None):
     """Theory curves of one observable against alpha, with finite-N points.
 
     A one-panel use of :class:`symrep.figures.curves.CurvePanel`, which the figures of the
@@ -219,6 +219,8 @@ def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500
         Progress bar over the simulated points (None: when stderr is a terminal).
     log : callable, optional
         Without a bar, called with one line per point (default: ``logging``).
+    device : str or torch.device, optional
+        Where the trained models train (default: CUDA when available, else CPU).
 
     Returns
     -------
@@ -255,7 +257,7 @@ def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500
     panel = CurvePanel(observable, "alpha", curve_alpha, "beta", tuple(betas),
                        dict(lam=lam, rho=rho, eta=eta), sim_x=tuple(alphas),
                        colors=series_colors(len(betas)))
-    size = Size("custom", N=N, seeds=seeds, methods=tuple(methods))
+    size = Size("custom", N=N, seeds=seeds, methods=tuple(methods), device=device)
     rows = simulation_points(panel.points(), size, figure="learning_curve",
                              progress=progress, log=log,
                              fields=tuple(dict.fromkeys((*SIM_FIELDS, observable))),

@@ -8,22 +8,26 @@ the committed files in ``derivations/`` can be compared byte for byte with a fre
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import sympy as sp
 
 from symrep._version import __version__
 from symrep.io import atomic_write_text, check_output_dir
+from symrep.progress import progress_bar
 from symrep.replica.display import derivation_latex
 from symrep.texwidth import delimiter_size, math_width
 
 __all__ = ["all_steps", "step_latex", "write_derivations", "compile_pdf", "MAIN_FILE"]
 
 MAIN_FILE = "main.tex"
+logger = logging.getLogger(__name__)
 _ABBREVIATE = 40  # longer denominators and log arguments get a name of their own
 # Displayed lines are filled up to 95 % of \textwidth (16.5 cm = 469.5 pt, set in the
 # preamble below): the width estimate is within a few per cent of what TeX typesets.
@@ -371,13 +375,32 @@ def write_derivations(out_dir, model=None) -> list[Path]:
     if model is not None and not isinstance(model, LinearVAE):
         raise ValueError(f"model = {model!r} is invalid: must be a symrep.model.LinearVAE")
     out = check_output_dir(out_dir, name="out_dir")
-    documents = [(f"{step.key}.tex", step_latex(step)) for step in all_steps(model)]
+    start = time.perf_counter()
+    steps = all_steps(model)
+    logger.info("derive: %d steps derived (%.1f s)", len(steps), time.perf_counter() - start)
+    documents = []
+    bar = progress_bar(len(steps), "derive", unit="step")
+    try:
+        for k, step in enumerate(steps, 1):
+            start = time.perf_counter()
+            documents.append((f"{step.key}.tex", step_latex(step)))
+            logger.info("derive: %d/%d %s (%.1f s)", k, len(steps), step.key,
+                        time.perf_counter() - start)
+            if bar is not None:
+                bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
     inputs = [f"\\input{{{name.removesuffix('.tex')}}}" for name, _ in documents]
     preamble = _PREAMBLE % {"version": __version__}
     if model is not None and not model.is_scalar:
         preamble += _GENERAL_MODEL % {"M": model.M, "Mstar": model.Mstar}
     documents.append((MAIN_FILE, preamble + "\n".join(inputs) + "\n\\end{document}\n"))
-    return [atomic_write_text(out / name, text) for name, text in documents]
+    written = []
+    for name, text in documents:
+        written.append(atomic_write_text(out / name, text))
+        logger.debug("derive: wrote %s", written[-1])
+    return written
 
 
 def compile_pdf(out_dir) -> Path:

@@ -315,10 +315,12 @@ def test_exact_minimum_of_all_zero_data_is_collapsed(lam):
     assert r.free_energy == 0.0 and r.rate == 0.0 and r.loss == 0.0
 
 
-BAD_OPTIONS = [(k, v) for k in ("lr", "init_scale", "gtol")
-               for v in (math.nan, math.inf, -1.0, 0.0, "1e-3", None) if (k, v) != ("gtol", None)
-               ] + [
-    ("max_iter", 0), ("max_iter", -1), ("max_iter", 1.5), ("seed", -1), ("seed", 2**64),
+# gtol = 0 and ftol = 0 are valid: they turn the gradient rule and the stall rule off
+BAD_OPTIONS = [(k, v) for k in ("lr", "init_scale", "gtol", "ftol")
+               for v in (math.nan, math.inf, -1.0, 0.0, "1e-3", None)
+               if not (k in ("gtol", "ftol") and v in (None, 0.0))] + [
+    ("max_iter", 0), ("max_iter", -1), ("max_iter", 1.5), ("window", 0), ("window", -1),
+    ("window", 1.5), ("seed", -1), ("seed", 2**64),
     ("seed", 1.5), ("seed", "1"), ("method", "sgd"), ("dtype", torch.int64),
     ("device", "nonsense")]
 

@@ -39,6 +39,38 @@ def test_max_iter_reports_not_converged():
 
 
 @pytest.mark.slow
+def _benchmark_like_runs(N=50):
+    """The 65 data sets of the trainer benchmark (13 alphas x 5 seeds), at small N."""
+    alphas = np.repeat(np.arange(1, 14) * 0.4, 5)
+    return [sample_scm(max(1, round(a * N)), N, 1.0, 1.0, seed=k)[0]
+            for k, a in enumerate(alphas)], np.ones((N, 1))
+
+
+def test_batched_adam_with_gtol_zero_runs_exactly_max_iter_epochs():
+    data, W0 = _benchmark_like_runs()
+    runs = train(data, W0, 1.0, 1.0, method="adam", gtol=0, max_iter=200, seed=0,
+                 device="cpu", progress=False)
+    assert len(runs) == 65
+    assert [r.n_iter for r in runs] == [200] * 65
+    assert not any(r.converged for r in runs)  # no rule met: a fixed budget
+    # a large step size reaches the minimum within 200 epochs, where a stall rule over a
+    # short window ends runs early: only when it is asked for
+    fast = dict(method="adam", gtol=0, max_iter=200, lr=0.05, window=20, seed=0,
+                device="cpu", progress=False)
+    assert [r.n_iter for r in train(data, W0, 1.0, 1.0, **fast)] == [200] * 65
+    stalled = train(data, W0, 1.0, 1.0, ftol=1e-3, **fast)
+    assert any(r.n_iter < 200 and r.converged for r in stalled)
+
+
+@pytest.mark.parametrize("option, value", [("gtol", -1.0), ("ftol", -1e-9),
+                                           ("ftol", float("nan")), ("window", 0)])
+def test_stopping_options_are_checked(option, value):
+    X, W0 = sample_scm(20, 10, 1.0, 1.0, seed=0)
+    with pytest.raises(ValueError, match=option):
+        train(X, W0, 1.0, 1.0, method="adam", max_iter=5, progress=False,
+              **{option: value})
+
+
 def test_adam_converges_to_the_exact_minimum():
     N = 100
     X, W0 = sample_scm(300, N, 1.0, 1.0, seed=4)

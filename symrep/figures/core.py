@@ -23,7 +23,6 @@ import io
 import logging
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from symrep.io import atomic_open, atomic_path
+from symrep.progress import progress_bar
 from symrep.validation import check_parameters, check_positive_int
 
 logger = logging.getLogger(__name__)
@@ -69,12 +69,17 @@ class Size:
     methods : tuple of str
         Finite-N ground truth: ``"exact"`` (global optimum) and/or ``"lbfgs"``/``"adam"``
         (trained models).
+    device : str, optional
+        Torch device of the trained models (default: CUDA when available, else CPU; see
+        :func:`symrep.simulate.device.resolve_device`). The simulation points do not
+        depend on it beyond rounding, so it is not part of a point's identity.
     """
 
     name: str
     N: int
     seeds: int
     methods: tuple = ("exact", "lbfgs")
+    device: str | None = None
 
     @property
     def quick(self) -> bool:
@@ -149,12 +154,7 @@ def measured_phase(result, q_floor=1e-6, cos_floor=0.25):
 
 
 def _progress_bar(total, desc, progress):
-    show = sys.stderr.isatty() if progress is None else bool(progress)
-    if not show or total == 0:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="pt", leave=False)
+    return progress_bar(total, desc, progress, unit="pt")
 
 
 class Progress:
@@ -182,13 +182,15 @@ class Progress:
     def step(self, text=""):
         """One step done; ``text`` says which."""
         self.done += 1
-        if self.bar is not None:
+        now = time.perf_counter()
+        line = f"{self.desc}: {self.done}/{self.total} {text} ({now - self._last:.1f} s)"
+        self._last = now
+        if self.bar is not None:  # the bar shows the step; the log keeps it (-v)
             self.bar.update()
             self.bar.set_postfix_str(text)
+            logger.debug(line)
             return
-        now = time.perf_counter()
-        self.log(f"{self.desc}: {self.done}/{self.total} {text} ({now - self._last:.1f} s)")
-        self._last = now
+        self.log(line)
 
     def close(self):
         """Remove the bar (also when the work stops early: no stale bar above an error)."""
@@ -272,7 +274,8 @@ def simulation_points(points, size, *, figure="", progress=None, cache=None,
                     theory_cache[tkey] = solve(**p)
                 theory = theory_cache[tkey]
                 results = simulate(size.N, **p, seeds=size.seeds, method=method,
-                                   first_seed=first_seed, progress=False)
+                                   first_seed=first_seed, progress=False,
+                                   **({} if method == "exact" else {"device": size.device}))
                 summary = summarize(results, fields)
                 phases = [measured_phase(r) for r in results]
                 row = dict(figure=figure, **extra, method=method, N=size.N, seeds=size.seeds,

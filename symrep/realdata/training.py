@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from symrep.progress import progress_bar
 from symrep.realdata.vae import KINDS, BatchedVAE, make_vae
 from symrep.simulate.device import resolve_device
 from symrep.validation import check_finite_float, check_positive_int, check_seed
@@ -141,11 +142,7 @@ def _stream_seed(seed, stream):
 
 
 def _progress_bar(total, enabled):
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="train VAEs", unit="epoch", leave=False)
+    return progress_bar(total, "train VAEs", enabled, unit="epoch")
 
 
 def train_vaes(X, betas, *, kind="mlp", image_shape=None, seeds=(0,), epochs=50,
@@ -180,7 +177,8 @@ def train_vaes(X, betas, *, kind="mlp", image_shape=None, seeds=(0,), epochs=50,
     device : str or torch.device, optional
         Default: CUDA when available, else CPU.
     progress : bool, default False
-        Show a tqdm progress bar over the epochs.
+        Show a tqdm progress bar over the epochs; None: when stderr is a terminal and
+        logging is not quiet (:func:`symrep.progress.progress_enabled`).
 
     Returns
     -------

@@ -18,20 +18,25 @@ Models with M latent units (``M`` > 1) share the optimisers; only the objective 
 code, unchanged.
 
 The stopping rule is on the gradient, ||grad L|| / sqrt(N) < gtol (an O(1)-normalised
-quantity), or on the lack of progress of the objective over a window of iterations.
+quantity), or on the lack of progress of the objective over a window of iterations
+(relative decrease at most ``ftol`` over ``window`` iterations: the stall rule).
 A run that stops for neither reason before ``max_iter`` is reported with
-``converged=False``.
+``converged=False``. ``gtol=0`` turns the gradient rule off and, unless ``ftol`` is given,
+the stall rule too: Adam then runs exactly ``max_iter`` epochs, a fixed training budget
+as in practice.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-import sys
+import time
 
 import numpy as np
 import torch
 
 from symrep.errors import SolverError
+from symrep.progress import progress_bar
 from symrep.resources import check_resources, training_estimate
 from symrep.simulate.data import check_data, check_features, check_strengths
 from symrep.simulate.device import resolve_device
@@ -54,6 +59,8 @@ from symrep.validation import (
 )
 
 __all__ = ["train", "METHODS"]
+
+logger = logging.getLogger(__name__)
 
 METHODS = ("lbfgs", "adam")
 
@@ -122,18 +129,15 @@ class _UnitsProblem(_Problem):
 
 
 def _progress(total, enabled, desc):
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, leave=False, unit="it")
+    return progress_bar(total, desc, enabled, unit="it")
 
 
 def _stalled(history, window, ftol):
-    """Per-run: no relative progress of more than ftol over the last `window` iterations."""
-    if len(history) <= window:
+    """Per-run: no relative progress of more than ftol over the last `window` iterations.
+
+    ``ftol = 0`` turns the rule off (never stalled).
+    """
+    if ftol == 0 or len(history) <= window:
         return torch.zeros_like(history[-1], dtype=torch.bool)
     old, new = history[-window - 1], history[-1]
     return (old - new) <= ftol * torch.clamp(new.abs(), min=1.0)
@@ -307,8 +311,8 @@ def _strengths_per_run(rho, B, n_features):
 
 
 def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lbfgs", *,
-          M=1, gtol=None, max_iter=None, lr=1e-3, init_scale=1.0, dtype=torch.float64,
-          progress=None, force=False):
+          M=1, gtol=None, max_iter=None, ftol=None, window=None, lr=1e-3, init_scale=1.0,
+          dtype=torch.float64, progress=None, force=False):
     """Train the linear VAE (M latent units) by gradient descent until convergence.
 
     Parameters
@@ -334,10 +338,18 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
         "lbfgs" (default) converges fast; "adam" is plain full-batch Adam with
         learning rate ``lr``.
     gtol : float, optional
-        Stop a run when ||grad L|| / sqrt(N) < gtol (> 0). Default 1e-8 (lbfgs), 1e-6
-        (adam).
+        Stop a run when ||grad L|| / sqrt(N) < gtol (>= 0). Default 1e-8 (lbfgs), 1e-6
+        (adam). 0 turns the gradient rule off and, unless ``ftol`` is given, the stall
+        rule too: with "adam" every run then trains exactly ``max_iter`` epochs ("lbfgs"
+        still stops a run whose line search can make no progress).
     max_iter : int, optional
         Iteration (epoch) limit. Default 20,000 (lbfgs), 200,000 (adam).
+    ftol : float, optional
+        Stall rule: stop a run whose objective decreased by at most ftol (relative, in
+        [0, inf)) over the last ``window`` iterations; 0 turns the rule off. Default
+        1e-15 (lbfgs), 1e-9 (adam); 0 when ``gtol`` is 0.
+    window : int, optional
+        Iterations of the stall rule (>= 1). Default 50 (lbfgs), 2,000 (adam).
     M : int, default 1
         Number of latent units (keyword only).
     lr : float
@@ -401,7 +413,13 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
     one_unit = M == 1 and n_features == 1
     opts = dict(_DEFAULTS[method])
     if gtol is not None:
-        opts["gtol"] = check_finite_float("gtol", gtol)
+        opts["gtol"] = check_finite_float("gtol", gtol, closed=True)
+        if opts["gtol"] == 0:  # a fixed budget of iterations: no stopping rule by default
+            opts["ftol"] = 0.0
+    if ftol is not None:
+        opts["ftol"] = check_finite_float("ftol", ftol, closed=True)
+    if window is not None:
+        opts["window"] = check_positive_int("window", window)
     if max_iter is not None:
         opts["max_iter"] = check_positive_int("max_iter", max_iter)
     check_resources(training_estimate(B * M, N, sum(x.shape[0] for x in datasets), method,
@@ -422,10 +440,17 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
         [init_scale * torch.randn(B, 2 * N * M, generator=gen, **kw), torch.zeros(B, M, **kw)],
         dim=1,
     )
+    logger.debug("%s: %d run(s), N = %d, M = %d on %s; gtol = %g, ftol = %g, window = %d, "
+                 "max_iter = %d", method, B, N, M, device, opts["gtol"], opts["ftol"],
+                 opts["window"], opts["max_iter"])
+    start = time.perf_counter()
     if method == "lbfgs":
         theta, conv, n_iter, gnorm = _run_lbfgs(prob, theta, progress=progress, **opts)
     else:
         theta, conv, n_iter, gnorm = _run_adam(prob, theta, lr=lr, progress=progress, **opts)
+    logger.debug("%s: %d of %d run(s) converged, %d to %d iterations, %.2f s", method,
+                 int(conv.sum()), B, int(n_iter.min()), int(n_iter.max()),
+                 time.perf_counter() - start)
 
     theta = theta.detach().cpu().to(torch.float64).numpy()
     nm = N * M
