@@ -573,10 +573,9 @@ def _cmd_figures(args):
     size_name = "quick" if args.quick else "full"
     from symrep.figures import estimate, generate
     from symrep.figures.core import SIZES
+    from symrep.grid.executor import check_scheduler
     from symrep.io import check_output_dir, check_output_file
     from symrep.resources import check_resources
-
-    from symrep.grid.executor import check_scheduler
 
     check_scheduler(args.scheduler)
     size = SIZES[size_name]
