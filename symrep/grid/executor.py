@@ -35,8 +35,9 @@ __all__ = ["run_tasks", "open_client", "GridResults", "estimate_seconds",
 logger = logging.getLogger("symrep.grid")
 
 #: A grid with at most this many seconds of estimated work runs in this process (the
-#: estimates of :mod:`symrep.resources` are cautious: often ten times the real time).
-SMALL_GRID_SECONDS = 30.0
+#: estimates of :mod:`symrep.resources` are cautious: about four times the real time for
+#: the figures, so this is about half a minute of work).
+SMALL_GRID_SECONDS = 120.0
 #: A grid with fewer tasks than this to compute runs in this process.
 SMALL_GRID_TASKS = 4
 #: Named choices of ``scheduler`` (besides an address such as ``tcp://host:8786``).
