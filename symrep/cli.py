@@ -258,6 +258,18 @@ def _report(line):
     logging.getLogger(REPORT_LOGGER_NAME).info(line)
 
 
+def _add_grid_options(parser):
+    parser.add_argument(
+        "--store", default=None, metavar="PATH",
+        help="Zarr store of the simulated data sets: each is written as it finishes, and a "
+        "rerun with the same store computes only what is missing (docs/cluster.md)")
+    parser.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS",
+        help="run the simulations on this Dask scheduler (tcp://host:8786), 'local' (a "
+        "cluster of this machine's cores) or 'serial' (this process); default: this "
+        "process for small grids, a local cluster for large ones")
+
+
 def _show(value):
     """A number with 10 digits; lists (matrix rows) element by element."""
     if isinstance(value, float):
@@ -420,8 +432,14 @@ def _cmd_simulate(args):
     from symrep.simulate.experiment import simulate, summarize
 
     device = _device(args)
-    results = simulate(N, **params, seeds=seeds, method=args.method, force=args.force,
-                       M=args.M, device=device)
+    if _several_units(args):
+        if args.store is not None or args.scheduler is not None:
+            raise ValueError("store and scheduler are invalid with --M > 1 or several --rho: "
+                             "a grid runs one latent unit and one feature")
+        results = simulate(N, **params, seeds=seeds, method=args.method, force=args.force,
+                           M=args.M, device=device)
+    else:
+        results = _simulate_grid(N, params, seeds, args, device)
     summary = summarize(results)
     if _several_units(args) and not args.json:
         return _print_unit_runs(results, summary, params, N, args.method)
@@ -444,6 +462,33 @@ def _cmd_simulate(args):
     print(f"{'mean':>6} " + " ".join(f"{summary[c][0]:>13.6g}" for c in cols))
     print(f"{'+-se':>6} " + " ".join(f"{summary[c][1]:>13.2g}" for c in cols))
     return 0
+
+
+def _simulate_grid(N, params, seeds, args, device=None):
+    """The data sets of ``symrep simulate`` as grid tasks: results shaped like
+    ``SimulationResult`` (its fields, ``params`` and ``as_dict()``, without the weights)."""
+    from types import SimpleNamespace
+
+    from symrep.grid import Task, run_tasks
+    from symrep.simulate.observables import SCALAR_FIELDS
+
+    options = (("device", device),) if device is not None and args.method != "exact" else ()
+    tasks = [Task(**params, N=N, seed=k, method=args.method, first_seed=0, seeds=seeds,
+                  options=options)
+             for k in range(seeds)]
+    settings = dict(command="simulate", N=N, seeds=seeds, method=args.method, **params)
+    records = run_tasks(tasks, store=args.store, scheduler=args.scheduler,
+                        settings=settings)
+    results = []
+    for task, rec in zip(tasks, records, strict=True):
+        P = int(rec["P"])
+        run = {name: rec[name] for name in SCALAR_FIELDS}
+        run.update(params=dict(alpha=P / N, beta=task.beta, lam=task.lam, rho=task.rho,
+                               eta=task.eta, N=N, P=P),
+                   method=args.method, converged=bool(rec["converged"]),
+                   n_iter=int(rec["n_iter"]), grad_norm=rec["grad_norm"])
+        results.append(SimpleNamespace(**run, as_dict=lambda run=run: dict(run)))
+    return results
 
 
 def _print_unit_runs(results, summary, params, N, method):
@@ -482,8 +527,7 @@ def _check_folder_name(path):
 
 
 def _cmd_compare(args):
-    import csv
-    import io
+    from symrep.grid.executor import check_scheduler
 
     params = check_parameters(lam=args.lam, rho=args.rho, eta=args.eta)
     N = check_positive_int("N", args.N)
@@ -493,16 +537,11 @@ def _cmd_compare(args):
     import matplotlib
 
     matplotlib.use("Agg")
-    from symrep.compare import (
-        finite_size_estimate,
-        finite_size_study,
-        learning_curve_comparison,
-        learning_curve_estimate,
-        markdown_table,
-    )
-    from symrep.io import atomic_path, atomic_write_text, check_output_dir, check_output_file
+    from symrep.compare import finite_size_estimate, learning_curve_estimate
+    from symrep.io import check_output_dir, check_output_file
     from symrep.resources import check_resources
 
+    scheduler = check_scheduler(args.scheduler)
     alphas, betas = COMPARE_GRIDS["quick" if args.quick else "full"]
     methods = ("exact", "lbfgs")
     estimate = learning_curve_estimate(alphas, betas, N=N, seeds=seeds, methods=methods)
@@ -515,9 +554,33 @@ def _cmd_compare(args):
                           *(("finite_size.md",) if args.finite_size else ()))}
 
     progress_line = _report  # one line per point when stderr is no terminal (no bar there)
+
+    from contextlib import ExitStack
+
+    from symrep.grid.executor import open_client
+
+    client = None
+    settings = dict(command="compare", N=N, seeds=seeds, quick=bool(args.quick), **params)
+    with ExitStack() as stack:
+        if scheduler not in (None, "serial"):  # one cluster for both grids
+            client, scheduler = stack.enter_context(open_client(scheduler)), None
+        grid = dict(store=args.store, client=client, scheduler=scheduler, settings=settings)
+        _compare_grids(args, alphas, betas, params, N, seeds, methods, files, progress_line,
+                       grid, device)
+    return 0
+
+
+def _compare_grids(args, alphas, betas, params, N, seeds, methods, files, progress_line,
+                   grid, device):
+    import csv
+    import io
+
+    from symrep.compare import finite_size_study, learning_curve_comparison, markdown_table
+    from symrep.io import atomic_path, atomic_write_text
+
     fig, table = learning_curve_comparison(alphas, betas, **params, N=N, seeds=seeds,
                                            methods=methods, force=True, progress=None,
-                                           log=progress_line, device=device)
+                                           log=progress_line, device=device, **grid)
     with atomic_path(files["learning_curve.png"]) as tmp:
         fig.savefig(tmp, dpi=150, format="png")
     text = io.StringIO()
@@ -532,10 +595,9 @@ def _cmd_compare(args):
     print(f"figure: {files['learning_curve.png']}")
     if args.finite_size:
         rows = finite_size_study(Ns=FINITE_SIZE_NS, seeds=FINITE_SIZE_SEEDS, force=True,
-                                 log=progress_line)
+                                 log=progress_line, **grid)
         atomic_write_text(files["finite_size.md"], markdown_table(rows) + "\n")
         print(f"finite-size table: {files['finite_size.md']}")
-    return 0
 
 
 def _cmd_figures(args):
@@ -549,9 +611,11 @@ def _cmd_figures(args):
     size_name = "quick" if args.quick else "full"
     from symrep.figures import estimate, generate
     from symrep.figures.core import SIZES
+    from symrep.grid.executor import check_scheduler
     from symrep.io import check_output_dir, check_output_file
     from symrep.resources import check_resources
 
+    check_scheduler(args.scheduler)
     size = SIZES[size_name]
     if args.N is not None:
         size = size.with_(N=check_positive_int("N", args.N))
@@ -570,7 +634,8 @@ def _cmd_figures(args):
     _report(f"{len(names)} figure(s), {size_name} size: N = {size.N}, {size.seeds} seeds, "
             f"methods {', '.join(size.methods)}")
     generate(out, names, size, reuse=args.reuse, force=True,
-             log=lambda line: print(line, flush=True))
+             log=lambda line: print(line, flush=True), store=args.store,
+             scheduler=args.scheduler)
     return 0
 
 
@@ -673,6 +738,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _add_device(p)
     _add_force(p)
+    _add_grid_options(p)
     p.set_defaults(handler=_cmd_simulate)
 
     p = sub.add_parser("compare", help="theory curves against finite-N simulation, with figure")
@@ -687,6 +753,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also tabulate theory against the exact optimum at N = 500..4000")
     _add_device(p)
     _add_force(p)
+    _add_grid_options(p)
     p.set_defaults(handler=_cmd_compare)
 
     p = sub.add_parser(
@@ -712,6 +779,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "method, N, seeds and parameters match")
     _add_device(p)
     _add_force(p)
+    _add_grid_options(p)
     p.set_defaults(handler=_cmd_figures)
 
     p = sub.add_parser(

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from symrep.resources import Estimate, check_resources, simulations_estimate, sweep_estimate
-from symrep.simulate.experiment import SIMULATION_METHODS, simulate, summarize
+from symrep.simulate.experiment import SIMULATION_METHODS, summarize
 from symrep.simulate.observables import SCALAR_FIELDS
 from symrep.solvers import solve
 from symrep.solvers.saddle_point import RESULT_FIELDS
@@ -101,7 +101,8 @@ def learning_curve_estimate(alphas, betas, *, N=500, seeds=3, methods=("exact",)
 
 
 def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="exact",
-                      observables=COMPARED, progress=None, log=None, force=False):
+                      observables=COMPARED, progress=None, log=None, force=False, *,
+                      store=None, client=None, scheduler=None, settings=None):
     """RS prediction against the finite-N optimum at growing N.
 
     Parameters
@@ -121,6 +122,12 @@ def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="
     force : bool
         Run even if the estimated memory or time exceeds what is at hand (see
         :mod:`symrep.resources`).
+    store, client, scheduler : optional
+        Where the data sets run and their results are kept: each is a
+        :class:`symrep.grid.Task` (seeds 0, ..., seeds - 1 at every (point, N)), run by
+        :func:`symrep.grid.run_tasks` with these arguments.
+    settings : dict, optional
+        The grid's settings kept in the store (default: seeds and method).
 
     Returns
     -------
@@ -139,21 +146,49 @@ def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="
     (method,) = _check_methods([method])
     observables = _check_observables(observables)
     check_resources(finite_size_estimate(points, Ns, seeds, method), force=force)
+    from types import SimpleNamespace
+
+    from symrep.grid import Task, run_tasks
+
+    pairs = [(label, N) for label in points for N in Ns]
+    grid = {(label, N): [Task(**points[label], N=N, seed=k, method=method, first_seed=0,
+                              seeds=seeds) for k in range(seeds)] for label, N in pairs}
+    tasks = [t for pair in pairs for t in grid[pair]]
+    waiting = {pair: seeds for pair in pairs}
+    owner = {}
+    for pair in pairs:
+        for t in grid[pair]:
+            owner.setdefault(t, []).append(pair)
+    with Progress(len(pairs), "finite-size study", progress, log) as tracker:
+        seen = set()
+
+        def one_done(task, record):
+            seen.add(task)
+            for pair in owner[task]:
+                waiting[pair] -= 1
+                if waiting[pair] == 0:
+                    tracker.step(f"{pair[0]} N={pair[1]}")
+
+        records = run_tasks(tasks, store=store, client=client, scheduler=scheduler,
+                            progress=one_done, settings=settings or dict(
+                                grid="finite-size study", seeds=seeds, method=method))
+        for task in tasks:  # found in the store: no call of one_done
+            if task not in seen:
+                one_done(task, None)
+    by_task = dict(zip(tasks, records, strict=True))
     rows = []
-    with Progress(len(points) * len(Ns), "finite-size study", progress, log) as tracker:
-        for label, p in points.items():
-            theory = solve(**p)
-            for N in Ns:
-                res = simulate(N, **p, seeds=seeds, method=method, progress=False, force=True)
-                summary = summarize(res, observables)
-                for name in observables:
-                    mean, sem = summary[name]
-                    dev = mean - getattr(theory, name)
-                    z = 0.0 if abs(dev) <= 1e-12 else (abs(dev) / sem if sem > 0 else math.inf)
-                    rows.append(dict(point=label, phase=theory.phase, N=N, observable=name,
-                                     theory=getattr(theory, name), mean=mean, sem=sem,
-                                     deviation=dev, z=z, **p))
-                tracker.step(f"{label} N={N}")
+    for label, p in points.items():
+        theory = solve(**p)
+        for N in Ns:
+            res = [SimpleNamespace(**by_task[t]) for t in grid[label, N]]
+            summary = summarize(res, observables)
+            for name in observables:
+                mean, sem = summary[name]
+                dev = mean - getattr(theory, name)
+                z = 0.0 if abs(dev) <= 1e-12 else (abs(dev) / sem if sem > 0 else math.inf)
+                rows.append(dict(point=label, phase=theory.phase, N=N, observable=name,
+                                 theory=getattr(theory, name), mean=mean, sem=sem,
+                                 deviation=dev, z=z, **p))
     return rows
 
 
@@ -192,7 +227,8 @@ def markdown_table(rows, observables=None):
 
 def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500, seeds=3,
                               methods=("exact",), observable="eg", curve_points=400,
-                              ax=None, force=False, progress=None, log=None, device=None):
+                              ax=None, force=False, progress=None, log=None, device=None,
+                              store=None, client=None, scheduler=None, settings=None):
     """Theory curves of one observable against alpha, with finite-N points.
 
     A one-panel use of :class:`symrep.figures.curves.CurvePanel`, which the figures of the
@@ -221,6 +257,9 @@ def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500
         Without a bar, called with one line per point (default: ``logging``).
     device : str or torch.device, optional
         Where the trained models train (default: CUDA when available, else CPU).
+    store, client, scheduler, settings : optional
+        Where the simulations run and their results are kept (see
+        :func:`symrep.figures.core.simulation_points` and :func:`symrep.grid.run_tasks`).
 
     Returns
     -------
@@ -261,7 +300,8 @@ def learning_curve_comparison(alphas, betas, lam=1.0, rho=1.0, eta=1.0, *, N=500
     rows = simulation_points(panel.points(), size, figure="learning_curve",
                              progress=progress, log=log,
                              fields=tuple(dict.fromkeys((*SIM_FIELDS, observable))),
-                             independent=False)
+                             independent=False, store=store, client=client,
+                             scheduler=scheduler, settings=settings)
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 4), constrained_layout=True)
     panel.draw(ax, rows)

@@ -148,7 +148,7 @@ def estimate(names=None, size="quick"):
 
 
 def generate(out, names=None, size="quick", *, progress=None, reuse=False, log=print,
-             force=False):
+             force=False, store=None, client=None, scheduler=None):
     """Make figures and write ``out/<name>.png``, ``out/<name>.pdf`` and ``out/<name>.csv``.
 
     Parameters
@@ -169,15 +169,23 @@ def generate(out, names=None, size="quick", *, progress=None, reuse=False, log=p
     force : bool
         Run even if the estimated memory or time exceeds what is at hand (see
         :func:`estimate` and :mod:`symrep.resources`).
+    store : str or path, optional
+        A Zarr store of every simulated data set (:class:`symrep.grid.GridStore`): the
+        figures' tasks are added to it and written as they finish, and a rerun computes
+        only what it lacks.
+    client : distributed.Client, optional
+        Run the simulations on this Dask cluster.
+    scheduler : str, optional
+        ``"tcp://host:8786"`` (a Dask scheduler), ``"local"`` or ``"serial"``; default:
+        one LocalCluster for all figures when the estimated work is large (see
+        :func:`symrep.grid.run_tasks`), else this process.
 
     Returns
     -------
     dict
         ``name -> (FigureResult, [written paths], seconds)``.
     """
-    import matplotlib.pyplot as plt
-
-    from symrep.figures.core import load_points, resolve_size
+    from symrep.figures.core import resolve_size
     from symrep.io import check_output_dir
     from symrep.resources import check_resources
 
@@ -185,11 +193,30 @@ def generate(out, names=None, size="quick", *, progress=None, reuse=False, log=p
     size = resolve_size(size)
     check_resources(estimate(names, size), force=force)
     out = check_output_dir(out)
+    from contextlib import ExitStack
+
+    from symrep.grid.executor import SMALL_GRID_SECONDS, check_scheduler, open_client
+
+    scheduler = check_scheduler(scheduler)
+    with ExitStack() as stack:
+        # one cluster for all the figures, not one per figure
+        if client is None and (scheduler not in (None, "serial") or (
+                scheduler is None and estimate(names, size).seconds > SMALL_GRID_SECONDS)):
+            client, scheduler = stack.enter_context(open_client(scheduler)), None
+        grid = dict(store=store, client=client, scheduler=scheduler)
+        return _generate(out, names, size, progress, reuse, log, grid)
+
+
+def _generate(out, names, size, progress, reuse, log, grid):
+    import matplotlib.pyplot as plt
+
+    from symrep.figures.core import load_points
+
     done = {}
     for name in names:
         start = time.perf_counter()
         cache = load_points(out / f"{name}.csv") if reuse else {}
-        result = FIGURES[name].load()(size, progress=progress, cache=cache)
+        result = FIGURES[name].load()(size, progress=progress, cache=cache, grid=grid)
         paths = result.save(out)
         plt.close(result.figure)
         seconds = time.perf_counter() - start

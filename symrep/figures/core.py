@@ -205,9 +205,20 @@ class Progress:
         return False
 
 
+def _device_option(size, method):
+    """The device of a training task (none for the exact optimum or the default)."""
+    device = getattr(size, "device", None)
+    return (("device", device),) if device is not None and method != "exact" else ()
+
+
 def simulation_points(points, size, *, figure="", progress=None, cache=None,
-                      fields=SIM_FIELDS, independent=True, log=None):
+                      fields=SIM_FIELDS, independent=True, log=None, store=None, client=None,
+                      scheduler=None, settings=None):
     """Simulate every parameter point with every method of ``size``.
+
+    Each data set of each (point, method) is one :class:`~symrep.grid.Task`; the tasks
+    run through :func:`symrep.grid.run_tasks` (in this process for a small grid, else on
+    a Dask cluster; ``store``, ``client`` and ``scheduler`` go there).
 
     Parameters
     ----------
@@ -237,6 +248,17 @@ def simulation_points(points, size, *, figure="", progress=None, cache=None,
         Observables recorded (fields of both
         :class:`~symrep.simulate.observables.SimulationResult` and
         :class:`~symrep.solvers.SolveResult`).
+    store : str or path, optional
+        Zarr store of the tasks' results (see :class:`symrep.grid.GridStore`): what it
+        holds is not computed again, and every finished task is written at once.
+    client : distributed.Client, optional
+        Run the tasks on this Dask cluster.
+    scheduler : str, optional
+        ``"tcp://host:8786"``, ``"local"`` or ``"serial"`` (see
+        :func:`symrep.grid.run_tasks`).
+    settings : dict, optional
+        The grid's settings kept in the store (default: N, seeds, methods and
+        ``independent``); a store with other settings is refused.
 
     Returns
     -------
@@ -248,51 +270,94 @@ def simulation_points(points, size, *, figure="", progress=None, cache=None,
         ``fields`` (default :data:`SIM_FIELDS`) its ``_mean``, ``_sem`` and RS value
         ``_theory``.
     """
-    from symrep.simulate.experiment import simulate, summarize
+    from types import SimpleNamespace
+
+    from symrep.grid import Task, run_tasks
+    from symrep.simulate.experiment import summarize
     from symrep.solvers import solve
 
     size = resolve_size(size)
-    tasks = []
+    jobs = []
     for i, point in enumerate(points):
         extra = {k: v for k, v in point.items() if k not in _PARAMS}
         p = check_parameters(**{k: point[k] for k in _PARAMS if k in point})
         p = {"rho": 1.0, "eta": 1.0, **p}
         first_seed = i * size.seeds if independent else 0
         for method in size.methods:
-            tasks.append((p, extra, method, first_seed))
-    with Progress(len(tasks), figure or "simulations", progress, log) as tracker:
-        theory_cache = {}
-        rows = []
-        for p, extra, method, first_seed in tasks:
-            key = point_key(method, size.N, size.seeds, first_seed, p)
-            if cache is not None and key in cache and all(f"{f}_mean" in cache[key]
-                                                          for f in fields):
-                row = {**cache[key], **extra, "figure": figure}
-            else:
-                tkey = tuple(p[k] for k in _PARAMS)
-                if tkey not in theory_cache:
-                    theory_cache[tkey] = solve(**p)
-                theory = theory_cache[tkey]
-                results = simulate(size.N, **p, seeds=size.seeds, method=method,
-                                   first_seed=first_seed, progress=False,
-                                   **({} if method == "exact" else {"device": size.device}))
-                summary = summarize(results, fields)
-                phases = [measured_phase(r) for r in results]
-                row = dict(figure=figure, **extra, method=method, N=size.N, seeds=size.seeds,
-                           first_seed=first_seed, **p, P=results[0].params["P"],
-                           converged=sum(bool(r.converged) for r in results),
-                           phase_theory=theory.phase,
-                           n_learning=phases.count("learning"),
-                           n_overfitting=phases.count("overfitting"),
-                           n_regularized=phases.count("regularized"))
-                for name in fields:
-                    mean, sem = summary[name]
-                    row[f"{name}_mean"], row[f"{name}_sem"] = mean, sem
-                    row[f"{name}_theory"] = float(getattr(theory, name))
-                if cache is not None:
-                    cache[key] = row
-            rows.append(row)
-            tracker.step(f"{method} alpha={p['alpha']:g} beta={p['beta']:g} lam={p['lam']:g}")
+            jobs.append((p, extra, method, first_seed))
+    rows = [None] * len(jobs)
+    tasks, owner = [], {}
+    for j, (p, extra, method, first_seed) in enumerate(jobs):
+        key = point_key(method, size.N, size.seeds, first_seed, p)
+        if cache is not None and key in cache and all(f"{f}_mean" in cache[key]
+                                                      for f in fields):
+            rows[j] = {**cache[key], **extra, "figure": figure}
+            continue
+        for k in range(size.seeds):
+            task = Task(**p, N=size.N, seed=first_seed + k, method=method,
+                        first_seed=first_seed, seeds=size.seeds,
+                        options=_device_option(size, method))
+            tasks.append(task)
+            owner.setdefault(task, []).append(j)
+    if settings is None:
+        settings = dict(grid="simulation points", N=size.N, seeds=size.seeds,
+                        methods=list(size.methods), independent=bool(independent))
+    theory_cache = {}
+
+    def label(j):
+        p, _, method, _ = jobs[j]
+        return f"{method} alpha={p['alpha']:g} beta={p['beta']:g} lam={p['lam']:g}"
+
+    with Progress(len(jobs), figure or "simulations", progress, log) as tracker:
+        for j, row in enumerate(rows):
+            if row is not None:
+                tracker.step(label(j))
+        waiting = {j: size.seeds for j in range(len(jobs)) if rows[j] is None}
+        finished = {}
+
+        def one_done(task, record):
+            finished[task] = record
+            for j in owner[task]:
+                waiting[j] -= 1
+                if waiting[j] == 0:
+                    tracker.step(label(j))
+
+        records = run_tasks(tasks, store=store, client=client, scheduler=scheduler,
+                            progress=one_done, settings=settings)
+        # a task found in the store does not pass through one_done
+        if any(n > 0 for n in waiting.values()):
+            for task, record in zip(tasks, records, strict=True):
+                if task not in finished:
+                    one_done(task, record)
+    by_task = dict(zip(tasks, records, strict=True))
+    for j, (p, extra, method, first_seed) in enumerate(jobs):
+        if rows[j] is not None:
+            continue
+        results = [SimpleNamespace(**by_task[Task(**p, N=size.N, seed=first_seed + k,
+                                                  method=method, first_seed=first_seed,
+                                                  seeds=size.seeds,
+                                                  options=_device_option(size, method))])
+                   for k in range(size.seeds)]
+        tkey = tuple(p[k] for k in _PARAMS)
+        if tkey not in theory_cache:
+            theory_cache[tkey] = solve(**p)
+        theory = theory_cache[tkey]
+        summary = summarize(results, fields)
+        phases = [measured_phase(r) for r in results]
+        row = dict(figure=figure, **extra, method=method, N=size.N, seeds=size.seeds,
+                   first_seed=first_seed, **p, P=int(results[0].P),
+                   converged=sum(bool(r.converged) for r in results),
+                   phase_theory=theory.phase,
+                   n_learning=phases.count("learning"),
+                   n_overfitting=phases.count("overfitting"),
+                   n_regularized=phases.count("regularized"))
+        for name in fields:
+            mean, sem = summary[name]
+            row[f"{name}_mean"], row[f"{name}_sem"] = mean, sem
+            row[f"{name}_theory"] = float(getattr(theory, name))
+        if cache is not None:
+            cache[point_key(method, size.N, size.seeds, first_seed, p)] = row
+        rows[j] = row
     return rows
 
 

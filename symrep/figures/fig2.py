@@ -65,7 +65,7 @@ MIDDLE_SIM_ALPHA = {"full": (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0),
                     "quick": (0.5, 1.0, 2.0, 4.0)}
 
 
-def fig2_middle(size="quick", *, progress=None, cache=None):
+def fig2_middle(size="quick", *, progress=None, cache=None, grid=None):
     """Signal recovery error against alpha for several beta at lam = 1.
 
     Parameters
@@ -76,6 +76,9 @@ def fig2_middle(size="quick", *, progress=None, cache=None):
         Progress bar over the simulation points (default: when stderr is a terminal).
     cache : dict, optional
         Earlier simulation rows to reuse (see :func:`symrep.figures.core.load_points`).
+    grid : dict, optional
+        Where the simulations run and are kept: ``store``, ``client``, ``scheduler``,
+        ``settings`` of :func:`~symrep.figures.core.simulation_points`.
 
     Returns
     -------
@@ -85,7 +88,7 @@ def fig2_middle(size="quick", *, progress=None, cache=None):
     panel = CurvePanel("eg", "alpha", alpha_grid(6.2), "beta", MIDDLE_BETAS, dict(lam=1.0),
                        sim_x=MIDDLE_SIM_ALPHA["quick" if size.quick else "full"])
     rows = simulation_points(panel.points(), size, figure="fig2_middle", progress=progress,
-                             cache=cache)
+                             cache=cache, **(grid or {}))
     fig, ax = _figure()
     panel.draw(ax, rows)
     mark_plateau(ax, x=0.9)
@@ -104,7 +107,7 @@ LEFT_SIM_ALPHA = {"full": (0.5, 1.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0),
                   "quick": (0.5, 2.0, 6.0, 10.0)}
 
 
-def fig2_left(size="quick", *, progress=None, cache=None):
+def fig2_left(size="quick", *, progress=None, cache=None, grid=None):
     """Signal recovery error against alpha for several weight decays lam at beta = 0.5.
 
     Parameters
@@ -115,6 +118,9 @@ def fig2_left(size="quick", *, progress=None, cache=None):
         Progress bar over the simulation points.
     cache : dict, optional
         Earlier simulation rows to reuse.
+    grid : dict, optional
+        Where the simulations run and are kept: ``store``, ``client``, ``scheduler``,
+        ``settings`` of :func:`~symrep.figures.core.simulation_points`.
 
     Returns
     -------
@@ -125,7 +131,7 @@ def fig2_left(size="quick", *, progress=None, cache=None):
                        dict(beta=LEFT_BETA),
                        sim_x=LEFT_SIM_ALPHA["quick" if size.quick else "full"])
     rows = simulation_points(panel.points(), size, figure="fig2_left", progress=progress,
-                             cache=cache)
+                             cache=cache, **(grid or {}))
     fig, ax = _figure()
     panel.draw(ax, rows)
     mark_plateau(ax, x=0.62)
@@ -147,7 +153,7 @@ RIGHT_SIM_BETA = {"full": (0.05, 0.2, 0.5, 1.0, 1.5, 2.5), "quick": (0.1, 0.5, 1
 RIGHT_SIM_ALPHAS = {"full": RIGHT_ALPHAS, "quick": (0.5, 2.0, 10.0)}
 
 
-def fig2_right(size="quick", *, progress=None, cache=None):
+def fig2_right(size="quick", *, progress=None, cache=None, grid=None):
     """KL(q(z|x) || p_W(z|x)) against beta for several alpha at lam = 1.
 
     The KL vanishes in the collapsed (regularized) phase: the vertical axis is
@@ -161,6 +167,9 @@ def fig2_right(size="quick", *, progress=None, cache=None):
         Progress bar over the simulation points.
     cache : dict, optional
         Earlier simulation rows to reuse.
+    grid : dict, optional
+        Where the simulations run and are kept: ``store``, ``client``, ``scheduler``,
+        ``settings`` of :func:`~symrep.figures.core.simulation_points`.
 
     Returns
     -------
@@ -172,7 +181,7 @@ def fig2_right(size="quick", *, progress=None, cache=None):
                        RIGHT_ALPHAS, dict(lam=1.0), sim_x=RIGHT_SIM_BETA[which],
                        sim_values=RIGHT_SIM_ALPHAS[which])
     rows = simulation_points(panel.points(), size, figure="fig2_right", progress=progress,
-                             cache=cache)
+                             cache=cache, **(grid or {}))
     fig, ax = _figure()
     panel.draw(ax, rows)
     ax.set_xscale("log")

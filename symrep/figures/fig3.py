@@ -38,7 +38,7 @@ def majority_phase(row):
 
 
 def fig3_phase_diagram(size="quick", *, lam=1.0, rho=1.0, eta=1.0, progress=None,
-                       cache=None, resolution=240):
+                       cache=None, resolution=240, grid=None):
     """Phase diagram in (alpha, beta) with the phases measured at finite N.
 
     Parameters
@@ -51,6 +51,9 @@ def fig3_phase_diagram(size="quick", *, lam=1.0, rho=1.0, eta=1.0, progress=None
         Progress bar over the simulation points.
     cache : dict, optional
         Earlier simulation rows to reuse.
+    grid : dict, optional
+        Where the simulations run and are kept: ``store``, ``client``, ``scheduler``,
+        ``settings`` of :func:`~symrep.figures.core.simulation_points`.
     resolution : int
         Grid points along each axis of the theory diagram.
 
@@ -73,7 +76,7 @@ def fig3_phase_diagram(size="quick", *, lam=1.0, rho=1.0, eta=1.0, progress=None
     points = [dict(alpha=a, beta=b, **fixed) for a in SIM_ALPHA[which]
               for b in SIM_BETA[which]]
     rows = simulation_points(points, size, figure="fig3_phase_diagram", progress=progress,
-                             cache=cache)
+                             cache=cache, **(grid or {}))
     alpha_max, beta_max = 6.0, 3.0 * (rho + eta) / 2
     pd = phase_diagram(np.linspace(0.02, alpha_max, resolution),
                        np.linspace(0.01, beta_max, resolution), **fixed)

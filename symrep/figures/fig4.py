@@ -136,7 +136,7 @@ SIM_BETAS = {"full": (0.1, 0.3, 0.6, 1.0, 1.5), "quick": (0.2, 0.6, 1.2)}
 
 
 def fig4_rate_distortion(size="quick", *, lam=1.0, rho=1.0, eta=1.0, progress=None,
-                         cache=None):
+                         cache=None, grid=None):
     """Rate against distortion traced by beta at several alpha, and the alpha -> infinity
     Gaussian-source curve.
 
@@ -150,6 +150,9 @@ def fig4_rate_distortion(size="quick", *, lam=1.0, rho=1.0, eta=1.0, progress=No
         Progress bar over the simulation points.
     cache : dict, optional
         Earlier simulation rows to reuse.
+    grid : dict, optional
+        Where the simulations run and are kept: ``store``, ``client``, ``scheduler``,
+        ``settings`` of :func:`~symrep.figures.core.simulation_points`.
 
     Returns
     -------
@@ -163,7 +166,7 @@ def fig4_rate_distortion(size="quick", *, lam=1.0, rho=1.0, eta=1.0, progress=No
     which = "quick" if size.quick else "full"
     points = rd_points(SIM_ALPHAS[which], SIM_BETAS[which], lam, rho, eta)
     rows = simulation_points(points, size, figure="fig4_rate_distortion", progress=progress,
-                             cache=cache)
+                             cache=cache, **(grid or {}))
     fig, ax = plt.subplots(figsize=(5.8, 4.4), constrained_layout=True)
     curves = draw_rd_panel(ax, ALPHAS, lam, rows, size, rho=rho, eta=eta)
     ax.set_title(parameter_text(dict(lam=lam, rho=rho, eta=eta)) + r", curves traced by $\beta$",

@@ -29,7 +29,8 @@ RD_SIM_ALPHAS = {"full": (5.0, 20.0), "quick": (5.0,)}
 RD_SIM_BETAS = {"full": (0.1, 0.3, 0.6, 1.0, 1.5), "quick": (0.2, 0.6, 1.2)}
 
 
-def figE1_no_weight_decay(size="quick", *, rho=1.0, eta=1.0, progress=None, cache=None):
+def figE1_no_weight_decay(size="quick", *, rho=1.0, eta=1.0, progress=None, cache=None,
+                          grid=None):
     """Learning curves, decoder norm and rate-distortion curves at lam = 0.
 
     Parameters
@@ -42,6 +43,9 @@ def figE1_no_weight_decay(size="quick", *, rho=1.0, eta=1.0, progress=None, cach
         Progress bar over the simulation points.
     cache : dict, optional
         Earlier simulation rows to reuse.
+    grid : dict, optional
+        Where the simulations run and are kept: ``store``, ``client``, ``scheduler``,
+        ``settings`` of :func:`~symrep.figures.core.simulation_points`.
 
     Returns
     -------
@@ -57,7 +61,7 @@ def figE1_no_weight_decay(size="quick", *, rho=1.0, eta=1.0, progress=None, cach
     points = curves.points() + rd_points(RD_SIM_ALPHAS[which], RD_SIM_BETAS[which], 0.0,
                                          rho, eta, panel="rate-distortion")
     rows = simulation_points(points, size, figure="figE1_no_weight_decay", progress=progress,
-                             cache=cache)
+                             cache=cache, **(grid or {}))
     fig, (ax_eg, ax_q, ax_rd) = plt.subplots(1, 3, figsize=(15.5, 4.5),
                                              constrained_layout=True)
     curves.draw(ax_eg, rows)

@@ -312,7 +312,7 @@ def _strengths_per_run(rho, B, n_features):
 
 def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lbfgs", *,
           M=1, gtol=None, max_iter=None, ftol=None, window=None, lr=1e-3, init_scale=1.0,
-          dtype=torch.float64, progress=None, force=False):
+          dtype=torch.float64, progress=None, force=False, init_rows=None):
     """Train the linear VAE (M latent units) by gradient descent until convergence.
 
     Parameters
@@ -356,6 +356,10 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
         Adam learning rate (> 0).
     init_scale : float
         Standard deviation of the initial weights (> 0).
+    init_rows : tuple (start, total), optional
+        Draw the initialisation of a batch of ``total`` runs from ``seed`` and give these
+        B runs its rows ``start, ..., start + B - 1`` (default ``(0, B)``): a run trained
+        alone starts where it would start as run ``start`` of the whole batch.
     dtype : torch.dtype
         torch.float64 (default) or torch.float32.
     progress : bool, optional
@@ -436,10 +440,9 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
         gen.seed()
     else:
         gen.manual_seed(seed)
-    theta = torch.cat(
-        [init_scale * torch.randn(B, 2 * N * M, generator=gen, **kw), torch.zeros(B, M, **kw)],
-        dim=1,
-    )
+    start_row, total = (0, B) if init_rows is None else _check_init_rows(init_rows, B)
+    draw = torch.randn(total, 2 * N * M, generator=gen, **kw)[start_row : start_row + B]
+    theta = torch.cat([init_scale * draw, torch.zeros(B, M, **kw)], dim=1)
     logger.debug("%s: %d run(s), N = %d, M = %d on %s; gtol = %g, ftol = %g, window = %d, "
                  "max_iter = %d", method, B, N, M, device, opts["gtol"], opts["ftol"],
                  opts["window"], opts["max_iter"])
@@ -488,6 +491,18 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
                                     else float(rhos[b, 0]), eta=float(etas[b]))})
         results.append(result)
     return results[0] if single else results
+
+
+def _check_init_rows(init_rows, B):
+    try:
+        start, total = (int(v) for v in init_rows)
+    except (TypeError, ValueError):
+        raise ValueError(f"init_rows = {init_rows!r} is invalid: expected (start, total) "
+                         "with 0 <= start and start + runs <= total") from None
+    if start < 0 or start + B > total:
+        raise ValueError(f"init_rows = {init_rows!r} is invalid: expected (start, total) "
+                         f"with 0 <= start and start + {B} runs <= total")
+    return start, total
 
 
 def _all_finite(result):

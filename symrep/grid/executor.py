@@ -1,0 +1,258 @@
+"""Run a list of tasks: in this process, on a local Dask cluster, or on an existing one.
+
+:func:`run_tasks` is the one way symrep runs a simulation grid. Where it runs:
+
+- in this process when the grid is small: fewer than :data:`SMALL_GRID_TASKS` tasks to
+  compute, or an estimated :data:`SMALL_GRID_SECONDS` of work or less (starting worker
+  processes costs seconds);
+- otherwise on a ``dask.distributed.LocalCluster`` started for the call: one worker
+  process per core, one thread each;
+- on an existing cluster with ``scheduler="tcp://host:8786"`` (or a
+  ``distributed.Client`` as ``client``): see ``docs/cluster.md``.
+
+``scheduler="serial"`` and ``scheduler="local"`` force the first two. Results are
+gathered as they finish (``distributed.as_completed``) and, with a ``store``, written at
+once (:class:`~symrep.grid.store.GridStore`); a rerun with the same store computes only
+what is missing. The tasks are pure (:func:`~symrep.grid.tasks.run_task`), so Dask may
+run a task again on another worker when one dies, and every way of running gives the
+same numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sys
+import time
+from contextlib import ExitStack, closing, contextmanager
+
+from symrep.grid.tasks import Task, run_task
+
+__all__ = ["run_tasks", "open_client", "GridResults", "estimate_seconds",
+           "SMALL_GRID_SECONDS", "SMALL_GRID_TASKS", "SCHEDULERS"]
+
+logger = logging.getLogger("symrep.grid")
+
+#: A grid with at most this many seconds of estimated work runs in this process (the
+#: estimates of :mod:`symrep.resources` are cautious: about four times the real time for
+#: the figures, so this is about half a minute of work).
+SMALL_GRID_SECONDS = 120.0
+#: A grid with fewer tasks than this to compute runs in this process.
+SMALL_GRID_TASKS = 4
+#: Named choices of ``scheduler`` (besides an address such as ``tcp://host:8786``).
+SCHEDULERS = ("serial", "local")
+_PROTOCOLS = ("tcp://", "tls://", "ucx://", "inproc://", "ws://", "wss://")
+
+
+class GridResults(list):
+    """The records of :func:`run_tasks`, in task order, with what the run did.
+
+    Attributes
+    ----------
+    total : int
+        Distinct tasks in the grid.
+    computed : int
+        Tasks computed by this run.
+    found : int
+        Tasks found done in the store (not computed again).
+    where : str
+        ``"serial"``, ``"local"`` (a LocalCluster started for the run), ``"client"``
+        (the given client or scheduler) or ``"store"`` (nothing to compute).
+    """
+
+    def __init__(self, records, *, total, computed, found, where):
+        super().__init__(records)
+        self.total, self.computed, self.found, self.where = total, computed, found, where
+
+
+def check_scheduler(scheduler):
+    """``None``, ``"serial"``, ``"local"`` or a scheduler address; else ValueError."""
+    if scheduler is None or scheduler in SCHEDULERS:
+        return scheduler
+    if isinstance(scheduler, str) and scheduler.startswith(_PROTOCOLS) and len(
+            scheduler.split("://", 1)[1]) > 0:
+        return scheduler
+    raise ValueError(f"scheduler = {scheduler!r} is invalid: must be 'serial', 'local' or "
+                     "the address of a Dask scheduler such as 'tcp://host:8786'")
+
+
+def estimate_seconds(tasks):
+    """Estimated run time of the tasks one after another (see :mod:`symrep.resources`)."""
+    from symrep.resources import simulation_estimate
+
+    return sum(simulation_estimate(t.N, t.alpha, 1, t.method).seconds for t in tasks)
+
+
+@contextmanager
+def open_client(scheduler=None, *, workers=None):
+    """A ``distributed.Client``: of a new LocalCluster, or connected to ``scheduler``.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        None or ``"local"``: start a LocalCluster of ``workers`` processes (default: the
+        number of cores), one thread each, closed on exit; an address
+        (``"tcp://host:8786"``): connect to that scheduler.
+    workers : int, optional
+        Worker processes of the LocalCluster.
+
+    Yields
+    ------
+    distributed.Client
+    """
+    from distributed import Client, LocalCluster
+
+    scheduler = check_scheduler(scheduler)
+    if scheduler == "serial":
+        raise ValueError("scheduler = 'serial' is invalid here: a client needs a cluster")
+    with ExitStack() as stack:
+        if scheduler in (None, "local"):
+            n = (os.cpu_count() or 1) if workers is None else workers
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True,
+                dashboard_address=":0", silence_logs=logging.ERROR))
+            client = stack.enter_context(Client(cluster))
+        else:
+            client = stack.enter_context(Client(scheduler))
+        yield client
+
+
+def _task_key(task):
+    return "symrep-task-" + hashlib.sha1(repr(task.key()).encode()).hexdigest()
+
+
+def _where(pending, client, scheduler):
+    if client is not None:
+        return "client"
+    if scheduler == "serial":
+        return "serial"
+    if scheduler is not None:
+        return "local" if scheduler == "local" else "client"
+    if len(pending) < SMALL_GRID_TASKS or estimate_seconds(pending) <= SMALL_GRID_SECONDS:
+        return "serial"
+    return "local"
+
+
+def _computed(pending, where, client, scheduler, log):
+    """Yield (task, record) as the tasks finish."""
+    if not pending:
+        return
+    if where == "serial":
+        for task in pending:
+            yield task, run_task(task)
+        return
+    from distributed import as_completed
+
+    with ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(open_client(scheduler))
+        link = getattr(client, "dashboard_link", None)
+        log(f"{len(pending)} tasks on {client.scheduler.address}"
+            + (f"; dashboard {link}" if link else ""))
+        futures = client.map(run_task, pending, key=[_task_key(t) for t in pending],
+                             pure=False)
+        owner = {f.key: t for f, t in zip(futures, pending, strict=True)}
+        try:
+            for future, record in as_completed(futures, with_results=True):
+                yield owner[future.key], record
+        finally:  # stopped early (an error, Ctrl-C): nothing keeps running for us
+            client.cancel(futures)
+
+
+def _check_tasks(tasks):
+    tasks = list(tasks)
+    for k, t in enumerate(tasks):
+        if not isinstance(t, Task):
+            raise ValueError(f"tasks[{k}] = {t!r} is invalid: expected a symrep.grid.Task")
+    return tasks
+
+
+def run_tasks(tasks, *, store=None, client=None, scheduler=None, progress=None, log=None,
+              settings=None):
+    """Run every task once; the records in task order.
+
+    Parameters
+    ----------
+    tasks : sequence of Task
+        The grid (a task listed twice is computed once).
+    store : str or path, optional
+        A Zarr store (:class:`~symrep.grid.store.GridStore`): tasks done there are read,
+        not computed; every computed task is written as soon as it finishes.
+    client : distributed.Client, optional
+        Run on this client's cluster.
+    scheduler : str, optional
+        ``"tcp://host:8786"``: run on that Dask scheduler; ``"local"``: on a new
+        LocalCluster; ``"serial"``: in this process. Default: in this process for a small
+        grid (see :data:`SMALL_GRID_TASKS`, :data:`SMALL_GRID_SECONDS`), else a
+        LocalCluster.
+    progress : bool or callable, optional
+        A tqdm bar over the tasks (default: when stderr is a terminal); a callable is
+        called as ``progress(task, record)`` after each finished task instead (an
+        exception it raises, KeyboardInterrupt included, stops the run; the store keeps
+        what was written).
+    log : callable, optional
+        Gets the lines of the run (where it runs, the dashboard, ``"computed K of T
+        tasks ..."`` at the end, also when the run stops early); default: the logger
+        ``"symrep.grid"`` at INFO level.
+    settings : dict, optional
+        What defines the grid beyond its tasks, kept in the store; a store written with
+        other settings is refused.
+
+    Returns
+    -------
+    GridResults
+        A list of ``name -> float`` dicts (see :func:`~symrep.grid.tasks.run_task`), with
+        the counts ``total``, ``computed`` and ``found``.
+
+    Raises
+    ------
+    ValueError
+        For a task that is not a :class:`Task`, both ``client`` and ``scheduler``, an
+        invalid ``scheduler``, or a ``store`` that is not a grid store or holds another
+        grid.
+    symrep.errors.SolverError
+        If a task failed (the finished ones are in the store).
+    """
+    tasks = _check_tasks(tasks)
+    scheduler = check_scheduler(scheduler)
+    if client is not None and scheduler is not None:
+        raise ValueError("scheduler is invalid together with client: give one of them")
+    log = log or logger.info
+    unique = list(dict.fromkeys(tasks))
+    grid = None
+    if store is not None:
+        from symrep.grid.store import GridStore
+
+        grid = GridStore(store, unique, settings)
+    records = grid.finished(unique) if grid is not None else {}
+    found = len(records)
+    pending = [t for t in unique if t not in records]
+    where = _where(pending, client, scheduler) if pending else "store"
+    callback = progress if callable(progress) else None
+    show = sys.stderr.isatty() if progress is None else (progress is True)
+    bar = None
+    if show and pending:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(pending), desc="tasks", unit="task", leave=False)
+    computed, start = 0, time.perf_counter()
+    try:
+        with closing(_computed(pending, where, client, scheduler, log)) as results:
+            for task, record in results:
+                if grid is not None:
+                    grid.write(task, record)
+                records[task] = record
+                computed += 1
+                if bar is not None:
+                    bar.update()
+                if callback is not None:
+                    callback(task, record)
+    finally:
+        if bar is not None:
+            bar.close()
+        stopped = "" if computed == len(pending) else ", stopped early"
+        log(f"computed {computed} of {len(unique)} tasks ({found} found in the store; "
+            f"{where}{stopped}, {time.perf_counter() - start:.1f} s)")
+    return GridResults([records[t] for t in tasks], total=len(unique), computed=computed,
+                       found=found, where=where)

@@ -1,0 +1,189 @@
+"""Simulation grids (symrep.grid): pure tasks, a Zarr store, serial and Dask runs agree.
+
+The ground truth of a task is symrep.simulate.simulate, the batched call the grid splits
+into tasks: every task must give its data set's numbers bit for bit.
+"""
+
+import logging
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from symrep.grid import OBSERVABLES, Task, run_task, run_tasks
+from symrep.grid.store import GridStore
+from symrep.simulate.experiment import simulate
+
+N = 60
+
+
+def grid(methods=("exact", "lbfgs"), seeds=2, alphas=(0.5, 2.0), betas=(0.5,)):
+    return [Task(alpha=a, beta=b, lam=1.0, N=N, seed=10 + k, method=m, first_seed=10,
+                 seeds=seeds)
+            for a in alphas for b in betas for m in methods for k in range(seeds)]
+
+
+@pytest.fixture(scope="module")
+def serial():
+    tasks = grid()
+    return tasks, run_tasks(tasks, scheduler="serial", progress=False)
+
+
+def test_task_reproduces_its_run_of_the_batched_simulation():
+    # data set k of simulate(first_seed=10, seeds=3): the same data, and for training the
+    # same starting point (row k of the batch's initialisation)
+    for method in ("exact", "lbfgs"):
+        batch = simulate(N, 2.0, 0.5, 1.0, seeds=3, method=method, first_seed=10)
+        for k, want in enumerate(batch):
+            got = run_task(Task(alpha=2.0, beta=0.5, lam=1.0, N=N, seed=10 + k,
+                                method=method, first_seed=10, seeds=3))
+            for name in OBSERVABLES[:-4]:
+                assert got[name] == getattr(want, name), (method, k, name)
+            assert got["P"] == want.params["P"] and got["n_iter"] == want.n_iter
+
+
+def test_task_is_checked_and_hashable():
+    a = Task(alpha=1, beta=0.5, lam=1, N=N, seed=3)
+    assert a == Task(alpha=1.0, beta=0.5, lam=1.0, N=N, seed=3) and len({a, a}) == 1
+    # the exact optimum has no initialisation: its batch does not matter
+    assert Task(alpha=1, beta=0.5, lam=1, N=N, seed=3, first_seed=2, seeds=4) == a
+    for kwargs, name in ((dict(alpha=-1), "alpha"), (dict(N=0), "N"),
+                         (dict(method="sgd"), "method"), (dict(seed=-1), "seed"),
+                         (dict(method="lbfgs", first_seed=5, seeds=2), "seed"),
+                         (dict(options={"max_iter": 5}), "options")):
+        with pytest.raises(ValueError, match=name):
+            Task(**{**dict(alpha=1, beta=0.5, lam=1, N=N, seed=3), **kwargs})
+    with pytest.raises(ValueError, match="scheduler"):
+        run_tasks([a], scheduler="nowhere")
+
+
+def test_store_resumes_and_skips_done_tasks(tmp_path, serial, caplog):
+    tasks, want = serial
+    store = tmp_path / "g.zarr"
+    k = 3
+
+    def stop_after_k(task, record, seen=[]):  # noqa: B006 - a counter for this test
+        seen.append(task)
+        if len(seen) == k:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_tasks(tasks, store=store, scheduler="serial", progress=stop_after_k)
+    with caplog.at_level(logging.INFO, logger="symrep.grid"):
+        again = run_tasks(tasks, store=store, scheduler="serial", progress=False)
+    assert (again.computed, again.found, again.total) == (len(tasks) - k, k, len(tasks))
+    assert f"computed {len(tasks) - k} of {len(tasks)} tasks ({k} found" in caplog.text
+    assert list(again) == list(want)
+    third = run_tasks(tasks, store=store, scheduler="serial", progress=False)
+    assert (third.computed, third.found) == (0, len(tasks)) and list(third) == list(want)
+
+
+def test_store_reads_with_xarray_and_matches_by_identity(tmp_path, serial):
+    import xarray as xr
+
+    tasks, want = serial
+    store = tmp_path / "g.zarr"
+    run_tasks(tasks[:3], store=store, scheduler="serial", progress=False)
+    # other order, more tasks: the finished ones are found by identity, not position
+    order = tasks[::-1]
+    again = run_tasks(order, store=store, scheduler="serial", progress=False)
+    assert (again.computed, again.found) == (len(tasks) - 3, 3)
+    assert list(again) == list(want)[::-1]
+    ds = xr.open_zarr(store)
+    assert ds.sizes["task"] == len(tasks) and bool(ds["done"].all())
+    assert set(OBSERVABLES) | {"done"} == set(ds.data_vars)
+    for name in ("alpha", "beta", "lam", "rho", "eta", "N", "seed", "method", "first_seed",
+                 "seeds", "options"):
+        assert ds[name].dims == ("task",)
+    assert ds.attrs["symrep_version"] and "settings" in ds.attrs
+    index = {(float(a), float(b), str(m), int(s)): i for i, (a, b, m, s) in enumerate(zip(
+        ds["alpha"].values, ds["beta"].values, ds["method"].values, ds["seed"].values,
+        strict=True))}
+    for task, record in zip(tasks, want, strict=True):
+        i = index[task.alpha, task.beta, task.method, task.seed]
+        assert float(ds["eg"].values[i]) == record["eg"]
+
+
+def test_half_written_record_is_computed_again(tmp_path, serial):
+    tasks, want = serial
+    store = tmp_path / "g.zarr"
+    grid_store = GridStore(store, tasks)
+    # the data of task 0 written (wrong numbers), its done flag not: as if cut off
+    import zarr
+
+    group = zarr.open_group(store, mode="r+")
+    i = grid_store.index[grid_store._coords(tasks[0])]
+    for name in OBSERVABLES:
+        group[name][i] = -1.0
+    run = run_tasks(tasks, store=store, scheduler="serial", progress=False)
+    assert (run.computed, run.found) == (len(tasks), 0)
+    assert list(run) == list(want)
+
+
+def test_store_of_another_grid_is_refused(tmp_path):
+    store = tmp_path / "g.zarr"
+    tasks = grid(methods=("exact",), seeds=1)
+    run_tasks(tasks, store=store, settings=dict(N=N), scheduler="serial", progress=False)
+    with pytest.raises(ValueError, match="store"):
+        run_tasks(tasks, store=store, settings=dict(N=2 * N), scheduler="serial")
+    (tmp_path / "junk").mkdir()
+    with pytest.raises(ValueError, match="store"):
+        run_tasks(tasks, store=tmp_path / "junk", scheduler="serial")
+
+
+def local_cluster():
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                        dashboard_address=":0", silence_logs=logging.ERROR)
+
+
+def test_two_workers_give_the_serial_numbers(tmp_path, serial):
+    from distributed import Client
+
+    tasks, want = serial
+    with local_cluster() as cluster, Client(cluster) as client:
+        run = run_tasks(tasks, store=tmp_path / "g.zarr", client=client, progress=False)
+    assert run.computed == len(tasks) and run.where == "client"
+    assert list(run) == list(want)  # bit for bit
+
+
+@pytest.mark.slow
+def test_two_workers_survive_a_killed_worker(tmp_path, serial):
+    from distributed import Client
+
+    tasks, want = serial
+    store = tmp_path / "g.zarr"
+    with local_cluster() as cluster, Client(cluster) as client:
+        pids = list(client.run(os.getpid).values())
+        killed = []
+
+        def kill_one(task, record):
+            if not killed:  # mid-grid: one worker process dies, its task runs elsewhere
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+
+        run = run_tasks(tasks, store=store, client=client, progress=kill_one)
+    assert killed and run.computed == len(tasks) and run.where == "client"
+    assert list(run) == list(want)  # bit for bit
+    again = run_tasks(tasks, store=store, scheduler="serial", progress=False)
+    assert (again.computed, again.found) == (0, len(tasks)) and list(again) == list(want)
+
+
+def test_figures_rows_unchanged_through_the_grid(tmp_path):
+    from symrep.figures.core import Size, simulation_points
+
+    points = [dict(alpha=2.0, beta=0.5, lam=1.0), dict(alpha=0.5, beta=0.5, lam=0.2)]
+    size = Size("custom", N=N, seeds=2)
+    store = tmp_path / "p.zarr"
+    rows = simulation_points(points, size, progress=False, store=store)
+    again = simulation_points(points, size, progress=False, store=store)
+    assert rows == again
+    # the rows' means are those of simulate() with the documented seeds
+    for i, point in enumerate(points):
+        for method in size.methods:
+            results = simulate(N, **point, seeds=2, method=method, first_seed=2 * i)
+            row = next(r for r in rows if r["alpha"] == point["alpha"]
+                       and r["method"] == method)
+            assert row["eg_mean"] == np.mean([r.eg for r in results])
