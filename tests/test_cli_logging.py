@@ -100,7 +100,8 @@ def test_simulate_verbose_logs_training_and_keeps_json(capsys):
         assert main(["-v", *SIMULATE, "--device", "cpu", "--json"]) == 0
         out, err = capsys.readouterr()
         assert json.loads(out)["method"] == "lbfgs"  # stdout stays JSON
-        assert any(line.startswith("# debug: lbfgs: 2 run(s), N = 20")
+        # each data set is one grid task (symrep.grid): one run per training call
+        assert any(line.startswith("# debug: lbfgs: 1 run(s), N = 20")
                    for line in err.splitlines()), err
         assert main([*SIMULATE, "--json", "-q"]) == 0
         assert capsys.readouterr().err == ""
