@@ -35,7 +35,8 @@ def plot_spectrum(spectrum, ax=None, *, bins=60, title=None, xscale="linear"):
     title : str, optional
         Axes title (default: the method, N, P and eta).
     xscale : {"linear", "log"}, default "linear"
-        Scale of the eigenvalue axis.
+        Scale of the eigenvalue axis; on "log" the histogram and the MP law are densities
+        per unit of log(eigenvalue).
 
     Returns
     -------
@@ -63,13 +64,21 @@ def plot_spectrum(spectrum, ax=None, *, bins=60, title=None, xscale="linear"):
         edges = np.geomspace(low, high * 1.05, bins + 1)
     else:
         edges = np.linspace(0.0, high * 1.05, bins + 1)
-    ax.hist(nonzero, bins=edges, density=True, color="0.75", edgecolor="0.55", lw=0.4,
-            label=f"eigenvalues ({nonzero.size} nonzero)")
+    if xscale == "log":
+        # density per unit of log(eigenvalue): on a logarithmic axis a density per unit
+        # of the eigenvalue itself would be dominated by the smallest ones
+        counts, _ = np.histogram(nonzero, bins=edges)
+        ax.stairs(counts / (nonzero.size * np.diff(np.log(edges))), edges, fill=True,
+                  color="0.75", label=f"eigenvalues ({nonzero.size} nonzero)")
+    else:
+        ax.hist(nonzero, bins=edges, density=True, color="0.75", edgecolor="0.55", lw=0.4,
+                label=f"eigenvalues ({nonzero.size} nonzero)")
 
     grid = (np.geomspace(max(low, edges[0]), edges[-1], 800) if xscale == "log"
             else np.linspace(edges[0], edges[-1], 800))
     bulk_share = max(nonzero.size - spectrum.n_spikes, 0) / nonzero.size
-    ax.plot(grid, bulk_share * spectrum.mp_density(grid), color=OKABE_ITO["blue"], lw=1.6,
+    mp = bulk_share * spectrum.mp_density(grid) * (grid if xscale == "log" else 1.0)
+    ax.plot(grid, mp, color=OKABE_ITO["blue"], lw=1.6,
             label=f"MP fit, $\\eta$ = {spectrum.eta:.3g}")
     ax.axvline(spectrum.edge, color=OKABE_ITO["blue"], ls="--", lw=1.0, label="MP edge")
     for i, (lam, rho) in enumerate(zip(spectrum.outliers, spectrum.rho, strict=True)):
@@ -78,7 +87,7 @@ def plot_spectrum(spectrum, ax=None, *, bins=60, title=None, xscale="linear"):
                           if i == 0 else None))
     ax.set_xscale(xscale)
     ax.set_xlabel("eigenvalue of the sample covariance")
-    ax.set_ylabel("density")
+    ax.set_ylabel("density per unit of log(eigenvalue)" if xscale == "log" else "density")
     if title is None:
         title = (f"{spectrum.method}: N = {spectrum.n_features}, P = {spectrum.n_samples}, "
                  f"$\\gamma$ = {spectrum.gamma:.3g}")
