@@ -1,0 +1,282 @@
+"""Sweeps beyond memory: a lazy, Dask-backed grid and its streaming to Zarr.
+
+:func:`lazy_sweep` builds the same Dataset as :func:`symrep.sweep`, with every variable a
+Dask array: nothing is solved until it is computed (``.compute()``, ``.to_zarr()``,
+``.sel(...).values``, ...). The grid is cut into blocks, hyper-rectangles of the outer
+product of the parameters, and each block is one task that solves its points with the
+same code as the eager sweep (:func:`symrep.solvers.sweep_grid.solve_chunk`: the
+vectorised solver, continuation along the points in C order, Newton from the nearest
+solved neighbour where it failed). The innermost swept dimension always stays whole in a
+block, so that every block is a set of whole curves along it, the order in which
+continuation is cheap. A block's values are bit-for-bit those of the eager sweep of the
+block's own sub-grid (``symrep.sweep`` on its coordinates, with a ``chunk_size`` of at
+least its number of points); where the blocks are runs of the flat grid (only the
+innermost dimensions, the others one value per block) the whole lazy grid equals the
+eager sweep with ``chunk_size`` set to the points per block.
+
+:func:`sweep_to_zarr` writes such a grid to a Zarr store block by block: each block is
+solved, written (one file per variable and block) and dropped, so the memory needed is
+that of the blocks in flight, whatever the size of the grid. The store is written into a
+temporary folder that replaces ``store`` only when every block is written
+(:func:`symrep.io.atomic_directory`).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from symrep.resources import check_resources, sweep_estimate
+from symrep.solvers.saddle_point import RESULT_FIELDS
+from symrep.solvers.sweep_grid import (
+    _NAMES,
+    _axes,
+    _grid,
+    grid_dataset,
+    grid_size,
+    raise_unsolved,
+    solve_chunk,
+)
+from symrep.validation import check_positive_int
+
+__all__ = ["lazy_sweep", "sweep_to_zarr", "block_chunks", "is_lazy"]
+
+#: The solved fields of a block, stacked in this order along its first axis.
+_FIELDS = (*RESULT_FIELDS, "residual", "phase", "converged")
+_DTYPES = {"phase": np.int8, "converged": bool}
+
+
+def is_lazy(value) -> bool:
+    """Whether ``value`` is a Dask collection (a chunked, lazy array)."""
+    if "dask" not in sys.modules:  # no Dask array can exist: do not pay for the import
+        return False
+    from dask import is_dask_collection
+
+    return is_dask_collection(value)
+
+
+def block_chunks(shape, chunk_size=65_536, given=None):
+    """How a grid is cut into blocks: the chunks of every dimension.
+
+    The innermost dimension is always one chunk (whole curves along it, for
+    continuation). Every other dimension keeps the chunks in ``given``, or else, from the
+    inside out, gets as many values per block as keep a block within ``chunk_size``
+    points (at least one).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The grid's shape.
+    chunk_size : int
+        Target number of points per block (exceeded only where the innermost dimension
+        alone is longer).
+    given : dict, optional
+        ``{axis: tuple of chunk lengths}`` for dimensions whose chunks are imposed.
+
+    Returns
+    -------
+    tuple of tuple of int
+        The chunk lengths of every dimension, as Dask writes them.
+
+    Examples
+    --------
+    >>> block_chunks((4, 10, 50), chunk_size=1000)
+    ((4,), (10,), (50,))
+    >>> block_chunks((4, 10, 50), chunk_size=200)
+    ((1, 1, 1, 1), (4, 4, 2), (50,))
+    """
+    chunk_size = check_positive_int("chunk_size", chunk_size)
+    given = dict(given or {})
+    chunks = [None] * len(shape)
+    inner = 1
+    for axis in reversed(range(len(shape))):
+        n = int(shape[axis])
+        if axis == len(shape) - 1:
+            chunks[axis] = (n,)
+        elif axis in given:
+            chunks[axis] = tuple(int(c) for c in given[axis])
+        else:
+            step = max(1, min(n, chunk_size // inner))
+            chunks[axis] = (step,) * (n // step) + ((n % step,) if n % step else ())
+        inner *= max(chunks[axis]) if chunks[axis] else 1
+    return tuple(chunks)
+
+
+def _field(block, *, k, dtype_):
+    """Field ``k`` of a solved block, in its own dtype."""
+    return block[k].astype(dtype_)
+
+
+def _solve_block(*coords, swept, fixed, errors):
+    """Solve one block: the outer product of ``coords`` (one 1-d array per swept
+    parameter) with the fixed parameters; the fields stacked along a new first axis."""
+    values = dict(fixed)
+    values.update(zip(swept, coords, strict=True))
+    axes = [values[name] for name in _NAMES]
+    shape = tuple(len(c) for c in coords)
+    # exactly the eager sweep's path for a grid solved as one chunk
+    flat = [np.atleast_1d(f) for f in _grid(axes, shape)]
+    out = solve_chunk(flat)
+    if errors == "raise":
+        raise_unsolved(out, flat)
+    return np.stack([np.asarray(out[name], dtype=float).reshape(shape) for name in _FIELDS])
+
+
+def lazy_sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536, errors="raise",
+               force=False):
+    """The sweep of :func:`symrep.sweep` as a lazy, Dask-backed Dataset.
+
+    Called by :func:`symrep.sweep` with ``lazy=True``, or when a parameter is a Dask
+    array.
+
+    Parameters
+    ----------
+    alpha, beta, lam, rho, eta : float, 1-d array_like or 1-d Dask array
+        As in :func:`symrep.sweep`. The values of a Dask array are computed at once
+        (they are the coordinates, one number per value of a dimension); its chunks
+        give the blocks along that dimension, except along the innermost swept
+        dimension, which is always whole in a block.
+    chunk_size : int
+        Target number of points per block along the dimensions without given chunks
+        (see :func:`block_chunks`).
+    errors : {"raise", "mask"}
+        As in :func:`symrep.sweep`; with "raise", computing a block that has a point
+        without a solution raises :class:`~symrep.solvers.SolverError`.
+    force : bool
+        Skip the check of memory and time. The check applies to the largest block (what
+        one worker solves at once), not to the whole grid, whose size is limited only by
+        where it is written.
+
+    Returns
+    -------
+    xarray.Dataset
+        The variables of :func:`symrep.sweep`, each a Dask array with the blocks as
+        chunks.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range or not a scalar or 1-d array, or ``errors`` or
+        ``chunk_size`` is invalid.
+    symrep.errors.TooLargeError
+        If one block would need more memory or time than is at hand (``force=False``).
+    """
+    import dask
+    import dask.array as da
+
+    if errors not in ("raise", "mask"):
+        raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
+    chunk_size = check_positive_int("chunk_size", chunk_size)
+    values, given = {}, {}
+    for name, v in zip(_NAMES, (alpha, beta, lam, rho, eta), strict=True):
+        if is_lazy(v):
+            if getattr(v, "ndim", None) == 1:
+                given[name] = tuple(int(c) for c in v.chunks[0])
+            v = np.asarray(dask.compute(v)[0])
+        values[name] = v
+    dims, coords, axes, shape = _axes(values)
+    chunks = block_chunks(shape, chunk_size,
+                          {k: given[d] for k, d in enumerate(dims) if d in given})
+    block = grid_size(max(c) if c else 0 for c in chunks)
+    check_resources(sweep_estimate(block, what=f"one block of {block:,} points of a sweep"),
+                    force=force)
+    fixed = {name: float(v) for name, v in zip(_NAMES, axes, strict=True) if name not in dims}
+    kwargs = dict(swept=tuple(dims), fixed=fixed, errors=errors)
+    if dims:
+        args = []
+        for d, c in zip(dims, chunks, strict=True):
+            args += [da.from_array(coords[d], chunks=(c,), name=False), (d,)]
+        stacked = da.blockwise(_solve_block, ("field", *dims), *args,
+                               new_axes={"field": len(_FIELDS)}, dtype=float, align_arrays=False,
+                               meta=np.empty((0,) * (len(dims) + 1)), **kwargs)
+    else:  # one point
+        stacked = da.from_delayed(dask.delayed(_solve_block, pure=True)(**kwargs),
+                                  shape=(len(_FIELDS),), dtype=float)
+    # one field per variable, by a blockwise layer: its graph is not built block by
+    # block, so a grid of any number of blocks costs nothing until it is computed
+    fields = {name: da.blockwise(_field, tuple(dims), stacked, ("field", *dims),
+                                 dtype=_DTYPES.get(name, float), k=k, concatenate=True,
+                                 dtype_=_DTYPES.get(name, float),
+                                 meta=np.empty((0,) * len(dims), _DTYPES.get(name, float)))
+              for k, name in enumerate(_FIELDS)}
+    return grid_dataset(dims, coords, axes, fields)
+
+
+def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536,
+                  errors="raise", force=False, progress=None):
+    """Solve a sweep block by block and write it to a Zarr store, in bounded memory.
+
+    The grid is that of :func:`symrep.sweep` with ``lazy=True`` (see
+    :func:`lazy_sweep`); every block is solved, written (one file per variable and
+    block: the Zarr chunks are the blocks) and released. The work runs on Dask's current
+    scheduler: threads by default, or what ``dask.config.set(scheduler=...)`` or an
+    active ``distributed.Client`` selects. Read the result with
+    ``xarray.open_zarr(store)``.
+
+    Parameters
+    ----------
+    store : str or Path
+        The Zarr store (a folder) to write; an existing one is replaced, and only once
+        every block is written (the folder is written under a temporary name first).
+    alpha, beta, lam, rho, eta, chunk_size, errors, force
+        As in :func:`lazy_sweep`.
+    progress : bool, optional
+        A progress bar over the blocks on stderr (default: when stderr is a terminal).
+        Shown for Dask's local schedulers (threads, processes), not for a distributed
+        cluster, which has its own dashboard.
+
+    Returns
+    -------
+    pathlib.Path
+        The store.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is invalid or ``store`` cannot be written.
+    SolverError
+        With ``errors="raise"``, if a point has no solution (the store is then not
+        written).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr                            # doctest: +SKIP
+    >>> sweep_to_zarr("grid.zarr", np.linspace(0.5, 4, 100), np.linspace(0.2, 2, 100),
+    ...               1.0, eta=np.linspace(0.5, 1.5, 100))           # doctest: +SKIP
+    >>> xr.open_zarr("grid.zarr")["eg"].shape                        # doctest: +SKIP
+    (100, 100, 100)
+    """
+    import contextlib
+
+    from symrep.io import atomic_directory, check_output_dir
+
+    store = Path(store)
+    if str(store) in ("", "."):
+        raise ValueError(f"store = {str(store)!r} is invalid: a folder name is required")
+    if store.exists() and not store.is_dir():
+        raise ValueError(f"store = {str(store)!r} is a file: a folder (Zarr store) is "
+                         "required")
+    check_output_dir(store.parent if str(store.parent) else Path("."), name="store",
+                     create=False)
+    res = lazy_sweep(alpha, beta, lam, rho, eta, chunk_size=chunk_size, errors=errors,
+                     force=force)
+    for d, c in zip(res["eg"].dims, res["eg"].chunks, strict=True):
+        if len(c) > 1 and (len(set(c[:-1])) > 1 or c[-1] > c[0]):
+            raise ValueError(f"{d} has chunks {c}: a Zarr store needs equal chunks along "
+                             "a dimension (the last may be shorter)")
+    blocks = math.prod(len(c) for c in res["eg"].chunks) if res["eg"].ndim else 1
+    show = (sys.stderr.isatty() and blocks > 1) if progress is None else bool(progress)
+    bar = contextlib.nullcontext()
+    if show:
+        from dask.diagnostics import ProgressBar
+
+        bar = ProgressBar(out=sys.stderr)
+    # Zarr chunks = the blocks (the last of each dimension may be shorter)
+    encoding = {name: {"chunks": tuple(max(c) for c in res[name].chunks)}
+                for name in res.data_vars if res[name].ndim}
+    with atomic_directory(store) as tmp, bar:
+        res.to_zarr(tmp, mode="w", encoding=encoding, zarr_format=2, consolidated=True)
+    return store
