@@ -187,6 +187,10 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
     >>> res = symrep.sweep(alpha=np.linspace(0.1, 5, 50), beta=0.5, lam=1.0)
     >>> res["eg"].shape
     (50,)
+    >>> lazy = symrep.sweep(alpha=np.linspace(0.1, 5, 50), beta=[0.5, 1.0], lam=1.0,
+    ...                     lazy=True, chunk_size=20)
+    >>> lazy["eg"].chunks                  # blocks of 10 x 2 points, solved when computed
+    ((10, 10, 10, 10, 10), (2,))
     """
     from symrep.solvers.sweep_lazy import is_lazy, lazy_sweep
 

@@ -83,7 +83,7 @@ def block_chunks(shape, chunk_size=65_536, given=None):
 
     Examples
     --------
-    >>> block_chunks((4, 10, 50), chunk_size=1000)
+    >>> block_chunks((4, 10, 50), chunk_size=2000)
     ((4,), (10,), (50,))
     >>> block_chunks((4, 10, 50), chunk_size=200)
     ((1, 1, 1, 1), (4, 4, 2), (50,))
