@@ -168,6 +168,30 @@ def test_sweep_to_zarr_writes_the_blocks_as_chunks_atomically(tmp_path):
     assert len(sweep_table(back)) == eager["eg"].size
 
 
+@pytest.mark.parametrize("size", [1, 3, 5, 8, 100])
+def test_zarr_batches_cover_every_block_once(size):
+    chunks = ((1, 1, 1), (2, 2, 1), (40,))
+    seen = []
+    for batch in sl._batches(("a", "b", "c"), chunks, size):
+        assert batch
+        for sel in batch:
+            a = range(3)[sel.get("a", slice(None))]
+            b = range(5)[sel.get("b", slice(None))]
+            seen += [(i, j) for i in a for j in b]
+    assert sorted(seen) == [(i, j) for i in range(3) for j in range(5)]
+
+
+def test_sweep_to_zarr_in_many_batches_and_of_one_point(tmp_path, monkeypatch):
+    monkeypatch.setattr(sl, "BATCH_BLOCKS", 2)
+    sweep_to_zarr(tmp_path / "g.zarr", ALPHA[:2], BETA[:2], 1.0, 1.2, ETA[:10],
+                  chunk_size=10, progress=True)  # 4 blocks, 2 batches
+    eager = symrep.sweep(ALPHA[:2], BETA[:2], 1.0, 1.2, ETA[:10], chunk_size=10)
+    xr.testing.assert_identical(xr.open_zarr(tmp_path / "g.zarr").load(), eager)
+    sweep_to_zarr(tmp_path / "one.zarr", 2.0, 0.5, 1.0)
+    xr.testing.assert_identical(xr.open_zarr(tmp_path / "one.zarr").load(),
+                                symrep.sweep(2.0, 0.5, 1.0))
+
+
 def test_sweep_to_zarr_keeps_the_old_store_when_a_block_fails(tmp_path, monkeypatch):
     store = tmp_path / "grid.zarr"
     sweep_to_zarr(store, [1.0, 3.0], 0.5, 1.0, 1.0, ETA[:10], chunk_size=10)

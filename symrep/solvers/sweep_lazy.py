@@ -23,6 +23,7 @@ temporary folder that replaces ``store`` only when every block is written
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 from pathlib import Path
@@ -205,13 +206,46 @@ def lazy_sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536, errors=
     return grid_dataset(dims, coords, axes, fields)
 
 
+#: Blocks solved and written per scheduler call by :func:`sweep_to_zarr`.
+BATCH_BLOCKS = 256
+
+
+def _batches(dims, chunks, size=None):
+    """Regions of a grid to write together: lists of ``{dim: slice}`` that cover whole
+    blocks, about ``size`` blocks per list, in C order of the blocks."""
+    size = BATCH_BLOCKS if size is None else size
+    numblocks = [len(c) for c in chunks]
+    k = 0  # the regions are slabs: one block along dims[:k], all blocks of the others
+    while k < len(dims) and math.prod(numblocks[k:]) > size:
+        k += 1
+    per_slab = math.prod(numblocks[k:])
+    edges = [np.cumsum((0, *c)) for c in chunks]
+    batch = []
+    for corner in itertools.product(*(range(n) for n in numblocks[:k])):
+        batch.append({dims[i]: slice(int(edges[i][j]), int(edges[i][j + 1]))
+                      for i, j in enumerate(corner)})
+        if len(batch) * per_slab >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _count_blocks(res, sel):
+    """Number of blocks of ``res`` inside the region ``sel``."""
+    return math.prod(len(c) for c in res["eg"].isel(sel).chunks)
+
+
 def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536,
                   errors="raise", force=False, progress=None):
     """Solve a sweep block by block and write it to a Zarr store, in bounded memory.
 
     The grid is that of :func:`symrep.sweep` with ``lazy=True`` (see
     :func:`lazy_sweep`); every block is solved, written (one file per variable and
-    block: the Zarr chunks are the blocks) and released. The work runs on Dask's current
+    block: the Zarr chunks are the blocks) and released. The blocks are handed to the
+    scheduler in batches of about :data:`BATCH_BLOCKS` (slabs of the grid, in C order),
+    so that the memory needed is that of one batch's task graph and of the blocks in
+    flight, independent of the size of the grid. The work runs on Dask's current
     scheduler: threads by default, or what ``dask.config.set(scheduler=...)`` or an
     active ``distributed.Client`` selects. Read the result with
     ``xarray.open_zarr(store)``.
@@ -224,9 +258,8 @@ def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_53
     alpha, beta, lam, rho, eta, chunk_size, errors, force
         As in :func:`lazy_sweep`.
     progress : bool, optional
-        A progress bar over the blocks on stderr (default: when stderr is a terminal).
-        Shown for Dask's local schedulers (threads, processes), not for a distributed
-        cluster, which has its own dashboard.
+        A progress bar over the blocks on stderr (default: when stderr is a terminal
+        and there is more than one block), advanced batch by batch.
 
     Returns
     -------
@@ -249,7 +282,7 @@ def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_53
     >>> xr.open_zarr("grid.zarr")["eg"].shape                        # doctest: +SKIP
     (100, 100, 100)
     """
-    import contextlib
+    import dask
 
     from symrep.io import atomic_directory, check_output_dir
 
@@ -267,16 +300,31 @@ def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_53
         if len(c) > 1 and (len(set(c[:-1])) > 1 or c[-1] > c[0]):
             raise ValueError(f"{d} has chunks {c}: a Zarr store needs equal chunks along "
                              "a dimension (the last may be shorter)")
-    blocks = math.prod(len(c) for c in res["eg"].chunks) if res["eg"].ndim else 1
-    show = (sys.stderr.isatty() and blocks > 1) if progress is None else bool(progress)
-    bar = contextlib.nullcontext()
-    if show:
-        from dask.diagnostics import ProgressBar
-
-        bar = ProgressBar(out=sys.stderr)
     # Zarr chunks = the blocks (the last of each dimension may be shorter)
     encoding = {name: {"chunks": tuple(max(c) for c in res[name].chunks)}
                 for name in res.data_vars if res[name].ndim}
-    with atomic_directory(store) as tmp, bar:
-        res.to_zarr(tmp, mode="w", encoding=encoding, zarr_format=2, consolidated=True)
+    batches = list(_batches(res["eg"].dims, res["eg"].chunks))
+    blocks = math.prod(len(c) for c in res["eg"].chunks)
+    show = (sys.stderr.isatty() and blocks > 1) if progress is None else bool(progress)
+    bar = None
+    if show:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=blocks, desc="sweep", unit="block")
+    try:
+        with atomic_directory(store) as tmp:
+            # the metadata and the coordinates first, then the blocks batch by batch:
+            # the task graph in memory is that of one batch, whatever the grid's size
+            res.to_zarr(tmp, mode="w", encoding=encoding, zarr_format=2,
+                        consolidated=True, compute=False)
+            body = res.drop_vars(list(res.coords))
+            for batch in batches:
+                dask.compute(*(body.isel(sel).to_zarr(tmp, region=sel, zarr_format=2,
+                                                      consolidated=False, compute=False)
+                               for sel in batch))
+                if bar is not None:
+                    bar.update(sum(_count_blocks(res, sel) for sel in batch))
+    finally:
+        if bar is not None:
+            bar.close()
     return store
