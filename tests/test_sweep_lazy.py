@@ -93,6 +93,19 @@ def test_lazy_grid_of_flat_runs_equals_the_eager_sweep():
     xr.testing.assert_identical(one.compute(), symrep.sweep(2.0, 0.5, 1.0))
 
 
+def test_lazy_sweep_with_latent_units_equals_the_eager_one(tmp_path):
+    alpha, beta = np.array([2.0, 4.0]), np.geomspace(0.2, 2, 30)
+    res = symrep.sweep(alpha, beta, 1.0, (2.0, 0.7), M=2, lazy=True, chunk_size=30)
+    assert res["Q"].chunks == ((1, 1), (30,), (2,), (2,))
+    assert res["m"].dims == ("alpha", "beta", "unit", "feature")
+    eager = symrep.sweep(alpha, beta, 1.0, (2.0, 0.7), M=2, chunk_size=30)
+    xr.testing.assert_identical(res.compute(), eager)
+    sweep_to_zarr(tmp_path / "u.zarr", alpha, beta, 1.0, (2.0, 0.7), M=2, chunk_size=30)
+    back = xr.open_zarr(tmp_path / "u.zarr")
+    xr.testing.assert_identical(back.load(), eager)
+    assert sweep_table(back).shape[0] == 60
+
+
 def _fail_from_alpha(monkeypatch, threshold):
     """No admissible state where alpha >= threshold."""
     import symrep.solvers.units as units
@@ -143,7 +156,8 @@ def test_the_resource_check_looks_at_one_block():
     (dict(lazy="yes"), "lazy"),
     (dict(lazy=True, checkpoint="x"), "checkpoint"),
     (dict(lazy=True, progress=True), "progress"),
-    (dict(lazy=True, M=2), "M"),
+    (dict(lazy=True, M=0), "M"),
+    (dict(lazy=True, M=2, rho=[1.0, -1.0]), "rho"),
     (dict(lazy=True, chunk_size=0), "chunk_size"),
     (dict(lazy=True, errors="ignore"), "errors"),
     (dict(lazy=True, alpha=np.array([1.0, -1.0])), "alpha"),

@@ -160,7 +160,7 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
         :mod:`symrep.solvers.sweep_lazy`). Default: lazy when a parameter is a Dask
         array (whose chunks then give the blocks along its dimension), eager
         otherwise. ``lazy=False`` with Dask arrays computes their values and solves
-        now. Not with ``M``.
+        now.
 
     Returns
     -------
@@ -200,12 +200,13 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
     if lazy not in (True, False):
         raise ValueError(f"lazy = {lazy!r} is invalid: must be True, False or None")
     if lazy:
-        for name, value, default in (("M", M, None), ("checkpoint", checkpoint, None),
-                                     ("progress", progress, None)):
-            if value is not default and not (name == "progress" and value is False):
+        for name, value in (("checkpoint", checkpoint), ("progress", progress)):
+            if value is not None and not (name == "progress" and value is False):
                 raise ValueError(f"{name} = {value!r} is invalid with lazy=True: must be "
                                  "None (see symrep.solvers.sweep_lazy.sweep_to_zarr)")
-        return lazy_sweep(*params, chunk_size=chunk_size, errors=errors, force=force)
+        if M is not None:
+            chunk_size = min(chunk_size, 16_384)  # as the eager sweep with M units
+        return lazy_sweep(*params, M=M, chunk_size=chunk_size, errors=errors, force=force)
     if any(is_lazy(p) for p in params):
         import dask
 

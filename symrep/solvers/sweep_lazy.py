@@ -48,6 +48,7 @@ __all__ = ["lazy_sweep", "sweep_to_zarr", "block_chunks", "is_lazy"]
 #: The solved fields of a block, stacked in this order along its first axis.
 _FIELDS = (*RESULT_FIELDS, "residual", "phase", "converged")
 _DTYPES = {"phase": np.int8, "converged": bool}
+_UNITS_DTYPES = {"unit_state": np.int8, "converged": bool}
 
 
 def is_lazy(value) -> bool:
@@ -106,28 +107,112 @@ def block_chunks(shape, chunk_size=65_536, given=None):
     return tuple(chunks)
 
 
-def _field(block, *, k, dtype_):
-    """Field ``k`` of a solved block, in its own dtype."""
-    return block[k].astype(dtype_)
+def _field(block, *, start, extra, dtype_):
+    """One field of a solved block (rows ``start`` onwards of the stack), with its extra
+    dimensions last, in its own dtype."""
+    width = math.prod(extra)
+    x = block[start:start + width].reshape(extra + block.shape[1:])
+    return np.moveaxis(x, tuple(range(len(extra))), tuple(range(x.ndim - len(extra),
+                                                                 x.ndim))).astype(dtype_)
 
 
-def _solve_block(*coords, swept, fixed, errors):
-    """Solve one block: the outer product of ``coords`` (one 1-d array per swept
-    parameter) with the fixed parameters; the fields stacked along a new first axis."""
+def _stack(out, layout, shape):
+    """The fields of a solved block stacked along a new first axis (float64)."""
+    rows = []
+    for name, extra, _ in layout:
+        x = np.asarray(out[name], dtype=float).reshape(shape + extra)
+        x = np.moveaxis(x, tuple(range(len(shape), x.ndim)), tuple(range(len(extra))))
+        rows.append(x.reshape((-1, *shape)))
+    return np.concatenate(rows)
+
+
+def _block_grid(coords, swept, fixed, names):
+    """The flat parameters of a block (as the eager sweep flattens its grid)."""
     values = dict(fixed)
     values.update(zip(swept, coords, strict=True))
-    axes = [values[name] for name in _NAMES]
     shape = tuple(len(c) for c in coords)
-    # exactly the eager sweep's path for a grid solved as one chunk
-    flat = [np.atleast_1d(f) for f in _grid(axes, shape)]
+    return [np.atleast_1d(f) for f in _grid([values[n] for n in names], shape)], shape
+
+
+def _solve_block(*coords, swept, fixed, errors, layout):
+    """Solve one block: the outer product of ``coords`` (one 1-d array per swept
+    parameter) with the fixed parameters, by the eager sweep's code for a grid solved
+    as one chunk; the fields stacked along a new first axis."""
+    flat, shape = _block_grid(coords, swept, fixed, _NAMES)
     out = solve_chunk(flat)
     if errors == "raise":
         raise_unsolved(out, flat)
-    return np.stack([np.asarray(out[name], dtype=float).reshape(shape) for name in _FIELDS])
+    return _stack(out, layout, shape)
 
 
-def lazy_sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536, errors="raise",
-               force=False):
+def _solve_units_block(*coords, swept, fixed, errors, layout, M, rhos):
+    """:func:`_solve_block` for M latent units and the strengths ``rhos``."""
+    from symrep.solvers.units_grid import _SWEPT, raise_unsolved_units, solve_units_chunk
+
+    flat, shape = _block_grid(coords, swept, fixed, _SWEPT)
+    out = solve_units_chunk(flat, rhos, M)
+    if errors == "raise":
+        raise_unsolved_units(out, flat, rhos, M)
+    return _stack(out, layout, shape)
+
+
+def _lazy_fields(dims, coords, chunks, solver, layout, extra_dims, **kwargs):
+    """Every field of the grid as a Dask array: one task per block solves it
+    (``solver``), one blockwise layer per field takes its rows.
+
+    ``layout`` lists ``(name, extra lengths, dtype)`` per field in the order of the
+    stack; ``extra_dims`` names the extra dimensions of the fields that have some."""
+    import dask
+    import dask.array as da
+
+    width = sum(math.prod(extra) for _, extra, _ in layout)
+    kwargs.update(swept=tuple(dims), layout=layout)
+    if dims:
+        args = []
+        for d, c in zip(dims, chunks, strict=True):
+            args += [da.from_array(coords[d], chunks=(c,), name=False), (d,)]
+        stacked = da.blockwise(solver, ("field", *dims), *args, new_axes={"field": width},
+                               dtype=float, align_arrays=False,
+                               meta=np.empty((0,) * (len(dims) + 1)), **kwargs)
+    else:  # one point
+        stacked = da.from_delayed(dask.delayed(solver, pure=True)(**kwargs),
+                                  shape=(width,), dtype=float)
+    # blockwise layers are not built block by block: a grid of any number of blocks
+    # costs nothing until it is computed
+    fields, start = {}, 0
+    for name, extra, dtype in layout:
+        names = tuple(extra_dims.get(name, ()))
+        fields[name] = da.blockwise(
+            _field, (*dims, *names), stacked, ("field", *dims), concatenate=True,
+            new_axes=dict(zip(names, extra, strict=True)), dtype=dtype,
+            meta=np.empty((0,) * (len(dims) + len(extra)), dtype),
+            start=start, extra=extra, dtype_=dtype)
+        start += math.prod(extra)
+    return fields
+
+
+def _parameters(names, values, chunk_size):
+    """Validated grid of lazily given parameters: dims, coords, axes, shape, chunks."""
+    import dask
+
+    chunk_size = check_positive_int("chunk_size", chunk_size)
+    plain, given = {}, {}
+    for name, v in zip(names, values, strict=True):
+        if is_lazy(v):
+            if getattr(v, "ndim", None) == 1:
+                given[name] = tuple(int(c) for c in v.chunks[0])
+            v = np.asarray(dask.compute(v)[0])
+        plain[name] = v
+    dims, coords, axes, shape = _axes(plain)
+    chunks = block_chunks(shape, chunk_size,
+                          {k: given[d] for k, d in enumerate(dims) if d in given})
+    block = grid_size(max(c) if c else 0 for c in chunks)
+    fixed = {name: float(v) for name, v in zip(names, axes, strict=True) if name not in dims}
+    return dims, coords, axes, chunks, block, fixed
+
+
+def lazy_sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536,
+               errors="raise", force=False):
     """The sweep of :func:`symrep.sweep` as a lazy, Dask-backed Dataset.
 
     Called by :func:`symrep.sweep` with ``lazy=True``, or when a parameter is a Dask
@@ -140,6 +225,10 @@ def lazy_sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536, errors=
         (they are the coordinates, one number per value of a dimension); its chunks
         give the blocks along that dimension, except along the innermost swept
         dimension, which is always whole in a block.
+    M : int, optional
+        Number of latent units, as in :func:`symrep.sweep` (``rho`` is then the
+        sequence of feature strengths; the Dataset of
+        :func:`symrep.solvers.units_grid.sweep_units`).
     chunk_size : int
         Target number of points per block along the dimensions without given chunks
         (see :func:`block_chunks`).
@@ -160,50 +249,44 @@ def lazy_sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536, errors=
     Raises
     ------
     ValueError
-        If a parameter is out of range or not a scalar or 1-d array, or ``errors`` or
-        ``chunk_size`` is invalid.
+        If a parameter is out of range or not a scalar or 1-d array, or ``errors``,
+        ``M`` or ``chunk_size`` is invalid.
     symrep.errors.TooLargeError
         If one block would need more memory or time than is at hand (``force=False``).
     """
-    import dask
-    import dask.array as da
-
     if errors not in ("raise", "mask"):
         raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
-    chunk_size = check_positive_int("chunk_size", chunk_size)
-    values, given = {}, {}
-    for name, v in zip(_NAMES, (alpha, beta, lam, rho, eta), strict=True):
-        if is_lazy(v):
-            if getattr(v, "ndim", None) == 1:
-                given[name] = tuple(int(c) for c in v.chunks[0])
-            v = np.asarray(dask.compute(v)[0])
-        values[name] = v
-    dims, coords, axes, shape = _axes(values)
-    chunks = block_chunks(shape, chunk_size,
-                          {k: given[d] for k, d in enumerate(dims) if d in given})
-    block = grid_size(max(c) if c else 0 for c in chunks)
+    if M is not None:
+        return _lazy_units(alpha, beta, lam, rho, eta, M=M, chunk_size=chunk_size,
+                           errors=errors, force=force)
+    dims, coords, axes, chunks, block, fixed = _parameters(
+        _NAMES, (alpha, beta, lam, rho, eta), chunk_size)
     check_resources(sweep_estimate(block, what=f"one block of {block:,} points of a sweep"),
                     force=force)
-    fixed = {name: float(v) for name, v in zip(_NAMES, axes, strict=True) if name not in dims}
-    kwargs = dict(swept=tuple(dims), fixed=fixed, errors=errors)
-    if dims:
-        args = []
-        for d, c in zip(dims, chunks, strict=True):
-            args += [da.from_array(coords[d], chunks=(c,), name=False), (d,)]
-        stacked = da.blockwise(_solve_block, ("field", *dims), *args,
-                               new_axes={"field": len(_FIELDS)}, dtype=float, align_arrays=False,
-                               meta=np.empty((0,) * (len(dims) + 1)), **kwargs)
-    else:  # one point
-        stacked = da.from_delayed(dask.delayed(_solve_block, pure=True)(**kwargs),
-                                  shape=(len(_FIELDS),), dtype=float)
-    # one field per variable, by a blockwise layer: its graph is not built block by
-    # block, so a grid of any number of blocks costs nothing until it is computed
-    fields = {name: da.blockwise(_field, tuple(dims), stacked, ("field", *dims),
-                                 dtype=_DTYPES.get(name, float), k=k, concatenate=True,
-                                 dtype_=_DTYPES.get(name, float),
-                                 meta=np.empty((0,) * len(dims), _DTYPES.get(name, float)))
-              for k, name in enumerate(_FIELDS)}
+    layout = tuple((name, (), _DTYPES.get(name, float)) for name in _FIELDS)
+    fields = _lazy_fields(dims, coords, chunks, _solve_block, layout, {}, fixed=fixed,
+                          errors=errors)
     return grid_dataset(dims, coords, axes, fields)
+
+
+def _lazy_units(alpha, beta, lam, rho, eta, *, M, chunk_size, errors, force):
+    """:func:`lazy_sweep` with M latent units (see :func:`symrep.solvers.units_grid`)."""
+    from symrep.solvers.latent_units import _check_strengths, _check_units
+    from symrep.solvers.units_grid import _SWEPT, field_dims, units_dataset
+
+    M = _check_units(M)
+    rhos = tuple(float(r) for r in _check_strengths(rho, allow_array=False))
+    dims, coords, axes, chunks, block, fixed = _parameters(
+        _SWEPT, (alpha, beta, lam, eta), chunk_size)
+    check_resources(sweep_estimate(block * len(rhos),
+                                   what=f"one block of {block:,} points of a sweep"),
+                    force=force)
+    extra, sizes = field_dims(M, len(rhos))
+    layout = tuple((name, tuple(sizes[d] for d in dims_), _UNITS_DTYPES.get(name, float))
+                   for name, dims_ in extra.items())
+    fields = _lazy_fields(dims, coords, chunks, _solve_units_block, layout, extra,
+                          fixed=fixed, errors=errors, M=M, rhos=rhos)
+    return units_dataset(dims, coords, axes, M, rhos, fields)
 
 
 #: Blocks solved and written per scheduler call by :func:`sweep_to_zarr`.
@@ -236,7 +319,7 @@ def _count_blocks(res, sel):
     return math.prod(len(c) for c in res["eg"].isel(sel).chunks)
 
 
-def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_536,
+def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536,
                   errors="raise", force=False, progress=None):
     """Solve a sweep block by block and write it to a Zarr store, in bounded memory.
 
@@ -255,8 +338,8 @@ def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_53
     store : str or Path
         The Zarr store (a folder) to write; an existing one is replaced, and only once
         every block is written (the folder is written under a temporary name first).
-    alpha, beta, lam, rho, eta, chunk_size, errors, force
-        As in :func:`lazy_sweep`.
+    alpha, beta, lam, rho, eta, M, chunk_size, errors, force
+        As in :func:`symrep.sweep` with ``lazy=True`` (see :func:`lazy_sweep`).
     progress : bool, optional
         A progress bar over the blocks on stderr (default: when stderr is a terminal
         and there is more than one block), advanced batch by batch.
@@ -294,8 +377,10 @@ def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, chunk_size=65_53
                          "required")
     check_output_dir(store.parent if str(store.parent) else Path("."), name="store",
                      create=False)
-    res = lazy_sweep(alpha, beta, lam, rho, eta, chunk_size=chunk_size, errors=errors,
-                     force=force)
+    from symrep.solvers.sweep_grid import sweep
+
+    res = sweep(alpha, beta, lam, rho, eta, M=M, chunk_size=chunk_size, errors=errors,
+                force=force, lazy=True)
     for d, c in zip(res["eg"].dims, res["eg"].chunks, strict=True):
         if len(c) > 1 and (len(set(c[:-1])) > 1 or c[-1] > c[0]):
             raise ValueError(f"{d} has chunks {c}: a Zarr store needs equal chunks along "
