@@ -72,6 +72,8 @@ class PeakMemory:
         self._stop = threading.Event()
         self.peak_total = 0
         self.peak_self = 0
+        self._cpu = {}  # last CPU time (user + system) seen per process
+        self._cpu_start = sum(self._proc.cpu_times()[:2])
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self):
@@ -79,9 +81,11 @@ class PeakMemory:
 
         own = self._proc.memory_info().rss
         total = own
+        self._cpu[self._proc.pid] = sum(self._proc.cpu_times()[:2])
         for child in self._proc.children(recursive=True):
             try:
                 total += child.memory_info().rss
+                self._cpu[child.pid] = sum(child.cpu_times()[:2])
             except psutil.Error:  # ended between listing and reading
                 pass
         self.peak_self = max(self.peak_self, own)
@@ -91,6 +95,12 @@ class PeakMemory:
         while not self._stop.is_set():
             self._sample()
             self._stop.wait(self._interval)
+
+    @property
+    def cpu_seconds(self):
+        """CPU time of the process and its descendants while sampled (a process that
+        ended loses at most its last interval)."""
+        return sum(self._cpu.values()) - self._cpu_start
 
     def __enter__(self):
         self._thread.start()
@@ -135,6 +145,7 @@ def run_one(points, scheduler, chunk_size, store):
             client.close()
             cluster.close()
         wall = time.perf_counter() - start
+    cpu = mem.cpu_seconds
     back = xr.open_zarr(store, consolidated=True)
     converged = int(back["converged"].sum().compute())
     blocks = int(np.prod(back["eg"].data.numblocks))
@@ -144,6 +155,7 @@ def run_one(points, scheduler, chunk_size, store):
                 chunk_size=chunk_size, blocks=blocks, block_shape=back["eg"].data.chunksize,
                 wall_s=wall, solve_s=solve_end - solve_start,
                 points_per_s=points / (solve_end - solve_start), converged=converged,
+                cpu_s=cpu, cores_used=cpu / wall,
                 peak_rss_total_bytes=mem.peak_total, peak_rss_main_bytes=mem.peak_self,
                 maxrss_self_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * kib,
                 maxrss_children_bytes=(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -176,16 +188,21 @@ def _time(s):
     return f"{s:.0f} s" if s < 600 else f"{s / 60:.1f} min"
 
 
+def _cores(r):
+    return f"{r['cores_used']:.2f}" if "cores_used" in r else "not measured"
+
+
 def table(rows):
     head = ("| points | grid (alpha x beta x lam x rho x eta) | scheduler | blocks (points) "
-            "| wall | points/s | peak RSS, all processes | peak RSS, main process | store |\n"
-            "|---:|---|---|---:|---:|---:|---:|---:|---:|")
+            "| wall | points/s | CPU cores used | peak RSS, all processes "
+            "| peak RSS, main process | store |\n"
+            "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
     lines = [head]
     for r in sorted(rows, key=lambda r: (r["points"], -r["chunk_size"], r["scheduler"])):
         lines.append(
             f"| {r['points']:.0e} | {' x '.join(map(str, r['shape']))} | {r['scheduler']} "
             f"| {r['blocks']} ({math.prod(r['block_shape']):,}) | {_time(r['wall_s'])} "
-            f"| {r['points_per_s']:,.0f} "
+            f"| {r['points_per_s']:,.0f} | {_cores(r)} "
             f"| {_gib(r['peak_rss_total_bytes'])} | {_gib(r['peak_rss_main_bytes'])} "
             f"| {_gib(r['store_bytes'])} |")
     return "\n".join(lines)

@@ -223,6 +223,11 @@ def test_sweep_to_zarr_rejects_bad_stores_and_chunks(tmp_path):
         sweep_to_zarr(tmp_path / "file", ALPHA, 0.5, 1.0)
     with pytest.raises(ValueError, match="store"):
         sweep_to_zarr(tmp_path / "missing" / "grid.zarr", ALPHA, 0.5, 1.0)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "notes.txt").write_text("keep")
+    with pytest.raises(ValueError, match="not a Zarr store"):
+        sweep_to_zarr(tmp_path / "results", ALPHA, 0.5, 1.0)
+    assert (tmp_path / "results" / "notes.txt").read_text() == "keep"
     with pytest.raises(ValueError, match="alpha has chunks"):
         sweep_to_zarr(tmp_path / "g.zarr", da.from_array(ALPHA, chunks=((1, 2),)), 0.5,
                       1.0, eta=ETA[:5])

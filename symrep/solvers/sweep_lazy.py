@@ -336,8 +336,9 @@ def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_si
     Parameters
     ----------
     store : str or Path
-        The Zarr store (a folder) to write; an existing one is replaced, and only once
-        every block is written (the folder is written under a temporary name first).
+        The Zarr store (a folder) to write; an existing store (or empty folder) is
+        replaced, and only once every block is written (the folder is written under a
+        temporary name first). Any other existing folder is refused.
     alpha, beta, lam, rho, eta, M, chunk_size, errors, force
         As in :func:`symrep.sweep` with ``lazy=True`` (see :func:`lazy_sweep`).
     progress : bool, optional
@@ -375,6 +376,10 @@ def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_si
     if store.exists() and not store.is_dir():
         raise ValueError(f"store = {str(store)!r} is a file: a folder (Zarr store) is "
                          "required")
+    if (store.is_dir() and any(store.iterdir())
+            and not any((store / name).is_file() for name in (".zgroup", "zarr.json"))):
+        raise ValueError(f"store = {str(store)!r} is a folder that is not a Zarr store: "
+                         "it would be replaced; name a new folder or an existing store")
     check_output_dir(store.parent if str(store.parent) else Path("."), name="store",
                      create=False)
     from symrep.solvers.sweep_grid import sweep
