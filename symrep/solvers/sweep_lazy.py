@@ -14,10 +14,15 @@ least its number of points); where the blocks are runs of the flat grid (only th
 innermost dimensions, the others one value per block) the whole lazy grid equals the
 eager sweep with ``chunk_size`` set to the points per block.
 
+With ``M`` latent units the same holds for :func:`symrep.solvers.units_grid.sweep_units`
+(its fields keep their ``unit``, ``unit_`` and ``feature`` dimensions whole in a block).
+
 :func:`sweep_to_zarr` writes such a grid to a Zarr store block by block: each block is
-solved, written (one file per variable and block) and dropped, so the memory needed is
-that of the blocks in flight, whatever the size of the grid. The store is written into a
-temporary folder that replaces ``store`` only when every block is written
+solved, written (one file per variable and block) and dropped, and the blocks are handed
+to the scheduler in batches, so the memory needed is that of one batch's task graph and
+the blocks in flight, whatever the size of the grid. The store (Zarr format 2 with
+consolidated metadata: ``xarray.open_zarr(store)`` reads it) is written into a temporary
+folder that replaces ``store`` only when every block is written
 (:func:`symrep.io.atomic_directory`).
 """
 
@@ -330,8 +335,10 @@ def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_si
     so that the memory needed is that of one batch's task graph and of the blocks in
     flight, independent of the size of the grid. The work runs on Dask's current
     scheduler: threads by default, or what ``dask.config.set(scheduler=...)`` or an
-    active ``distributed.Client`` selects. Read the result with
-    ``xarray.open_zarr(store)``.
+    active ``distributed.Client`` selects. On a few cores the process pool,
+    ``dask.config.set(scheduler="processes")``, is the fastest: the solver holds the
+    GIL most of the time, so threads use little more than one core (measurements in
+    ``docs/benchmarks.md``). Read the result with ``xarray.open_zarr(store)``.
 
     Parameters
     ----------
