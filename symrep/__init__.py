@@ -19,6 +19,7 @@ __all__ = [
     "check_parameters",
     "solve",
     "sweep",
+    "sweep_to_zarr",
     "phase_diagram",
     "SolveResult",
     "SolverError",
@@ -33,6 +34,7 @@ _LAZY = {
     "SolveResult": "symrep.solvers.saddle_point",
     "SolverError": "symrep.solvers.saddle_point",
     "sweep": "symrep.solvers.sweep_grid",
+    "sweep_to_zarr": "symrep.solvers.sweep_lazy",
     "phase_diagram": "symrep.solvers.phase_plane",
     "PhaseDiagram": "symrep.solvers.phase_plane",
 }

@@ -16,7 +16,10 @@ exceeds
 - the time budget: one hour, or the number of seconds in the environment variable
   ``SYMREP_TIME_BUDGET``.
 
-``force=True`` (``--force`` on the command line) skips the check.
+``force=True`` (``--force`` on the command line) skips the check. A lazy sweep
+(``symrep.sweep(..., lazy=True)``, :func:`symrep.sweep_to_zarr`) is checked for its
+largest block, what one worker solves at once, not for the whole grid: it is solved
+block by block when computed, and written to a store without being held in memory.
 
 The estimates are simple models. Their constants come from the timings in
 ``docs/benchmarks.md`` (an idle two-core machine) and from sweeps and simulations

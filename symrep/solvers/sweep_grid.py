@@ -121,7 +121,7 @@ def _load_chunk(path, size):
 
 
 def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, progress=None,
-          checkpoint=None, errors="raise", force=False):
+          checkpoint=None, errors="raise", force=False, lazy=None):
     """Solve the RS saddle point on a grid of parameters.
 
     Parameters
@@ -135,20 +135,32 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
         matrix dimensions ``unit``, ``unit_``, ``feature``). Default: one unit and
         one feature, ``rho`` a number or a swept array.
     chunk_size : int
-        Points solved per vectorised call.
+        Points solved per vectorised call (with ``lazy``: the target number of points
+        per block, see :func:`symrep.solvers.sweep_lazy.block_chunks`).
     progress : bool, optional
         Progress bar over chunks (default: when stderr is a terminal and there is more
-        than one chunk).
+        than one chunk). Not with ``lazy`` (nothing is solved here; see
+        :func:`symrep.solvers.sweep_lazy.sweep_to_zarr`).
     checkpoint : path, optional
         Folder where each finished chunk is saved; a sweep over the same grid resumes
-        from the chunks found there.
+        from the chunks found there. Not with ``lazy``.
     errors : {"raise", "mask"}
         Where no branch satisfies the equations (even after continuation): raise
         :class:`~symrep.solvers.SolverError`, or keep the point with ``converged``
-        False and NaN observables.
+        False and NaN observables. With ``lazy``, the error is raised when a block
+        with such a point is computed.
     force : bool
         Run even if the estimated memory or time exceeds what is at hand (see
-        :mod:`symrep.resources`).
+        :mod:`symrep.resources`). With ``lazy``, the check applies to one block (what
+        is solved at once), not to the whole grid.
+    lazy : bool, optional
+        Return a lazy, Dask-backed Dataset instead of solving now: each block of the
+        grid (whole along the innermost swept dimension) is solved when computed, with
+        the values of the eager sweep of that block (see
+        :mod:`symrep.solvers.sweep_lazy`). Default: lazy when a parameter is a Dask
+        array (whose chunks then give the blocks along its dimension), eager
+        otherwise. ``lazy=False`` with Dask arrays computes their values and solves
+        now.
 
     Returns
     -------
@@ -175,9 +187,30 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
     >>> res = symrep.sweep(alpha=np.linspace(0.1, 5, 50), beta=0.5, lam=1.0)
     >>> res["eg"].shape
     (50,)
+    >>> lazy = symrep.sweep(alpha=np.linspace(0.1, 5, 50), beta=[0.5, 1.0], lam=1.0,
+    ...                     lazy=True, chunk_size=20)
+    >>> lazy["eg"].chunks                  # blocks of 10 x 2 points, solved when computed
+    ((10, 10, 10, 10, 10), (2,))
     """
-    import xarray as xr
+    from symrep.solvers.sweep_lazy import is_lazy, lazy_sweep
 
+    params = (alpha, beta, lam, rho, eta)
+    if lazy is None:
+        lazy = any(is_lazy(p) for p in params)
+    if lazy not in (True, False):
+        raise ValueError(f"lazy = {lazy!r} is invalid: must be True, False or None")
+    if lazy:
+        for name, value in (("checkpoint", checkpoint), ("progress", progress)):
+            if value is not None and not (name == "progress" and value is False):
+                raise ValueError(f"{name} = {value!r} is invalid with lazy=True: must be "
+                                 "None (see symrep.solvers.sweep_lazy.sweep_to_zarr)")
+        if M is not None:
+            chunk_size = min(chunk_size, 16_384)  # as the eager sweep with M units
+        return lazy_sweep(*params, M=M, chunk_size=chunk_size, errors=errors, force=force)
+    if any(is_lazy(p) for p in params):
+        import dask
+
+        alpha, beta, lam, rho, eta = dask.compute(*params)
     if M is not None:
         from symrep.solvers.units_grid import sweep_units
 
@@ -207,11 +240,7 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
         path = _chunk_path(checkpoint, key, k) if checkpoint else None
         part = _load_chunk(path, sl.stop - sl.start) if path is not None else None
         if part is None:
-            params = [f[sl] for f in flat]
-            part = solve_arrays(*params, errors="mask")
-            if not part["converged"].all():
-                part = _continue_from_neighbours(part, params)
-            part.pop("branch_free_energy")
+            part = solve_chunk([f[sl] for f in flat])
             if path is not None:
                 _save_chunk(path, part)
         parts.append(part)
@@ -220,18 +249,71 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
     if bar is not None:
         bar.close()
     out = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
-    if errors == "raise" and not out["converged"].all():
-        i = int(np.nonzero(~out["converged"])[0][0])
-        point = {name: float(f[i]) for name, f in zip(_NAMES, flat, strict=True)}
-        raise SolverError(f"no stationary branch satisfies the saddle-point equations at "
-                          f"{point} ({int((~out['converged']).sum())} of {n} points failed)",
-                          {"parameters": point, "failed": int((~out["converged"]).sum())})
+    if errors == "raise":
+        raise_unsolved(out, flat)
+    return grid_dataset(dims, coords, axes,
+                        {name: value.reshape(shape) for name, value in out.items()})
+
+
+def solve_chunk(params):
+    """Solve a batch of points in this order: the vectorised solver (continuation along
+    the batch), then Newton from the nearest converged neighbour where it failed.
+
+    Parameters
+    ----------
+    params : sequence of 5 ndarray (n,)
+        alpha, beta, lam, rho, eta at every point.
+
+    Returns
+    -------
+    dict
+        Arrays (n,) for every name in ``RESULT_FIELDS``, ``phase``, ``converged`` and
+        ``residual`` (NaN observables where ``converged`` is False).
+    """
+    part = solve_arrays(*params, errors="mask")
+    if not part["converged"].all():
+        part = _continue_from_neighbours(part, params)
+    part.pop("branch_free_energy")
+    return part
+
+
+def raise_unsolved(out, flat):
+    """Raise :class:`SolverError` for the first point of a solved batch that has no
+    solution (``out`` as :func:`solve_chunk` returns, ``flat`` its parameters)."""
+    failed = ~np.asarray(out["converged"]).ravel()
+    if not failed.any():
+        return
+    i = int(np.nonzero(failed)[0][0])
+    point = {name: float(np.ravel(f)[i]) for name, f in zip(_NAMES, flat, strict=True)}
+    raise SolverError(f"no stationary branch satisfies the saddle-point equations at "
+                      f"{point} ({int(failed.sum())} of {failed.size} points failed)",
+                      {"parameters": point, "failed": int(failed.sum())})
+
+
+def grid_dataset(dims, coords, axes, fields):
+    """The Dataset of a sweep from its fields on the grid (NumPy or Dask arrays).
+
+    Parameters
+    ----------
+    dims : list of str
+        The swept parameters, in grid order.
+    coords : dict
+        Their values (1-d arrays).
+    axes : list
+        Every parameter, a float or a 1-d array, in the order of ``_NAMES``.
+    fields : dict
+        ``RESULT_FIELDS``, ``residual``, ``phase`` (codes, any numeric dtype) and
+        ``converged`` as arrays of the grid's shape.
+    """
+    import xarray as xr
+
+    coords = dict(coords)
     data_vars = {}
     for name in (*RESULT_FIELDS, "residual"):
-        data_vars[name] = (dims, out[name].reshape(shape))
-    data_vars["phase"] = (dims, out["phase"].reshape(shape).astype(np.int8), {
+        data_vars[name] = (dims, fields[name])
+    data_vars["phase"] = (dims, fields["phase"].astype(np.int8), {
         "flag_values": list(range(len(PHASES))), "flag_meanings": " ".join(PHASES)})
-    data_vars["converged"] = (dims, out["converged"].reshape(shape))
+    data_vars["converged"] = (dims, fields["converged"].astype(bool))
     attrs = {name: float(v) for name, v in zip(_NAMES, axes, strict=True) if name not in dims}
     coords.update(attrs)  # the fixed parameters as 0-d coordinates
     attrs.update(phases=json.dumps(PHASES), symrep_version=__version__)

@@ -98,8 +98,6 @@ def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, chunk_size=16_384,
     >>> res["Q"].dims
     ('beta', 'unit', 'unit_')
     """
-    import xarray as xr
-
     if errors not in ("raise", "mask"):
         raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
     M = _check_units(M)
@@ -126,8 +124,7 @@ def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, chunk_size=16_384,
         path = _chunk(checkpoint, key, k) if checkpoint else None
         part = _load(path, sl.stop - sl.start, M) if path is not None else None
         if part is None:
-            a, b, lam_, e = (f[sl] for f in flat)
-            part = solve_units_arrays(a, b, lam_, rhos, e, M=M, errors="mask")
+            part = solve_units_chunk([f[sl] for f in flat], rhos, M)
             if path is not None:
                 _save_chunk(path, part)
         parts.append(part)
@@ -136,26 +133,60 @@ def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, chunk_size=16_384,
     if bar is not None:
         bar.close()
     out = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
-    if errors == "raise" and not out["converged"].all():
-        i = int(np.nonzero(~out["converged"])[0][0])
-        point = {name: float(f[i]) for name, f in zip(_SWEPT, flat, strict=True)}
-        point.update(rho=rhos, M=M)
-        raise SolverError(f"no admissible state of the latent units at {point} "
-                          f"({int((~out['converged']).sum())} of {n} points failed)",
-                          {"parameters": point, "failed": int((~out["converged"]).sum())})
+    if errors == "raise":
+        raise_unsolved_units(out, flat, rhos, M)
+    return units_dataset(dims, coords, axes, M, rhos,
+                         {name: v.reshape(shape + v.shape[1:]) for name, v in out.items()})
 
-    def var(name, extra):
-        return (*dims, *extra), out[name].reshape(shape + out[name].shape[1:])
 
-    data_vars = {name: var(name, ("unit", "unit_")) for name in _SQUARE}
-    data_vars.update(m=var("m", ("unit", "feature")), d=var("d", ("unit", "feature")),
-                     D=var("D", ("unit",)),
-                     unit_free_energy=var("unit_free_energy", ("unit",)))
-    data_vars.update({name: var(name, ()) for name in (*SCALAR_FIELDS, "residual",
-                                                        "converged")})
+def field_dims(M, Mstar):
+    """The extra dimensions of every field of a units sweep, and their lengths."""
+    sizes = {"unit": M, "unit_": M, "feature": Mstar}
+    extra = {name: ("unit", "unit_") for name in _SQUARE}
+    extra.update(m=("unit", "feature"), d=("unit", "feature"), D=("unit",),
+                 unit_free_energy=("unit",), unit_state=("unit",))
+    extra.update({name: () for name in (*SCALAR_FIELDS, "residual", "converged")})
+    return extra, sizes
+
+
+def solve_units_chunk(flat, rhos, M):
+    """Solve a batch of points (``flat``: alpha, beta, lam, eta, arrays (n,)) with the
+    masked vectorised solver; the fields as :func:`solve_units_arrays` returns them."""
+    a, b, lam_, e = flat
+    return solve_units_arrays(a, b, lam_, rhos, e, M=M, errors="mask")
+
+
+def raise_unsolved_units(out, flat, rhos, M):
+    """Raise :class:`SolverError` for the first point of ``out`` without a solution."""
+    failed = ~np.asarray(out["converged"]).ravel()
+    if not failed.any():
+        return
+    i = int(np.nonzero(failed)[0][0])
+    point = {name: float(np.ravel(f)[i]) for name, f in zip(_SWEPT, flat, strict=True)}
+    point.update(rho=rhos, M=M)
+    raise SolverError(f"no admissible state of the latent units at {point} "
+                      f"({int(failed.sum())} of {failed.size} points failed)",
+                      {"parameters": point, "failed": int(failed.sum())})
+
+
+def units_dataset(dims, coords, axes, M, rhos, fields):
+    """The Dataset of a units sweep from its fields (NumPy or Dask arrays of shape
+    grid + the field's extra dimensions, see :func:`field_dims`)."""
+    import xarray as xr
+
+    extra, _ = field_dims(M, len(rhos))
+    Mstar = len(rhos)
+    coords = dict(coords)
+
+    def var(name):
+        return (*dims, *extra[name]), fields[name]
+
+    data_vars = {name: var(name) for name in _SQUARE}
+    data_vars.update({name: var(name) for name in ("m", "d", "D", "unit_free_energy")})
+    data_vars.update({name: var(name) for name in (*SCALAR_FIELDS, "residual")})
+    data_vars["converged"] = (dims, fields["converged"].astype(bool))
     names = unit_state_names(Mstar)
-    states = var("unit_state", ("unit",))
-    data_vars["unit_state"] = (states[0], states[1].astype(np.int8), {
+    data_vars["unit_state"] = ((*dims, "unit"), fields["unit_state"].astype(np.int8), {
         "flag_values": list(range(len(names))),
         "flag_meanings": " ".join(n.replace(" ", "_") for n in names)})
     fixed = {name: float(v) for name, v in zip(_SWEPT, axes, strict=True)
