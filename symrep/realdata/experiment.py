@@ -38,7 +38,7 @@ import numpy as np
 __all__ = ["ExperimentSettings", "SETTINGS", "RealDataResult", "run_experiment",
            "collapse_beta", "best_grid_beta", "RATE_FRACTION", "output_files",
            "write_outputs", "summary_lines", "RUN_COLUMNS", "SUMMARY_COLUMNS",
-           "exact_linear_vaes", "beta_grid"]
+           "exact_linear_vaes", "beta_grid", "split_data"]
 
 log = logging.getLogger("symrep.realdata")
 
@@ -248,6 +248,14 @@ def exact_linear_vaes(X, betas, *, latent, seed=0, lam=0.0):
                           loss=np.array([loss]), kind="linear", image_shape=(N,))
 
 
+def split_data(X, n_test, seed=12345):
+    """(held-out set, training pool): a fixed random permutation of the rows of X."""
+    import torch
+
+    order = torch.as_tensor(np.random.default_rng(seed).permutation(X.shape[0]))
+    return X[order[:n_test]], X[order[n_test:]]
+
+
 def beta_grid(settings, eta, upper):
     """The beta grid of an experiment: logarithmic from ``beta_range[0] * eta`` to
     ``beta_range[1] * upper`` plus ``n_betas_near`` points over ``near_range * upper``
@@ -323,8 +331,7 @@ def _run(dataset, root, settings, device, progress, features, theory_lam, start)
     if n_total - n_test < N:
         raise ValueError(f"dataset {dataset!r} has {n_total} samples: too few for a "
                          f"held-out set of {n_test} and alpha >= 1 (N = {N})")
-    order = torch.as_tensor(np.random.default_rng(12345).permutation(n_total))
-    test, pool = X[order[:n_test]], X[order[n_test:]]
+    test, pool = split_data(X, n_test)
     mean = pool.mean(dim=0)
     pool_c, test_c = pool - mean, test - mean
     P_max = pool.shape[0]
