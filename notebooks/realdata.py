@@ -40,7 +40,8 @@ import os
 from symrep.realdata.experiment import SETTINGS, run_experiment, summary_lines
 
 quick = os.environ.get("SYMREP_QUICK", "1") != "0"
-settings = (SETTINGS["quick"].with_(alphas=(4.0,), n_betas=5, steps=300) if quick
+settings = (SETTINGS["quick"].with_(alphas=(4.0,), n_betas=5, n_betas_near=2, steps=200)
+            if quick
             else SETTINGS["full"])
 print(settings)
 
