@@ -43,8 +43,10 @@ def test_exact_linear_vaes_is_the_minimum_adam_reaches(digits):
 
 
 def test_small_experiment_end_to_end(tmp_path):
+    # one latent unit: the theory's thresholds are then one-unit solves (the M-unit path
+    # is checked in test_realdata_theory)
     settings = SETTINGS["quick"].with_(alphas=(2.0, 1e4), n_betas=4, n_betas_near=0,
-                                       steps=40)
+                                       steps=40, latent=1)
     result = run_experiment("digits", settings=settings)
     # alpha = 10^4 needs more samples than digits has: dropped
     assert {r["alpha"] for r in result.runs} == {2.0}
