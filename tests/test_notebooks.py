@@ -44,7 +44,15 @@ def test_there_is_a_notebook_per_figure():
     assert {p.stem for p in NOTEBOOKS} == set(figure_names()) | EXTRA_NOTEBOOKS
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+#: Notebooks run only with the slow tests: their pipeline has a fast end-to-end test of
+#: its own (realdata: tests/test_realdata_experiment.py), and the kernel, torch and
+#: scikit-learn start-up would cost the fast suite about 17 s.
+SLOW_NOTEBOOKS = {"realdata"}
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW_NOTEBOOKS else p
+    for p in NOTEBOOKS], ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path, kernel_path, tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", str(kernel_path))
     monkeypatch.setenv("SYMREP_QUICK", "1")
