@@ -100,3 +100,31 @@ def test_cli_quick_digits_writes_figure_and_tables(tmp_path):
                  "realdata_digits_summary.csv", "realdata_digits_spectrum.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert "collapse" in out.stdout
+
+
+@pytest.mark.slow
+def test_experiment_on_a_set_without_shipped_features(tmp_path, monkeypatch):
+    # an MNIST-format set written here (digits scaled to 24 x 24 and padded to 28 x 28,
+    # in the original IDX files): the Frechet distance needs a feature network trained on
+    # the pool, which the experiment trains and caches
+    import gzip
+    import struct
+
+    from sklearn.datasets import load_digits
+
+    monkeypatch.setenv("SYMREP_CACHE_DIR", str(tmp_path / "cache"))
+    digits = load_digits()
+    images = np.pad(np.kron(digits.images, np.ones((3, 3))), ((0, 0), (2, 2), (2, 2)))
+    images = np.round(images * 255 / 16).astype(np.uint8)
+    labels = digits.target.astype(np.uint8)
+    for stem, array in (("train-images-idx3-ubyte", images),
+                        ("train-labels-idx1-ubyte", labels)):
+        header = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">I", d)
+                                                           for d in array.shape)
+        with gzip.open(tmp_path / f"{stem}.gz", "wb") as fh:
+            fh.write(header + array.tobytes())
+    settings = SETTINGS["quick"].with_(alphas=(1.0,), n_betas=3, n_betas_near=0, steps=20,
+                                       kinds=("linear",), latent=1)
+    result = run_experiment("mnist", root=tmp_path, settings=settings)
+    assert len(result.runs) == 3 and all(np.isfinite(r["frechet"]) for r in result.runs)
+    assert list((tmp_path / "cache" / "features").iterdir())  # the network was cached

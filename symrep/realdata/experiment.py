@@ -322,8 +322,9 @@ def _run(dataset, root, settings, device, progress, features, theory_lam, start)
 
     from symrep.errors import SolverError
     from symrep.realdata import datasets, evaluation, frechet, spectrum, theory, training
+    from symrep.realdata.features import SHIPPED, feature_network
 
-    X, _ = datasets.load(dataset, root, return_labels=True)
+    X, labels = datasets.load(dataset, root, return_labels=True)
     X = torch.as_tensor(X, dtype=torch.float32)
     shape = datasets.image_shape(dataset)
     n_total, N = X.shape
@@ -332,6 +333,11 @@ def _run(dataset, root, settings, device, progress, features, theory_lam, start)
         raise ValueError(f"dataset {dataset!r} has {n_total} samples: too few for a "
                          f"held-out set of {n_test} and alpha >= 1 (N = {N})")
     test, pool = split_data(X, n_test)
+    if features in ("auto", "network") and dataset not in SHIPPED:
+        # the Frechet distance of a set without shipped features needs a network trained
+        # on its images and labels: trained on the training pool now, and cached
+        _, pool_labels = split_data(torch.as_tensor(labels), n_test)
+        feature_network(dataset, X=pool, labels=pool_labels, image_shape=shape)
     mean = pool.mean(dim=0)
     pool_c, test_c = pool - mean, test - mean
     P_max = pool.shape[0]
