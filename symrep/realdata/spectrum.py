@@ -266,19 +266,16 @@ def bbp_strength(lam, eta, gamma):
 # --- estimators ---------------------------------------------------------------------------
 
 def _check_matrix(X):
+    """:func:`symrep.simulate.data.check_data`, for a tensor too, and with two samples and
+    two dimensions at least (a covariance needs them)."""
+    from symrep.simulate.data import check_data
+
     if hasattr(X, "detach"):  # a torch tensor, without importing torch here
         X = X.detach().cpu().numpy()
-    try:
-        X = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError("X is invalid: it must be an array of real numbers") from None
-    if X.ndim != 2:
-        raise ValueError(f"X is invalid: it must have shape (P, N), got {X.shape}")
+    X = check_data(X)
     if X.shape[0] < 2 or X.shape[1] < 2:
         raise ValueError(f"X is invalid: it has shape {X.shape}; at least 2 samples (rows) "
                          "and 2 dimensions (columns) are needed")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X is invalid: it contains NaN or inf")
     return X
 
 
