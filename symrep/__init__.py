@@ -12,6 +12,7 @@ The package is organised as a pipeline:
 Model parameters are validated by :mod:`symrep.validation` at every entry point.
 """
 
+from symrep._lazy import lazy_getattr
 from symrep._version import __version__
 
 __all__ = [
@@ -40,11 +41,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'symrep' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())

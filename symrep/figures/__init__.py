@@ -31,6 +31,8 @@ import importlib
 import time
 from dataclasses import dataclass
 
+from symrep._lazy import lazy_getattr
+
 __all__ = ["FigureSpec", "FIGURES", "figure_names", "make_figure", "generate",
            "check_names", "estimate", "Size", "SIZES", "size_from_env", "FigureResult"]
 
@@ -80,12 +82,7 @@ _LAZY = {"Size": "symrep.figures.core", "SIZES": "symrep.figures.core",
          "size_from_env": "symrep.figures.core", "FigureResult": "symrep.figures.core"}
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'symrep.figures' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 def figure_names():

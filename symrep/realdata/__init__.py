@@ -20,6 +20,8 @@ The pipeline, one module per step:
 load only when needed).
 """
 
+from symrep._lazy import lazy_getattr
+
 __all__ = ["load", "image_shape", "estimate_spectrum", "cumulative_noise",
            "run_experiment", "DATASETS"]
 
@@ -33,11 +35,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'symrep.realdata' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
