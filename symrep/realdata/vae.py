@@ -25,6 +25,7 @@ latents are (R, B, L); decoder means (R, B, N).
 
 from __future__ import annotations
 
+import abc
 import math
 import numbers
 
@@ -124,7 +125,7 @@ def _check_input_shape(input_shape):
     return shape
 
 
-class BatchedVAE(nn.Module):
+class BatchedVAE(nn.Module, metaclass=abc.ABCMeta):
     """Base class: R independent VAEs with a Gaussian encoder, unit-variance decoder.
 
     Subclasses define :meth:`encode` and :meth:`decode`.
@@ -157,13 +158,13 @@ class BatchedVAE(nn.Module):
     def _generators(self):
         return [torch.Generator().manual_seed(s) for s in self.seeds]
 
+    @abc.abstractmethod
     def encode(self, X):
         """Encoder mean and log-variance of q(z|x), each (R, B, L)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def decode(self, Z):
         """Decoder mean of p(x|z), (R, B, N), for latents Z (R, B, L)."""
-        raise NotImplementedError
 
     @staticmethod
     def kl(mean, logvar):
