@@ -651,12 +651,12 @@ def _cmd_realdata(args):
                          f"{', '.join(DATASETS)}")
     settings = SETTINGS["quick" if args.quick else "full"]
     if args.kinds is not None:
+        from symrep.realdata.vae import KINDS
+
         kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
-        allowed = ("mlp", "linear", "conv")
-        bad = [k for k in kinds if k not in allowed]
-        if bad or not kinds:
+        if not kinds or any(k not in KINDS for k in kinds):
             raise ValueError(f"kinds = {args.kinds!r} is invalid: a comma-separated list "
-                             f"of {', '.join(allowed)}")
+                             f"of {', '.join(KINDS)}")
         settings = settings.with_(kinds=kinds)
     if args.seeds is not None:
         settings = settings.with_(seeds=tuple(range(check_positive_int("seeds",
