@@ -157,12 +157,17 @@ def check_data(X, name: str = "X") -> np.ndarray:
     if X.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError(f"{name} is invalid: it has shape {X.shape}; at least one sample "
                          "(row) and one dimension (column) are needed")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{name} is invalid: it contains NaN or inf")
-    with np.errstate(over="ignore"):
-        if not np.isfinite(np.einsum("ij,ij->", X, X)):
-            raise ValueError(f"{name} is invalid: its entries are too large (the sum of "
-                             "their squares overflows)")
+    # One pass over the data where they are valid (the sum of squares is finite exactly
+    # when no entry is NaN or inf and nothing overflows); the second pass only tells the
+    # two failures apart. At N = 4000 and 65 data sets this check is a large part of the
+    # trainer's set-up.
+    with np.errstate(over="ignore", invalid="ignore"):
+        sum_squares = np.einsum("ij,ij->", X, X)
+    if not np.isfinite(sum_squares):
+        if not np.all(np.isfinite(X)):
+            raise ValueError(f"{name} is invalid: it contains NaN or inf")
+        raise ValueError(f"{name} is invalid: its entries are too large (the sum of "
+                         "their squares overflows)")
     return X
 
 
