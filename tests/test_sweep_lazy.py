@@ -2,6 +2,7 @@
 sweep, block by block, the resource check on one block, errors when a block is computed."""
 
 import itertools
+import math
 
 import dask
 import dask.array as da
@@ -204,6 +205,30 @@ def test_sweep_to_zarr_in_many_batches_and_of_one_point(tmp_path, monkeypatch):
     sweep_to_zarr(tmp_path / "one.zarr", 2.0, 0.5, 1.0)
     xr.testing.assert_identical(xr.open_zarr(tmp_path / "one.zarr").load(),
                                 symrep.sweep(2.0, 0.5, 1.0))
+
+
+def test_sweep_to_zarr_graphs_never_span_the_whole_grid(tmp_path, monkeypatch):
+    # the metadata are written from single-chunk placeholders and the data batch by
+    # batch: no call builds the store graph of every block (at 10^4 blocks that graph
+    # held 1.4 GB), so the memory does not grow with the number of blocks
+    monkeypatch.setattr(sl, "BATCH_BLOCKS", 2)
+    calls = []
+    to_zarr = xr.Dataset.to_zarr
+
+    def spy(self, *args, **kwargs):
+        calls.append((kwargs.get("region"), max(
+            (math.prod(len(c) for c in v.chunks) for v in self.data_vars.values()
+             if v.chunks), default=0)))
+        return to_zarr(self, *args, **kwargs)
+
+    monkeypatch.setattr(xr.Dataset, "to_zarr", spy)
+    sweep_to_zarr(tmp_path / "g.zarr", ALPHA, BETA[:2], 1.0, 1.2, ETA[:10], chunk_size=10)
+    assert calls[0] == (None, 1)  # the metadata: one chunk per variable
+    assert all(region is not None and blocks <= 2 for region, blocks in calls[1:])
+    assert sum(blocks for _, blocks in calls[1:]) == 6  # every block written once
+    xr.testing.assert_identical(
+        xr.open_zarr(tmp_path / "g.zarr").load(),
+        symrep.sweep(ALPHA, BETA[:2], 1.0, 1.2, ETA[:10], chunk_size=10))
 
 
 def test_sweep_to_zarr_keeps_the_old_store_when_a_block_fails(tmp_path, monkeypatch):

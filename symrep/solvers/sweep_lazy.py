@@ -319,6 +319,18 @@ def _batches(dims, chunks, size=None):
         yield batch
 
 
+def _template(res):
+    """``res`` with every data variable an empty single-chunk Dask array (same shape,
+    dtype, dimensions and attributes): what the store's metadata are written from."""
+    import dask.array as da
+
+    out = res.copy()
+    for name in out.data_vars:
+        v = out[name]
+        out[name] = v.copy(data=da.empty(v.shape, chunks=v.shape or (), dtype=v.dtype))
+    return out
+
+
 def _count_blocks(res, sel):
     """Number of blocks of ``res`` inside the region ``sel``."""
     return math.prod(len(c) for c in res["eg"].isel(sel).chunks)
@@ -411,9 +423,12 @@ def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_si
     try:
         with atomic_directory(store) as tmp:
             # the metadata and the coordinates first, then the blocks batch by batch:
-            # the task graph in memory is that of one batch, whatever the grid's size
-            res.to_zarr(tmp, mode="w", encoding=encoding, zarr_format=2,
-                        consolidated=True, compute=False)
+            # the task graph in memory is that of one batch, whatever the grid's size.
+            # The metadata come from a template whose variables are single-chunk empty
+            # arrays: writing them from the grid itself builds the store graph of every
+            # block (at 10^4 blocks 40 s and 1.4 GB, held by the process afterwards).
+            _template(res).to_zarr(tmp, mode="w", encoding=encoding, zarr_format=2,
+                                   consolidated=True, compute=False)
             body = res.drop_vars(list(res.coords))
             for batch in batches:
                 dask.compute(*(body.isel(sel).to_zarr(tmp, region=sel, zarr_format=2,
