@@ -572,22 +572,15 @@ def _cmd_compare(args):
 
 def _compare_grids(args, alphas, betas, params, N, seeds, methods, files, progress_line,
                    grid, device):
-    import csv
-    import io
-
     from symrep.compare import finite_size_study, learning_curve_comparison, markdown_table
-    from symrep.io import atomic_path, atomic_write_text
+    from symrep.io import atomic_path, atomic_write_csv, atomic_write_text
 
     fig, table = learning_curve_comparison(alphas, betas, **params, N=N, seeds=seeds,
                                            methods=methods, force=True, progress=None,
                                            log=progress_line, device=device, **grid)
     with atomic_path(files["learning_curve.png"]) as tmp:
         fig.savefig(tmp, dpi=150, format="png")
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(table[0]))
-    writer.writeheader()
-    writer.writerows(table)
-    atomic_write_text(files["learning_curve.csv"], text.getvalue())
+    atomic_write_csv(files["learning_curve.csv"], table)
     print(f"{'beta':>5} {'alpha':>6} {'method':>6} {'theory eg':>10} {'N=' + str(N) + ' eg':>18}")
     for r in table:
         print(f"{r['beta']:>5g} {r['alpha']:>6g} {r['method']:>6} {r['theory']:>10.4f} "

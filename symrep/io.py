@@ -182,6 +182,25 @@ def atomic_write_text(path, text: str, encoding: str = "utf-8") -> Path:
     return Path(path)
 
 
+def atomic_write_csv(path, rows, columns=None) -> Path:
+    """Write dict rows as a CSV table to ``path`` atomically; return the path.
+
+    ``columns`` (default: the keys of the first row) are the header, in order; keys of a
+    row outside them are left out, and None is written as an empty cell.
+    """
+    import csv
+    import io
+
+    rows = list(rows)
+    columns = list(rows[0] if columns is None and rows else columns or ())
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in columns})
+    return atomic_write_text(path, text.getvalue())
+
+
 def atomic_write_bytes(path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; return the path."""
     with atomic_open(path, "wb") as fh:

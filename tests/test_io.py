@@ -180,3 +180,13 @@ def test_damaged_checksummed_file_reads_as_none(tmp_path, damage):
     else:
         path.write_bytes(damaged)
     assert read_checksummed(path) is None
+
+
+def test_atomic_write_csv_orders_columns_and_writes_none_as_empty(tmp_path):
+    from symrep.io import atomic_write_csv
+
+    rows = [dict(b=1.5, a=None, extra="x"), dict(b=-2, a="y")]
+    path = atomic_write_csv(tmp_path / "t.csv", rows, ["a", "b"])
+    assert path.read_bytes() == b"a,b\r\n,1.5\r\ny,-2\r\n"
+    assert atomic_write_csv(tmp_path / "u.csv", rows[1:]).read_bytes() == b"b,a\r\n-2,y\r\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "u.csv"]  # no debris

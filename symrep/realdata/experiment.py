@@ -439,19 +439,6 @@ def output_files(out, dataset):
             "summary": out / f"{stem}_summary.csv"}
 
 
-def _csv(rows, columns):
-    import csv
-    import io
-
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(columns), extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        # a collapse never seen on the grid is an empty cell, not NaN
-        writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in columns})
-    return text.getvalue()
-
-
 def write_outputs(result, out):
     """Write the figures and the CSV files of ``result`` into the folder ``out``.
 
@@ -462,11 +449,12 @@ def write_outputs(result, out):
 
     from symrep.figures.realdata import fig_realdata
     from symrep.figures.spectrum import plot_spectrum
-    from symrep.io import atomic_path, atomic_write_text
+    from symrep.io import atomic_path, atomic_write_csv
 
     files = output_files(out, result.dataset)
-    atomic_write_text(files["runs"], _csv(result.runs, RUN_COLUMNS))
-    atomic_write_text(files["summary"], _csv(result.summary, SUMMARY_COLUMNS))
+    # a collapse never seen on the grid is an empty cell, not NaN
+    atomic_write_csv(files["runs"], result.runs, RUN_COLUMNS)
+    atomic_write_csv(files["summary"], result.summary, SUMMARY_COLUMNS)
     fig = fig_realdata(result)
     for key, fmt in (("figure", "png"), ("figure_pdf", "pdf")):
         with atomic_path(files[key]) as tmp:
