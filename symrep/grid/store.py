@@ -6,6 +6,19 @@ seed, method, first_seed, seeds, options); one float64 data variable per observa
 :data:`~symrep.grid.tasks.OBSERVABLES` (NaN until computed); the boolean ``done``; and
 the attributes ``symrep_version`` and ``settings`` (JSON of the grid's settings).
 
+A grid with a task of several latent units or features (``Task.units``: M > 1 or
+M* > 1) gets the layout ``"units"``, decided when the store is created and kept in the
+attribute ``layout`` (a store without it has the one-unit layout above, as every store
+written before tasks had M): besides, the coordinate ``M`` (int); ``rho`` as text, the
+strengths joined by commas (``"2.0,0.7"``; each written with ``repr``, so the floats
+come back exactly); the matrix observables with the dimensions ``unit`` and ``feature``
+(or ``unit_``) of the grid's largest M and M*, NaN past a task's own M and M*: ``m``
+and ``d`` (task, unit, feature), ``Q``, ``E`` and ``R`` (task, unit, unit_), ``D``
+(task, unit); and ``phases`` (task, unit), each unit's phase as text, ``""`` past the
+task's units. A task of one unit and one feature in such a store fills the first entry
+of each matrix. Tasks that do not fit a store's layout (several units in a one-unit
+store, more units or features than the store has room for) are refused.
+
 The store is in Zarr format 2 (text coordinates of any length, read by every Zarr
 library) with consolidated metadata. Every variable has chunks of one task, so writing
 a record touches no other task's chunk. A record is written in two steps, its data and
@@ -23,9 +36,23 @@ from pathlib import Path
 
 import numpy as np
 
-from symrep.grid.tasks import OBSERVABLES, PARAMETERS
+from symrep.grid.tasks import MATRIX_OBSERVABLES, OBSERVABLES, PARAMETERS
 
-__all__ = ["GridStore"]
+__all__ = ["GridStore", "ONE_UNIT", "UNITS"]
+
+#: The layout of a grid of one latent unit and one feature (no ``layout`` attribute).
+ONE_UNIT = "one unit"
+#: The layout of a grid with several units or features (attribute ``layout``).
+UNITS = "units"
+
+#: Extra dimensions of the matrix observables in the ``"units"`` layout.
+_MATRIX_DIMS = {"m": ("unit", "feature"), "d": ("unit", "feature"), "Q": ("unit", "unit_"),
+                "E": ("unit", "unit_"), "R": ("unit", "unit_"), "D": ("unit",)}
+_MATRIX_MEANING = {"m": "W^T W0 / N", "d": "W~ W0 / N", "Q": "W^T W / N",
+                   "E": "W~ W~^T / N", "R": "W^T W~^T / N", "D": "encoder variances"}
+_PHASES_MEANING = ("phase of each latent unit (symrep.simulate.observables.unit_phases): "
+                   "'learning feature k' (k = 1..M*), 'overfitting' or 'collapsed'; '' past "
+                   "the task's M units and until the task is done")
 
 
 def _settings_text(settings):
@@ -40,9 +67,38 @@ def _options_text(options):
     return ";".join(f"{k}={v!r}" for k, v in options)
 
 
-def _coordinate(task, name):
+def _strengths_text(rho):
+    """``"2.0,0.7"``: repr of each strength, so that the text gives back the floats."""
+    return ",".join(repr(float(r)) for r in (rho if isinstance(rho, tuple) else (rho,)))
+
+
+def _strengths_from_text(text):
+    """The canonical rho of a task (a float, or a tuple of several) from its text."""
+    values = tuple(float(t) for t in str(text).split(","))
+    return values[0] if len(values) == 1 else values
+
+
+def _coordinate(task, name, layout=ONE_UNIT):
     value = getattr(task, name)
-    return _options_text(value) if name == "options" else value
+    if name == "options":
+        return _options_text(value)
+    if name == "rho" and layout == UNITS:
+        return _strengths_text(value)
+    return value
+
+
+def _extent(name, task):
+    """The entries of a matrix observable that hold the task's units and features."""
+    cols = {"feature": task.Mstar, "unit_": task.M}
+    return tuple(slice(task.M) if dim == "unit" else slice(cols[dim])
+                 for dim in _MATRIX_DIMS[name])
+
+
+def _layout_of(tasks):
+    """Layout and (units, features) of a new store for these tasks."""
+    if not any(t.units for t in tasks):
+        return ONE_UNIT, (1, 1)
+    return UNITS, (max(t.M for t in tasks), max(t.Mstar for t in tasks))
 
 
 class GridStore:
@@ -71,7 +127,11 @@ class GridStore:
         if self.path.exists():
             self._check_existing()
         else:
+            if not tasks:
+                raise ValueError("tasks is invalid: a new store needs at least one task")
+            self.layout, self.shape = _layout_of(tasks)
             self._create(tasks)
+        self._check_fit(tasks)
         self._load_index()
         self._group = None
         new = [t for t in tasks if self._coords(t) not in self.index]
@@ -83,7 +143,14 @@ class GridStore:
 
     @staticmethod
     def _coords(task):
+        """The task's identity as the index keys it (whatever the layout)."""
         return tuple(_coordinate(task, name) for name in PARAMETERS)
+
+    @property
+    def _parameters(self):
+        """The coordinates of the layout (the one-unit layout has no ``M``)."""
+        return PARAMETERS if self.layout == UNITS else tuple(
+            p for p in PARAMETERS if p != "M")
 
     def _dataset(self, tasks):
         import xarray as xr
@@ -91,26 +158,35 @@ class GridStore:
         from symrep._version import __version__
 
         n = len(tasks)
+        text = ("method", "options", "rho") if self.layout == UNITS else ("method", "options")
         coords = {}
-        for name in PARAMETERS:
-            values = [_coordinate(t, name) for t in tasks]
-            coords[name] = ("task", np.array(values, dtype=object if name in ("method", "options")
+        for name in self._parameters:
+            values = [_coordinate(t, name, self.layout) for t in tasks]
+            coords[name] = ("task", np.array(values, dtype=object if name in text
                                             else type(values[0])))
         data = {name: ("task", np.full(n, np.nan)) for name in OBSERVABLES}
+        attrs = dict(symrep_version=__version__, settings=self.settings,
+                     description="symrep simulation grid: one task per data set; a record "
+                     "counts once done is true")
+        if self.layout == UNITS:
+            size = {"unit": self.shape[0], "unit_": self.shape[0], "feature": self.shape[1]}
+            for name, dims in _MATRIX_DIMS.items():
+                data[name] = (("task", *dims), np.full((n, *(size[d] for d in dims)), np.nan),
+                              dict(description=f"{_MATRIX_MEANING[name]}; NaN past the "
+                                   "task's M units and M* features"))
+            data["phases"] = (("task", "unit"), np.full((n, self.shape[0]), "", dtype=object),
+                              dict(description=_PHASES_MEANING))
+            attrs["layout"] = UNITS
         data["done"] = ("task", np.zeros(n, dtype=bool))
-        return xr.Dataset(data, coords=coords,
-                          attrs=dict(symrep_version=__version__, settings=self.settings,
-                                     description="symrep simulation grid: one task per "
-                                     "data set; a record counts once done is true"))
+        return xr.Dataset(data, coords=coords, attrs=attrs)
 
     def _encoding(self, ds):
-        return {name: {"chunks": (1,)} for name in ds.variables}
+        # one chunk per task: its row of every variable, all its units and features
+        return {name: {"chunks": (1, *ds[name].shape[1:])} for name in ds.variables}
 
     def _create(self, tasks):
         from symrep.io import atomic_directory
 
-        if not tasks:
-            raise ValueError("tasks is invalid: a new store needs at least one task")
         ds = self._dataset(tasks)
         with atomic_directory(self.path) as tmp:
             ds.to_zarr(tmp, mode="w", encoding=self._encoding(ds), consolidated=True,
@@ -127,7 +203,14 @@ class GridStore:
 
     def _check_existing(self):
         ds = self._open()
-        missing = [n for n in (*PARAMETERS, *OBSERVABLES, "done") if n not in ds.variables]
+        self.layout = ds.attrs.get("layout", ONE_UNIT)
+        if self.layout not in (ONE_UNIT, UNITS):
+            raise ValueError(f"store = {str(self.path)!r} is invalid: its layout "
+                             f"{self.layout!r} is not one of {ONE_UNIT!r}, {UNITS!r}")
+        self.shape = (ds.sizes.get("unit", 1), ds.sizes.get("feature", 1))
+        extra = ("phases",) if self.layout == UNITS else ()
+        missing = [n for n in (*self._parameters, *OBSERVABLES, *extra, "done")
+                   if n not in ds.variables]
         if "settings" not in ds.attrs or missing:
             raise ValueError(f"store = {str(self.path)!r} is invalid: it is not a symrep grid "
                              "store (no settings or variables "
@@ -137,14 +220,30 @@ class GridStore:
                              f"(settings {ds.attrs['settings']}, here {self.settings}); use "
                              "another store, or remove this one to start again")
 
+    def _check_fit(self, tasks):
+        units, features = self.shape
+        for t in tasks:
+            if t.M > units or t.Mstar > features:
+                room = ("one latent unit and one feature" if self.layout == ONE_UNIT else
+                        f"at most M = {units} latent units and M* = {features} features")
+                raise ValueError(
+                    f"store = {str(self.path)!r} is invalid for this grid: it has room for "
+                    f"{room}, and a task has M = {t.M}, M* = {t.Mstar} ({t!r}); use another "
+                    "store for it")
+
     def _append(self, tasks):
         ds = self._dataset(tasks)
         ds.to_zarr(self.path, mode="a", append_dim="task", consolidated=True, zarr_format=2)
 
     def _load_index(self):
         ds = self._open()
-        columns = [ds[name].values.tolist() for name in PARAMETERS]
-        self.index = {key: i for i, key in enumerate(zip(*columns, strict=True))}
+        columns = {name: ds[name].values.tolist() for name in self._parameters}
+        if self.layout == UNITS:  # the text back to the task's canonical rho
+            columns["rho"] = [_strengths_from_text(r) for r in columns["rho"]]
+        else:
+            columns["M"] = [1] * ds.sizes["task"]
+        keys = zip(*(columns[name] for name in PARAMETERS), strict=True)
+        self.index = {key: i for i, key in enumerate(keys)}
         self._done = ds["done"].values.copy()
 
     # --- records ----------------------------------------------------------------------
@@ -158,9 +257,22 @@ class GridStore:
         if not rows:
             return {}
         group = zarr.open_group(self.path, mode="r")
-        columns = {name: group[name][:] for name in OBSERVABLES}
-        return {task: {name: float(columns[name][i]) for name in OBSERVABLES}
-                for task, i in rows.items()}
+        names = (*OBSERVABLES, "phases") if self.layout == UNITS else OBSERVABLES
+        columns = {name: group[name][:] for name in names}
+        return {task: self._record(task, i, columns) for task, i in rows.items()}
+
+    def _record(self, task, i, columns):
+        """The record of row i as :func:`~symrep.grid.tasks.run_task` gives it."""
+        record = {}
+        for name in OBSERVABLES:
+            value = columns[name][i]
+            if self.layout == UNITS and name in MATRIX_OBSERVABLES:
+                value = (np.array(value[_extent(name, task)], dtype=np.float64) if task.units
+                         else value.flat[0])
+            record[name] = value if isinstance(value, np.ndarray) else float(value)
+        if task.units:
+            record["phases"] = tuple(str(p) for p in columns["phases"][i][:task.M])
+        return record
 
     def write(self, task, record):
         """Store one task's record: its data first, then its ``done`` flag."""
@@ -171,7 +283,23 @@ class GridStore:
             self._group = zarr.open_group(self.path, mode="r+")
         group = self._group
         for name in OBSERVABLES:
-            group[name][i] = record[name]
+            if self.layout == UNITS and name in MATRIX_OBSERVABLES:
+                extent = _extent(name, task)
+                value = np.reshape(np.asarray(record[name], dtype=np.float64),
+                                   tuple(s.stop for s in extent))
+                group[name][(i, *extent)] = value
+            else:
+                group[name][i] = record[name]
+        if self.layout == UNITS:
+            phases = record["phases"] if task.units else _one_unit_phases(record)
+            group["phases"][i, :task.M] = np.array(phases, dtype=object)
         group["done"][i] = True  # last: the record counts only from here on
         self._done[i] = True
+
+
+def _one_unit_phases(record):
+    """The phase of a one-unit task's unit, as ``SimulationResult.as_units()`` gives it."""
+    from symrep.simulate.observables import unit_phases
+
+    return unit_phases([[record["m"]]], [[record["Q"]]])
 
