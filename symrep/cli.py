@@ -429,17 +429,10 @@ def _cmd_simulate(args):
     # before importing the simulation code (torch): a refusal is immediate
     check_resources(simulation_estimate(N, params["alpha"], seeds, args.method),
                     force=args.force)
-    from symrep.simulate.experiment import simulate, summarize
+    from symrep.simulate.experiment import summarize
 
     device = _device(args)
-    if _several_units(args):
-        if args.store is not None or args.scheduler is not None:
-            raise ValueError("store and scheduler are invalid with --M > 1 or several --rho: "
-                             "a grid runs one latent unit and one feature")
-        results = simulate(N, **params, seeds=seeds, method=args.method, force=args.force,
-                           M=args.M, device=device)
-    else:
-        results = _simulate_grid(N, params, seeds, args, device)
+    results = _simulate_grid(N, params, seeds, args, device)
     summary = summarize(results)
     if _several_units(args) and not args.json:
         return _print_unit_runs(results, summary, params, N, args.method)
@@ -448,7 +441,8 @@ def _cmd_simulate(args):
             "params": {**params, "N": N, "P": results[0].params["P"]},
             "method": args.method,
             "runs": [dict(seed=k, **r.as_dict()) for k, r in enumerate(results)],
-            "summary": {k: {"mean": m, "sem": e} for k, (m, e) in summary.items()},
+            "summary": {k: {"mean": _plain(m), "sem": _plain(e)}
+                        for k, (m, e) in summary.items()},
         }, indent=2))
         return 0
     cols = ("m", "Q", "eg", "rate", "distortion", "kl_posterior", "free_energy")
@@ -464,31 +458,28 @@ def _cmd_simulate(args):
     return 0
 
 
-def _simulate_grid(N, params, seeds, args, device=None):
-    """The data sets of ``symrep simulate`` as grid tasks: results shaped like
-    ``SimulationResult`` (its fields, ``params`` and ``as_dict()``, without the weights)."""
-    from types import SimpleNamespace
+def _plain(value):
+    """A summary entry for JSON: a matrix (M units) as nested lists."""
+    return value.tolist() if hasattr(value, "tolist") else value
 
+
+def _simulate_grid(N, params, seeds, args, device=None):
+    """The data sets of ``symrep simulate`` as grid tasks: results shaped like those of
+    ``simulate`` (``SimulationResult``, or ``MatrixSimulationResult`` for --M > 1 or
+    several --rho: their fields, ``params`` and ``as_dict()``, without the weights)."""
     from symrep.grid import Task, run_tasks
-    from symrep.simulate.observables import SCALAR_FIELDS
+    from symrep.grid.results import task_result
 
     options = (("device", device),) if device is not None and args.method != "exact" else ()
+    units = dict(M=args.M) if _several_units(args) else {}
     tasks = [Task(**params, N=N, seed=k, method=args.method, first_seed=0, seeds=seeds,
-                  options=options)
+                  options=options, **units)
              for k in range(seeds)]
-    settings = dict(command="simulate", N=N, seeds=seeds, method=args.method, **params)
+    settings = dict(command="simulate", N=N, seeds=seeds, method=args.method, **params,
+                    **units)
     records = run_tasks(tasks, store=args.store, scheduler=args.scheduler,
                         settings=settings)
-    results = []
-    for task, rec in zip(tasks, records, strict=True):
-        P = int(rec["P"])
-        run = {name: rec[name] for name in SCALAR_FIELDS}
-        run.update(params=dict(alpha=P / N, beta=task.beta, lam=task.lam, rho=task.rho,
-                               eta=task.eta, N=N, P=P),
-                   method=args.method, converged=bool(rec["converged"]),
-                   n_iter=int(rec["n_iter"]), grad_norm=rec["grad_norm"])
-        results.append(SimpleNamespace(**run, as_dict=lambda run=run: dict(run)))
-    return results
+    return [task_result(task, rec) for task, rec in zip(tasks, records, strict=True)]
 
 
 def _print_unit_runs(results, summary, params, N, method):

@@ -194,7 +194,8 @@ def _check_runs_points(points):
 
 
 def finite_size_runs(points, Ns=(500, 1000, 2000), seeds=8, method="exact", *,
-                     fields=SCALAR_FIELDS, progress=None, force=False, **train_options):
+                     fields=SCALAR_FIELDS, progress=None, force=False, store=None,
+                     client=None, scheduler=None, settings=None, **train_options):
     """The finite-N ground truth at several parameter points and sizes, summarised.
 
     Generic in the model: each point carries its own M and rho (a scalar, or one strength
@@ -218,6 +219,16 @@ def finite_size_runs(points, Ns=(500, 1000, 2000), seeds=8, method="exact", *,
         Progress on stderr (default: when stderr is a terminal).
     force : bool
         Run even if the estimated memory or time exceeds what is at hand.
+    store, client, scheduler : optional
+        Where the data sets run and their results are kept: each is a
+        :class:`symrep.grid.Task` (seeds 0, ..., seeds - 1 at every (point, N), with the
+        point's M and rho), run by :func:`symrep.grid.run_tasks` with these arguments;
+        it gives the numbers of :func:`simulate` wherever it runs.
+    settings : dict, optional
+        The grid's settings kept in the store (default: seeds and method).
+    **train_options
+        Options of the trainer (:data:`symrep.grid.tasks.TRAIN_OPTIONS`); ignored for
+        ``method="exact"``.
 
     Returns
     -------
@@ -225,8 +236,8 @@ def finite_size_runs(points, Ns=(500, 1000, 2000), seeds=8, method="exact", *,
         One row per (point, N), in the order given: ``point`` (label), ``N``,
         ``params`` (the point's checked parameters), ``summary`` (``field -> (mean,
         sem)`` from :func:`summarize`: arrays for matrix fields) and ``phases``
-        (:func:`count_phases`; for M = M* = 1 the one-unit results are converted with
-        ``as_units()``).
+        (:func:`count_phases`; for M = M* = 1 the phase of the one unit as
+        ``SimulationResult.as_units()`` gives it).
     """
     points = _check_runs_points(points)
     Ns = [check_positive_int("N", n) for n in ([Ns] if np.ndim(Ns) == 0 else Ns)]
@@ -243,20 +254,49 @@ def finite_size_runs(points, Ns=(500, 1000, 2000), seeds=8, method="exact", *,
         for N in Ns:
             estimate = estimate + simulation_estimate(N, p["alpha"], seeds, method)
     check_resources(estimate, force=force)
+    from types import SimpleNamespace
+
+    from symrep.grid import Task, run_tasks
+    from symrep.grid.results import task_result
+    from symrep.simulate.observables import unit_phases
+
+    options = tuple(train_options.items()) if method != "exact" else ()
+    pairs = [(label, N) for label in points for N in Ns]
+    grid = {(label, N): [Task(alpha=p["alpha"], beta=p["beta"], lam=p["lam"], rho=p["rho"],
+                              eta=p.get("eta", 1.0), M=p["M"], N=N, seed=k, method=method,
+                              first_seed=0, seeds=seeds, options=options)
+                         for k in range(seeds)]
+            for label, p in points.items() for N in Ns}
+    tasks = [t for pair in pairs for t in grid[pair]]
     show = sys.stderr.isatty() if progress is None else progress
-    rows = []
-    for label, p in points.items():
-        for N in Ns:
-            results = simulate(N, p["alpha"], p["beta"], p["lam"], rho=p["rho"],
-                               eta=p.get("eta", 1.0), seeds=seeds, method=method, M=p["M"],
-                               progress=False, force=True, **train_options)
-            units = [r.as_units() if hasattr(r, "as_units") else r for r in results]
-            rows.append(dict(point=label, N=N, params=dict(p), summary=summarize(results,
-                                                                                   fields),
-                             phases=count_phases(units)))
-            if show:
-                print(f"\rfinite-N runs: {len(rows)}/{len(points) * len(Ns)}", end="",
-                      file=sys.stderr, flush=True)
+    waiting, owner, finished = {pair: seeds for pair in pairs}, {}, []
+    for pair in pairs:
+        for t in grid[pair]:
+            owner.setdefault(t, []).append(pair)
+
+    def one_done(task, record):
+        for pair in owner.pop(task, ()):
+            waiting[pair] -= 1
+            if waiting[pair] == 0:
+                finished.append(pair)
+                if show:
+                    print(f"\rfinite-N runs: {len(finished)}/{len(pairs)}", end="",
+                          file=sys.stderr, flush=True)
+
+    records = run_tasks(tasks, store=store, client=client, scheduler=scheduler,
+                        progress=one_done, settings=settings or dict(
+                            grid="finite-N runs", seeds=seeds, method=method))
+    for task in tasks:  # found in the store: no call of one_done
+        one_done(task, None)
     if show:
         print(file=sys.stderr)
+    by_task = dict(zip(tasks, records, strict=True))
+    rows = []
+    for label, N in pairs:
+        results = [task_result(t, by_task[t]) for t in grid[label, N]]
+        # one unit: its phase as SimulationResult.as_units() gives it
+        units = [r if t.units else SimpleNamespace(phases=unit_phases([[r.m]], [[r.Q]]))
+                 for t, r in zip(grid[label, N], results, strict=True)]
+        rows.append(dict(point=label, N=N, params=dict(points[label]),
+                         summary=summarize(results, fields), phases=count_phases(units)))
     return rows
