@@ -10,6 +10,7 @@ import logging
 
 import numpy as np
 import pytest
+from test_grid import local_cluster  # the 2-worker LocalCluster of the one-unit tests
 
 from symrep.cli import main
 from symrep.grid import MATRIX_OBSERVABLES, OBSERVABLES, Task, run_task, run_tasks
@@ -157,6 +158,10 @@ def test_units_store_reads_with_xarray_padded_with_nan(tmp_path):
         assert ds["phases"].values[i].tolist() == [*phases, *[""] * (3 - M)]
         assert float(ds["eg"].values[i]) == record["eg"]
     assert bool(ds["done"].all())
+    done = xr.open_zarr(store).load()  # the recipe of docs/cluster.md
+    done = done.isel(task=done.done.values)
+    assert done.eg.groupby(done.M).mean().sizes["M"] == 2
+    assert (done.phases == "learning feature 1").sum("unit").shape == (3,)
     again = run_tasks(tasks, store=store, scheduler="serial", progress=False)
     assert (again.computed, again.found) == (0, 3)
     assert_same_records(again, want)  # the one-unit task's record is floats again
@@ -179,19 +184,15 @@ def test_one_unit_store_keeps_its_layout_and_refuses_units(tmp_path):
     assert dict(ds.sizes) == {"task": len(tasks)} and ds["rho"].dtype == np.float64
     for name in (*OBSERVABLES, "done", "alpha", "rho", "options"):
         assert ds[name].dims == ("task",), name
+    done = ds.load()  # the recipe of docs/cluster.md
+    done = done.isel(task=done.done.values)
+    assert done.eg.groupby(done.alpha).mean().sizes["alpha"] == len(tasks)
     # several units in a one-unit store: refused, and nothing appended
     for bad in (grid(methods=("exact",), seeds=1, M=2, rho=1.0),
                 grid(methods=("exact",), seeds=1, M=1, rho=RHO)):
         with pytest.raises(ValueError, match="store"):
             run_tasks(tasks + bad, store=store, scheduler="serial", progress=False)
     assert xr.open_zarr(store).sizes["task"] == len(tasks)
-
-
-def local_cluster():
-    from distributed import LocalCluster
-
-    return LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                        dashboard_address=":0", silence_logs=logging.ERROR)
 
 
 @pytest.mark.slow
