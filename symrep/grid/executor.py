@@ -202,15 +202,16 @@ def run_tasks(tasks, *, store=None, client=None, scheduler=None, progress=None, 
     Returns
     -------
     GridResults
-        A list of ``name -> float`` dicts (see :func:`~symrep.grid.tasks.run_task`), with
-        the counts ``total``, ``computed`` and ``found``.
+        A list of ``name -> float`` dicts (see :func:`~symrep.grid.tasks.run_task`; the
+        matrix observables as arrays, and ``phases``, for a task of several units or
+        features), with the counts ``total``, ``computed`` and ``found``.
 
     Raises
     ------
     ValueError
         For a task that is not a :class:`Task`, both ``client`` and ``scheduler``, an
-        invalid ``scheduler``, or a ``store`` that is not a grid store or holds another
-        grid.
+        invalid ``scheduler``, or a ``store`` that is not a grid store, holds another
+        grid, or has no room for a task's units and features.
     symrep.errors.SolverError
         If a task failed (the finished ones are in the store).
     """

@@ -117,7 +117,8 @@ class GridStore:
     Raises
     ------
     ValueError
-        ``store`` is not a grid store, or holds a grid with other settings.
+        ``store`` is not a grid store, holds a grid with other settings, or has no room
+        for a task's units and features (its layout is fixed when it is created).
     """
 
     def __init__(self, path, tasks, settings=None):
