@@ -58,18 +58,25 @@ def test_task_is_checked_and_hashable():
         run_tasks([a], scheduler="nowhere")
 
 
-def test_store_resumes_and_skips_done_tasks(tmp_path, serial, caplog):
-    tasks, want = serial
-    store = tmp_path / "g.zarr"
-    k = 3
+def interrupt_after(tasks, store, k):
+    """Run the grid serially into ``store`` and interrupt it (Ctrl-C) after k results."""
+    seen = []
 
-    def stop_after_k(task, record, seen=[]):  # noqa: B006 - a counter for this test
+    def stop_after_k(task, record):
         seen.append(task)
         if len(seen) == k:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         run_tasks(tasks, store=store, scheduler="serial", progress=stop_after_k)
+
+
+def test_store_resumes_and_skips_done_tasks(tmp_path, serial, caplog):
+    tasks, want = serial
+    store = tmp_path / "g.zarr"
+    k = 3
+
+    interrupt_after(tasks, store, k)
     with caplog.at_level(logging.INFO, logger="symrep.grid"):
         again = run_tasks(tasks, store=store, scheduler="serial", progress=False)
     assert (again.computed, again.found, again.total) == (len(tasks) - k, k, len(tasks))

@@ -10,7 +10,10 @@ import logging
 
 import numpy as np
 import pytest
-from test_grid import local_cluster  # the 2-worker LocalCluster of the one-unit tests
+from test_grid import (  # the 2-worker LocalCluster and the interrupt of the one-unit tests
+    interrupt_after,
+    local_cluster,
+)
 
 from symrep.cli import main
 from symrep.grid import MATRIX_OBSERVABLES, OBSERVABLES, Task, run_task, run_tasks
@@ -93,13 +96,7 @@ def test_units_store_resumes_and_recomputes_half_written_records(tmp_path, seria
     tasks, want = serial
     store, k = tmp_path / "g.zarr", 2
 
-    def stop_after_k(task, record, seen=[]):  # noqa: B006 - a counter for this test
-        seen.append(task)
-        if len(seen) == k:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        run_tasks(tasks, store=store, scheduler="serial", progress=stop_after_k)
+    interrupt_after(tasks, store, k)
     # the data of the last task written (wrong numbers), its done flag not: as if cut off
     grid_store = GridStore(store, tasks)
     i = grid_store.index[grid_store._coords(tasks[-1])]
