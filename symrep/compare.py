@@ -148,39 +148,20 @@ def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="
     check_resources(finite_size_estimate(points, Ns, seeds, method), force=force)
     from types import SimpleNamespace
 
-    from symrep.grid import Task, run_tasks
+    from symrep.grid import Task, run_groups
 
     pairs = [(label, N) for label in points for N in Ns]
     grid = {(label, N): [Task(**points[label], N=N, seed=k, method=method, first_seed=0,
                               seeds=seeds) for k in range(seeds)] for label, N in pairs}
-    tasks = [t for pair in pairs for t in grid[pair]]
-    waiting = {pair: seeds for pair in pairs}
-    owner = {}
-    for pair in pairs:
-        for t in grid[pair]:
-            owner.setdefault(t, []).append(pair)
     with Progress(len(pairs), "finite-size study", progress, log) as tracker:
-        seen = set()
-
-        def one_done(task, record):
-            seen.add(task)
-            for pair in owner[task]:
-                waiting[pair] -= 1
-                if waiting[pair] == 0:
-                    tracker.step(f"{pair[0]} N={pair[1]}")
-
-        records = run_tasks(tasks, store=store, client=client, scheduler=scheduler,
-                            progress=one_done, settings=settings or dict(
-                                grid="finite-size study", seeds=seeds, method=method))
-        for task in tasks:  # found in the store: no call of one_done
-            if task not in seen:
-                one_done(task, None)
-    by_task = dict(zip(tasks, records, strict=True))
+        records = run_groups(grid, on_group=lambda pair: tracker.step(
+            f"{pair[0]} N={pair[1]}"), store=store, client=client, scheduler=scheduler,
+            settings=settings or dict(grid="finite-size study", seeds=seeds, method=method))
     rows = []
     for label, p in points.items():
         theory = solve(**p)
         for N in Ns:
-            res = [SimpleNamespace(**by_task[t]) for t in grid[label, N]]
+            res = [SimpleNamespace(**record) for record in records[label, N]]
             summary = summarize(res, observables)
             for name in observables:
                 mean, sem = summary[name]

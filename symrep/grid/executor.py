@@ -29,7 +29,7 @@ from contextlib import ExitStack, closing, contextmanager
 
 from symrep.grid.tasks import Task, run_task
 
-__all__ = ["run_tasks", "open_client", "GridResults", "estimate_seconds",
+__all__ = ["run_tasks", "run_groups", "open_client", "GridResults", "estimate_seconds",
            "SMALL_GRID_SECONDS", "SMALL_GRID_TASKS", "SCHEDULERS"]
 
 logger = logging.getLogger("symrep.grid")
@@ -257,3 +257,48 @@ def run_tasks(tasks, *, store=None, client=None, scheduler=None, progress=None, 
             f"{where}{stopped}, {time.perf_counter() - start:.1f} s)")
     return GridResults([records[t] for t in tasks], total=len(unique), computed=computed,
                        found=found, where=where)
+
+
+def run_groups(groups, *, on_group=None, **run_options):
+    """Run the tasks of several groups as one grid; the records of each group.
+
+    The studies that summarise several data sets per point (seeds at each (point, N))
+    hand all their tasks to :func:`run_tasks` at once and report a point when the last
+    of its data sets is finished, computed or found in the store.
+
+    Parameters
+    ----------
+    groups : dict
+        ``label -> sequence of Task``; a task may belong to several groups.
+    on_group : callable, optional
+        Called as ``on_group(label)`` once per group, when its last task is finished.
+    **run_options
+        ``store``, ``client``, ``scheduler``, ``log``, ``settings`` of :func:`run_tasks`.
+
+    Returns
+    -------
+    dict
+        ``label -> list of records``, in the order of the group's tasks.
+    """
+    tasks = [t for label in groups for t in groups[label]]
+    waiting = {label: len(groups[label]) for label in groups}
+    owners = {}
+    for label in groups:
+        for t in groups[label]:
+            owners.setdefault(t, []).append(label)
+    finished = set()
+
+    def one_done(task, record):
+        if task in finished:
+            return
+        finished.add(task)
+        for label in owners[task]:
+            waiting[label] -= 1
+            if waiting[label] == 0 and on_group is not None:
+                on_group(label)
+
+    records = run_tasks(tasks, progress=one_done, **run_options)
+    for task in tasks:  # found in the store: run_tasks reports only what it computes
+        one_done(task, None)
+    by_task = dict(zip(tasks, records, strict=True))
+    return {label: [by_task[t] for t in groups[label]] for label in groups}

@@ -36,7 +36,12 @@ from pathlib import Path
 
 import numpy as np
 
-from symrep.grid.tasks import MATRIX_OBSERVABLES, OBSERVABLES, PARAMETERS
+from symrep.grid.tasks import (
+    MATRIX_OBSERVABLES,
+    OBSERVABLES,
+    PARAMETERS,
+    record_phases,
+)
 
 __all__ = ["GridStore", "ONE_UNIT", "UNITS"]
 
@@ -292,15 +297,6 @@ class GridStore:
             else:
                 group[name][i] = record[name]
         if self.layout == UNITS:
-            phases = record["phases"] if task.units else _one_unit_phases(record)
-            group["phases"][i, :task.M] = np.array(phases, dtype=object)
+            group["phases"][i, :task.M] = np.array(record_phases(task, record), dtype=object)
         group["done"][i] = True  # last: the record counts only from here on
         self._done[i] = True
-
-
-def _one_unit_phases(record):
-    """The phase of a one-unit task's unit, as ``SimulationResult.as_units()`` gives it."""
-    from symrep.simulate.observables import unit_phases
-
-    return unit_phases([[record["m"]]], [[record["Q"]]])
-

@@ -26,8 +26,8 @@ import numpy as np
 
 from symrep.validation import check_parameters, check_positive_int, check_seed
 
-__all__ = ["Task", "run_task", "OBSERVABLES", "MATRIX_OBSERVABLES", "TRAIN_OPTIONS",
-           "PARAMETERS"]
+__all__ = ["Task", "run_task", "record_phases", "OBSERVABLES", "MATRIX_OBSERVABLES",
+           "TRAIN_OPTIONS", "PARAMETERS"]
 
 #: What :func:`run_task` returns, every value a float: the observables of
 #: :class:`~symrep.simulate.observables.SimulationResult`, then the number of samples P,
@@ -249,3 +249,13 @@ def run_task(task):
     if task.units:
         record["phases"] = tuple(result.phases)
     return record
+
+
+def record_phases(task, record):
+    """The phase of each latent unit of a task's record (for one unit and one feature,
+    as ``SimulationResult.as_units()`` gives it)."""
+    if task.units:
+        return tuple(record["phases"])
+    from symrep.simulate.observables import unit_phases
+
+    return tuple(unit_phases([[record["m"]]], [[record["Q"]]]))

@@ -254,49 +254,32 @@ def finite_size_runs(points, Ns=(500, 1000, 2000), seeds=8, method="exact", *,
         for N in Ns:
             estimate = estimate + simulation_estimate(N, p["alpha"], seeds, method)
     check_resources(estimate, force=force)
-    from types import SimpleNamespace
-
-    from symrep.grid import Task, run_tasks
+    from symrep.grid import Task, run_groups
     from symrep.grid.results import task_result
-    from symrep.simulate.observables import unit_phases
 
     options = tuple(train_options.items()) if method != "exact" else ()
-    pairs = [(label, N) for label in points for N in Ns]
     grid = {(label, N): [Task(alpha=p["alpha"], beta=p["beta"], lam=p["lam"], rho=p["rho"],
                               eta=p.get("eta", 1.0), M=p["M"], N=N, seed=k, method=method,
                               first_seed=0, seeds=seeds, options=options)
                          for k in range(seeds)]
             for label, p in points.items() for N in Ns}
-    tasks = [t for pair in pairs for t in grid[pair]]
     show = sys.stderr.isatty() if progress is None else progress
-    waiting, owner, finished = {pair: seeds for pair in pairs}, {}, []
-    for pair in pairs:
-        for t in grid[pair]:
-            owner.setdefault(t, []).append(pair)
+    finished = []
 
-    def one_done(task, record):
-        for pair in owner.pop(task, ()):
-            waiting[pair] -= 1
-            if waiting[pair] == 0:
-                finished.append(pair)
-                if show:
-                    print(f"\rfinite-N runs: {len(finished)}/{len(pairs)}", end="",
-                          file=sys.stderr, flush=True)
+    def one_point(pair):
+        finished.append(pair)
+        if show:
+            print(f"\rfinite-N runs: {len(finished)}/{len(grid)}", end="", file=sys.stderr,
+                  flush=True)
 
-    records = run_tasks(tasks, store=store, client=client, scheduler=scheduler,
-                        progress=one_done, settings=settings or dict(
-                            grid="finite-N runs", seeds=seeds, method=method))
-    for task in tasks:  # found in the store: no call of one_done
-        one_done(task, None)
+    records = run_groups(grid, on_group=one_point, store=store, client=client,
+                         scheduler=scheduler, settings=settings or dict(
+                             grid="finite-N runs", seeds=seeds, method=method))
     if show:
         print(file=sys.stderr)
-    by_task = dict(zip(tasks, records, strict=True))
     rows = []
-    for label, N in pairs:
-        results = [task_result(t, by_task[t]) for t in grid[label, N]]
-        # one unit: its phase as SimulationResult.as_units() gives it
-        units = [r if t.units else SimpleNamespace(phases=unit_phases([[r.m]], [[r.Q]]))
-                 for t, r in zip(grid[label, N], results, strict=True)]
+    for (label, N), tasks in grid.items():
+        results = [task_result(t, r) for t, r in zip(tasks, records[label, N], strict=True)]
         rows.append(dict(point=label, N=N, params=dict(points[label]),
-                         summary=summarize(results, fields), phases=count_phases(units)))
+                         summary=summarize(results, fields), phases=count_phases(results)))
     return rows
