@@ -349,3 +349,34 @@ def test_conjugates_of_two_units_are_stationary_at_another_point():
         assert vanishes_at_random_point(grad.xreplace(step["solution"]), F.realization,
                                         seed=7)
         assert not vanishes_at_random_point(grad, F.realization, seed=7)
+
+
+@pytest.mark.parametrize("build", [
+    lambda x, A, B: sp.Trace(sp.MatPow(x * A + B, 3)),
+    lambda x, A, B: sp.Determinant(x * A + B),
+    lambda x, A, B: sp.exp(sp.Trace(x * A * B)) + sp.log(sp.Determinant(A + x * B)),
+    lambda x, A, B: sp.Trace(A * sp.ImmutableMatrix([[x, 1], [x**2, 2]])),
+    lambda x, A, B: sp.sin(x * sp.Trace(sp.Inverse(A + x * B))) ** 2,
+], ids=["matpow", "determinant", "exp-and-logdet", "explicit-matrix", "function-of-trace"])
+def test_matrix_calculus_rules_equal_the_derivative_of_the_explicit_matrices(build):
+    from symrep.replica.matrix_calculus import realize, scalar_derivative, vanishes_at_random_point
+
+    x = sp.Symbol("x")
+    A, B = sp.MatrixSymbol("A", 2, 2), sp.MatrixSymbol("B", 2, 2)
+    realization = {M: sp.Matrix(2, 2, lambda i, j, M=M: sp.Symbol(f"{M.name}{i}{j}"))
+                   for M in (A, B)}
+    expr = build(x, A, B)
+    # the rule, against differentiating the expression written out entry by entry
+    assert vanishes_at_random_point(
+        scalar_derivative(expr, x) - sp.diff(realize(expr, realization), x), realization)
+
+
+def test_matrix_calculus_names_what_it_cannot_differentiate():
+    from symrep.replica.matrix_calculus import matrix_derivative, scalar_derivative
+
+    x = sp.Symbol("x")
+    A = sp.MatrixSymbol("A", 2, 2)
+    with pytest.raises(NotImplementedError, match="HadamardProduct: no rule"):
+        matrix_derivative(sp.HadamardProduct(x * A, A), x)
+    with pytest.raises(NotImplementedError, match="Pow: no rule"):
+        scalar_derivative(sp.Trace(A) ** x, x)

@@ -62,7 +62,16 @@ def matrix_derivative(M, x):
         return (-M * matrix_derivative(inner, x) * M).doit()
     if isinstance(M, sp.Transpose):
         return matrix_derivative(M.arg, x).T
-    raise NotImplementedError(f"d/d{x} of {type(M).__name__}")
+    if isinstance(M, sp.MatPow) and M.exp.is_Integer and M.exp > 0:
+        # a product of equal factors: the rule of MatMul, which keeps their order
+        return matrix_derivative(sp.MatMul(*[M.base] * int(M.exp)), x)
+    if isinstance(M, sp.MatrixBase):  # an explicit matrix: entry by entry
+        return sp.ImmutableMatrix(M.diff(x))
+    # other matrix expressions (Hadamard products, functions of matrices) have no rule
+    # here; the derivation does not build them
+    raise NotImplementedError(f"d/d{x} of {type(M).__name__}: no rule of matrix calculus "
+                              "for it here (sums, products, inverses, transposes, positive "
+                              "integer powers and explicit matrices have one)")
 
 
 def scalar_derivative(expr, x):
@@ -82,11 +91,23 @@ def scalar_derivative(expr, x):
         return sp.Trace(sp.Inverse(M) * matrix_derivative(M, x))
     if isinstance(expr, sp.Trace):
         return _trace(matrix_derivative(expr.arg, x))
+    if isinstance(expr, sp.Determinant):  # Jacobi's formula
+        M = expr.arg
+        return expr * sp.Trace(sp.Inverse(M) * matrix_derivative(M, x))
     if isinstance(expr, sp.Symbol):
         return sp.diff(expr, x)
     if not any(isinstance(a, (MatrixExpr, sp.Determinant)) for a in sp.preorder_traversal(expr)):
         return sp.diff(expr, x)
-    raise NotImplementedError(f"d/d{x} of {type(expr).__name__}")
+    if isinstance(expr, sp.Function) and len(expr.args) == 1:  # chain rule: f(u)' = f'(u) u'
+        u = sp.Dummy("u")
+        outer = sp.diff(expr.func(u), u).subs(u, expr.args[0])
+        return outer * scalar_derivative(expr.args[0], x)
+    # a power with x in its exponent, or a function of several arguments, around traces
+    # and determinants: no rule here; the derivation does not build them
+    raise NotImplementedError(f"d/d{x} of {type(expr).__name__}: no rule of matrix calculus "
+                              "for it here (sums, products, constant powers, functions of "
+                              "one argument, log-determinants, determinants and traces "
+                              "have one)")
 
 
 def _trace(M):
