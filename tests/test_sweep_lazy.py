@@ -231,6 +231,40 @@ def test_sweep_to_zarr_graphs_never_span_the_whole_grid(tmp_path, monkeypatch):
         symrep.sweep(ALPHA, BETA[:2], 1.0, 1.2, ETA[:10], chunk_size=10))
 
 
+@pytest.mark.slow
+def test_process_scheduler_starts_one_pool_for_all_batches(tmp_path, monkeypatch):
+    # Dask's process scheduler starts a pool for every compute call unless one is
+    # configured; a sweep of several batches starts one, whatever the number of batches
+    import concurrent.futures
+
+    import dask.multiprocessing as dmp
+
+    monkeypatch.setattr(sl, "BATCH_BLOCKS", 2)
+    pools = []
+
+    class Counted(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Counted)
+    monkeypatch.setattr(dmp, "ProcessPoolExecutor", Counted)
+    with dask.config.set(scheduler="processes", num_workers=2):
+        sweep_to_zarr(tmp_path / "g.zarr", ALPHA, BETA[:2], 1.0, 1.2, ETA[:10],
+                      chunk_size=10)  # 6 blocks, 3 batches
+    assert len(pools) == 1
+    xr.testing.assert_identical(
+        xr.open_zarr(tmp_path / "g.zarr").load(),
+        symrep.sweep(ALPHA, BETA[:2], 1.0, 1.2, ETA[:10], chunk_size=10))
+    with dask.config.set(scheduler="processes", num_workers=2):  # a pool of the user's
+        with concurrent.futures.ProcessPoolExecutor(2) as own, dask.config.set(pool=own):
+            sweep_to_zarr(tmp_path / "h.zarr", ALPHA, BETA[:2], 1.0, 1.2, ETA[:10],
+                          chunk_size=10)
+    assert len(pools) == 2  # that one only
+    xr.testing.assert_identical(xr.open_zarr(tmp_path / "h.zarr").load(),
+                                xr.open_zarr(tmp_path / "g.zarr").load())
+
+
 def test_sweep_to_zarr_keeps_the_old_store_when_a_block_fails(tmp_path, monkeypatch):
     store = tmp_path / "grid.zarr"
     sweep_to_zarr(store, [1.0, 3.0], 0.5, 1.0, 1.0, ETA[:10], chunk_size=10)

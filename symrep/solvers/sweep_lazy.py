@@ -28,9 +28,12 @@ folder that replaces ``store`` only when every block is written
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -298,6 +301,35 @@ def _lazy_units(alpha, beta, lam, rho, eta, *, M, chunk_size, errors, force):
 BATCH_BLOCKS = 256
 
 
+@contextmanager
+def _one_process_pool():
+    """One pool of worker processes for every batch, where Dask's process scheduler is
+    the current one and no pool is configured: it would otherwise start (and import
+    symrep in) a new pool for every compute call, every batch of a sweep."""
+    import dask
+    import dask.multiprocessing as dmp
+    from dask.base import get_scheduler
+
+    if get_scheduler() is not dmp.get or dask.config.get("pool", None) is not None:
+        yield
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    if os.environ.get("PYTHONHASHSEED") in (None, "0"):
+        # as Dask does for its own pools: one hash seed in every worker process
+        os.environ["PYTHONHASHSEED"] = "6640"
+    pool = ProcessPoolExecutor(
+        dask.config.get("num_workers", None) or dmp.CPU_COUNT, mp_context=dmp.get_context(),
+        initializer=functools.partial(
+            dmp.initialize_worker_process,
+            user_initializer=dask.config.get("multiprocessing.initializer", None)))
+    try:
+        with dask.config.set(pool=pool):
+            yield
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _batches(dims, chunks, size=None):
     """Regions of a grid to write together: lists of ``{dim: slice}`` that cover whole
     blocks, about ``size`` blocks per list, in C order of the blocks."""
@@ -430,12 +462,13 @@ def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_si
             _template(res).to_zarr(tmp, mode="w", encoding=encoding, zarr_format=2,
                                    consolidated=True, compute=False)
             body = res.drop_vars(list(res.coords))
-            for batch in batches:
-                dask.compute(*(body.isel(sel).to_zarr(tmp, region=sel, zarr_format=2,
-                                                      consolidated=False, compute=False)
-                               for sel in batch))
-                if bar is not None:
-                    bar.update(sum(_count_blocks(res, sel) for sel in batch))
+            with _one_process_pool():
+                for batch in batches:
+                    dask.compute(*(body.isel(sel).to_zarr(tmp, region=sel, zarr_format=2,
+                                                          consolidated=False, compute=False)
+                                   for sel in batch))
+                    if bar is not None:
+                        bar.update(sum(_count_blocks(res, sel) for sel in batch))
     finally:
         if bar is not None:
             bar.close()
