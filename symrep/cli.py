@@ -258,14 +258,14 @@ def _report(line):
     logging.getLogger(REPORT_LOGGER_NAME).info(line)
 
 
-def _add_grid_options(parser):
+def _add_grid_options(parser, what="simulated data sets", runs="simulations"):
     parser.add_argument(
         "--store", default=None, metavar="PATH",
-        help="Zarr store of the simulated data sets: each is written as it finishes, and a "
+        help=f"Zarr store of the {what}: each is written as it finishes, and a "
         "rerun with the same store computes only what is missing (docs/cluster.md)")
     parser.add_argument(
         "--scheduler", default=None, metavar="ADDRESS",
-        help="run the simulations on this Dask scheduler (tcp://host:8786), 'local' (a "
+        help=f"run the {runs} on this Dask scheduler (tcp://host:8786), 'local' (a "
         "cluster of this machine's cores) or 'serial' (this process); default: this "
         "process for small grids, a local cluster for large ones")
 
@@ -645,6 +645,9 @@ def _cmd_realdata(args):
     if args.seeds is not None:
         settings = settings.with_(seeds=tuple(range(check_positive_int("seeds",
                                                                           args.seeds))))
+    from symrep.grid.executor import check_scheduler
+
+    check_scheduler(args.scheduler)
     _check_folder_name(args.out)
     out = check_output_dir(args.out, name="out")
     for path in output_files(out, name).values():
@@ -656,11 +659,12 @@ def _cmd_realdata(args):
     from symrep.realdata.experiment import run_experiment, summary_lines, write_outputs
 
     result = run_experiment(name, root=args.root, settings=settings, device=device,
-                            progress=progress_enabled())
+                            progress=progress_enabled(), store=args.store,
+                            scheduler=args.scheduler)
     files = write_outputs(result, out)
     for line in summary_lines(result):
         print(line)
-    print(f"# {len(result.runs)} trained VAEs in {result.seconds:.0f} s")
+    print(f"# {len(result.runs)} VAEs in {result.seconds:.0f} s ({result.notes['grid']})")
     print(f"figure: {files['figure']}")
     print(f"table: {files['summary']}")
     return 0
@@ -773,7 +777,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(eta, rho) from its spectrum; write the Frechet distance and the rate against "
         "beta with the predicted collapse threshold and best beta (OUT/realdata_NAME.png, "
         ".pdf, _spectrum.png, .csv, _summary.csv). digits: --quick about 2 minutes, the "
-        "full run about 20 minutes on two CPU cores.")
+        "full run about 20 minutes on two CPU cores. With --store every finished batch of "
+        "VAEs is kept and a rerun trains only what is missing; --scheduler runs the "
+        "batches on Dask.")
     p.add_argument("--dataset", default="digits",
                    help="digits, patches (ship with scikit-learn), mnist, fashion-mnist, "
                    "cifar10 (original files under --root)")
@@ -786,6 +792,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=None,
                    help="seeds per point (default 1 quick, 5 full)")
     _add_device(p)
+    _add_grid_options(p, what="batches of VAEs (one per kind, alpha and seed)",
+                      runs="batches")
     p.set_defaults(handler=_cmd_realdata)
     for p in sub.choices.values():  # also accepted after the subcommand
         _add_verbosity(p, default=argparse.SUPPRESS)

@@ -194,3 +194,24 @@ def test_figures_rows_unchanged_through_the_grid(tmp_path):
             row = next(r for r in rows if r["alpha"] == point["alpha"]
                        and r["method"] == method)
             assert row["eg_mean"] == np.mean([r.eg for r in results])
+
+
+def _malloc_setting():
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+@pytest.mark.slow
+def test_local_workers_keep_the_adaptive_malloc_and_this_environment(monkeypatch):
+    # Dask's default MALLOC_TRIM_THRESHOLD_ = 65536 halves the speed of torch training in
+    # its workers (see symrep.grid.executor._worker_environment)
+    from symrep.grid import open_client
+
+    for name in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    with open_client("local", workers=1) as client:
+        assert list(client.run(_malloc_setting).values()) == [None]
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ and "OMP_NUM_THREADS" not in os.environ
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1048576")  # the user's own: kept
+    with open_client("local", workers=1) as client:
+        assert list(client.run(_malloc_setting).values()) == ["1048576"]
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "1048576"

@@ -47,7 +47,8 @@ def test_small_experiment_end_to_end(tmp_path):
     # is checked in test_realdata_theory)
     settings = SETTINGS["quick"].with_(alphas=(2.0, 1e4), n_betas=4, n_betas_near=0,
                                        steps=40, latent=1)
-    result = run_experiment("digits", settings=settings)
+    result = run_experiment("digits", settings=settings, store=tmp_path / "batches.zarr")
+    assert result.notes["grid"] == "2 of 2 batches computed, 0 found in the store (serial)"
     # alpha = 10^4 needs more samples than digits has: dropped
     assert {r["alpha"] for r in result.runs} == {2.0}
     assert len(result.runs) == 2 * 4
@@ -71,8 +72,8 @@ def test_small_experiment_end_to_end(tmp_path):
     with open(files["summary"]) as fh:
         rows = list(csv.DictReader(fh))
     assert tuple(rows[0]) == SUMMARY_COLUMNS and len(rows) == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in
-                                                                files.values())
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [p.name for p in files.values()] + ["batches.zarr"])
 
 
 @pytest.mark.parametrize("args, message", [

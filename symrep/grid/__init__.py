@@ -12,6 +12,10 @@ results kept in a Zarr store as they finish.
 - :mod:`symrep.grid.results`: :func:`task_result` (a record as the result object of
   :func:`symrep.simulate.simulate`).
 
+The batches of VAEs of ``symrep realdata`` are grid tasks of another kind
+(:class:`symrep.realdata.grid.RealDataTask`, with its own store): :func:`run_tasks` runs
+any list of tasks of one kind that have ``run``, ``key``, ``seconds`` and ``open_store``.
+
 ``docs/cluster.md`` shows how to run ``symrep figures``, ``compare`` and ``simulate`` on
 a cluster and resume them.
 """

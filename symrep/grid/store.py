@@ -43,7 +43,7 @@ from symrep.grid.tasks import (
     record_phases,
 )
 
-__all__ = ["GridStore", "ONE_UNIT", "UNITS"]
+__all__ = ["RecordStore", "GridStore", "ONE_UNIT", "UNITS"]
 
 #: The layout of a grid of one latent unit and one feature (no ``layout`` attribute).
 ONE_UNIT = "one unit"
@@ -106,8 +106,126 @@ def _layout_of(tasks):
     return UNITS, (max(t.M for t in tasks), max(t.Mstar for t in tasks))
 
 
-class GridStore:
-    """The Zarr store of one grid: which tasks are done, and a place for each result.
+class RecordStore:
+    """A Zarr store of one grid's records, one per task: what the grid stores share.
+
+    A subclass gives the layout: :meth:`_new_layout` and :meth:`_read_layout` (of a new
+    store for these tasks, of an existing one), ``_parameters`` (the coordinates along
+    ``task``) and ``_record_names`` (the variables of a record), :meth:`_coords` (a
+    task's identity as the index keys it), :meth:`_dataset` (the empty records of new
+    tasks), :meth:`_index_keys` (the keys of a store's rows), :meth:`_record` and
+    :meth:`_write_values`. The flow is this class's: a missing store is created in a
+    temporary folder and renamed into place, tasks not yet in it are appended with
+    ``done`` false, a record is written data first and its ``done`` flag last, and a
+    store written with other settings is refused.
+
+    Parameters
+    ----------
+    path : str or path
+        The store (a folder); created when missing.
+    tasks : sequence
+        The tasks of this run; those not in the store yet are added (``done`` false).
+    settings : dict, optional
+        What defines the grid beyond its tasks, kept as the attribute ``settings``.
+    """
+
+    #: What the store is called in error messages.
+    kind = "grid"
+
+    def __init__(self, path, tasks, settings=None):
+        self.path = Path(path)
+        self.settings = _settings_text(settings)
+        tasks = list(dict.fromkeys(tasks))
+        if self.path.exists():
+            ds = self._open()
+            self._read_layout(ds)
+            missing = [n for n in (*self._parameters, *self._record_names, "done")
+                       if n not in ds.variables]
+            if "settings" not in ds.attrs or missing:
+                raise ValueError(f"store = {str(self.path)!r} is invalid: it is not a symrep "
+                                 f"{self.kind} store (no settings or variables "
+                                 f"{', '.join(missing) or 'settings'})")
+            if ds.attrs["settings"] != self.settings:
+                raise ValueError(f"store = {str(self.path)!r} is invalid: it holds another "
+                                 f"grid (settings {ds.attrs['settings']}, here "
+                                 f"{self.settings}); use another store, or remove this one "
+                                 "to start again")
+        else:
+            if not tasks:
+                raise ValueError("tasks is invalid: a new store needs at least one task")
+            self._new_layout(tasks)
+            self._create(tasks)
+        self._check_fit(tasks)
+        self._load_index()
+        self._group = None
+        new = [t for t in tasks if self._coords(t) not in self.index]
+        if new:
+            self._append(new)
+            self._load_index()
+
+    def _check_fit(self, tasks):
+        """Refuse tasks the store has no room for (default: none)."""
+
+    def _encoding(self, ds):
+        # one chunk per task: its row of every variable (all its units and features)
+        return {name: {"chunks": (1, *var.shape[1:])} for name, var in ds.variables.items()
+                if var.dims[:1] == ("task",)}
+
+    def _create(self, tasks):
+        from symrep.io import atomic_directory
+
+        ds = self._dataset(tasks)
+        with atomic_directory(self.path) as tmp:
+            ds.to_zarr(tmp, mode="w", encoding=self._encoding(ds), consolidated=True,
+                       zarr_format=2)
+
+    def _open(self):
+        import xarray as xr
+
+        try:
+            return xr.open_zarr(self.path, consolidated=True)
+        except Exception as exc:  # not a Zarr store, or an unreadable one
+            raise ValueError(f"store = {str(self.path)!r} is invalid: it is not a symrep "
+                             f"{self.kind} store ({type(exc).__name__}: {exc})") from None
+
+    def _append(self, tasks):
+        ds = self._dataset(tasks)
+        # what has no task dimension (a coordinate shared by every task) is there already
+        ds = ds.drop_vars([n for n, v in ds.variables.items() if "task" not in v.dims])
+        ds.to_zarr(self.path, mode="a", append_dim="task", consolidated=True, zarr_format=2)
+
+    def _load_index(self):
+        ds = self._open()
+        self.index = {key: i for i, key in enumerate(self._index_keys(ds))}
+        self._done = ds["done"].values.copy()
+
+    def finished(self, tasks):
+        """``task -> record`` of the given tasks that are done in the store."""
+        import zarr
+
+        rows = {task: self.index[self._coords(task)] for task in tasks}
+        rows = {task: i for task, i in rows.items() if self._done[i]}
+        if not rows:
+            return {}
+        group = zarr.open_group(self.path, mode="r")
+        columns = {name: group[name][:] for name in self._record_names}
+        return {task: self._record(task, i, columns) for task, i in rows.items()}
+
+    def write(self, task, record):
+        """Store one task's record: its data first, then its ``done`` flag."""
+        import zarr
+
+        i = self.index[self._coords(task)]
+        if self._group is None:
+            self._group = zarr.open_group(self.path, mode="r+")
+        self._write_values(self._group, i, task, record)
+        self._group["done"][i] = True  # last: the record counts only from here on
+        self._done[i] = True
+
+
+class GridStore(RecordStore):
+    """The Zarr store of a simulation grid: which tasks are done, and a place for each
+    result (the layout of this module's docstring).
 
     Parameters
     ----------
@@ -126,26 +244,22 @@ class GridStore:
         for a task's units and features (its layout is fixed when it is created).
     """
 
-    def __init__(self, path, tasks, settings=None):
-        self.path = Path(path)
-        self.settings = _settings_text(settings)
-        tasks = list(dict.fromkeys(tasks))
-        if self.path.exists():
-            self._check_existing()
-        else:
-            if not tasks:
-                raise ValueError("tasks is invalid: a new store needs at least one task")
-            self.layout, self.shape = _layout_of(tasks)
-            self._create(tasks)
-        self._check_fit(tasks)
-        self._load_index()
-        self._group = None
-        new = [t for t in tasks if self._coords(t) not in self.index]
-        if new:
-            self._append(new)
-            self._load_index()
-
     # --- layout -----------------------------------------------------------------------
+
+    def _new_layout(self, tasks):
+        self.layout, self.shape = _layout_of(tasks)
+
+    def _read_layout(self, ds):
+        self.layout = ds.attrs.get("layout", ONE_UNIT)
+        if self.layout not in (ONE_UNIT, UNITS):
+            raise ValueError(f"store = {str(self.path)!r} is invalid: it is not a symrep grid "
+                             f"store (its layout is {self.layout!r}, a grid store's "
+                             f"{ONE_UNIT!r} or {UNITS!r})")
+        self.shape = (ds.sizes.get("unit", 1), ds.sizes.get("feature", 1))
+
+    @property
+    def _record_names(self):
+        return (*OBSERVABLES, "phases") if self.layout == UNITS else OBSERVABLES
 
     @staticmethod
     def _coords(task):
@@ -186,46 +300,6 @@ class GridStore:
         data["done"] = ("task", np.zeros(n, dtype=bool))
         return xr.Dataset(data, coords=coords, attrs=attrs)
 
-    def _encoding(self, ds):
-        # one chunk per task: its row of every variable, all its units and features
-        return {name: {"chunks": (1, *ds[name].shape[1:])} for name in ds.variables}
-
-    def _create(self, tasks):
-        from symrep.io import atomic_directory
-
-        ds = self._dataset(tasks)
-        with atomic_directory(self.path) as tmp:
-            ds.to_zarr(tmp, mode="w", encoding=self._encoding(ds), consolidated=True,
-                      zarr_format=2)
-
-    def _open(self):
-        import xarray as xr
-
-        try:
-            return xr.open_zarr(self.path, consolidated=True)
-        except Exception as exc:  # not a Zarr store, or an unreadable one
-            raise ValueError(f"store = {str(self.path)!r} is invalid: it is not a symrep "
-                             f"grid store ({type(exc).__name__}: {exc})") from None
-
-    def _check_existing(self):
-        ds = self._open()
-        self.layout = ds.attrs.get("layout", ONE_UNIT)
-        if self.layout not in (ONE_UNIT, UNITS):
-            raise ValueError(f"store = {str(self.path)!r} is invalid: its layout "
-                             f"{self.layout!r} is not one of {ONE_UNIT!r}, {UNITS!r}")
-        self.shape = (ds.sizes.get("unit", 1), ds.sizes.get("feature", 1))
-        extra = ("phases",) if self.layout == UNITS else ()
-        missing = [n for n in (*self._parameters, *OBSERVABLES, *extra, "done")
-                   if n not in ds.variables]
-        if "settings" not in ds.attrs or missing:
-            raise ValueError(f"store = {str(self.path)!r} is invalid: it is not a symrep grid "
-                             "store (no settings or variables "
-                             f"{', '.join(missing) or 'settings'})")
-        if ds.attrs["settings"] != self.settings:
-            raise ValueError(f"store = {str(self.path)!r} is invalid: it holds another grid "
-                             f"(settings {ds.attrs['settings']}, here {self.settings}); use "
-                             "another store, or remove this one to start again")
-
     def _check_fit(self, tasks):
         units, features = self.shape
         for t in tasks:
@@ -237,35 +311,7 @@ class GridStore:
                     f"{room}, and a task has M = {t.M}, M* = {t.Mstar} ({t!r}); use another "
                     "store for it")
 
-    def _append(self, tasks):
-        ds = self._dataset(tasks)
-        ds.to_zarr(self.path, mode="a", append_dim="task", consolidated=True, zarr_format=2)
-
-    def _load_index(self):
-        ds = self._open()
-        columns = {name: ds[name].values.tolist() for name in self._parameters}
-        if self.layout == UNITS:  # the text back to the task's canonical rho
-            columns["rho"] = [_strengths_from_text(r) for r in columns["rho"]]
-        else:
-            columns["M"] = [1] * ds.sizes["task"]
-        keys = zip(*(columns[name] for name in PARAMETERS), strict=True)
-        self.index = {key: i for i, key in enumerate(keys)}
-        self._done = ds["done"].values.copy()
-
     # --- records ----------------------------------------------------------------------
-
-    def finished(self, tasks):
-        """``task -> record`` of the given tasks that are done in the store."""
-        import zarr
-
-        rows = {task: self.index[self._coords(task)] for task in tasks}
-        rows = {task: i for task, i in rows.items() if self._done[i]}
-        if not rows:
-            return {}
-        group = zarr.open_group(self.path, mode="r")
-        names = (*OBSERVABLES, "phases") if self.layout == UNITS else OBSERVABLES
-        columns = {name: group[name][:] for name in names}
-        return {task: self._record(task, i, columns) for task, i in rows.items()}
 
     def _record(self, task, i, columns):
         """The record of row i as :func:`~symrep.grid.tasks.run_task` gives it."""
@@ -280,14 +326,15 @@ class GridStore:
             record["phases"] = tuple(str(p) for p in columns["phases"][i][:task.M])
         return record
 
-    def write(self, task, record):
-        """Store one task's record: its data first, then its ``done`` flag."""
-        import zarr
+    def _index_keys(self, ds):
+        columns = {name: ds[name].values.tolist() for name in self._parameters}
+        if self.layout == UNITS:  # the text back to the task's canonical rho
+            columns["rho"] = [_strengths_from_text(r) for r in columns["rho"]]
+        else:
+            columns["M"] = [1] * ds.sizes["task"]
+        return zip(*(columns[name] for name in PARAMETERS), strict=True)
 
-        i = self.index[self._coords(task)]
-        if getattr(self, "_group", None) is None:
-            self._group = zarr.open_group(self.path, mode="r+")
-        group = self._group
+    def _write_values(self, group, i, task, record):
         for name in OBSERVABLES:
             if self.layout == UNITS and name in MATRIX_OBSERVABLES:
                 extent = _extent(name, task)
@@ -298,5 +345,3 @@ class GridStore:
                 group[name][i] = record[name]
         if self.layout == UNITS:
             group["phases"][i, :task.M] = np.array(record_phases(task, record), dtype=object)
-        group["done"][i] = True  # last: the record counts only from here on
-        self._done[i] = True

@@ -149,6 +149,25 @@ class Task:
         """The task's identity as plain values (what a store matches on)."""
         return tuple(getattr(self, f.name) for f in fields(self))
 
+    # what symrep.grid.run_tasks asks of a task (symrep.realdata.RealDataTask has the same)
+
+    def run(self):
+        """The task's record: :func:`run_task`."""
+        return run_task(self)
+
+    def seconds(self):
+        """Estimated run time (see :mod:`symrep.resources`)."""
+        from symrep.resources import simulation_estimate
+
+        return simulation_estimate(self.N, self.alpha, 1, self.method).seconds
+
+    @classmethod
+    def open_store(cls, path, tasks, settings=None):
+        """The store of a grid of such tasks: :class:`~symrep.grid.store.GridStore`."""
+        from symrep.grid.store import GridStore
+
+        return GridStore(path, tasks, settings)
+
 
 #: Names of the fields of a :class:`Task` (the coordinates of a store).
 PARAMETERS = tuple(f.name for f in fields(Task))

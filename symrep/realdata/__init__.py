@@ -14,7 +14,9 @@ The pipeline, one module per step:
   distance of generated images (a shipped feature network, or Inception where its
   weights are present);
 - :mod:`~symrep.realdata.theory`: the theory's predictions at the estimated parameters;
-- :mod:`~symrep.realdata.experiment`: the experiment of ``symrep realdata``.
+- :mod:`~symrep.realdata.experiment`: the experiment of ``symrep realdata``, its
+  batches of VAEs run as a grid (:mod:`~symrep.realdata.grid`: resumable from a Zarr
+  store, on Dask).
 
 ``load`` and ``estimate_spectrum`` are imported on first use (torch and scikit-learn
 load only when needed).

@@ -278,8 +278,14 @@ def _epochs(settings, P):
 
 
 def run_experiment(dataset="digits", *, root=None, quick=False, settings=None,
-                   device=None, progress=False, features="auto", theory_lam=0.0):
+                   device=None, progress=False, features="auto", theory_lam=0.0,
+                   store=None, client=None, scheduler=None):
     """Train VAEs on a real data set over (alpha, beta) and compare with the theory.
+
+    The batches of VAEs (one per kind, alpha and seed: :class:`~symrep.realdata.grid.
+    RealDataTask`) run as a grid (:func:`symrep.grid.run_tasks`): in this process, on a
+    local Dask cluster or on a user's one, and with a ``store`` every finished batch is
+    kept there and a rerun computes only what is missing.
 
     Parameters
     ----------
@@ -294,53 +300,51 @@ def run_experiment(dataset="digits", *, root=None, quick=False, settings=None,
     device : str or torch.device, optional
         Where the VAEs train (default CUDA when available).
     progress : bool
-        Progress bars of the training.
+        A progress bar over the batches.
     features : str
         Feature network of the Frechet distance (see
         :func:`symrep.realdata.frechet.frechet_distances`).
     theory_lam : float
         Weight decay of the theory; the VAEs train without weight decay, so 0.
+    store : path, optional
+        Zarr store of the batches (:class:`~symrep.realdata.grid.RealDataStore`); one
+        written for another data set or spectrum estimate is refused.
+    client : distributed.Client, optional
+    scheduler : str, optional
+        Where the batches run, as for :func:`symrep.grid.run_tasks` (default: this
+        process for a small grid or a CUDA device, else a LocalCluster).
 
     Returns
     -------
     RealDataResult
     """
-    import torch
-
     start = time.perf_counter()
     settings = settings or SETTINGS["quick" if quick else "full"]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(settings.threads)
-    try:
-        return _run(dataset, root, settings, device, progress, features, theory_lam, start)
-    finally:
-        torch.set_num_threads(threads)
+    return _run(dataset, root, settings, device, progress, features, theory_lam, start,
+                dict(store=store, client=client, scheduler=scheduler))
 
 
-def _run(dataset, root, settings, device, progress, features, theory_lam, start):
-    import torch
-
+def _run(dataset, root, settings, device, progress, features, theory_lam, start, where):
     from symrep.errors import SolverError
-    from symrep.realdata import datasets, evaluation, frechet, spectrum, theory, training
+    from symrep.grid import run_tasks
+    from symrep.realdata import spectrum, theory
     from symrep.realdata.features import SHIPPED, feature_network
+    from symrep.realdata.grid import RealDataTask, prepared_data
+    from symrep.simulate.device import resolve_device
 
-    X, labels = datasets.load(dataset, root, return_labels=True)
-    X = torch.as_tensor(X, dtype=torch.float32)
-    shape = datasets.image_shape(dataset)
-    n_total, N = X.shape
-    n_test = settings.n_test
-    if n_total - n_test < N:
-        raise ValueError(f"dataset {dataset!r} has {n_total} samples: too few for a "
-                         f"held-out set of {n_test} and alpha >= 1 (N = {N})")
-    test, pool = split_data(X, n_test)
+    dataset = str(dataset).lower()
+    root = None if root is None else str(root)
+    data = prepared_data(dataset, root, settings.n_test)
+    pool, pool_c = data["pool"], data["pool_c"]
+    P_max, N = pool.shape
+    if P_max < N:
+        raise ValueError(f"dataset {dataset!r} has {P_max + settings.n_test} samples: too "
+                         f"few for a held-out set of {settings.n_test} and alpha >= 1 "
+                         f"(N = {N})")
     if features in ("auto", "network") and dataset not in SHIPPED:
         # the Frechet distance of a set without shipped features needs a network trained
         # on its images and labels: trained on the training pool now, and cached
-        _, pool_labels = split_data(torch.as_tensor(labels), n_test)
-        feature_network(dataset, X=pool, labels=pool_labels, image_shape=shape)
-    mean = pool.mean(dim=0)
-    pool_c, test_c = pool - mean, test - mean
-    P_max = pool.shape[0]
+        feature_network(dataset, X=pool, labels=data["labels"], image_shape=data["shape"])
     alphas = tuple(a for a in settings.alphas if round(a * N) <= P_max)
     if not alphas:
         raise ValueError(f"every alpha of {settings.alphas} needs more than the {P_max} "
@@ -361,33 +365,47 @@ def _run(dataset, root, settings, device, progress, features, theory_lam, start)
     M = settings.latent
     upper = theory.collapse_threshold_limit(spec)
     betas = beta_grid(settings, spec.eta, upper)
+    device = resolve_device(device)
+    tasks = [RealDataTask(dataset, kind, alpha, seed, tuple(betas), latent=M,
+                          epochs=_epochs(settings, int(round(alpha * N))),
+                          batch_size=settings.batch_size, lr=settings.lr,
+                          n_test=settings.n_test, linear_exact=settings.linear_exact,
+                          features=features, device=str(device), threads=settings.threads,
+                          root=root)
+             for kind in settings.kinds for alpha in alphas for seed in settings.seeds]
+    if device.type == "cuda" and where["client"] is None and where["scheduler"] is None:
+        where = dict(where, scheduler="serial")  # one device: the batches one by one
+
+    def finished(task, record):
+        log.info("%s VAE, alpha = %g (P = %d), seed %d: %d runs, %d epochs (%.0f s)",
+                 task.kind, task.alpha, record["P"], task.seed, len(task.betas),
+                 task.epochs, time.perf_counter() - start)
+        if bar is not None:
+            bar.update()
+
+    from symrep.progress import progress_bar
+
+    bar = progress_bar(len(tasks), "batches of VAEs", progress=bool(progress), unit="batch")
+    try:
+        records = run_tasks(tasks, progress=finished, log=log.info,
+                            settings=dict(command="realdata", dataset=dataset,
+                                          n_test=settings.n_test,
+                                          spectrum=settings.spectrum_method,
+                                          cutoff=settings.cutoff, eta=float(spec.eta),
+                                          rho=[float(r) for r in spec.rho]),
+                            **where)
+    finally:
+        if bar is not None:
+            bar.close()
     runs = []
-    for kind in settings.kinds:
-        for alpha in alphas:
-            P = int(round(alpha * N))
-            epochs = _epochs(settings, P)
-            for seed in settings.seeds:
-                idx = torch.as_tensor(_subset(P_max, P, seed))
-                if kind == "linear" and settings.linear_exact:
-                    result = exact_linear_vaes(pool_c[idx], betas, latent=M, seed=seed)
-                else:
-                    result = training.train_vaes(
-                        pool_c[idx], betas, kind=kind, image_shape=shape, seeds=(seed,),
-                        epochs=epochs, batch_size=settings.batch_size, lr=settings.lr,
-                        latent=M, device=device, progress=progress)
-                metrics = evaluation.heldout_metrics(result, test_c)
-                fakes = evaluation.generate(result, n_test, seed=seed) + mean
-                fd = frechet.frechet_distances(test, fakes, dataset=dataset,
-                                               image_shape=shape, features=features)
-                loss = np.asarray(result.loss)[-1]
-                for r, beta in enumerate(np.asarray(result.betas, float)):
-                    runs.append(dict(kind=kind, alpha=float(alpha), P=P, beta=float(beta),
-                                     seed=int(seed), rate=float(metrics["rate"][r]),
-                                     reconstruction=float(metrics["reconstruction"][r]),
-                                     frechet=float(fd[r]), final_loss=float(loss[r])))
-                log.info("%s VAE, alpha = %g (P = %d), seed %d: %d runs, %d epochs (%.0f s)",
-                         kind, alpha, P, seed, len(betas), epochs,
-                         time.perf_counter() - start)
+    for task, record in zip(tasks, records, strict=True):
+        for r, beta in enumerate(task.betas):
+            runs.append(dict(kind=task.kind, alpha=float(task.alpha), P=int(record["P"]),
+                             beta=float(beta), seed=int(task.seed),
+                             **{name: float(record[name][r]) for name in
+                                ("rate", "reconstruction", "frechet", "final_loss")}))
+    notes["grid"] = (f"{records.computed} of {records.total} batches computed, "
+                     f"{records.found} found in the store ({records.where})")
     curves = theory.theory_curves(spec, alphas, betas, lam=theory_lam, M=M)
     thresholds = theory.collapse_threshold(spec, alphas, lam=theory_lam, M=M)
     # the rule that defines the measured threshold, applied to the theory's rate on a
