@@ -81,6 +81,7 @@ def test_small_experiment_end_to_end(tmp_path):
     (["--kinds", "mlp,tree"], "kinds = 'mlp,tree' is invalid"),
     (["--seeds", "0"], "seeds"),
     (["--dataset", "mnist"], "root"),
+    (["--scheduler", "nowhere"], "scheduler = 'nowhere' is invalid"),
 ])
 def test_cli_bad_input_is_one_line_and_status_2(args, message, tmp_path, capsys):
     from symrep.cli import main
@@ -93,14 +94,19 @@ def test_cli_bad_input_is_one_line_and_status_2(args, message, tmp_path, capsys)
 
 @pytest.mark.slow
 def test_cli_quick_digits_writes_figure_and_tables(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "symrep", "realdata", "--dataset", "digits",
-                          "--quick", "--out", str(tmp_path)], capture_output=True,
-                         text=True, timeout=300)
+    command = [sys.executable, "-m", "symrep", "realdata", "--dataset", "digits", "--quick",
+               "--out", str(tmp_path), "--store", str(tmp_path / "batches.zarr")]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     for name in ("realdata_digits.png", "realdata_digits.pdf", "realdata_digits.csv",
                  "realdata_digits_summary.csv", "realdata_digits_spectrum.png"):
         assert (tmp_path / name).stat().st_size > 0
-    assert "collapse" in out.stdout
+    assert "collapse" in out.stdout and "(4 of 4 batches computed, 0 found" in out.stdout
+    table = (tmp_path / "realdata_digits.csv").read_bytes()
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "(0 of 4 batches computed, 4 found in the store (store))" in again.stdout
+    assert (tmp_path / "realdata_digits.csv").read_bytes() == table
 
 
 @pytest.mark.slow

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -124,14 +121,6 @@ def test_root_is_not_part_of_the_identity(tmp_path):
     a = RealDataTask("digits", "mlp", 2.0, 0, (1.0,))
     b = RealDataTask("digits", "mlp", 2.0, 0, [1.0], root=str(tmp_path))
     assert a == b and hash(a) == hash(b) and a.key() == b.key()
-
-
-def test_cli_bad_scheduler_is_one_line_and_status_2(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "symrep", "realdata", "--quick", "--out",
-                          str(tmp_path / "o"), "--scheduler", "nowhere"],
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 2
-    assert out.stderr.count("\n") == 1 and "scheduler = 'nowhere' is invalid" in out.stderr
 
 
 @pytest.mark.slow
