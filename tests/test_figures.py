@@ -104,6 +104,13 @@ def test_size_from_env(monkeypatch):
     monkeypatch.setenv("SYMREP_QUICK", "maybe")
     with pytest.raises(ValueError, match="SYMREP_QUICK"):
         size_from_env()
+    monkeypatch.setenv("SYMREP_QUICK", "1")
+    monkeypatch.setenv("SYMREP_N", "80")
+    assert size_from_env() == SIZES["quick"].with_(N=80)
+    for bad in ("0", "-3", "many"):
+        monkeypatch.setenv("SYMREP_N", bad)
+        with pytest.raises(ValueError, match="SYMREP_N"):
+            size_from_env()
 
 
 class _Model:

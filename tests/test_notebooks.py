@@ -3,7 +3,7 @@
 The kernel is this interpreter: a kernel spec pointing at ``sys.executable`` is written to
 a temporary folder on JUPYTER_PATH, so the test does not depend on which ``python`` is
 first on PATH or on kernels registered on the machine. The notebooks run at the quick
-size (``SYMREP_QUICK=1``).
+size (``SYMREP_QUICK=1``) with the simulations at N = 60 (``SYMREP_N``).
 """
 
 import json
@@ -18,6 +18,8 @@ pytest.importorskip("ipykernel")
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.py"))
 KERNEL = "symrep-test-kernel"
+#: Input dimension of the notebooks' simulations under test (SYMREP_N).
+NOTEBOOK_N = 60
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +58,9 @@ SLOW_NOTEBOOKS = {"realdata"}
 def test_notebook_runs(path, kernel_path, tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", str(kernel_path))
     monkeypatch.setenv("SYMREP_QUICK", "1")
+    # the notebook's pipeline end to end (it runs and shows a figure; no number is
+    # checked here), with its simulations at a small N, which runs several times faster
+    monkeypatch.setenv("SYMREP_N", str(NOTEBOOK_N))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = jupytext.read(path)
     assert nb.metadata.get("jupytext", {}).get("text_representation", {}).get(
