@@ -30,8 +30,8 @@
 # Inception weights are not available offline) against the theory at the estimated
 # parameters, solved by `symrep.sweep` with $M = 2$ units and the two strongest spikes.
 # `SYMREP_QUICK=1` (default) runs a small grid (one alpha, five betas, one seed);
-# `SYMREP_QUICK=0` runs what `symrep realdata --dataset digits` runs (about 20 minutes on
-# two cores).
+# `SYMREP_QUICK=0` runs what `symrep realdata --dataset digits` runs (about 6 minutes on
+# two cores, its batches of VAEs on a local Dask cluster).
 
 # %%
 # %matplotlib inline

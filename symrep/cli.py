@@ -776,10 +776,10 @@ def build_parser() -> argparse.ArgumentParser:
         "beta and sample complexities alpha; estimate the spiked-covariance parameters "
         "(eta, rho) from its spectrum; write the Frechet distance and the rate against "
         "beta with the predicted collapse threshold and best beta (OUT/realdata_NAME.png, "
-        ".pdf, _spectrum.png, .csv, _summary.csv). digits: --quick about 2 minutes, the "
-        "full run about 20 minutes on two CPU cores. With --store every finished batch of "
-        "VAEs is kept and a rerun trains only what is missing; --scheduler runs the "
-        "batches on Dask.")
+        ".pdf, _spectrum.png, .csv, _summary.csv). digits: --quick about 30 seconds, the "
+        "full run about 6 minutes on two CPU cores (two worker processes; 10 in one). With "
+        "--store every finished batch of VAEs is kept and a rerun trains only what is "
+        "missing; --scheduler runs the batches on Dask.")
     p.add_argument("--dataset", default="digits",
                    help="digits, patches (ship with scikit-learn), mnist, fashion-mnist, "
                    "cifar10 (original files under --root)")
