@@ -203,9 +203,9 @@ def _run(task):
 
 
 def _check_tasks(tasks):
-    """The tasks as a list: all symrep.grid.Task, or all of one other kind of grid task
-    (symrep.realdata.RealDataTask), which has ``run``, ``key``, ``seconds`` and
-    ``open_store`` as Task has them."""
+    """The tasks as a list, and their kind: all symrep.grid.Task, or all of one other kind
+    of grid task (symrep.realdata.RealDataTask), which has ``run``, ``key``, ``seconds``
+    and ``open_store`` as Task has them."""
     tasks = list(tasks)
     kind = type(tasks[0]) if tasks else Task
     for k, t in enumerate(tasks):
@@ -214,7 +214,7 @@ def _check_tasks(tasks):
             raise ValueError(f"tasks[{k}] = {t!r} is invalid: expected a symrep.grid.Task "
                              "(or a grid task of one kind, such as "
                              "symrep.realdata.RealDataTask, for every task)")
-    return tasks
+    return tasks, kind
 
 
 def run_tasks(tasks, *, store=None, client=None, scheduler=None, progress=None, log=None,
@@ -268,7 +268,7 @@ def run_tasks(tasks, *, store=None, client=None, scheduler=None, progress=None, 
     symrep.errors.SolverError
         If a task failed (the finished ones are in the store).
     """
-    tasks = _check_tasks(tasks)
+    tasks, kind = _check_tasks(tasks)
     scheduler = check_scheduler(scheduler)
     if client is not None and scheduler is not None:
         raise ValueError("scheduler is invalid together with client: give one of them")
@@ -276,7 +276,7 @@ def run_tasks(tasks, *, store=None, client=None, scheduler=None, progress=None, 
     unique = list(dict.fromkeys(tasks))
     grid = None
     if store is not None:  # GridStore, or the store of the tasks' kind
-        grid = (type(unique[0]) if unique else Task).open_store(store, unique, settings)
+        grid = kind.open_store(store, unique, settings)
     records = grid.finished(unique) if grid is not None else {}
     found = len(records)
     pending = [t for t in unique if t not in records]

@@ -327,9 +327,10 @@ def run_experiment(dataset="digits", *, root=None, quick=False, settings=None,
 def _run(dataset, root, settings, device, progress, features, theory_lam, start, where):
     from symrep.errors import SolverError
     from symrep.grid import run_tasks
+    from symrep.progress import progress_bar
     from symrep.realdata import spectrum, theory
     from symrep.realdata.features import SHIPPED, feature_network
-    from symrep.realdata.grid import RealDataTask, prepared_data
+    from symrep.realdata.grid import RECORD_FIELDS, RealDataTask, prepared_data
     from symrep.simulate.device import resolve_device
 
     dataset = str(dataset).lower()
@@ -376,6 +377,8 @@ def _run(dataset, root, settings, device, progress, features, theory_lam, start,
     if device.type == "cuda" and where["client"] is None and where["scheduler"] is None:
         where = dict(where, scheduler="serial")  # one device: the batches one by one
 
+    bar = progress_bar(len(tasks), "batches of VAEs", progress=bool(progress), unit="batch")
+
     def finished(task, record):
         log.info("%s VAE, alpha = %g (P = %d), seed %d: %d runs, %d epochs (%.0f s)",
                  task.kind, task.alpha, record["P"], task.seed, len(task.betas),
@@ -383,9 +386,6 @@ def _run(dataset, root, settings, device, progress, features, theory_lam, start,
         if bar is not None:
             bar.update()
 
-    from symrep.progress import progress_bar
-
-    bar = progress_bar(len(tasks), "batches of VAEs", progress=bool(progress), unit="batch")
     try:
         records = run_tasks(tasks, progress=finished, log=log.info,
                             settings=dict(command="realdata", dataset=dataset,
@@ -402,8 +402,7 @@ def _run(dataset, root, settings, device, progress, features, theory_lam, start,
         for r, beta in enumerate(task.betas):
             runs.append(dict(kind=task.kind, alpha=float(task.alpha), P=int(record["P"]),
                              beta=float(beta), seed=int(task.seed),
-                             **{name: float(record[name][r]) for name in
-                                ("rate", "reconstruction", "frechet", "final_loss")}))
+                             **{name: float(record[name][r]) for name in RECORD_FIELDS}))
     notes["grid"] = (f"{records.computed} of {records.total} batches computed, "
                      f"{records.found} found in the store ({records.where})")
     curves = theory.theory_curves(spec, alphas, betas, lam=theory_lam, M=M)
