@@ -209,6 +209,20 @@ def test_collapse_thresholds_equal_the_linear_stability_of_collapse():
         np.testing.assert_allclose(row, want, rtol=1e-9)
 
 
+def test_collapse_thresholds_separate_active_from_collapsed_at_every_alpha():
+    """48 alphas (enough for the solver to continue states along them): just below each
+    threshold the unit is active, just above it collapsed. The bisection's midpoints are
+    no curve (each near its own threshold, on either side); continued between them, the
+    thresholds came out up to 0.9 % low at alpha in [1.6, 2.5]."""
+    from symrep.solvers.units_phase_plane import collapse_thresholds
+
+    alphas = np.geomspace(1.5, 2.6, 48)
+    got = collapse_thresholds(alphas, 1.0, 1.0, 1.0, M=1)[:, 0]
+    for side, active in ((1 - 1e-6, True), (1 + 1e-6, False)):
+        out = solve_units_arrays(alphas, got * side, 1.0, 1.0, 1.0, M=1, continuation=False)
+        assert np.all((out["unit_state"][:, 0] != 0) == active), (side, alphas, got)
+
+
 @pytest.mark.parametrize("lam", [1e-120, 5e-324])
 def test_tiny_weight_decay_is_solved_as_none(lam):
     """A weight decay far below rounding (found by the property tests at 2.9e-141)

@@ -329,6 +329,57 @@ def test_phase_diagram_boundaries():
     assert fig.axes
 
 
+def test_bisected_boundary_points_separate_their_phases():
+    """Every boundary point has its two phases within 1e-5 on either side.
+
+    The upper edge of the learning phase at large alpha: its grid crossings, bisected
+    together, are close consecutive points that do not form a curve (each midpoint on
+    either side of the boundary); states carried between them missed the learning
+    branch, and points landed up to 1e-3 inside the learning phase.
+    """
+    pd = symrep.phase_diagram(np.linspace(3, 6, 60), np.linspace(1.5, 2.2, 60), lam=1.0)
+    assert "learning|regularized" in pd.boundaries
+    for key, pts in pd.boundaries.items():
+        codes = {PHASES.index(name) for name in key.split("|")}
+        a, b = pts[:, 0], pts[:, 1]
+        seen = np.stack([solve_arrays(a * (1 + s1), b * (1 + s2), 1.0,
+                                      continuation=False)["phase"]
+                         for s1, s2 in ((-1e-5, 0), (1e-5, 0), (0, -1e-5), (0, 1e-5))])
+        wrong = [(a[k], b[k]) for k in range(len(a)) if not codes <= set(seen[:, k])]
+        assert not wrong, (key, len(wrong), len(a), wrong[:3])
+
+
+def test_carried_unit_that_reaches_the_collapsed_state_is_refused():
+    """Between two overfitting anchors the overfitting branch ends (alpha = 0.906 is
+    below its continuous transition, near 0.9069 at beta = 1.7364): Newton's method
+    carries the unit down to Q ~ 1e-14, the collapsed state that solves every family's
+    equations. The interval goes to the full search, which finds the collapsed state."""
+    from symrep.solvers import continuation, units
+
+    alpha, beta, one = np.array([0.9072, 0.9060, 0.95]), np.full(3, 1.7364435), np.ones(3)
+    ends = [0, 2]
+    found = units.stationary_points(alpha[ends], beta[ends], one[ends], one[ends], one[ends])
+    assert [pt["family"] for pt in found if pt["ok"].all()] == [1]
+    keys = continuation._keys(found)
+    entries = {key: continuation._empty(key[0], 3) for key in keys}
+    for key, pt in zip(keys, found, strict=True):
+        continuation._put(entries[key], np.array(ends), pt, np.arange(2))
+    assert continuation._carry([alpha, beta, one, one, one], [(0, 2)], entries) == [(0, 2)]
+    middle = units.stationary_points(alpha[1:2], beta[1:2], one[:1], one[:1], one[:1])
+    assert [pt["family"] for pt in middle if pt["ok"][0]] == [0]
+    assert solve_arrays(alpha[1], beta[1], 1.0)["phase"] == PHASES.index("regularized")
+
+
+def test_without_continuation_every_point_is_solved_alone():
+    alpha = np.geomspace(0.05, 20, 64)
+    batch = solve_arrays(alpha, 0.5, 1.0, continuation=False)
+    alone = [solve(a, 0.5, 1.0) for a in alpha[::9]]
+    assert [r.phase for r in alone] == [PHASES[c] for c in batch["phase"][::9]]
+    for name in ("Q", "m", "eg", "free_energy"):
+        assert np.allclose(batch[name][::9], [getattr(r, name) for r in alone], rtol=1e-12,
+                           atol=1e-14)
+
+
 def test_warm_start_does_not_import_sympy():
     code = ("import sys, symrep; symrep.solve(2.0, 0.5, 1.0); "
             "symrep.sweep(alpha=[1.0, 2.0], beta=0.5, lam=1.0); print('sympy' in sys.modules)")

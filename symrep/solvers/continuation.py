@@ -9,11 +9,16 @@ saddle-point equations, started from the linear interpolation of the anchors' st
 An interval is accepted only if both anchors have the same states (family and order of
 the roots of each family), every carried state converges there (residual within the
 tolerance, the admissibility checks of the full search, a last Newton step at rounding)
-and stays between its anchors' values of Q (with a margin) and apart from the other
-roots of its family. Every other interval, and every interval without weight decay
-(degenerate flat directions, see :func:`symrep.solvers.units.stationary_points`), is
-solved by the full search. A pair of states born and annihilated strictly between two
-anchors is not seen; the spacing keeps such an interval short.
+and stays between its anchors' values of Q (with a margin; a moving unit also above half
+the smaller one: the collapsed state Q = R = E = 0 solves every family's equations, and
+Newton's method carries a unit there where its branch ends inside the interval) and
+apart from the other roots of its family. Every other interval, and every interval
+without weight decay (degenerate flat directions, see
+:func:`symrep.solvers.units.stationary_points`), is solved by the full search. A pair of
+states born and annihilated strictly between two anchors is not seen; on a curve the
+spacing keeps such an interval short. Close points that are no curve, such as the
+midpoints of a bisection (each on either side of a phase boundary), are solved without
+continuation (``solve_arrays(..., continuation=False)``).
 """
 
 from __future__ import annotations
@@ -157,6 +162,12 @@ def _carry(params, intervals, entries):
     low, high = np.minimum(z0[0], z1[0]), np.maximum(z0[0], z1[0])
     margin = 0.5 * (high - low) + 1e-12 * (1 + high)
     good &= (z[0] >= low - margin) & (z[0] <= high + margin)
+    # the collapsed state (Q = R = E = 0) solves the equations of every family: a unit
+    # carried down to Q ~ 0 has become it (its branch ends inside the interval; seen at
+    # Q = 1.6e-14 between overfitting anchors), and a unit whose norm falls well below
+    # both anchors' is left to the full search
+    moving = families > 0
+    good &= ~moving | ((z[0] > 0.5 * low) & (z[0] > 1e-12 * (1 + np.max(np.abs(z), axis=0))))
     # roots of one family at one point stay apart
     groups = {}
     for k, (key, _, _, j) in enumerate(starts):

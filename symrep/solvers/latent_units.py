@@ -38,7 +38,7 @@ import numpy as np
 from symrep.errors import SolverError
 from symrep.numeric.layout import MAX_UNITS
 from symrep.solvers.continuation import stationary_points_along
-from symrep.solvers.units import RESIDUAL_TOLERANCE
+from symrep.solvers.units import RESIDUAL_TOLERANCE, stationary_points
 from symrep.validation import check_parameter, check_parameters
 
 __all__ = ["MatrixSolveResult", "solve_units", "solve_units_arrays", "unit_state_name",
@@ -129,7 +129,8 @@ def _unit_observables(z, params):
         return evaluate(z, params)
 
 
-def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, errors="raise"):
+def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, errors="raise",
+                       continuation=True):
     """The RS optimum with M latent units and M* features at every point of arrays.
 
     Parameters
@@ -143,6 +144,10 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, errors="raise
     errors : {"raise", "mask"}
         Where no admissible state exists: raise :class:`SolverError` (default) or return
         ``converged = False`` with NaN in the numeric fields there.
+    continuation : bool
+        Carry the one-unit states along runs of close consecutive points (default), or
+        run the full search at every point (as for
+        :func:`symrep.solvers.saddle_point.solve_arrays`: points that are no curve).
 
     Returns
     -------
@@ -179,7 +184,8 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, errors="raise
                        np.zeros(n, int)) for fam in (_COLLAPSED, _OVERFITTING)}
     for k, r in enumerate(rk):
         params = (a, b, lam_, r, e)
-        points = stationary_points_along(*params)
+        points = (stationary_points_along(*params) if continuation
+                  else stationary_points(*params))
         f, z, res = _best_state(points, _LEARNING, params)
         learn_f.append(f)
         learn_z.append(z)

@@ -88,7 +88,9 @@ def _bisect(lo, hi, phase_lo, fixed, axis, params, steps=60):
         mid = (lo + hi) / 2
         args = {"alpha": mid, "beta": fixed} if axis == "alpha" else {"alpha": fixed,
                                                                        "beta": mid}
-        ph = solve_arrays(**args, **params)["phase"]
+        # consecutive midpoints are no curve (each lies on either side of its boundary,
+        # the next on another one or on another side): the full search at every point
+        ph = solve_arrays(**args, **params, continuation=False)["phase"]
         same = ph == phase_lo
         lo = np.where(same, mid, lo)
         hi = np.where(same, hi, mid)

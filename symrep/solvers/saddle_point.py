@@ -30,6 +30,7 @@ from symrep.solvers.units import (
     RESIDUAL_TOLERANCE,
     effective_weight_decay,
     finish,
+    stationary_points,
 )
 from symrep.validation import check_parameters
 
@@ -230,7 +231,7 @@ def evaluate(z, params):
     return out
 
 
-def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise"):
+def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise", continuation=True):
     """Vectorised solver: the optimum at every point of broadcast parameter arrays.
 
     Parameters
@@ -241,6 +242,11 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise"):
         What to do where no branch satisfies the equations: raise :class:`SolverError`
         (default), or return ``converged = False`` there, with every numeric field set
         to NaN, for the caller to handle.
+    continuation : bool
+        Carry the stationary states along runs of close consecutive points (curves, rows
+        of a grid) from anchors of the full search (default), or run the full search at
+        every point (points whose order is no curve, as the midpoints of a bisection,
+        which cross and recross a phase boundary from one point to the next).
 
     Returns
     -------
@@ -262,7 +268,8 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise"):
     out_shape = params[0].shape
     params = [q.ravel() for q in params]  # solve on a flat batch, reshape at the end
     n = params[0].shape[0]
-    points = stationary_points_along(*params)
+    points = (stationary_points_along(*params) if continuation
+              else stationary_points(*params))
     f = np.stack([pt["free_energy"] for pt in points])  # (state, n), +inf where absent
     best = np.argmin(f, axis=0)
     converged = np.isfinite(f[best, np.arange(n)])

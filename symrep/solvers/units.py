@@ -93,6 +93,26 @@ _FREE = np.array([[c in cols for c in range(8)] for _, cols in
                   (NEWTON_BLOCKS[k] for k in sorted(NEWTON_BLOCKS))])
 
 
+
+def _system_masks():
+    """Per family: the entries of the Jacobian kept in its Newton system (8, 8), the
+    unit entries that pin its fixed unknowns (the i-th equation it does not use against
+    its i-th fixed unknown), and the equations it uses (8,)."""
+    keep = np.zeros((len(NEWTON_BLOCKS), 8, 8), bool)
+    unit = np.zeros((len(NEWTON_BLOCKS), 8, 8))
+    rows = np.zeros((len(NEWTON_BLOCKS), 8), bool)
+    for code, (used, free) in NEWTON_BLOCKS.items():
+        keep[code][np.ix_(used, free)] = True
+        unused = [r for r in range(8) if r not in used]
+        fixed = [c for c in range(8) if c not in free]
+        unit[code][unused, fixed] = 1.0
+        rows[code][list(used)] = True
+    return keep, unit, rows
+
+
+_KEEP, _UNIT, _ROWS = _system_masks()
+
+
 def effective_weight_decay(alpha, beta, lam, eta):
     """lam, with values below 1e-18 alpha min(beta, eta) set to zero.
 
@@ -745,21 +765,11 @@ def _newton_systems(J, F, family):
     others are replaced by unit entries so that the unknowns fixed by the family do not
     move. Returns (A (n, 8, 8), b (n, 8)).
     """
-    n = F.shape[1]
-    A = np.zeros((n, 8, 8))
-    b = np.zeros((n, 8))
-    Jn = np.moveaxis(J, -1, 0)  # (n, 8, 8)
-    Fn = F.T
-    for code, (rows, cols) in NEWTON_BLOCKS.items():
-        sel = np.nonzero(family == code)[0]
-        if not len(sel):
-            continue
-        rows, cols = list(rows), list(cols)
-        free_rows = [r for r in range(8) if r not in rows]
-        fixed_cols = [c for c in range(8) if c not in cols]
-        A[np.ix_(sel, rows, cols)] = Jn[np.ix_(sel, rows, cols)]
-        A[sel[:, None], free_rows, fixed_cols] = 1.0
-        b[np.ix_(sel, rows)] = Fn[np.ix_(sel, rows)]
+    family = np.asarray(family)
+    # one elementwise selection over all columns (a gather per family costs more at the
+    # sizes of the continuation's batches)
+    A = np.where(_KEEP[family], np.moveaxis(J, -1, 0), _UNIT[family])
+    b = np.where(_ROWS[family], F.T, 0.0)
     return A, b
 
 

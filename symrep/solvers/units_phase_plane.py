@@ -70,7 +70,10 @@ def collapse_thresholds(alpha, lam, rho, eta=1.0, *, M=1, steps=48):
     need = np.tile(np.arange(1, M + 1), n)
     for _ in range(steps):
         mid = 0.5 * (lo + hi)
-        out = solve_units_arrays(a, np.exp(mid.ravel()), p["lam"], rhos, p["eta"], M=M)
+        # consecutive midpoints are no curve (each near its own threshold, on either
+        # side): the full search at every point
+        out = solve_units_arrays(a, np.exp(mid.ravel()), p["lam"], rhos, p["eta"], M=M,
+                                 continuation=False)
         active = np.sum(out["unit_state"] != 0, axis=-1) >= need
         lo = np.where(active.reshape(n, M), mid, lo)
         hi = np.where(active.reshape(n, M), hi, mid)
@@ -92,7 +95,7 @@ def _extrapolate_to_zero_norm(lo, hi, a, *, lam, rhos, eta, M):
     b2 = lo.ravel()
     b1 = b2 * (1 - 1e-5)
     out = solve_units_arrays(np.concatenate([a, a]), np.concatenate([b1, b2]), lam, rhos,
-                             eta, M=M, errors="mask")
+                             eta, M=M, errors="mask", continuation=False)
     Q = np.diagonal(out["Q"], axis1=-2, axis2=-1)
     rows = np.arange(b2.size)
     Q1, Q2 = Q[rows, j], Q[b2.size + rows, j]
