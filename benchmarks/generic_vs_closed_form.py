@@ -10,13 +10,18 @@ energies differ by less than 1e-9 (relative to 1 + |f|: a phase boundary) either
 is accepted; such points are counted and checked on the free energy and on the phase
 being one of the degenerate branches.
 
+With ``--curves K`` the same number of points lies on K random straight lines through
+the box (``sample_curves``), solved in one call: the states are then continued along each
+line from anchors of the full search (``symrep/solvers/continuation.py``), the path every
+sweep and phase diagram takes, checked against the same closed forms.
+
 Prints the worst point with every quantity (generic value, closed form, error) and
 writes the result into ``docs/benchmarks.md`` (between the markers of its section).
 
 Usage::
 
     python benchmarks/generic_vs_closed_form.py [--n 10000] [--seed 2026] [--zeros 0.05]
-                                                [--no-write]
+                                                [--curves K] [--no-write]
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ NAMES = ("Q", "R", "E", "m", "d", "chihat_Q", "chihat_R", "chihat_E", "eg", "rat
 TOLERANCE = 1e-10
 DEGENERATE = 1e-9
 BEGIN, END = "<!-- generic_vs_closed_form: begin -->", "<!-- generic_vs_closed_form: end -->"
+CURVES_BEGIN = "<!-- generic_vs_closed_form curves: begin -->"
+CURVES_END = "<!-- generic_vs_closed_form curves: end -->"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
@@ -52,6 +59,33 @@ def sample(n, seed, zeros):
     lam = np.where(rng.random(n) < zeros, 0.0, rng.uniform(0, 5, n))
     rho, eta = log_uniform(0.1, 10), log_uniform(0.1, 10)
     return alpha, beta, lam, rho, eta
+
+
+def sample_curves(n, curves, seed, zeros):
+    """``curves`` straight lines through the box (log scale for alpha, beta, rho, eta;
+    lam constant, zero for a share ``zeros`` of the curves, or linear in [0, 5]) with
+    n // curves points each, one after the other: the solver continues its states along
+    each of them."""
+    rng = np.random.default_rng(seed)
+    lo, hi = np.log([0.01, 0.01, 0.1, 0.1]), np.log([100, 10, 10, 10])
+    k = n // curves
+    t = np.linspace(0, 1, k)[:, None]
+    parts = []
+    for _ in range(curves):
+        start, end = rng.uniform(lo, hi), rng.uniform(lo, hi)
+        if rng.random() < 0.5:  # along one parameter only
+            j = rng.integers(4)
+            end = start.copy()
+            end[j] = rng.uniform(lo[j], hi[j])
+        alpha, beta, rho, eta = np.exp(start + t * (end - start)).T
+        if rng.random() < zeros:
+            lam = np.zeros(k)
+        elif rng.random() < 0.5:
+            lam = np.full(k, rng.uniform(0, 5))
+        else:
+            lam = np.linspace(rng.uniform(0, 5), rng.uniform(0, 5), k)
+        parts.append((alpha, beta, lam, rho, eta))
+    return tuple(np.concatenate(v) for v in zip(*parts, strict=True))
 
 
 def compare(params):
@@ -112,15 +146,18 @@ def report(params, got, want, ref, err, degenerate, phase_ok, elapsed):
 
 def write_doc(text, args):
     command = (f"`.venv/bin/python benchmarks/generic_vs_closed_form.py --n {args.n} "
-               f"--seed {args.seed} --zeros {args.zeros}`")
-    section = f"{BEGIN}\n{command}\n\n{text}\n{END}"
+               f"--seed {args.seed} --zeros {args.zeros}"
+               + (f" --curves {args.curves}`" if args.curves else "`"))
+    begin, end = (CURVES_BEGIN, CURVES_END) if args.curves else (BEGIN, END)
+    section = f"{begin}\n{command}\n\n{text}\n{end}"
     doc = DOC.read_text()
-    if BEGIN in doc:
-        doc = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: section, doc,
+    if begin in doc:
+        doc = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: section, doc,
                      flags=re.S)
     else:
-        doc = doc.rstrip("\n") + ("\n\n## Generic solver against the random-matrix closed "
-                                  "forms\n\n" + section + "\n")
+        title = "along curves" if args.curves else "at random points"
+        doc = doc.rstrip("\n") + (f"\n\n## Generic solver against the random-matrix closed "
+                                  f"forms {title}\n\n" + section + "\n")
     atomic_write_text(DOC, doc)
 
 
@@ -130,9 +167,13 @@ def main():
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--zeros", type=float, default=0.05,
                     help="share of points with lam = 0 exactly")
+    ap.add_argument("--curves", type=int, default=0,
+                    help="solve the points as this many random curves (continuation) "
+                         "instead of independent random points")
     ap.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     args = ap.parse_args()
-    params = sample(args.n, args.seed, args.zeros)
+    params = (sample_curves(args.n, args.curves, args.seed, args.zeros) if args.curves
+              else sample(args.n, args.seed, args.zeros))
     text, bad = report(params, *compare(params))
     print(text)
     if not args.no_write:

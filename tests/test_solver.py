@@ -370,6 +370,66 @@ def test_carried_unit_that_reaches_the_collapsed_state_is_refused():
     assert solve_arrays(alpha[1], beta[1], 1.0)["phase"] == PHASES.index("regularized")
 
 
+def test_curve_without_weight_decay_at_small_alpha_agrees_with_the_closed_forms():
+    """A curve found by comparing continued curves with the full search at every point:
+    at alpha = 0.0106, without weight decay, the state carried by Newton's method had a
+    converged step and free energy but Q off by 5.5e-7 (a nearly singular system); such
+    states now go to the full search, which refines them on the sign change of
+    d f/dQ."""
+    from symrep.crosscheck import closed_form_solution
+
+    alpha = np.geomspace(0.9312291755703925, 0.010130808937263432, 200)
+    params = (alpha, 0.02922659589317154, 0.0, 0.9055784728698388, 7.320811226364132)
+    got, want = solve_arrays(*params), closed_form_solution(*params)
+    assert np.array_equal(got["phase"], want["phase"])
+    for name in ("eg", "rate", "distortion", "free_energy"):
+        err = np.abs(got[name] - want[name]) / (1 + np.abs(want[name]))
+        assert err.max() <= 1e-10, (name, err.max(), alpha[np.argmax(err)])
+    err = np.abs(got["Q"] - want["z"][0]) / (1 + want["z"][0])
+    assert err.max() <= 1e-10, ("Q", err.max(), alpha[np.argmax(err)])
+
+
+def test_learning_unit_carried_to_the_overfitting_state_is_refused():
+    """A curve of the curves check of benchmarks/generic_vs_closed_form.py, with its
+    anchors where that batch put them (8 points of another curve before it): Newton's
+    method carried the learning unit to m = 0, the overfitting state, which solves the
+    learning unit's equations too, and the learning state of lower free energy at that
+    point was missed (phase overfitting, eg off by 0.17)."""
+    from symrep.crosscheck import closed_form_solution
+
+    n = 200
+    curve = (np.geomspace(0.01468783854546529, 44.98107041177659, n),
+             np.geomspace(0.24394694527353414, 2.586514980093296, n),
+             np.full(n, 3.6085318759394607),
+             np.geomspace(0.269647234432557, 4.502510154939662, n),
+             np.geomspace(0.717727987777036, 7.211859094971571, n))
+    before = (np.full(8, 50.0), np.full(8, 5.0), np.zeros(8), np.full(8, 0.2), np.full(8, 0.2))
+    params = tuple(np.concatenate([a, b]) for a, b in zip(before, curve, strict=True))
+    got, want = solve_arrays(*params), closed_form_solution(*params)
+    assert np.array_equal(got["phase"], want["phase"])
+    err = np.abs(got["eg"] - want["eg"]) / (1 + np.abs(want["eg"]))
+    assert err.max() <= 1e-10
+
+
+def test_a_phase_that_lasts_four_points_of_a_coarse_curve_is_seen():
+    """50 points with alpha from 14 to 0.11 (log steps just under the 0.1 of a curve):
+    the learning phase lasts 4 of them, all between two anchors 16 points apart, and was
+    not seen. Anchors now lie at most 0.2 apart in the parameters."""
+    from symrep.crosscheck import closed_form_solution
+
+    n = 50
+    params = (np.geomspace(14.009472386670494, 0.11401733979292251, n),
+              np.geomspace(0.9937328417769453, 0.03228170625138992, n),
+              np.linspace(0.9381357818219077, 1.088191225044914, n),
+              np.geomspace(0.6789406694066012, 0.1808891059603035, n),
+              np.geomspace(0.29960958531143617, 0.1147507125280764, n))
+    got, want = solve_arrays(*params), closed_form_solution(*params)
+    assert np.count_nonzero(want["phase"] == PHASES.index("learning")) == 4
+    assert np.array_equal(got["phase"], want["phase"])
+    err = np.abs(got["eg"] - want["eg"]) / (1 + np.abs(want["eg"]))
+    assert err.max() <= 1e-10
+
+
 def test_without_continuation_every_point_is_solved_alone():
     alpha = np.geomspace(0.05, 20, 64)
     batch = solve_arrays(alpha, 0.5, 1.0, continuation=False)

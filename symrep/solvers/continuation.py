@@ -2,23 +2,29 @@
 
 Consecutive points of a curve (a sweep, a row of a phase diagram) have nearly the same
 stationary states. The full search of :func:`symrep.solvers.units.stationary_points`
-(spectral values, unit-norm scan, regula falsi, polish) runs at anchors only, every
-``spacing`` points of each run of close points; every state found at both anchors of an
+(spectral values, unit-norm scan, regula falsi, polish) runs at anchors only: both ends
+of every run of close points, every ``spacing``-th point, and more where the parameters
+change by more than :data:`SPAN` between them. Every state found at both anchors of an
 interval is carried to the points between them by Newton's method on the generated
-saddle-point equations, started from the linear interpolation of the anchors' states.
-An interval is accepted only if both anchors have the same states (family and order of
-the roots of each family), every carried state converges there (residual within the
-tolerance, the admissibility checks of the full search, a last Newton step at rounding)
-and stays between its anchors' values of Q (with a margin; a moving unit also above half
-the smaller one: the collapsed state Q = R = E = 0 solves every family's equations, and
-Newton's method carries a unit there where its branch ends inside the interval) and
-apart from the other roots of its family. Every other interval, and every interval
-without weight decay (degenerate flat directions, see
-:func:`symrep.solvers.units.stationary_points`), is solved by the full search. A pair of
-states born and annihilated strictly between two anchors is not seen; on a curve the
-spacing keeps such an interval short. Close points that are no curve, such as the
-midpoints of a bisection (each on either side of a phase boundary), are solved without
-continuation (``solve_arrays(..., continuation=False)``).
+saddle-point equations, started from the linear interpolation of the anchors' states
+(without weight decay, the ridge limit of the full search follows). An interval is
+accepted only if both anchors have the same states (family and order of the roots of
+each family) and every carried state
+
+- converges there: residual within the tolerance, the admissibility checks of the full
+  search, a last Newton step at rounding, a Newton system that is not nearly singular
+  (the full search refines such states on the sign change of d f/dQ);
+- stays between its anchors' values of Q (with a margin), a moving unit above half the
+  smaller one and a learning unit's m above half its anchors' smaller m: the collapsed
+  state solves every family's equations and the overfitting state the learning unit's,
+  and Newton's method carries a unit there where its branch ends inside the interval;
+- stays apart from the other roots of its family.
+
+Every other interval is solved by the full search. A state whose whole range along the
+curve lies strictly between two anchors is not seen; the spacing and :data:`SPAN` keep
+such a range short. Close points that are no curve, such as the midpoints of a
+bisection (each on either side of a phase boundary), are solved without continuation
+(``solve_arrays(..., continuation=False)``).
 """
 
 from __future__ import annotations
@@ -27,25 +33,58 @@ import numpy as np
 
 from symrep.solvers import units
 
-__all__ = ["stationary_points_along", "SPACING", "CLOSE"]
+__all__ = ["stationary_points_along", "SPACING", "CLOSE", "SPAN"]
 
 #: Points between anchors of the full search.
 SPACING = 16
 #: Consecutive points are on one curve where every parameter changes by less than this
 #: (in log for alpha, beta, rho, eta; relative to their sum for lam).
 CLOSE = 0.1
+#: Largest change of the parameters (summed over the steps, measured as for CLOSE)
+#: between consecutive anchors: a state whose whole range along a coarse curve lies
+#: between two anchors is not seen (found: the learning phase over 4 points of a
+#: 50-point curve, alpha from 14 to 0.11).
+SPAN = 0.2
 
 
-def _close(params):
-    """Whether each pair of consecutive points is close (n - 1,)."""
+def _steps(params):
+    """How far each point is from the next (n - 1,): the largest change of a parameter,
+    in log for alpha, beta, rho, eta and relative to their sum for lam."""
     alpha, beta, lam, rho, eta = params
-    near = np.ones(len(alpha) - 1, bool)
+    step = np.zeros(len(alpha) - 1)
     for p in (alpha, beta, rho, eta):
-        near &= np.abs(np.diff(np.log(p))) <= CLOSE
+        step = np.maximum(step, np.abs(np.diff(np.log(p))))
     a, b = lam[:-1], lam[1:]
-    with np.errstate(invalid="ignore"):
-        near &= (a == b) | (np.abs(b - a) <= CLOSE * (a + b))
-    return near
+    with np.errstate(invalid="ignore", divide="ignore"):
+        step = np.maximum(step, np.where(a == b, 0.0, np.abs(b - a) / (a + b)))
+    return step
+
+
+def _anchors(params, spacing):
+    """Indices of the anchors: both ends of every run of close points, every
+    ``spacing``-th point, and within a run as many more as keep the parameters' change
+    between consecutive anchors within :data:`SPAN` (a coarse curve gets more anchors; a
+    dense one, as a 1000-point curve over four decades, none more)."""
+    step = _steps(params)
+    near = step <= CLOSE
+    n = len(step) + 1
+    edge = np.ones(n, bool)
+    edge[1:-1] = ~(near[:-1] & near[1:])
+    anchor = edge | (np.arange(n) % spacing == 0)
+    anchor[-1] = True
+    idx = np.nonzero(anchor)[0]
+    walked = np.concatenate([[0.0], np.cumsum(np.where(near, step, 0.0))])
+    wide = np.nonzero(walked[idx[1:]] - walked[idx[:-1]] > SPAN)[0]
+    extra = []
+    for k in wide:  # greedy: the farthest point within SPAN of the last anchor
+        a, b = idx[k], idx[k + 1]
+        while walked[b] - walked[a] > SPAN:
+            a = max(a + 1, int(np.searchsorted(walked, walked[a] + SPAN, side="right")) - 1)
+            if a < b:
+                extra.append(a)
+    if extra:
+        idx = np.union1d(idx, extra)
+    return idx, near
 
 
 def _keys(points):
@@ -80,12 +119,7 @@ def stationary_points_along(alpha, beta, lam, rho, eta, *, spacing=SPACING):
     if n < 3 * spacing:
         return units.stationary_points(*params)
     params[2] = units.effective_weight_decay(params[0], params[1], params[2], params[4])
-    near = _close(params)
-    edge = np.ones(n, bool)  # anchors: every spacing-th point and both ends of every run
-    edge[1:-1] = ~(near[:-1] & near[1:])
-    anchor = edge | (np.arange(n) % spacing == 0)
-    anchor[-1] = True
-    idx = np.nonzero(anchor)[0]
+    idx, near = _anchors(params, spacing)
     found = units.stationary_points(*(p[idx] for p in params))
     keys = _keys(found)
     entries = {key: _empty(key[0], n) for key in keys}
@@ -159,6 +193,13 @@ def _carry(params, intervals, entries):
                                                     families[flat])
     good, res, f = units._admissible(z, sub, families)
     good &= step <= 1e-12
+    # a nearly singular Newton system cannot place a unit along its soft direction (the
+    # full search refines such states on the sign change of d f/dQ): seen 5e-7 off in Q
+    # at alpha = 0.011 without weight decay, with a converged step and free energy
+    check = np.nonzero(good & (families > 0))[0]
+    if len(check):
+        good[check] = units._condition(z[:, check], [p[check] for p in sub],
+                                       families[check]) >= units._ILL_CONDITIONED
     low, high = np.minimum(z0[0], z1[0]), np.maximum(z0[0], z1[0])
     margin = 0.5 * (high - low) + 1e-12 * (1 + high)
     good &= (z[0] >= low - margin) & (z[0] <= high + margin)
@@ -166,8 +207,13 @@ def _carry(params, intervals, entries):
     # carried down to Q ~ 0 has become it (its branch ends inside the interval; seen at
     # Q = 1.6e-14 between overfitting anchors), and a unit whose norm falls well below
     # both anchors' is left to the full search
+    size = 1e-12 * (1 + np.max(np.abs(z), axis=0))
     moving = families > 0
-    good &= ~moving | ((z[0] > 0.5 * low) & (z[0] > 1e-12 * (1 + np.max(np.abs(z), axis=0))))
+    good &= ~moving | ((z[0] > 0.5 * low) & (z[0] > size))
+    # likewise the overfitting state (m = d = 0) solves the learning unit's equations:
+    # seen as a learning unit carried to m = 0 beside the learning state it missed
+    m_low = np.minimum(np.abs(z0[3]), np.abs(z1[3]))
+    good &= (families != 2) | ((np.abs(z[3]) > 0.5 * m_low) & (np.abs(z[3]) > size))
     # roots of one family at one point stay apart
     groups = {}
     for k, (key, _, _, j) in enumerate(starts):
