@@ -430,6 +430,76 @@ def test_a_phase_that_lasts_four_points_of_a_coarse_curve_is_seen():
     assert err.max() <= 1e-10
 
 
+_log_box = st.tuples(*(st.floats(math.log(lo), math.log(hi)) for lo, hi in
+                       ((0.01, 100), (0.01, 10), (0.1, 10), (0.1, 10))))
+
+
+@pytest.mark.fuzz
+@settings(max_examples=examples(12), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(_log_box, _log_box, st.one_of(st.just(0.0), st.floats(0.0, 5.0)),
+       st.sampled_from([60, 200]))
+def test_continued_curves_agree_with_the_closed_forms(start, end, lam, n):
+    """Along a straight line through the acceptance box of issue 10 (log scale for
+    alpha, beta, rho, eta; lam fixed, zero for a share of the draws), every point of
+    the continued curve has the closed forms' phase and observables to 1e-10.
+
+    Domain: the box of the acceptance check; points where two branches' free energies
+    are within 1e-9 (a phase boundary) accept either branch and are checked on the free
+    energy only. Without weight decay, points within 1e-9 of alpha = 1 are left out:
+    there the encoder's flat directions appear and the full search itself is off by up
+    to 1.8e-9 (a defect of the solver, not of the theory, kept as the strict xfail
+    test below). Independent of the solver: the random-matrix closed forms
+    (symrep.crosscheck), evaluated with the same generated free energy.
+    """
+    from symrep.crosscheck import closed_form_solution
+
+    t = np.linspace(0, 1, n)[:, None]
+    alpha, beta, rho, eta = np.exp(np.array(start) + t * (np.array(end) - start)).T
+    got = solve_arrays(alpha, beta, lam, rho, eta)
+    want = closed_form_solution(alpha, beta, lam, rho, eta)
+    f = np.sort(want["branch_free_energy"], axis=0)
+    boundary = f[1] - f[0] <= 1e-9 * (1 + np.abs(f[0]))
+    boundary |= (lam == 0) & (np.abs(alpha - 1) <= 1e-9)
+    names = ("eg", "rate", "distortion", "kl_posterior", "free_energy")
+    for name in names:
+        err = np.abs(got[name] - want[name]) / (1 + np.abs(want[name]))
+        checked = err if name == "free_energy" else err[~boundary]
+        assert checked.size == 0 or checked.max() <= 1e-10, (name, checked.max())
+    assert np.array_equal(got["phase"][~boundary], want["phase"][~boundary])
+
+
+@pytest.mark.xfail(strict=True, reason="known defect: within ~3.5e-10 of alpha = 1 "
+                   "without weight decay the full search is off by up to 1.8e-9")
+def test_full_search_next_to_alpha_1_without_weight_decay():
+    """alpha = 1 - 1.56e-11, lam = 0 (found by the property test above): the
+    overfitting state's Q is 3.0000000028749 against 3.0000000000312 from the closed
+    forms and from a 50-digit polish. Measured band: |alpha - 1| in [1.4e-13, 3.5e-10],
+    errors to 1.8e-9 at (beta, rho, eta) = (3, 0.5, 2)."""
+    from symrep.crosscheck import closed_form_solution
+
+    alpha = np.exp(np.linspace(0, -1.0223100547510462e-10, 60))
+    got, want = solve_arrays(alpha, 1.0, 0.0), closed_form_solution(alpha, 1.0, 0.0)
+    err = np.abs(got["eg"] - want["eg"]) / (1 + np.abs(want["eg"]))
+    assert err.max() <= 1e-10, err.max()
+
+
+def test_anchors_of_dense_and_coarse_curves():
+    from symrep.solvers.continuation import SPACING, SPAN, _anchors, _steps
+
+    ones = np.ones(1000)
+    dense = (np.geomspace(0.01, 100, 1000), 0.5 * ones, ones, ones, ones)
+    idx, near = _anchors(dense, SPACING)
+    assert near.all()
+    assert np.array_equal(idx, np.r_[np.arange(0, 1000, SPACING), 999])
+    coarse = tuple(p[::10] for p in dense)  # log steps 0.092: one curve, 16 steps 1.5
+    idx, near = _anchors(coarse, SPACING)
+    assert near.all() and idx[0] == 0 and idx[-1] == 99
+    walked = np.r_[0, np.cumsum(_steps(coarse))]
+    assert np.all(np.diff(walked[idx]) <= SPAN + 1e-12)
+    assert np.all(np.diff(idx) >= 1)
+
+
 def test_without_continuation_every_point_is_solved_alone():
     alpha = np.geomspace(0.05, 20, 64)
     batch = solve_arrays(alpha, 0.5, 1.0, continuation=False)
