@@ -201,8 +201,7 @@ def _carry(params, intervals, entries):
     # regimes of that refinement; at large alpha most states are as ill-conditioned and
     # the carried ones agree with the full search (30 curves at alpha in [50, 1e4])
     small = z[0] < 1e-6 * (1 + np.max(np.abs(z), axis=0))
-    tiny = sub[2] <= 1e-6 * sub[0] * np.minimum(sub[1], sub[4])
-    check = np.nonzero(good & (families > 0) & (tiny | small))[0]
+    check = np.nonzero(good & (families > 0) & (units.weak_weight_decay(sub) | small))[0]
     if len(check):
         good[check] = units._condition(z[:, check], [p[check] for p in sub],
                                        families[check]) >= units._ILL_CONDITIONED

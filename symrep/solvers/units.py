@@ -47,7 +47,7 @@ from symrep.numeric.system import generated
 from symrep.numeric.unit_map import unit_functions
 
 __all__ = ["spectral_values", "unit_states", "stationary_points", "polish", "physical",
-           "effective_weight_decay",
+           "effective_weight_decay", "weak_weight_decay",
            "refine_extended", "finish", "collapsed_state",
            "attracting_fixed_point", "contraction", "equation_scale", "FAMILIES",
            "NEWTON_BLOCKS", "RESIDUAL_TOLERANCE", "UNIT_GRID"]
@@ -88,12 +88,6 @@ NEWTON_BLOCKS = {
 }
 
 
-#: Which unknowns move, per family (rows of this array, indexed by the family code).
-_FREE = np.array([[c in cols for c in range(8)] for _, cols in
-                  (NEWTON_BLOCKS[k] for k in sorted(NEWTON_BLOCKS))])
-
-
-
 def _system_masks():
     """Per family: the entries of the Jacobian kept in its Newton system (8, 8), the
     unit entries that pin its fixed unknowns (the i-th equation it does not use against
@@ -111,6 +105,8 @@ def _system_masks():
 
 
 _KEEP, _UNIT, _ROWS = _system_masks()
+#: Which unknowns move, per family (rows of this array, indexed by the family code).
+_FREE = _KEEP.any(axis=1)
 
 
 def effective_weight_decay(alpha, beta, lam, eta):
@@ -129,6 +125,20 @@ def effective_weight_decay(alpha, beta, lam, eta):
     alpha = np.asarray(alpha, dtype=float)
     return np.where(lam <= 1e-14 * alpha * np.minimum(alpha, 1) * np.minimum(beta, eta),
                     0.0, lam)
+
+
+def weak_weight_decay(params):
+    """Where the weight decay is zero or below 1e-6 alpha min(beta, eta).
+
+    Without weight decay the minimum-norm steps of the polish leave near-singular
+    directions alone; a weight decay far below the other terms (but above
+    :func:`effective_weight_decay`'s cut) leaves a soft direction next to alpha = 1
+    (off by up to 5.7e-9 at lam = 1e-13). At such points a converged float64 Newton
+    step says nothing about the error: :func:`finish` always refines them in extended
+    precision, and continuation checks the condition of their Newton system.
+    """
+    alpha, beta, lam, rho, eta = (np.asarray(p, dtype=float) for p in params)
+    return lam <= 1e-6 * alpha * np.minimum(beta, eta)
 
 
 def _arrays(values):
@@ -1141,16 +1151,11 @@ def finish(z, params, family, step=None):
     weight decay the encoder overlaps of the ridge limit (see :func:`_ridge_limit`) and
     a precision on the boundary of the cone where it lies there to rounding."""
     z = np.array(z, dtype=float)
-    # without weight decay the minimum-norm steps of the polish leave near-singular
-    # directions alone, so that their small size says nothing: always refined
-    lam = np.broadcast_to(params[2], z.shape[1:])
-    # a weight decay far below the other terms (but above effective_weight_decay's
-    # cut) leaves a soft direction next to alpha = 1 along which a converged float64
-    # step says nothing (off by up to 5.7e-9 at lam = 1e-13): always refined
-    tiny = lam <= 1e-6 * np.broadcast_to(params[0], lam.shape) * np.minimum(
-        np.broadcast_to(params[1], lam.shape), np.broadcast_to(params[4], lam.shape))
+    # without weight decay, or with a very weak one, a small last step says nothing
+    # (see weak_weight_decay): always refined
     need = (np.ones(z.shape[1], bool) if step is None
-            else ~(np.asarray(step) <= _EXTENDED_STEP) | tiny)
+            else ~(np.asarray(step) <= _EXTENDED_STEP)
+            | np.broadcast_to(weak_weight_decay(params), z.shape[1:]))
     if need.any():
         idx = np.nonzero(need)[0]
         z[:, idx] = refine_extended(z[:, idx], [np.broadcast_to(p, need.shape)[idx]
