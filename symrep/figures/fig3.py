@@ -20,11 +20,13 @@ from symrep.figures.core import (
 )
 from symrep.figures.curves import parameter_text
 
-__all__ = ["fig3_phase_diagram", "majority_phase"]
+__all__ = ["fig3_phase_diagram", "majority_phase", "RESOLUTION"]
 
 #: Simulated points (alpha x beta), chosen inside each phase.
 SIM_ALPHA = {"full": (0.3, 0.8, 1.5, 3.0, 5.0), "quick": (0.3, 3.0)}
 SIM_BETA = {"full": (0.4, 1.0, 1.5, 2.4), "quick": (0.4, 1.5, 2.4)}
+#: Theory grid points along each axis (the boundaries are bisected at any resolution).
+RESOLUTION = {"quick": 120, "full": 240}
 
 #: Where the phase names are written (alpha, beta, rotation), for lam = 1, rho = eta = 1.
 LABEL_AT = {"learning": (4.0, 0.7, 0), "overfitting": (0.56, 0.7, 90),
@@ -38,7 +40,7 @@ def majority_phase(row):
 
 
 def fig3_phase_diagram(size="quick", *, lam=1.0, rho=1.0, eta=1.0, progress=None,
-                       cache=None, resolution=240, grid=None):
+                       cache=None, resolution=None, grid=None):
     """Phase diagram in (alpha, beta) with the phases measured at finite N.
 
     Parameters
@@ -54,8 +56,9 @@ def fig3_phase_diagram(size="quick", *, lam=1.0, rho=1.0, eta=1.0, progress=None
     grid : dict, optional
         Where the simulations run and are kept: ``store``, ``client``, ``scheduler``,
         ``settings`` of :func:`~symrep.figures.core.simulation_points`.
-    resolution : int
-        Grid points along each axis of the theory diagram.
+    resolution : int, optional
+        Grid points along each axis of the theory diagram (default
+        :data:`RESOLUTION` of the size: 120 quick, 240 full).
 
     Returns
     -------
@@ -78,8 +81,9 @@ def fig3_phase_diagram(size="quick", *, lam=1.0, rho=1.0, eta=1.0, progress=None
     rows = simulation_points(points, size, figure="fig3_phase_diagram", progress=progress,
                              cache=cache, **(grid or {}))
     alpha_max, beta_max = 6.0, 3.0 * (rho + eta) / 2
-    pd = phase_diagram(np.linspace(0.02, alpha_max, resolution),
-                       np.linspace(0.01, beta_max, resolution), **fixed)
+    n = resolution or RESOLUTION[which]
+    pd = phase_diagram(np.linspace(0.02, alpha_max, n), np.linspace(0.01, beta_max, n),
+                       **fixed)
     fig, ax = plt.subplots(figsize=(6.0, 4.5), constrained_layout=True)
     pd.plot(ax, legend=False)
     ax.axhline(rho + eta, color="k", lw=0.9, ls="--")
