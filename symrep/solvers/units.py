@@ -912,7 +912,7 @@ def refine_extended(z, params, family, *, steps=2):
     enough for them). A step is kept where the step that follows it is no longer (the
     natural monotonicity test). Without
     weight decay the directions along which the equations are exactly flat (singular
-    values below 1e-17 of the largest) are left alone. On platforms whose ``longdouble``
+    values below 1e-16 of the largest) are left alone. On platforms whose ``longdouble``
     is the plain double this changes nothing.
     """
     gen = generated()
@@ -943,19 +943,20 @@ def refine_extended(z, params, family, *, steps=2):
     with np.errstate(all="ignore"):
         out = np.asarray(np.broadcast_arrays(*gen.residual_jacobian(*z, *params)))
         J = out[8:].reshape(8, 8, -1)
-        # directions with singular values below 1e-17 of the largest are rounding noise
+        # directions with singular values below 1e-16 of the largest are rounding noise
         # in a float64 Jacobian: no step along them (the minimum-norm solve, where the
-        # plain one gives a step above 1e-8 or the encoder has flat directions)
+        # plain one gives a step above 1e-8 or the encoder has flat directions; at
+        # alpha = 1 exactly without weight decay one at 1.5e-17 gave a step of 6e-6)
         flat = ((params[2] == 0) & (np.abs(z[6]) <= 1e-12 * np.abs(z[5]))
                 & (np.abs(z[7]) <= 1e-12 * np.abs(z[5])))
 
         def step(F):
             A, b = _newton_systems(J, F, family)
-            delta = _solve(A, b, flat, rcond=1e-17).T
+            delta = _solve(A, b, flat, rcond=1e-16).T
             odd = ~flat & ~(size(delta, every=True) <= 1e-8)
             if odd.any():
                 delta[:, odd] = _solve(A[odd], b[odd], np.ones(int(odd.sum()), bool),
-                                       rcond=1e-17).T
+                                       rcond=1e-16).T
             delta = np.where(np.isfinite(delta) & _FREE[family].T, delta, 0.0)
             # the boundary Y_12 = Y_22 = 0 of the cone is invariant without weight decay:
             # a point on it stays there (next to alpha = 1 the soft directions of the
@@ -970,12 +971,12 @@ def refine_extended(z, params, family, *, steps=2):
             following = step(residual(trial))
             # the natural monotonicity test (the next step, with the same Jacobian, is
             # no longer): the residual itself is no measure of the error along an
-            # ill-conditioned direction
-            # and a step of the size of rounding errors of a converged float64 state:
-            # at alpha = 1 exactly without weight decay a singular value at rounding
-            # (1.5e-17 of the largest) gave a step of 6e-6 along noise
+            # ill-conditioned direction. And no step beyond 1e-6, far above the errors
+            # of converged float64 states (seen up to 1.3e-8 at alpha = 377, beta =
+            # 1e-3, eta = 19, condition 5e13, and 2.6e-7 within 1e-7 of alpha = 1
+            # without weight decay): a safety net under the cut of the noise directions
             take = (live & (size(following) <= np.maximum(size(delta), 1e-16))
-                    & (size(delta) <= 1e-8))
+                    & (size(delta) <= 1e-6))
             z = np.where(take, trial, z)
             delta = np.where(take, following, delta)
             live = take
