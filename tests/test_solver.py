@@ -578,6 +578,30 @@ def test_random_points_next_to_alpha_1_without_weight_decay():
         assert checked.max() <= 1e-10, (name, checked.max())
 
 
+@pytest.mark.parametrize("alpha, lam, rho, eta", [
+    (1023.6227674577653, 12.133108879567828, 14.603456391630768, 10.895318579735186),
+    (4527.067509823327, 0.05576726490279175, 17.155215317922007, 0.7200322273440138),
+    (4470.567943707488, 11.431025084764487, 6.471294351965045, 11.906285602483951)])
+def test_ill_conditioned_curves_at_large_alpha(alpha, lam, rho, eta):
+    """300-point beta curves (1e-3 to above rho + eta) at alpha in [1e3, 5e3], where the
+    Newton systems have condition numbers up to 1e13: carried states whose float64
+    Newton steps stall above 1e-12, and states of the full search with condition above
+    1e9 (but below 1e15) left to the extended-precision steps instead of the regula
+    falsi to rounding, agree with the closed forms to 1e-10."""
+    from symrep.crosscheck import closed_form_solution
+
+    top = 3 * (rho + eta) * (1 + eta / (alpha * rho)) + 3
+    params = (alpha, np.geomspace(1e-3, top, 300), lam, rho, eta)
+    got, want = solve_arrays(*params), closed_form_solution(*params)
+    f = np.sort(want["branch_free_energy"], axis=0)
+    off = f[1] - f[0] > 1e-9 * (1 + np.abs(f[0]))
+    assert np.array_equal(got["phase"][off], want["phase"][off])
+    for name in ("eg", "rate", "distortion", "kl_posterior", "rate_train",
+                 "distortion_train"):
+        err = (np.abs(got[name] - want[name]) / (1 + np.abs(want[name])))[off]
+        assert err.max() <= 1e-10, (name, err.max())
+
+
 def test_ill_conditioned_state_at_large_alpha_and_small_beta():
     """alpha = 377, beta = 1e-3, eta = 19 (outside the acceptance box; condition of the
     Newton system 5e13): the learning state's eg was off by 1.3e-8, its

@@ -68,6 +68,13 @@ _REFINE_MAX = 80  # regula falsi iterations per bracket, at most
 _REFINE_WIDTH = 1e-5  # brackets in log Q are refined to this width; Newton does the rest
 _FIRST_REFINE = 80  # regula falsi steps before Newton's method on the full system
 _ILL_CONDITIONED = 1e-9  # smallest over largest singular value of the Newton system
+#: Below this ratio of singular values every ill-conditioned state gets the regula falsi
+#: to rounding; above it only those without (or with a very weak) weight decay or near a
+#: continuous collapse, where Newton's method leaves a unit off its soft direction: the
+#: others (as at alpha in [50, 1e4], condition up to 1e13) are brought to rounding by
+#: the extended-precision steps of :func:`finish` (measured against the closed forms on
+#: 9 10^4 points of beta curves at alpha up to 1e4: none above 1e-10).
+_SEVERELY_ILL_CONDITIONED = 1e-15
 #: A float64 solution whose last Newton step is above this (relative to 1 + |z|) gets
 #: Newton steps with the residual in extended precision (:func:`refine_extended`): below
 #: it the float64 iterate is within a few units in the last place.
@@ -1078,12 +1085,17 @@ def _refine_ill_conditioned(zi, step, params, fams, which, cols, states):
     move the state off the fold of the map; the regula falsi of d f/dQ, which still
     changes sign, is refined to rounding and the state polished with minimum-norm steps
     that leave directions with singular values below 1e-9 of the largest alone (in
-    place)."""
+    place). States with a weight decay that is not weak, away from a collapse and with
+    condition below 1e15 are left to the extended-precision steps of :func:`finish`
+    (see :data:`_SEVERELY_ILL_CONDITIONED`)."""
     moving = np.nonzero((fams > 0) & np.all(np.isfinite(zi), axis=0))[0]
     if not len(moving):
         return
-    ill = moving[_condition(zi[:, moving], [p[moving] for p in params], fams[moving])
-                 < _ILL_CONDITIONED]
+    sub = [p[moving] for p in params]
+    ratio = _condition(zi[:, moving], sub, fams[moving])
+    small = zi[0, moving] < 1e-6 * (1 + np.max(np.abs(zi[:, moving]), axis=0))
+    soft = weak_weight_decay(sub) | small | (ratio < _SEVERELY_ILL_CONDITIONED)
+    ill = moving[(ratio < _ILL_CONDITIONED) & soft]
     for k, (family, _, _, bracket) in enumerate(states):
         sel = ill[which[ill] == k]
         if bracket is None or not len(sel):
