@@ -182,10 +182,17 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, errors="raise
     learn_f, learn_z, learn_res, learn_obs = [], [], [], []
     idle_pick = {fam: (np.full(n, np.inf), np.zeros((8, n)), np.full(n, np.inf),
                        np.zeros(n, int)) for fam in (_COLLAPSED, _OVERFITTING)}
+    # every feature strength in one batch (one search has a fixed cost of sequential
+    # rounds; as a curve, each strength's run of points is continued on its own)
+    every = [np.tile(x, Mstar) for x in (a, b, lam_)]
+    batch = (*every, np.concatenate(rk), np.tile(e, Mstar))
+    found = (stationary_points_along(*batch) if continuation
+             else stationary_points(*batch))
     for k, r in enumerate(rk):
         params = (a, b, lam_, r, e)
-        points = (stationary_points_along(*params) if continuation
-                  else stationary_points(*params))
+        part = slice(k * n, (k + 1) * n)
+        points = [{key: value[..., part] if isinstance(value, np.ndarray) else value
+                   for key, value in pt.items()} for pt in found]
         f, z, res = _best_state(points, _LEARNING, params)
         learn_f.append(f)
         learn_z.append(z)
