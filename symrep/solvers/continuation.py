@@ -207,13 +207,11 @@ def _carry(params, intervals, entries):
     # the carried ones agree with the full search (30 curves at alpha in [50, 1e4]), so
     # that the states whose steps stalled are checked only against the severe
     # ill-conditioning that the full search still refines (see units)
-    small = z[0] < 1e-6 * (1 + np.max(np.abs(z), axis=0))
-    soft = units.weak_weight_decay(sub) | small
+    soft = units._soft(z, sub)
     check = np.nonzero(good & (families > 0) & (soft | (step > 1e-12)))[0]
     if len(check):
-        ratio = units._condition(z[:, check], [p[check] for p in sub], families[check])
-        good[check] = ratio >= np.where(soft[check], units._ILL_CONDITIONED,
-                                        units._SEVERELY_ILL_CONDITIONED)
+        good[check] = ~units._needs_regula_falsi(z[:, check], [p[check] for p in sub],
+                                                 families[check], soft[check])
     low, high = np.minimum(z0[0], z1[0]), np.maximum(z0[0], z1[0])
     margin = 0.5 * (high - low) + 1e-12 * (1 + high)
     good &= (z[0] >= low - margin) & (z[0] <= high + margin)

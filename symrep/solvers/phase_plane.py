@@ -114,14 +114,13 @@ def _boundaries(alpha, beta, phase, params):
     along = np.concatenate([np.zeros(len(i), bool), np.ones(len(ib), bool)])
     if not along.size:
         return {}
-    x = _bisect(np.concatenate([beta[j], alpha[ib]]),
-                np.concatenate([beta[j + 1], alpha[ib + 1]]),
-                np.concatenate([phase[j, i], phase[jb, ib]]),
-                np.concatenate([alpha[i], beta[jb]]), along, params)
-    a = np.where(along, x, np.concatenate([alpha[i], alpha[ib]]))
-    b = np.where(along, np.concatenate([beta[j], beta[jb]]), x)
     pa = np.concatenate([phase[j, i], phase[jb, ib]])
     pb = np.concatenate([phase[j + 1, i], phase[jb, ib + 1]])
+    x = _bisect(np.concatenate([beta[j], alpha[ib]]),
+                np.concatenate([beta[j + 1], alpha[ib + 1]]), pa,
+                np.concatenate([alpha[i], beta[jb]]), along, params)
+    a = np.concatenate([alpha[i], x[len(i):]])
+    b = np.concatenate([x[:len(i)], beta[jb]])
     found = {}
     for k in range(len(a)):
         key = "|".join(sorted((PHASES[pa[k]], PHASES[pb[k]])))

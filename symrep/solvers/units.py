@@ -1078,6 +1078,21 @@ def _condition(z, params, family):
     return ratio
 
 
+def _soft(z, params):
+    """Where a moving unit's soft direction is one that Newton's method cannot place
+    (see :func:`_refine_ill_conditioned`): a weak or no weight decay, or a norm Q below
+    1e-6 of the state's scale (near a continuous collapse)."""
+    return weak_weight_decay(params) | (z[0] < 1e-6 * (1 + np.max(np.abs(z), axis=0)))
+
+
+def _needs_regula_falsi(z, params, family, soft=None):
+    """Which moving states need the regula falsi of d f/dQ to rounding: condition above
+    1e9 where :func:`_soft` (``soft``, computed when None), above 1e15 elsewhere."""
+    soft = _soft(z, params) if soft is None else soft
+    return _condition(z, params, family) < np.where(soft, _ILL_CONDITIONED,
+                                                    _SEVERELY_ILL_CONDITIONED)
+
+
 def _refine_ill_conditioned(zi, step, params, fams, which, cols, states):
     """Where the Jacobian is nearly singular (condition above 1e9: no weight decay with
     alpha < 1, alpha ~ 1e7, a continuous collapse with Q ~ 1e-7 or below), Newton's
@@ -1091,11 +1106,8 @@ def _refine_ill_conditioned(zi, step, params, fams, which, cols, states):
     moving = np.nonzero((fams > 0) & np.all(np.isfinite(zi), axis=0))[0]
     if not len(moving):
         return
-    sub = [p[moving] for p in params]
-    ratio = _condition(zi[:, moving], sub, fams[moving])
-    small = zi[0, moving] < 1e-6 * (1 + np.max(np.abs(zi[:, moving]), axis=0))
-    soft = weak_weight_decay(sub) | small | (ratio < _SEVERELY_ILL_CONDITIONED)
-    ill = moving[(ratio < _ILL_CONDITIONED) & soft]
+    ill = moving[_needs_regula_falsi(zi[:, moving], [p[moving] for p in params],
+                                     fams[moving])]
     for k, (family, _, _, bracket) in enumerate(states):
         sel = ill[which[ill] == k]
         if bracket is None or not len(sel):
