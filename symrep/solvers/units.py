@@ -608,9 +608,29 @@ def _refine(params, s, family, lo, g_lo, st_lo, hi, g_hi, st_hi, width=None,
     return z, found, (np.exp(a), fa, Sa, np.exp(b), fb, Sb)
 
 
-def _family_roots(params, s, family):
+def _brackets(g):
+    """Sign changes of d f/dQ along the grid (G, n): arrays (grid row, point, previous
+    row) of every bracket. A grid point where the state could not be computed does not
+    break a bracket: the comparison is with the last point where it could."""
+    n = g.shape[1]
+    rows, pts, prevs = [], [], []
+    last = np.full(n, -1)
+    for j in range(UNIT_GRID):
+        ok = np.isfinite(g[j])
+        has = ok & (last >= 0)
+        prev = np.where(has, last, 0)
+        change = np.nonzero(has & (np.sign(g[j]) != np.sign(g[prev, np.arange(n)])))[0]
+        rows.append(np.full(len(change), j))
+        pts.append(change)
+        prevs.append(prev[change])
+        last = np.where(ok, j, last)
+    return tuple(np.concatenate(v).astype(int) for v in (rows, pts, prevs))
+
+
+def _family_roots(params, s, family, scan=None):
     """All roots of d f/dQ for units on spectral value s (family 1 bulk, 2 outlier).
 
+    ``scan`` is the result of :func:`_scan` for these points (computed when None).
     Returns a list of (z (8, n), found (n,), bracket): the first, second, ... root of
     each point in the order of the grid (largest Q first); ``bracket`` holds the final
     bracket of each root (arrays over the n points: ``lo``, ``g_lo``, ``st_lo``,
@@ -618,22 +638,10 @@ def _family_roots(params, s, family):
     ``grid_hi``) and the spectral value ``s``.
     """
     n = s.shape[0]
-    Q, g, starts = _scan(params, s, family)
-    # a grid point where the state could not be computed does not break a bracket: the
-    # comparison is with the last point where it could
-    brackets = []  # (grid row, point, previous row)
-    last = np.full(n, -1)
-    for j in range(UNIT_GRID):
-        ok = np.isfinite(g[j])
-        has = ok & (last >= 0)
-        prev = np.where(has, last, 0)
-        change = has & (np.sign(g[j]) != np.sign(g[prev, np.arange(n)]))
-        for i in np.nonzero(change)[0]:
-            brackets.append((j, i, prev[i]))
-        last = np.where(ok, j, last)
-    if not brackets:
+    Q, g, starts = _scan(params, s, family) if scan is None else scan
+    rows, pts, prevs = _brackets(g)
+    if not len(rows):
         return []
-    rows, pts, prevs = (np.array(v) for v in zip(*brackets, strict=True))
     sub = tuple(p[pts] for p in params)
     z, found, ends = _refine(sub, s[pts], family, Q[rows, pts], g[rows, pts],
                              starts[rows, :, pts].T, Q[prevs, pts], g[prevs, pts],
@@ -720,19 +728,75 @@ def collapsed_state(alpha, beta, lam, rho=1.0, eta=1.0):
     return out.reshape((8, *shape))
 
 
-def _unit_states(params):
-    """:func:`unit_states` with the bracket of each root (None for the collapsed unit)."""
+def _unit_scans(params, known=None):
+    """The first stage of the search, per point: the spectral values, the collapsed
+    unit's start and the scan of d f/dQ of each family (:func:`_scan`). Returns a dict
+    (``n``, ``edge``, ``outliers``, ``collapsed`` (z, found), ``scans``: family ->
+    (points, spectral values, Q, g, starts) for the points where the family exists,
+    and ``spectral``: (alpha, eta, rho) -> (edge, outliers) of its points). The spectral
+    values of points with the same (alpha, eta, rho) as one in ``known`` (such a
+    ``spectral`` dict) are taken from there."""
     alpha, beta, lam, rho, eta = params
-    n = alpha.shape[0]
-    edge, outliers = spectral_values(alpha, eta, rho[None])
-    states = [(0, *_collapsed_start(params, edge), None)]
+    rows = list(zip(alpha.tolist(), eta.tolist(), rho.tolist(), strict=True))
+    known = {} if known is None else known
+    new = np.array([row not in known for row in rows], bool)
+    edge = np.empty(len(rows))
+    outliers = np.empty((1, len(rows)))
+    if new.any():
+        edge[new], outliers[:, new] = spectral_values(alpha[new], eta[new], rho[None, new])
+    old = np.nonzero(~new)[0]
+    for i in old:
+        edge[i], outliers[0, i] = known[rows[i]]
+    spectral = dict(zip(rows, zip(edge.tolist(), outliers[0].tolist(), strict=True),
+                        strict=True))
+    scans = {}
     for family, s in ((1, edge), (2, outliers[0])):
-        has = np.isfinite(s)
-        if not has.any():
-            continue
-        idx = np.nonzero(has)[0]
+        idx = np.nonzero(np.isfinite(s))[0]
+        if len(idx):
+            scans[family] = (idx, s[idx], *_scan(tuple(p[idx] for p in params), s[idx],
+                                                   family))
+    return dict(n=alpha.shape[0], edge=edge, outliers=outliers,
+                collapsed=_collapsed_start(params, edge), scans=scans, spectral=spectral)
+
+
+def _scan_signature(scans):
+    """Per point (n, 3): whether the collapsed unit was found and how many roots of
+    d f/dQ the scan brackets for the overfitting and the learning unit. Consecutive
+    points of a curve with the same signature have, as a rule, the same states."""
+    sig = np.zeros((scans["n"], 3), int)
+    sig[:, 0] = scans["collapsed"][1]
+    for family, (idx, _, _, g, _) in scans["scans"].items():
+        sig[idx, family] = np.bincount(_brackets(g)[1], minlength=len(idx))
+    return sig
+
+
+def _join_scans(first, second):
+    """The scans of two point sets, as one of their concatenation (first, then second)."""
+    n = first["n"]
+    scans = {}
+    for family in sorted(set(first["scans"]) | set(second["scans"])):
+        parts = [(idx + offset, s, Q, g, st) for offset, part in ((0, first), (n, second))
+                 if family in part["scans"]
+                 for idx, s, Q, g, st in [part["scans"][family]]]
+        scans[family] = tuple(np.concatenate([p[k] for p in parts], axis=-1)
+                              for k in range(5))
+    return dict(n=n + second["n"], spectral={**first["spectral"], **second["spectral"]},
+                edge=np.concatenate([first["edge"], second["edge"]]),
+                outliers=np.concatenate([first["outliers"], second["outliers"]], axis=1),
+                collapsed=tuple(np.concatenate([a, b], axis=-1) for a, b in
+                                zip(first["collapsed"], second["collapsed"], strict=True)),
+                scans=scans)
+
+
+def _unit_states(params, scans=None):
+    """:func:`unit_states` with the bracket of each root (None for the collapsed unit),
+    from the first stage ``scans`` (:func:`_unit_scans`, computed when None)."""
+    scans = _unit_scans(params) if scans is None else scans
+    n = scans["n"]
+    states = [(0, *scans["collapsed"], None)]
+    for family, (idx, s, *scan) in sorted(scans["scans"].items()):
         sub = tuple(p[idx] for p in params)
-        for z, found, bracket in _family_roots(sub, s[idx], family):
+        for z, found, bracket in _family_roots(sub, s, family, scan):
             full = np.full((8, n), np.nan)
             full[:, idx] = z
             ok = np.zeros(n, bool)
@@ -1021,12 +1085,15 @@ def _collapsed_ok(z, params, *, tol=1e-9):
                 & (contraction(z[5:8], beta, alpha, eta) < 1 + _CONTRACTION_SLACK))
 
 
-def stationary_points(alpha, beta, lam, rho, eta):
+def stationary_points(alpha, beta, lam, rho, eta, *, scans=None):
     """Every admissible stationary point of the one-unit RS equations, polished.
 
     Parameters
     ----------
     alpha, beta, lam, rho, eta : ndarray (n,)
+    scans : dict, optional
+        The first stage of the search at these points (spectral values and scans, from
+        :func:`_unit_scans` or :func:`_join_scans`), where the caller has it already.
 
     Returns
     -------
@@ -1042,7 +1109,7 @@ def stationary_points(alpha, beta, lam, rho, eta):
     params = tuple(_arrays((alpha, beta, effective_weight_decay(alpha, beta, lam, eta), rho,
                             eta)))
     n = params[0].shape[0]
-    states = _unit_states(params)
+    states = _unit_states(params, scans)
     # every found state of every point in one batch
     cols, fams, which = [], [], []
     for k, (family, _, found, _) in enumerate(states):
@@ -1178,9 +1245,23 @@ def finish(z, params, family, step=None):
     z = np.array(z, dtype=float)
     # without weight decay, or with a very weak one, a small last step says nothing
     # (see weak_weight_decay): always refined
+    weak = np.broadcast_to(weak_weight_decay(params), z.shape[1:])
     need = (np.ones(z.shape[1], bool) if step is None
-            else ~(np.asarray(step) <= _EXTENDED_STEP)
-            | np.broadcast_to(weak_weight_decay(params), z.shape[1:]))
+            else ~(np.asarray(step) <= _EXTENDED_STEP) | weak)
+    if step is not None:
+        # a Newton iteration that converged quadratically stops with a last step
+        # anywhere below 1e-12 (about 40 % of the states carried along a curve are in
+        # (1e-14, 1e-12]) and is at rounding; one more float64 step tells it from a
+        # stall at cond(J) times the rounding, at a quarter of the cost of the
+        # extended-precision steps
+        check = np.nonzero(need & ~weak & (np.asarray(step) <= 1e-12))[0]
+        if len(check):
+            sub = [np.broadcast_to(p, need.shape)[check] for p in params]
+            zc, _, last = polish(z[:, check], sub, np.broadcast_to(family, need.shape)[check],
+                                 max_iter=1, return_step=True)
+            done = last <= _EXTENDED_STEP
+            z[:, check[done]] = zc[:, done]
+            need[check[done]] = False
     if need.any():
         idx = np.nonzero(need)[0]
         z[:, idx] = refine_extended(z[:, idx], [np.broadcast_to(p, need.shape)[idx]
