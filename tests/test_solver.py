@@ -617,6 +617,68 @@ def test_ill_conditioned_state_at_large_alpha_and_small_beta():
         assert err <= 1e-10, (name, err)
 
 
+@pytest.mark.parametrize("params", [
+    (0.010812827760203456, 0.0018805487829807344, 0.0, 0.774362331822684, 14.425871763015966),
+    (0.014714401000335857, 0.0017229112741303557, 0.0, 4.1878911498931375, 10.643472142849966),
+    (0.01, 0.08273699161224889, 0.0, 0.07054590778173, 17.94276494581323)])
+def test_soft_overfitting_state_without_weight_decay_at_small_alpha(params):
+    """Without weight decay at alpha ~ 0.01 (rate-distortion domain, outside the
+    acceptance box) the overfitting unit's norm Q ~ 1e3 lies along a direction of
+    singular value ~1e-17 of the largest: d f/dQ is flat down to its float64 rounding
+    and the float64 sign change left Q, eg and the rate off by 4.3e-9, 3.0e-9 and
+    2.4e-10 (the regula falsi to rounding now runs in extended precision)."""
+    from symrep.crosscheck import closed_form_solution
+
+    got, want = solve_arrays(*params), closed_form_solution(*params)
+    assert got["phase"] == want["phase"] == PHASES.index("overfitting")
+    assert abs(got["Q"] - want["z"][0]) <= 1e-10 * (1 + want["z"][0])
+    for name in ("eg", "rate", "distortion", "kl_posterior"):
+        err = abs(got[name] - want[name]) / (1 + abs(want[name]))
+        assert err <= 1e-10, (name, err)
+
+
+@pytest.mark.parametrize("params", [(8527.0, 30.0, 1.0, 1.0, 1.0),
+                                    (5888.4, 23.69, 0.0, 1.0, 1.0),
+                                    (2000.0, 40.0, 10.0, 5.0, 5.0),
+                                    (9000.0, 0.2, 1.0, 1.0, 1.0)])
+def test_free_energy_at_large_alpha_to_rounding(params):
+    """The free energy's terms grow with alpha and cancel: evaluated in float64 it was off
+    by 8e-12 to 2.6e-11 at these points (f = 0 exactly on the collapsed branch). Against
+    a 40-digit evaluation of the closed forms."""
+    got, want = solve_arrays(*params), closed_form_mp(*params, dps=40)
+    f = float(want["free_energy"])
+    assert abs(float(got["free_energy"]) - f) <= 1e-12 * (1 + abs(f))
+
+
+def test_states_that_change_between_anchors_are_searched_with_them():
+    """On the 1000-point beta curve at alpha = 2 the overfitting state ends and the
+    collapsed one appears between two anchors, and the learning state ends between the
+    next two: the points of both intervals are scanned after the anchors and solved in
+    the anchors' batch (one full search for the curve), and agree with the closed
+    forms."""
+    from symrep.crosscheck import closed_form_solution
+    from symrep.solvers import continuation, units
+
+    beta = np.geomspace(0.01, 10, 1000)
+    calls = []
+    full = units.stationary_points
+
+    def counted(*args, **kwargs):
+        calls.append(len(args[0]))
+        return full(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(units, "stationary_points", counted)
+        points = continuation.stationary_points_along(*np.broadcast_arrays(
+            2.0, beta, 1.0, 1.0, 1.0))
+    assert calls == [64 + 2 * 15]
+    f = np.stack([pt["free_energy"] for pt in points])
+    families = np.array([pt["family"] for pt in points])
+    want = closed_form_solution(2.0, beta, 1.0)
+    assert np.array_equal(families[np.argmin(f, axis=0)], want["phase"])
+    assert np.allclose(f.min(axis=0), want["free_energy"], rtol=1e-10, atol=1e-12)
+
+
 def test_anchors_of_dense_and_coarse_curves():
     from symrep.solvers.continuation import SPACING, SPAN, _anchors, _steps
 

@@ -79,6 +79,9 @@ _SEVERELY_ILL_CONDITIONED = 1e-15
 #: Newton steps with the residual in extended precision (:func:`refine_extended`): below
 #: it the float64 iterate is within a few units in the last place.
 _EXTENDED_STEP = 1e-14
+#: Width in log Q to which the regula falsi of ill-conditioned states is refined, in
+#: extended precision (a few units of its rounding).
+_EXTENDED_WIDTH = 8 * float(np.finfo(np.longdouble).eps)
 _FOLD_START = 1.005  # the fold of a unit is approached from the fixed point at this s / edge
 #: Slack on the contraction rate of the conjugate map: the overfitting unit sits on the
 #: fold, where it is exactly 1; near a continuous collapse (Q ~ 1e-11) the equations are
@@ -148,8 +151,24 @@ def weak_weight_decay(params):
     return lam <= 1e-6 * alpha * np.minimum(beta, eta)
 
 
+def _real(v):
+    """A float array of v, of v's precision where that is wider (long double)."""
+    return np.asarray(v, dtype=np.result_type(v, float))
+
+
+def _extended(v):
+    """v as a long-double array (the plain double on platforms without a wider type)."""
+    return np.asarray(v, dtype=np.longdouble)
+
+
+def _finer(x):
+    """The rounding of x's type relative to float64's: the tolerances of the Newton
+    iterations shrink with it in extended precision."""
+    return float(np.finfo(x.dtype).eps / np.finfo(float).eps)
+
+
 def _arrays(values):
-    return [np.asarray(v, dtype=float) for v in np.broadcast_arrays(*values)]
+    return [_real(v) for v in np.broadcast_arrays(*values)]
 
 
 def _positive(Y):
@@ -216,7 +235,8 @@ def _newton_map(Y, y, c, alpha, lam, eta, boundary, *, max_steps=20):
     is kept (an invariant set of the map without weight decay).
     """
     U = unit_functions()
-    Y = np.array(Y, dtype=float)
+    Y = np.array(_real(Y))
+    finer = _finer(Y)
     Y[1:] = np.where(boundary, 0.0, Y[1:])
     done = np.zeros(Y.shape[1:], bool)
     with np.errstate(all="ignore"):
@@ -228,8 +248,8 @@ def _newton_map(Y, y, c, alpha, lam, eta, boundary, *, max_steps=20):
             step[1:] = np.where(boundary, 0.0, step[1:])
             # converged: the residual at rounding, or (where T - Y cancels terms much
             # larger than Y) a Newton step at rounding
-            done = ((np.max(np.abs(F) / (1 + np.abs(Y)), axis=0) < _FIXED_POINT_TOL)
-                    | (np.max(np.abs(step) / (1 + np.abs(Y)), axis=0) < _STEP_TOL))
+            done = ((np.max(np.abs(F) / (1 + np.abs(Y)), axis=0) < _FIXED_POINT_TOL * finer)
+                    | (np.max(np.abs(step) / (1 + np.abs(Y)), axis=0) < _STEP_TOL * finer))
             if done.all():
                 break
             trial = Y - step
@@ -305,7 +325,8 @@ def _newton_spectral(Y, c, y, alpha, lam, eta, sigma, boundary, *, max_steps=30)
     not depend on how the equations are scaled); columns where none is stop there.
     """
     U = unit_functions()
-    x = np.concatenate([np.array(Y, dtype=float), np.array(c, dtype=float)[None]])
+    x = np.concatenate([_real(Y), _real(c)[None]])
+    finer = _finer(x)
     edge = np.broadcast_to(boundary, x.shape[1:])
     x[1:3] = np.where(edge, 0.0, x[1:3])
     args = [np.broadcast_to(v, x.shape[1:]) for v in (y, alpha, lam, eta, sigma, edge)]
@@ -332,7 +353,8 @@ def _newton_spectral(Y, c, y, alpha, lam, eta, sigma, boundary, *, max_steps=30)
         ok = _positive(x[:3]) & np.isfinite(size)
         # converged: the residual at rounding, or (where T - Y cancels terms much larger
         # than Y, as at alpha eta ~ 1e12) a Newton step at rounding
-        done = ((F < _FIXED_POINT_TOL) & (h < 1e-12)) | (size < _STEP_TOL)
+        done = (((F < _FIXED_POINT_TOL * finer) & (h < 1e-12 * finer))
+                | (size < _STEP_TOL * finer))
         return step, np.where(ok, size, np.inf), done & ok
 
     every = np.arange(x.shape[1])
@@ -467,10 +489,10 @@ def _unit_state(params, s, family, Q, start):
     boundary = lam == 0
     if family == 1:
         n = Q.shape[0]
-        Y = np.full((3, n), np.nan)
-        c_fold = np.full(n, np.nan)
+        Y = np.full((3, n), np.nan, dtype=y.dtype)  # long double where Q is
+        c_fold = np.full(n, np.nan, dtype=y.dtype)
         ok = np.zeros(n, bool)
-        Y_above = np.full((3, n), np.nan)
+        Y_above = np.full((3, n), np.nan, dtype=y.dtype)
         if start is not None and start.shape[0] == 6:
             # the fold of a nearby Q, with c moved to this y's edge: Newton on the
             # extended system straight from there (inside regula falsi brackets)
@@ -567,8 +589,8 @@ def _refine(params, s, family, lo, g_lo, st_lo, hi, g_hi, st_hi, width=None,
     """
     width = _REFINE_WIDTH if width is None else width
     a, b = np.log(lo), np.log(hi)
-    fa, fb = np.array(g_lo, float), np.array(g_hi, float)
-    Sa, Sb = np.array(st_lo, float), np.array(st_hi, float)
+    fa, fb = np.array(_real(g_lo)), np.array(_real(g_hi))
+    Sa, Sb = np.array(_real(st_lo)), np.array(_real(st_hi))
     active = np.ones(a.shape, bool)
     for _ in range(max_iter):
         idx = np.nonzero(active)[0]
@@ -1181,13 +1203,36 @@ def _refine_ill_conditioned(zi, step, params, fams, which, cols, states):
             continue
         pts = cols[sel]
         sub = tuple(p[sel] for p in params)
-        z, found, _ = _refine(sub, bracket["s"][pts], family,
-                              *(bracket[name][..., pts] for name in
-                                ("lo", "g_lo", "st_lo", "hi", "g_hi", "st_hi")), width=1e-15)
+        z, found = _refine_extended_precision(sub, bracket, pts, family)
         zp, _, sp = polish(z, sub, family, minimum_norm=np.ones(len(sel), bool),
                            rcond=_ILL_CONDITIONED, return_step=True)
         zi[:, sel] = np.where(found, zp, zi[:, sel])
         step[sel] = np.where(found, np.inf, step[sel])  # an extended-precision step next
+
+
+def _refine_extended_precision(params, bracket, pts, family):
+    """The regula falsi of d f/dQ to rounding, in extended precision, on the grid
+    interval each root was found in. Along a soft direction d f/dQ is flat down to its
+    float64 rounding: without weight decay at alpha ~ 0.01 and beta ~ 1e-3 the float64
+    sign changes left Q off by up to 9e-9, and the final float64 bracket need not hold
+    the root: it is kept where d f/dQ in extended precision changes sign on it, and the
+    grid interval taken elsewhere. Returns (z (8, n) float64, found)."""
+    ext = tuple(_extended(p) for p in params)
+    s = _extended(bracket["s"][pts])
+    ends = [_extended(bracket[name][pts]) for name in ("lo", "hi", "grid_lo", "grid_hi")]
+    n = len(pts)
+    _, g, start = _unit_state(tuple(np.tile(p, 4) for p in ext), np.tile(s, 4), family,
+                              np.concatenate(ends), None)
+    g, start = g.reshape(4, n), start.reshape(-1, 4, n)
+    valid = np.isfinite(g[::2]) & np.isfinite(g[1::2]) & (np.sign(g[::2]) != np.sign(g[1::2]))
+    grid = ~valid[0]
+    pick = lambda k: np.where(grid, k + 2, k)  # noqa: E731
+    cols = np.arange(n)
+    lo, hi = pick(0), pick(1)
+    z, found, _ = _refine(ext, s, family, np.asarray(ends)[lo, cols], g[lo, cols],
+                          start[:, lo, cols], np.asarray(ends)[hi, cols], g[hi, cols],
+                          start[:, hi, cols], width=_EXTENDED_WIDTH)
+    return z.astype(float), found & (valid[0] | valid[1])
 
 
 def _polish_in_bracket(z0, params, fams, which, cols, states):
