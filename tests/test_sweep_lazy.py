@@ -276,9 +276,9 @@ def test_sweep_to_zarr_keeps_the_old_store_when_a_block_fails(tmp_path, monkeypa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.zarr"]
 
 
-def _failing_and_slow_tasks(done):
-    """Two tasks: one fails at once, the other sleeps and then marks ``done`` (as a
-    block that is still writing into the temporary store when another one fails)."""
+def _failing_and_slow_tasks(mark):
+    """Two tasks: one fails at once, the other sleeps and then writes the file ``mark``
+    (as a block that is still writing into the temporary store when another fails)."""
     import time
 
     def fail():
@@ -286,30 +286,32 @@ def _failing_and_slow_tasks(done):
 
     def slow():
         time.sleep(0.5)
-        done.append(True)
+        mark.write_text("written")
 
     return [dask.delayed(fail)(), dask.delayed(slow)()]
 
 
 @pytest.mark.parametrize("scheduler", ["threads", "distributed"])
-def test_a_failing_batch_returns_after_its_other_tasks_end(scheduler):
+def test_a_failing_batch_returns_after_its_other_tasks_end(scheduler, tmp_path):
     """sweep_to_zarr removes its temporary store when a block fails: every other task
     of the batch must have ended by then (with Dask's own thread pool, or on a cluster,
     the compute call raises while they still run: a block written after the removal
     left a ``.grid.zarr.*.tmp`` folder behind, seen in a loaded test run)."""
-    done = []
+    mark = tmp_path / "mark"
     if scheduler == "threads":
         with dask.config.set(scheduler="threads"):
             with pytest.raises(SolverError), sl._own_pool():
-                sl._compute_to_the_end(_failing_and_slow_tasks(done))
+                sl._compute_to_the_end(_failing_and_slow_tasks(mark))
+            assert mark.read_text() == "written"
     else:
         from distributed import Client, LocalCluster
 
         with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                           dashboard_address=None) as cluster, Client(cluster):
             with pytest.raises(SolverError):
-                sl._compute_to_the_end(_failing_and_slow_tasks(done))
-    assert done == [True]
+                sl._compute_to_the_end(_failing_and_slow_tasks(mark))
+            # checked before the cluster closes (closing it waits for its tasks)
+            assert mark.read_text() == "written"
 
 
 def test_sweep_to_zarr_rejects_bad_stores_and_chunks(tmp_path):

@@ -302,32 +302,70 @@ BATCH_BLOCKS = 256
 
 
 @contextmanager
-def _one_process_pool():
-    """One pool of worker processes for every batch, where Dask's process scheduler is
-    the current one and no pool is configured: it would otherwise start (and import
-    symrep in) a new pool for every compute call, every batch of a sweep."""
+def _own_pool():
+    """One pool of workers for every batch of :func:`sweep_to_zarr`, shut down (after
+    its running tasks end) when the block exits.
+
+    Where a local scheduler is the current one and no pool is configured: Dask's process
+    scheduler would otherwise start (and import symrep in) a new pool for every compute
+    call, every batch of a sweep; and when a block fails, the compute call raises while
+    the other workers may still be writing their blocks into the temporary store, which
+    is removed next (seen as a leftover ``.grid.zarr.*.tmp`` folder). With a pool of its
+    own, leaving the block waits for them.
+    """
     import dask
     import dask.multiprocessing as dmp
+    import dask.threaded
     from dask.base import get_scheduler
 
-    if get_scheduler() is not dmp.get or dask.config.get("pool", None) is not None:
+    scheduler = get_scheduler()
+    if dask.config.get("pool", None) is not None or scheduler not in (dmp.get,
+                                                                      dask.threaded.get):
         yield
         return
-    from concurrent.futures import ProcessPoolExecutor
+    workers = dask.config.get("num_workers", None)
+    if scheduler is dmp.get:
+        from concurrent.futures import ProcessPoolExecutor
 
-    if os.environ.get("PYTHONHASHSEED") in (None, "0"):
-        # as Dask does for its own pools: one hash seed in every worker process
-        os.environ["PYTHONHASHSEED"] = "6640"
-    pool = ProcessPoolExecutor(
-        dask.config.get("num_workers", None) or dmp.CPU_COUNT, mp_context=dmp.get_context(),
-        initializer=functools.partial(
-            dmp.initialize_worker_process,
-            user_initializer=dask.config.get("multiprocessing.initializer", None)))
+        if os.environ.get("PYTHONHASHSEED") in (None, "0"):
+            # as Dask does for its own pools: one hash seed in every worker process
+            os.environ["PYTHONHASHSEED"] = "6640"
+        pool = ProcessPoolExecutor(
+            workers or dmp.CPU_COUNT, mp_context=dmp.get_context(),
+            initializer=functools.partial(
+                dmp.initialize_worker_process,
+                user_initializer=dask.config.get("multiprocessing.initializer", None)))
+    else:
+        # the executor Dask's threaded scheduler uses (it carries the caller's context,
+        # Dask's configuration included, into the tasks)
+        from concurrent.futures import ThreadPoolExecutor
+
+        executor = getattr(dask.threaded, "ContextAwareThreadPoolExecutor",
+                           ThreadPoolExecutor)
+        pool = executor(workers or dask.threaded.CPU_COUNT)
     try:
         with dask.config.set(pool=pool):
             yield
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _compute_to_the_end(tasks):
+    """``dask.compute(*tasks)``, returning or raising only once every task of the call
+    has ended: on a distributed cluster a failing block would otherwise leave the other
+    workers writing into the temporary store while it is removed (local schedulers:
+    see :func:`_own_pool`)."""
+    import dask
+    from dask.base import get_scheduler
+
+    client = getattr(get_scheduler(), "__self__", None)
+    if client is None or not hasattr(client, "gather"):
+        return dask.compute(*tasks)
+    from distributed import wait
+
+    futures = client.compute(list(tasks))
+    wait(futures)
+    return client.gather(futures)
 
 
 def _batches(dims, chunks, size=None):
@@ -417,8 +455,6 @@ def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_si
     >>> xr.open_zarr("grid.zarr")["eg"].shape                        # doctest: +SKIP
     (100, 100, 100)
     """
-    import dask
-
     from symrep.io import atomic_directory, check_output_dir
 
     store = Path(store)
@@ -462,11 +498,12 @@ def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_si
             _template(res).to_zarr(tmp, mode="w", encoding=encoding, zarr_format=2,
                                    consolidated=True, compute=False)
             body = res.drop_vars(list(res.coords))
-            with _one_process_pool():
+            with _own_pool():
                 for batch in batches:
-                    dask.compute(*(body.isel(sel).to_zarr(tmp, region=sel, zarr_format=2,
-                                                          consolidated=False, compute=False)
-                                   for sel in batch))
+                    _compute_to_the_end([body.isel(sel).to_zarr(tmp, region=sel, zarr_format=2,
+                                                                consolidated=False,
+                                                                compute=False)
+                                         for sel in batch])
                     if bar is not None:
                         bar.update(sum(_count_blocks(res, sel) for sel in batch))
     finally:
