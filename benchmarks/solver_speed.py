@@ -12,8 +12,9 @@ evaluated with the same generated free energy and observables) on:
 - 10^4 random points of the acceptance box (as ``generic_vs_closed_form.py``);
 - one point, ``symrep.solve(2, 0.5, 1)`` against the closed forms at that point.
 
-Each time is the median of ``--repeat`` runs after a warm-up; the ratios are taken
-between timings of the same run. The result is printed and written into
+Each time is the median of ``--repeat`` runs after a warm-up, the two routes timed in
+turns; the ratio is the median of the ratios of consecutive runs (a slow spell of the
+host weighs on both sides of a ratio alike). The result is printed and written into
 ``docs/benchmarks.md`` (between the markers of its section).
 
 Usage::
@@ -63,34 +64,41 @@ def cases():
     }
 
 
-def timed(fn, repeat):
-    fn()  # warm-up (generated modules, caches)
-    times = []
+def paired(generic, closed, repeat):
+    """Median times of the two routes and the median of their ratios, timed in turns
+    (generic, closed forms, generic, ...) after a warm-up of each, so that a slow spell
+    of the host weighs on both sides of a ratio alike."""
+    generic()  # warm-up (generated modules, caches)
+    closed()
+    times, ratios = ([], []), []
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        pair = []
+        for fn, into in ((generic, times[0]), (closed, times[1])):
+            t = time.perf_counter()
+            fn()
+            pair.append(time.perf_counter() - t)
+            into.append(pair[-1])
+        ratios.append(pair[0] / pair[1])
+    return statistics.median(times[0]), statistics.median(times[1]), statistics.median(ratios)
 
 
 def measure(repeat):
     rows = []
     for name, params in cases().items():
-        generic = timed(lambda p=params: solve_arrays(*p), repeat)
-        closed = timed(lambda p=params: closed_form_solution(*p), repeat)
-        rows.append((name, generic, closed))
+        rows.append((name, *paired(lambda p=params: solve_arrays(*p),
+                                   lambda p=params: closed_form_solution(*p), repeat)))
     point = (2.0, 0.5, 1.0, 1.0, 1.0)
-    generic = timed(lambda: symrep.solve(*point), 10 * repeat)
-    closed = timed(lambda: closed_form_solution(*point), 10 * repeat)
-    rows.append(("one point, symrep.solve(2, 0.5, 1)", generic, closed))
+    rows.append(("one point, symrep.solve(2, 0.5, 1)",
+                 *paired(lambda: symrep.solve(*point), lambda: closed_form_solution(*point),
+                         10 * repeat)))
     return rows
 
 
 def table(rows):
     lines = ["| measurement | generic | closed forms | generic / closed forms |",
              "|---|---:|---:|---:|"]
-    for name, generic, closed in rows:
-        lines.append(f"| {name} | {_fmt(generic)} | {_fmt(closed)} | {generic / closed:.1f} |")
+    for name, generic, closed, ratio in rows:
+        lines.append(f"| {name} | {_fmt(generic)} | {_fmt(closed)} | {ratio:.1f} |")
     return "\n".join(lines)
 
 
@@ -122,8 +130,8 @@ def main():
     print(text)
     if args.json:
         atomic_write_text(args.json, json.dumps(
-            [dict(measurement=n, generic_s=g, closed_form_s=c, ratio=g / c)
-             for n, g, c in rows], indent=1))
+            [dict(measurement=n, generic_s=g, closed_form_s=c, ratio=r)
+             for n, g, c, r in rows], indent=1))
     if not args.no_write:
         write_doc(text, args.repeat)
 

@@ -139,8 +139,9 @@ def stationary_points_along(alpha, beta, lam, rho, eta, *, spacing=SPACING):
                             for a, b in zip(lo[search], hi[search], strict=True)] + [[]])
     extra = extra.astype(int)
     if len(extra):
-        scans = units._join_scans(scans, units._unit_scans([p[extra] for p in params],
-                                                           scans["spectral"]))
+        sub = [p[extra] for p in params]
+        spectral = _spectral_values(sub, [p[idx] for p in params], scans)
+        scans = units._join_scans(scans, units._unit_scans(sub, spectral))
     solved = np.concatenate([idx, extra])
     found = units.stationary_points(*(p[solved] for p in params), scans=scans)
     keys = _keys(found)
@@ -160,6 +161,24 @@ def stationary_points_along(alpha, beta, lam, rho, eta, *, spacing=SPACING):
                 entries[key] = _empty(key[0], n)
             _put(entries[key], rest, pt, np.arange(len(rest)))
     return [entries[key] for key in sorted(entries)]
+
+
+def _spectral_values(params, anchors, scans):
+    """Spectral values (edge, outliers) of the points ``params``, taken from the anchors'
+    ``scans`` where an anchor has the same (alpha, eta, rho) (all of them on a curve
+    along beta) and computed for the others."""
+    alpha, _, _, rho, eta = anchors
+    known = {row: k for k, row in enumerate(zip(alpha.tolist(), eta.tolist(), rho.tolist(),
+                                               strict=True))}
+    alpha, _, _, rho, eta = params
+    at = np.array([known.get(row, -1) for row in zip(alpha.tolist(), eta.tolist(),
+                                                     rho.tolist(), strict=True)], int)
+    edge, outliers = scans["edge"][at], scans["outliers"][:, at]
+    new = np.nonzero(at < 0)[0]
+    if len(new):
+        edge[new], outliers[:, new] = units.spectral_values(alpha[new], eta[new],
+                                                            rho[None, new])
+    return edge, outliers
 
 
 def _empty(family, n):

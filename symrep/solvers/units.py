@@ -750,27 +750,15 @@ def collapsed_state(alpha, beta, lam, rho=1.0, eta=1.0):
     return out.reshape((8, *shape))
 
 
-def _unit_scans(params, known=None):
-    """The first stage of the search, per point: the spectral values, the collapsed
-    unit's start and the scan of d f/dQ of each family (:func:`_scan`). Returns a dict
-    (``n``, ``edge``, ``outliers``, ``collapsed`` (z, found), ``scans``: family ->
-    (points, spectral values, Q, g, starts) for the points where the family exists,
-    and ``spectral``: (alpha, eta, rho) -> (edge, outliers) of its points). The spectral
-    values of points with the same (alpha, eta, rho) as one in ``known`` (such a
-    ``spectral`` dict) are taken from there."""
+def _unit_scans(params, spectral=None):
+    """The first stage of the search, per point: the spectral values (``spectral``:
+    (edge, outliers) where the caller has them), the collapsed unit's start and the scan
+    of d f/dQ of each family (:func:`_scan`). Returns a dict (``n``, ``edge``,
+    ``outliers``, ``collapsed`` (z, found), ``scans``: family -> (points, spectral
+    values, Q, g, starts) for the points where the family exists)."""
     alpha, beta, lam, rho, eta = params
-    rows = list(zip(alpha.tolist(), eta.tolist(), rho.tolist(), strict=True))
-    known = {} if known is None else known
-    new = np.array([row not in known for row in rows], bool)
-    edge = np.empty(len(rows))
-    outliers = np.empty((1, len(rows)))
-    if new.any():
-        edge[new], outliers[:, new] = spectral_values(alpha[new], eta[new], rho[None, new])
-    old = np.nonzero(~new)[0]
-    for i in old:
-        edge[i], outliers[0, i] = known[rows[i]]
-    spectral = dict(zip(rows, zip(edge.tolist(), outliers[0].tolist(), strict=True),
-                        strict=True))
+    edge, outliers = (spectral_values(alpha, eta, rho[None]) if spectral is None
+                      else spectral)
     scans = {}
     for family, s in ((1, edge), (2, outliers[0])):
         idx = np.nonzero(np.isfinite(s))[0]
@@ -778,7 +766,7 @@ def _unit_scans(params, known=None):
             scans[family] = (idx, s[idx], *_scan(tuple(p[idx] for p in params), s[idx],
                                                    family))
     return dict(n=alpha.shape[0], edge=edge, outliers=outliers,
-                collapsed=_collapsed_start(params, edge), scans=scans, spectral=spectral)
+                collapsed=_collapsed_start(params, edge), scans=scans)
 
 
 def _scan_signature(scans):
@@ -802,7 +790,7 @@ def _join_scans(first, second):
                  for idx, s, Q, g, st in [part["scans"][family]]]
         scans[family] = tuple(np.concatenate([p[k] for p in parts], axis=-1)
                               for k in range(5))
-    return dict(n=n + second["n"], spectral={**first["spectral"], **second["spectral"]},
+    return dict(n=n + second["n"],
                 edge=np.concatenate([first["edge"], second["edge"]]),
                 outliers=np.concatenate([first["outliers"], second["outliers"]], axis=1),
                 collapsed=tuple(np.concatenate([a, b], axis=-1) for a, b in
@@ -1203,7 +1191,16 @@ def _refine_ill_conditioned(zi, step, params, fams, which, cols, states):
             continue
         pts = cols[sel]
         sub = tuple(p[sel] for p in params)
-        z, found = _refine_extended_precision(sub, bracket, pts, family)
+        # without (or with a weak) weight decay in extended precision (see
+        # _refine_extended_precision); near a collapse float64 suffices (states with Q
+        # below 1e-6 of their scale, checked against the collapse thresholds)
+        weak = weak_weight_decay(sub)
+        z = np.full((8, len(sel)), np.nan)
+        found = np.zeros(len(sel), bool)
+        for part, refine in ((weak, _refine_extended_precision), (~weak, _refine_float64)):
+            if part.any():
+                z[:, part], found[part] = refine(tuple(p[part] for p in sub), bracket,
+                                                 pts[part], family)
         zp, _, sp = polish(z, sub, family, minimum_norm=np.ones(len(sel), bool),
                            rcond=_ILL_CONDITIONED, return_step=True)
         zi[:, sel] = np.where(found, zp, zi[:, sel])
@@ -1233,6 +1230,15 @@ def _refine_extended_precision(params, bracket, pts, family):
                           start[:, lo, cols], np.asarray(ends)[hi, cols], g[hi, cols],
                           start[:, hi, cols], width=_EXTENDED_WIDTH)
     return z.astype(float), found & (valid[0] | valid[1])
+
+
+def _refine_float64(params, bracket, pts, family):
+    """The regula falsi of d f/dQ to rounding on the final bracket of the first one.
+    Returns (z (8, n), found)."""
+    z, found, _ = _refine(params, bracket["s"][pts], family,
+                          *(bracket[name][..., pts] for name in
+                            ("lo", "g_lo", "st_lo", "hi", "g_hi", "st_hi")), width=1e-15)
+    return z, found
 
 
 def _polish_in_bracket(z0, params, fams, which, cols, states):
@@ -1302,8 +1308,7 @@ def finish(z, params, family, step=None):
         check = np.nonzero(need & ~weak & (np.asarray(step) <= 1e-12))[0]
         if len(check):
             sub = [np.broadcast_to(p, need.shape)[check] for p in params]
-            zc, _, last = polish(z[:, check], sub, np.broadcast_to(family, need.shape)[check],
-                                 max_iter=1, return_step=True)
+            zc, last = _newton_step(z[:, check], sub, np.broadcast_to(family, need.shape)[check])
             done = last <= _EXTENDED_STEP
             z[:, check[done]] = zc[:, done]
             need[check[done]] = False
@@ -1324,6 +1329,18 @@ def finish(z, params, family, step=None):
     z[2] = np.where(flat, kappa**2 * z[0], z[2])
     z[4] = np.where(flat, kappa * z[3], z[4])
     return z
+
+
+def _newton_step(z, params, family):
+    """One plain Newton step on the generated system (no line search: for states at
+    rounding). Returns (z after the step, its size relative to 1 + |z|)."""
+    gen = generated()
+    with np.errstate(all="ignore"):
+        out = np.asarray(np.broadcast_arrays(*gen.residual_jacobian(*z, *params)))
+        A, b = _newton_systems(out[8:].reshape(8, 8, -1), out[:8], family)
+        delta = np.where(_FREE[family].T, _solve(A, b).T, 0.0)
+        size = np.max(np.abs(delta) / (1 + np.abs(z)), axis=0)
+    return z - delta, np.where(np.isfinite(size), size, np.inf)
 
 
 def _ridge_limit(z, params, family):
