@@ -10,6 +10,9 @@ evaluated with the same generated free energy and observables) on:
 - a 1000-point alpha curve (beta = 0.5, lam = 1, rho = eta = 1, alpha log-spaced over
   [0.01, 100]), and the same without weight decay (lam = 0);
 - 10^4 random points of the acceptance box (as ``generic_vs_closed_form.py``);
+- the full search alone (``symrep.solvers.units.stationary_points``) at one point and at
+  the anchors of the beta curve, against the closed-form route on the whole curve: what
+  the curve's time is made of;
 - one point, ``symrep.solve(2, 0.5, 1)`` against the closed forms at that point.
 
 Each time is the median of ``--repeat`` runs after a warm-up, the two routes timed in
@@ -36,7 +39,9 @@ import numpy as np
 import symrep
 from symrep.crosscheck import closed_form_solution
 from symrep.io import atomic_write_text
+from symrep.solvers.continuation import SPACING, _anchors
 from symrep.solvers.saddle_point import solve_arrays
+from symrep.solvers.units import stationary_points
 
 BEGIN, END = "<!-- solver_speed: begin -->", "<!-- solver_speed: end -->"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
@@ -87,6 +92,17 @@ def measure(repeat):
     for name, params in cases().items():
         rows.append((name, *paired(lambda p=params: solve_arrays(*p),
                                    lambda p=params: closed_form_solution(*p), repeat)))
+    # what a curve's time is made of: the full search alone, on one point and on the
+    # anchors of the beta curve, against the closed-form route on the whole curve
+    beta_curve = [np.broadcast_to(np.asarray(v, float), (1000,)).copy()
+                  for v in cases()["1000-point beta curve (alpha = 2, lam = 1)"]]
+    idx, _ = _anchors(beta_curve, SPACING)
+    for name, where in (("full search alone at 1 point of the beta curve", [500]),
+                        (f"full search alone at the beta curve's {len(idx)} anchors", idx)):
+        sub = [p[where] for p in beta_curve]
+        rows.append((f"{name} (closed forms: the whole curve)",
+                     *paired(lambda s=sub: stationary_points(*s),
+                             lambda: closed_form_solution(*beta_curve), repeat)))
     point = (2.0, 0.5, 1.0, 1.0, 1.0)
     rows.append(("one point, symrep.solve(2, 0.5, 1)",
                  *paired(lambda: symrep.solve(*point), lambda: closed_form_solution(*point),
