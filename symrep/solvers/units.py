@@ -1178,8 +1178,9 @@ def _refine_ill_conditioned(zi, step, params, fams, which, cols, states):
     changes sign, is refined to rounding (in extended precision without or with a weak
     weight decay, see :func:`_refine_extended_precision`) and the state polished with
     minimum-norm steps that leave directions with singular values below 1e-9 of the
-    largest alone (in place). States with a weight decay that is not weak, away from a collapse and with
-    condition below 1e15 are left to the extended-precision steps of :func:`finish`
+    largest alone (in place). States with a weight decay that is not weak, away from a
+    collapse and with condition below 1e15 are left to the extended-precision steps of
+    :func:`finish`
     (see :data:`_SEVERELY_ILL_CONDITIONED`)."""
     moving = np.nonzero((fams > 0) & np.all(np.isfinite(zi), axis=0))[0]
     if not len(moving):
