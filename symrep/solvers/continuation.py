@@ -4,12 +4,18 @@ Consecutive points of a curve (a sweep, a row of a phase diagram) have nearly th
 stationary states. The full search of :func:`symrep.solvers.units.stationary_points`
 (spectral values, unit-norm scan, regula falsi, polish) runs at anchors only: both ends
 of every run of close points, every ``spacing``-th point, and more where the parameters
-change by more than :data:`SPAN` between them. Every state found at both anchors of an
-interval is carried to the points between them by Newton's method on the generated
-saddle-point equations, started from the linear interpolation of the anchors' states
-(without weight decay, the ridge limit of the full search follows). An interval is
-accepted only if both anchors have the same states (family and order of the roots of
-each family) and every carried state
+change by more than :data:`SPAN` between them. Where the first stage of the search
+(spectral values and the scans of the unit norm) differs between two consecutive
+anchors, a state appears or ends between them: the points between them are scanned
+next, and the rest of the search (regula falsi, polish) runs once for the anchors and
+those points together (a second full search would cost as much as the first, whatever
+its size). Every state found at both anchors of any other interval is carried to the
+points between them by Newton's method on the generated saddle-point equations, started
+from the polynomial through its values at the interval's anchors and at the anchors
+next to them whose intervals have the same scans (cubic at most; without weight decay,
+the ridge limit of the full search follows). An interval is accepted only if both
+anchors have the same states (family and order of the roots of each family) and every
+carried state
 
 - converges there: residual within the tolerance, the admissibility checks of the full
   search, a last Newton step below 1e-9 (at rounding, or at cond(J) times the rounding
@@ -21,7 +27,7 @@ each family) and every carried state
   and Newton's method carries a unit there where its branch ends inside the interval;
 - stays apart from the other roots of its family.
 
-Every other interval is solved by the full search. A state whose whole range along the
+Every other interval is solved by a second full search. A state whose whole range along the
 curve lies strictly between two anchors is not seen; the spacing and :data:`SPAN` keep
 such a range short. Close points that are no curve, such as the midpoints of a
 bisection (each on either side of a phase boundary), are solved without continuation
@@ -150,7 +156,10 @@ def stationary_points_along(alpha, beta, lam, rho, eta, *, spacing=SPACING):
         _put(entries[key], solved, pt, np.arange(len(solved)))
     fallback = np.zeros(n, bool)
     carry = [(a, b) for a, b, ok in zip(lo, hi, inner & ~changed, strict=True) if ok]
-    bad = _carry(params, carry, entries, _neighbours(idx, near))
+    # the anchors next to an interval shape its start where their interval to it lies
+    # on the run and has the same scans (else the roots of a family may be numbered
+    # differently there)
+    bad = _carry(params, carry, entries, _neighbours(idx, inner & ~changed))
     for a, b in bad:
         fallback[a + 1:b] = True
     if fallback.any():
@@ -193,11 +202,9 @@ def _put(entry, where, pt, src):
     entry["z"][:, where] = pt["z"][:, src]
 
 
-def _neighbours(idx, near):
-    """For each anchor, the previous and next anchors on the same run of close points
-    (-1 where there is none)."""
-    joined = np.array([near[a:b].all() for a, b in zip(idx[:-1], idx[1:], strict=True)],
-                      bool)
+def _neighbours(idx, joined):
+    """For each anchor, the previous and next anchors where the interval to it is
+    ``joined`` (-1 where there is none)."""
     before = np.full(len(idx), -1)
     after = np.full(len(idx), -1)
     before[1:] = np.where(joined, idx[:-1], -1)
@@ -227,8 +234,8 @@ def _carry(params, intervals, entries, neighbours=None):
     and at the anchors next to them on the same run where it has them there (cubic in
     the point index, at most; error about 1e-5 of the unknowns on a 1000-point curve
     over four decades, where the line between the anchors is off by 1e-3: a Newton
-    step fewer). ``neighbours`` maps an anchor to the anchors before and after it on
-    its run (:func:`_neighbours`; None: the line between the interval's anchors).
+    step fewer). ``neighbours`` maps an anchor to the anchors before and after it
+    (:func:`_neighbours`; None: the line between the interval's anchors).
     """
     cols, guesses, which, owner, starts = [], [], [], [], []
     failed = set()
