@@ -32,6 +32,12 @@ moderate = st.fixed_dictionaries({
 })
 
 
+#: Results that rest on the extended-precision steps (x86-64's 80-bit long double, or
+#: quad precision): skipped where ``np.longdouble`` is the plain double.
+extended_precision = pytest.mark.skipif(
+    np.finfo(np.longdouble).eps >= np.finfo(float).eps,
+    reason="np.longdouble is the plain double here: no extended-precision steps")
+
 def test_known_point_against_independent_random_matrix_result():
     """Learning phase: Q, m from the 1-d reduced problem with the BBP eigenvalue."""
     a, b, lam, rho, eta = 3.0, 0.5, 0.7, 1.0, 1.0
@@ -531,6 +537,7 @@ def test_within_1e_7_of_alpha_1_without_weight_decay():
         assert err.max() <= 1e-10, (alpha, err.max())
 
 
+@extended_precision
 def test_extended_precision_steps_next_to_alpha_1():
     """Without weight decay within 1e-7 of alpha = 1 the float64 states were off by up to
     2.2e-8 (beta = 0.1, rho = 1, eta = 1 and 0.9): their extended-precision steps were
@@ -552,6 +559,7 @@ def test_extended_precision_steps_next_to_alpha_1():
             assert err.max() <= 1e-10, (eta, name, err.max())
 
 
+@extended_precision
 def test_random_points_next_to_alpha_1_without_weight_decay():
     """1000 random points of the acceptance box with |alpha - 1| in [1e-12, 1e-6] and
     no weight decay, solved at once: none off by more than 1e-10 (about 1 % of such
@@ -578,6 +586,7 @@ def test_random_points_next_to_alpha_1_without_weight_decay():
         assert checked.max() <= 1e-10, (name, checked.max())
 
 
+@extended_precision
 @pytest.mark.parametrize("alpha, lam, rho, eta", [
     (1023.6227674577653, 12.133108879567828, 14.603456391630768, 10.895318579735186),
     (4527.067509823327, 0.05576726490279175, 17.155215317922007, 0.7200322273440138),
@@ -602,6 +611,7 @@ def test_ill_conditioned_curves_at_large_alpha(alpha, lam, rho, eta):
         assert err.max() <= 1e-10, (name, err.max())
 
 
+@extended_precision
 def test_ill_conditioned_state_at_large_alpha_and_small_beta():
     """alpha = 377, beta = 1e-3, eta = 19 (outside the acceptance box; condition of the
     Newton system 5e13): the learning state's eg was off by 1.3e-8, its
@@ -617,6 +627,7 @@ def test_ill_conditioned_state_at_large_alpha_and_small_beta():
         assert err <= 1e-10, (name, err)
 
 
+@extended_precision
 @pytest.mark.parametrize("params", [
     (0.010812827760203456, 0.0018805487829807344, 0.0, 0.774362331822684, 14.425871763015966),
     (0.014714401000335857, 0.0017229112741303557, 0.0, 4.1878911498931375, 10.643472142849966),
@@ -637,6 +648,7 @@ def test_soft_overfitting_state_without_weight_decay_at_small_alpha(params):
         assert err <= 1e-10, (name, err)
 
 
+@extended_precision
 @pytest.mark.parametrize("params", [(8527.0, 30.0, 1.0, 1.0, 1.0),
                                     (5888.4, 23.69, 0.0, 1.0, 1.0),
                                     (2000.0, 40.0, 10.0, 5.0, 5.0),
