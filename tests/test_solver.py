@@ -380,8 +380,7 @@ def test_curve_without_weight_decay_at_small_alpha_agrees_with_the_closed_forms(
     """A curve found by comparing continued curves with the full search at every point:
     at alpha = 0.0106, without weight decay, the state carried by Newton's method had a
     converged step and free energy but Q off by 5.5e-7 (a nearly singular system); such
-    states now go to the full search, which refines them on the sign change of
-    d f/dQ."""
+    states are now refined on the sign change of d f/dQ, as the full search does."""
     from symrep.crosscheck import closed_form_solution
 
     alpha = np.geomspace(0.9312291755703925, 0.010130808937263432, 200)
@@ -393,6 +392,34 @@ def test_curve_without_weight_decay_at_small_alpha_agrees_with_the_closed_forms(
         assert err.max() <= 1e-10, (name, err.max(), alpha[np.argmax(err)])
     err = np.abs(got["Q"] - want["z"][0]) / (1 + want["z"][0])
     assert err.max() <= 1e-10, ("Q", err.max(), alpha[np.argmax(err)])
+
+
+@extended_precision
+def test_soft_carried_states_are_refined_without_a_second_full_search():
+    """The benchmark's curve without weight decay (alpha from 0.01 to 100, beta = 0.5):
+    below alpha ~ 0.05 every carried state has a nearly singular Newton system; they are
+    refined on the sign change of d f/dQ from their carried Q (150 points went to a
+    second full search before), and agree with the closed forms."""
+    from symrep.crosscheck import closed_form_solution
+    from symrep.solvers import units
+
+    alpha = np.geomspace(0.01, 100, 1000)
+    calls = []
+    full = units.stationary_points
+
+    def counted(*args, **kwargs):
+        calls.append(len(args[0]))
+        return full(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(units, "stationary_points", counted)
+        got = solve_arrays(alpha, 0.5, 0.0)
+    assert len(calls) == 1, calls
+    want = closed_form_solution(alpha, 0.5, 0.0)
+    assert np.array_equal(got["phase"], want["phase"])
+    for name in ("eg", "rate", "distortion", "kl_posterior", "free_energy"):
+        err = np.abs(got[name] - want[name]) / (1 + np.abs(want[name]))
+        assert err.max() <= 1e-10, (name, err.max(), alpha[np.argmax(err)])
 
 
 def test_learning_unit_carried_to_the_overfitting_state_is_refused():

@@ -288,6 +288,21 @@ def _carry(params, intervals, entries, neighbours=None):
     if len(check):
         good[check] = ~units._needs_regula_falsi(z[:, check], [p[check] for p in sub],
                                                  families[check], soft[check])
+        # without (or with a weak) weight decay such states get the full search's
+        # refinement here, from their carried Q (at alpha < 0.05 without weight decay
+        # nearly every carried state needs it: the intervals went to the full search)
+        rescue = check[~good[check] & units.weak_weight_decay([p[check] for p in sub])]
+        for family in np.unique(families[rescue]):
+            k = rescue[families[rescue] == family]
+            zk, found = units.refine_soft_states(z[:, k], [p[k] for p in sub], family)
+            k, zk = k[found], zk[:, found]
+            flat = sub[2][k] == 0
+            if flat.any():  # the limit lam -> 0+, as after the full search's refinement
+                zk[:, flat], _ = units._ridge_limit(zk[:, flat], [p[k[flat]] for p in sub],
+                                                    family)
+            ok, res_k, f_k = units._admissible(zk, [p[k] for p in sub], families[k])
+            k, zk = k[ok], zk[:, ok]
+            z[:, k], res[k], f[k], step[k], good[k] = zk, res_k[ok], f_k[ok], np.inf, True
     low, high = np.minimum(z0[0], z1[0]), np.maximum(z0[0], z1[0])
     margin = 0.5 * (high - low) + 1e-12 * (1 + high)
     good &= (z[0] >= low - margin) & (z[0] <= high + margin)

@@ -47,7 +47,7 @@ from symrep.numeric.system import generated
 from symrep.numeric.unit_map import unit_functions
 
 __all__ = ["spectral_values", "unit_states", "stationary_points", "polish", "physical",
-           "effective_weight_decay", "weak_weight_decay",
+           "effective_weight_decay", "weak_weight_decay", "refine_soft_states",
            "refine_extended", "finish", "collapsed_state",
            "attracting_fixed_point", "contraction", "equation_scale", "FAMILIES",
            "NEWTON_BLOCKS", "RESIDUAL_TOLERANCE", "UNIT_GRID"]
@@ -1236,6 +1236,45 @@ def _refine_extended_precision(params, bracket, pts, family):
                           start[:, lo, cols], np.asarray(ends)[hi, cols], g[hi, cols],
                           start[:, hi, cols], width=_EXTENDED_WIDTH)
     return z.astype(float), found & (valid[0] | valid[1])
+
+
+def refine_soft_states(z, params, family):
+    """Place carried states along their soft direction: the regula falsi of d f/dQ to
+    rounding in extended precision on a bracket of 1e-6 (else 1e-3) around each state's
+    Q, then the minimum-norm polish of the full search (states without or with a weak
+    weight decay whose Newton system is nearly singular, see
+    :func:`_refine_ill_conditioned`).
+
+    Parameters
+    ----------
+    z : ndarray (8, n)
+        Converged float64 states of one moving ``family`` (1 or 2).
+    params : sequence of 5 ndarrays (n,)
+
+    Returns
+    -------
+    z : ndarray (8, n)
+    found : ndarray (n,) of bool
+        Where the bracket held a sign change of d f/dQ (elsewhere z is returned as it
+        came).
+    """
+    alpha, beta, lam, rho, eta = params
+    edge, outliers = spectral_values(alpha, eta, rho[None])
+    Q = z[0]
+    bracket = {"s": edge if family == 1 else outliers[0],
+               "lo": Q * (1 - 1e-6), "hi": Q * (1 + 1e-6),
+               "grid_lo": Q * (1 - 1e-3), "grid_hi": Q * (1 + 1e-3)}
+    found = np.isfinite(bracket["s"]) & (Q > 0)
+    out = np.array(z, dtype=float)
+    idx = np.nonzero(found)[0]
+    if len(idx):
+        sub = tuple(p[idx] for p in params)
+        zr, ok = _refine_extended_precision(sub, bracket, idx, family)
+        zp, _ = polish(zr, sub, family, minimum_norm=np.ones(len(idx), bool),
+                       rcond=_ILL_CONDITIONED)
+        out[:, idx] = np.where(ok, zp, out[:, idx])
+        found[idx] = ok
+    return out, found
 
 
 def _refine_float64(params, bracket, pts, family):
