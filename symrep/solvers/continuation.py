@@ -20,7 +20,9 @@ carried state
 - converges there: residual within the tolerance, the admissibility checks of the full
   search, a last Newton step below 1e-9 (at rounding, or at cond(J) times the rounding
   where the system is ill-conditioned), a Newton system that is not nearly singular
-  (the full search refines such states on the sign change of d f/dQ);
+  (the full search refines such states on the sign change of d f/dQ; without or with a
+  weak weight decay the carried ones get the same refinement from their carried Q,
+  :func:`symrep.solvers.units.refine_soft_states`);
 - stays between its anchors' values of Q (with a margin), a moving unit above half the
   smaller one and a learning unit's m above half its anchors' smaller m: the collapsed
   state solves every family's equations and the overfitting state the learning unit's,
