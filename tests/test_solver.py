@@ -1,5 +1,6 @@
 """The numerical solver: exactness, branch selection, no NaN, high precision, sweeps."""
 
+import contextlib
 import json
 import math
 import subprocess
@@ -394,18 +395,13 @@ def test_curve_without_weight_decay_at_small_alpha_agrees_with_the_closed_forms(
     assert err.max() <= 1e-10, ("Q", err.max(), alpha[np.argmax(err)])
 
 
-@extended_precision
-def test_soft_carried_states_are_refined_without_a_second_full_search():
-    """The benchmark's curve without weight decay (alpha from 0.01 to 100, beta = 0.5):
-    below alpha ~ 0.05 every carried state has a nearly singular Newton system; they are
-    refined on the sign change of d f/dQ from their carried Q (150 points went to a
-    second full search before), and agree with the closed forms."""
-    from symrep.crosscheck import closed_form_solution
+@contextlib.contextmanager
+def _full_searches():
+    """The sizes of the point sets given to the full search
+    (``units.stationary_points``) while the block runs."""
     from symrep.solvers import units
 
-    alpha = np.geomspace(0.01, 100, 1000)
-    calls = []
-    full = units.stationary_points
+    calls, full = [], units.stationary_points
 
     def counted(*args, **kwargs):
         calls.append(len(args[0]))
@@ -413,6 +409,18 @@ def test_soft_carried_states_are_refined_without_a_second_full_search():
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(units, "stationary_points", counted)
+        yield calls
+
+@extended_precision
+def test_soft_carried_states_are_refined_without_a_second_full_search():
+    """The benchmark's curve without weight decay (alpha from 0.01 to 100, beta = 0.5):
+    below alpha ~ 0.05 every carried state has a nearly singular Newton system; they are
+    refined on the sign change of d f/dQ from their carried Q (150 points went to a
+    second full search before), and agree with the closed forms."""
+    from symrep.crosscheck import closed_form_solution
+
+    alpha = np.geomspace(0.01, 100, 1000)
+    with _full_searches() as calls:
         got = solve_arrays(alpha, 0.5, 0.0)
     assert len(calls) == 1, calls
     want = closed_form_solution(alpha, 0.5, 0.0)
@@ -696,18 +704,10 @@ def test_states_that_change_between_anchors_are_searched_with_them():
     the anchors' batch (one full search for the curve), and agree with the closed
     forms."""
     from symrep.crosscheck import closed_form_solution
-    from symrep.solvers import continuation, units
+    from symrep.solvers import continuation
 
     beta = np.geomspace(0.01, 10, 1000)
-    calls = []
-    full = units.stationary_points
-
-    def counted(*args, **kwargs):
-        calls.append(len(args[0]))
-        return full(*args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(units, "stationary_points", counted)
+    with _full_searches() as calls:
         points = continuation.stationary_points_along(*np.broadcast_arrays(
             2.0, beta, 1.0, 1.0, 1.0))
     assert calls == [64 + 2 * 15]
