@@ -144,6 +144,16 @@ def test_bad_input_names_the_parameter(kwargs, word):
         solve(**params)
 
 
+@pytest.mark.parametrize("steps", [0, -3, 2.5, "28", True])
+def test_bad_threshold_steps_name_the_parameter(steps):
+    from symrep.solvers.units_phase_plane import collapse_thresholds, units_phase_diagram
+
+    with pytest.raises(ValueError, match="threshold_steps"):
+        units_phase_diagram([1.0, 2.0], [0.5, 1.0], threshold_steps=steps)
+    with pytest.raises(ValueError, match="steps"):
+        collapse_thresholds([1.0, 2.0], 1.0, (2.0, 0.7), M=2, steps=steps)
+
+
 def test_against_the_exact_optimum_at_growing_N():
     """(M, M*) = (2, 2), rho = (2, 0.7), alpha = 4, beta = 0.5, lam = 1: the exact
     finite-N optimum (no RS theory) approaches the prediction; the gap of the learning

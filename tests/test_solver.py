@@ -336,6 +336,22 @@ def test_phase_diagram_boundaries():
     assert fig.axes
 
 
+def test_boundary_tolerance_of_a_phase_diagram():
+    """boundary_tol sets how far each boundary point is bisected: at 1e-6 every point lies
+    within 1e-6 (relative) of the default 1e-10 one, along its axis."""
+    grid = (np.linspace(0.3, 3, 8), np.linspace(0.1, 2.0, 8))
+    fine = symrep.phase_diagram(*grid, lam=1.0, progress=False)
+    coarse = symrep.phase_diagram(*grid, lam=1.0, progress=False, boundary_tol=1e-6)
+    assert set(coarse.boundaries) == set(fine.boundaries)
+    for key, pts in fine.boundaries.items():
+        other = coarse.boundaries[key]
+        assert other.shape == pts.shape
+        assert np.all(np.abs(other - pts) <= 1e-6 * np.abs(pts)), key
+    for bad in (0, 1, -1e-3, float("nan"), "1e-6"):
+        with pytest.raises(ValueError, match="boundary_tol"):
+            symrep.phase_diagram(*grid, lam=1.0, boundary_tol=bad)
+
+
 def test_bisected_boundary_points_separate_their_phases():
     """Every boundary point has its two phases within 1e-5 on either side.
 

@@ -62,8 +62,10 @@ def fig_units_phase_diagram(size="quick", *, lam=1.0, rho=(2.0, 0.7), eta=1.0, M
     n = resolution or RESOLUTION[size.name]
     alpha = np.linspace(0.1, 8.0, n)
     beta = np.linspace(0.05, 3.5, n)
+    # the collapse thresholds to ~1e-7 relative (28 bisection steps instead of 48; a plot
+    # does not resolve more)
     pd = units_phase_diagram(alpha, beta, lam=lam, rho=rho, eta=eta, M=M,
-                             progress=progress, force=True)
+                             progress=progress, force=True, threshold_steps=28)
     fig, ax = plt.subplots(figsize=(8.2, 4.4), constrained_layout=True)
     pd.plot(ax=ax)
     index = {s: k for k, s in enumerate(pd.structures)}

@@ -19,7 +19,7 @@ from symrep.solvers.latent_units import (
     solve_units_arrays,
     unit_state_name,
 )
-from symrep.validation import check_parameters
+from symrep.validation import check_parameters, check_positive_int
 
 __all__ = ["UnitsPhaseDiagram", "units_phase_diagram", "collapse_thresholds"]
 
@@ -58,6 +58,7 @@ def collapse_thresholds(alpha, lam, rho, eta=1.0, *, M=1, steps=48):
         beta in it.
     """
     M = _check_units(M)
+    steps = check_positive_int("steps", steps)
     rhos = _check_strengths(rho, allow_array=False)
     p = check_parameters(lam=lam, eta=eta)
     alpha = np.atleast_1d(check_parameters(allow_array=True, alpha=alpha)["alpha"])
@@ -184,7 +185,7 @@ class UnitsPhaseDiagram:
 
 
 def units_phase_diagram(alpha, beta, lam=1.0, rho=(2.0, 0.7), eta=1.0, *, M=2,
-                        thresholds=True, progress=None, force=False):
+                        thresholds=True, progress=None, force=False, threshold_steps=48):
     """Phase structures of M latent units on an (alpha, beta) grid.
 
     Parameters
@@ -203,6 +204,10 @@ def units_phase_diagram(alpha, beta, lam=1.0, rho=(2.0, 0.7), eta=1.0, *, M=2,
         Progress bar of the grid sweep.
     force : bool
         Run even if the estimated memory or time exceeds what is at hand.
+    threshold_steps : int
+        Bisection steps of the collapse thresholds (``steps`` of
+        :func:`collapse_thresholds`: 48 give ~1e-13 relative, 28 ~1e-7, which a plot
+        does not resolve).
 
     Returns
     -------
@@ -211,6 +216,7 @@ def units_phase_diagram(alpha, beta, lam=1.0, rho=(2.0, 0.7), eta=1.0, *, M=2,
     from symrep.solvers.units_grid import sweep_units
 
     M = _check_units(M)
+    threshold_steps = check_positive_int("threshold_steps", threshold_steps)
     rhos = tuple(float(r) for r in _check_strengths(rho, allow_array=False))
     p = check_parameters(lam=lam, eta=eta)
     alpha = np.asarray(check_parameters(allow_array=True, alpha=alpha)["alpha"], float)
@@ -228,7 +234,8 @@ def units_phase_diagram(alpha, beta, lam=1.0, rho=(2.0, 0.7), eta=1.0, *, M=2,
                                                   -sum(c == 1 for c in s), s))
     index = {tuple(s): k for k, s in enumerate(found)}
     structure = np.array([index[tuple(s)] for s in flat.tolist()]).reshape(states.shape[:2])
-    th = collapse_thresholds(alpha, p["lam"], rhos, p["eta"], M=M) if thresholds else None
+    th = (collapse_thresholds(alpha, p["lam"], rhos, p["eta"], M=M, steps=threshold_steps)
+          if thresholds else None)
     return UnitsPhaseDiagram(alpha=alpha, beta=beta, structure=structure,
                              structures=[_structure_label(s) for s in found],
                              unit_state=states, lam=p["lam"], rho=rhos, eta=p["eta"], M=M,
