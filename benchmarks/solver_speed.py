@@ -89,13 +89,14 @@ def paired(generic, closed, repeat):
 
 def measure(repeat):
     rows = []
-    for name, params in cases().items():
+    every = cases()
+    for name, params in every.items():
         rows.append((name, *paired(lambda p=params: solve_arrays(*p),
                                    lambda p=params: closed_form_solution(*p), repeat)))
     # what a curve's time is made of: the full search alone, on one point and on the
     # anchors of the beta curve, against the closed-form route on the whole curve
     beta_curve = [np.broadcast_to(np.asarray(v, float), (1000,)).copy()
-                  for v in cases()["1000-point beta curve (alpha = 2, lam = 1)"]]
+                  for v in every["1000-point beta curve (alpha = 2, lam = 1)"]]
     idx, _ = _anchors(beta_curve, SPACING)
     for name, where in (("full search alone at 1 point of the beta curve", [500]),
                         (f"full search alone at the beta curve's {len(idx)} anchors", idx)):

@@ -143,9 +143,8 @@ def stationary_points_along(alpha, beta, lam, rho, eta, *, spacing=SPACING):
     sig = units._scan_signature(scans)
     changed = inner & np.any(sig[:-1] != sig[1:], axis=1)
     search = (changed | ~inner) & (hi - lo > 1)
-    extra = np.concatenate([np.arange(a + 1, b, dtype=int)
-                            for a, b in zip(lo[search], hi[search], strict=True)] + [[]])
-    extra = extra.astype(int)
+    extra = np.concatenate([np.zeros(0, int)] + [np.arange(a + 1, b) for a, b in
+                                                 zip(lo[search], hi[search], strict=True)])
     if len(extra):
         sub = [p[extra] for p in params]
         spectral = _spectral_values(sub, [p[idx] for p in params], scans)

@@ -1184,8 +1184,7 @@ def _refine_ill_conditioned(zi, step, params, fams, which, cols, states):
     minimum-norm steps that leave directions with singular values below 1e-9 of the
     largest alone (in place). States with a weight decay that is not weak, away from a
     collapse and with condition below 1e15 are left to the extended-precision steps of
-    :func:`finish`
-    (see :data:`_SEVERELY_ILL_CONDITIONED`)."""
+    :func:`finish` (see :data:`_SEVERELY_ILL_CONDITIONED`)."""
     moving = np.nonzero((fams > 0) & np.all(np.isfinite(zi), axis=0))[0]
     if not len(moving):
         return
@@ -1217,7 +1216,7 @@ def _refine_extended_precision(params, bracket, pts, family):
     """The regula falsi of d f/dQ to rounding, in extended precision, on the grid
     interval each root was found in. Along a soft direction d f/dQ is flat down to its
     float64 rounding: without weight decay at alpha ~ 0.01 and beta ~ 1e-3 the float64
-    sign changes left Q off by up to 9e-9, and the final float64 bracket need not hold
+    sign changes left Q off by up to 2.6e-8, and the final float64 bracket need not hold
     the root: it is kept where d f/dQ in extended precision changes sign on it, and the
     grid interval taken elsewhere. Returns (z (8, n) float64, found)."""
     ext = tuple(_extended(p) for p in params)
