@@ -1,4 +1,5 @@
-"""The generated one-unit modules ship with the package and are current.
+"""The generated modules (one-unit system, unit map, large-alpha expansion) ship with the
+package and are current.
 
 Their file names carry the key of the sources they are generated from, so an edit of
 the derivation, the code generator or the solver's expressions makes them stale; the
@@ -33,6 +34,19 @@ def test_first_solve_needs_no_sympy_and_no_cache(tmp_path):
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+def test_large_alpha_expansion_is_loaded_not_derived(tmp_path):
+    """A fresh install reads the shipped expansion (milliseconds) instead of deriving
+    it (about 20 s of SymPy) into its cache."""
+    code = ("from symrep.asymptotics import large_alpha_expansion; "
+            "print(large_alpha_expansion().leading)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={"SYMREP_CACHE_DIR": str(tmp_path / "cache"), "PATH": ""},
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "Q: -beta + eta + rho" in out.stdout
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
 
 

@@ -159,15 +159,25 @@ def _observables_at(point, first=None):
 _FIELDS = ("F0", "F1", "leading", "first", "observables", "collapsed", "free_energy_gap")
 
 
-def _cache_key():
+def _sources():
     from pathlib import Path
 
+    package = Path(__file__).resolve().parents[1]
+    return ([package / "symbols.py", package / "observables.py", Path(__file__)]
+            + sorted((package / "replica").glob("*.py")))
+
+
+def _cache_key(*, versions=True):
+    """Key of the cached expansion; ``versions=False``: the key of the shipped copy."""
     from symrep.numeric.codegen import source_key
 
-    package = Path(__file__).resolve().parents[1]
-    sources = ([package / "symbols.py", package / "observables.py", Path(__file__)]
-               + sorted((package / "replica").glob("*.py")))
-    return source_key(sources, extra=("large_alpha_expansion",))
+    return source_key(_sources(), extra=("large_alpha_expansion",), versions=versions)
+
+
+def _build_source() -> str:
+    """The module text of a fresh derivation (written to the cache, or shipped by
+    ``python -m symrep.numeric.ship``)."""
+    return _to_source(derive_large_alpha_expansion())
 
 
 def _to_source(exp: LargeAlphaExpansion) -> str:
@@ -191,10 +201,11 @@ def _from_module(module) -> LargeAlphaExpansion:
 def large_alpha_expansion() -> LargeAlphaExpansion:
     """Leading order and first 1/alpha correction of the RS saddle point (learning branch).
 
-    The derivation takes about 20 s of SymPy; its result is cached on disk (next to the
-    generated numerical code, keyed by the source files it depends on), so that later
-    processes load it in milliseconds. :func:`derive_large_alpha_expansion` always
-    derives afresh.
+    The derivation takes about 20 s of SymPy; its result ships with the package (as
+    srepr text, written by ``python -m symrep.numeric.ship`` and keyed by the source
+    files it depends on), so that a fresh install loads it in milliseconds. Where the
+    sources were edited, it is derived once and cached on disk next to the generated
+    numerical code. :func:`derive_large_alpha_expansion` always derives afresh.
 
     Returns
     -------
@@ -202,8 +213,8 @@ def large_alpha_expansion() -> LargeAlphaExpansion:
     """
     from symrep.numeric.codegen import load_or_generate
 
-    module = load_or_generate("large_alpha", _cache_key(),
-                              lambda: _to_source(derive_large_alpha_expansion()))
+    module = load_or_generate("large_alpha", _cache_key(), _build_source,
+                              shipped_key=_cache_key(versions=False))
     return _from_module(module)
 
 

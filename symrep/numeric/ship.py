@@ -1,8 +1,10 @@
 """Write the generated modules that ship with the package (``symrep/numeric/generated``).
 
-The one-unit saddle-point system (NumPy and math backends) and the unit map are
-generated from the derivation on first use; shipping them makes the first
-``symrep solve`` of a fresh install fast and free of SymPy. Their file names carry the
+The one-unit saddle-point system (NumPy and math backends), the unit map and the
+large-alpha expansion are generated from the derivation on first use; shipping them
+makes the first ``symrep solve`` of a fresh install fast and free of SymPy, and the
+first use of :func:`symrep.asymptotics.large_alpha_expansion` take milliseconds instead
+of about 20 s of SymPy. Their file names carry the
 key of the source files they come from, so an edit of those sources makes the shipped
 copy stale: the test suite checks that the current keys are shipped, and this command
 rewrites them (old copies are removed)::
@@ -29,6 +31,11 @@ def shipped_modules():
             lambda backend=backend: system._build_source(backend))
     out["unit_map"] = (codegen.source_key(unit_map._SOURCES, extra=("unit_map",),
                                           versions=False), unit_map._build_source)
+    # imported here: the asymptotics package imports the solvers, which import this
+    # package's generated code
+    from symrep.asymptotics import large_alpha
+
+    out["large_alpha"] = (large_alpha._cache_key(versions=False), large_alpha._build_source)
     return out
 
 
