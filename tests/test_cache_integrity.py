@@ -154,6 +154,8 @@ def test_damaged_large_alpha_cache_is_derived_again(tmp_path, monkeypatch, how):
     key = la._cache_key()
     name = f"_symrep_generated_large_alpha_{key[:16]}"
     monkeypatch.setenv("SYMREP_CACHE_DIR", str(tmp_path))
+    # the package's own copy is for its sources as they are; the cache serves edited ones
+    monkeypatch.setattr(codegen, "SHIPPED", tmp_path / "no-shipped-copy")
     calls = []
     # a stand-in for the 20 s SymPy derivation that returns the intact expansion
     monkeypatch.setattr(la, "derive_large_alpha_expansion",
