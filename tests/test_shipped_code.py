@@ -34,7 +34,11 @@ def test_first_solve_needs_no_sympy_and_no_cache(tmp_path):
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
-    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+    # nothing generated: the cache holds at most the machine code compiled from the
+    # shipped modules (symrep.numeric.compiled)
+    cache = tmp_path / "cache"
+    made = sorted(str(p.relative_to(cache)) for p in cache.rglob("*")) if cache.exists() else []
+    assert all(m == "compiled" or m.startswith("compiled/") for m in made), made
 
 
 def test_large_alpha_expansion_is_loaded_not_derived(tmp_path):

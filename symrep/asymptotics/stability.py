@@ -269,7 +269,7 @@ def rs_collapsed_block(alpha, beta, lam, rho=1.0, eta=1.0):
     arrays = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in params.values()))
     z = collapsed_state(*arrays)
     with np.errstate(all="ignore"):  # points without a collapsed state are NaN throughout
-        out = generated().residual_jacobian(*z, *arrays)
+        out = generated("compiled").residual_jacobian(*z, *arrays)
     J = np.stack([np.broadcast_to(np.asarray(v, dtype=float), arrays[0].shape)
                   for v in out[8:]], axis=-1).reshape(*arrays[0].shape, 8, 8)
     block = J[..., 3:5, 3:5]

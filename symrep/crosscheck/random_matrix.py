@@ -263,7 +263,7 @@ def closed_form_solution(alpha, beta, lam, rho=1.0, eta=1.0):
     """
     from symrep.numeric.system import OBSERVABLE_NAMES, generated
 
-    gen = generated()
+    gen = generated("compiled")
     params = np.broadcast_arrays(*(np.asarray(v, dtype=float)
                                    for v in (alpha, beta, lam, rho, eta)))
     shape = params[0].shape

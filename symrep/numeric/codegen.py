@@ -153,6 +153,9 @@ def _exec_source(source: str, module_name: str, filename: str | None = None):
     module = types.ModuleType(module_name)
     if filename is not None:
         module.__file__ = filename
+    # kept for symrep.numeric.compiled, which rebuilds the expressions from it (a module
+    # in memory only has no file to read it back from)
+    module._symrep_source = source
     exec(compile(source, filename or f"<{module_name}>", "exec"), module.__dict__)
     return module
 

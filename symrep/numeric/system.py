@@ -108,11 +108,17 @@ def generated(backend: str = "numpy"):
 
     Parameters
     ----------
-    backend : {"numpy", "math", "mpmath"}
-        "numpy": vectorised code; "math": the same on Python floats, fast for single
-        points; both are cached on disk. "mpmath": the same expressions lambdified for
+    backend : {"numpy", "compiled", "math", "mpmath"}
+        "numpy": vectorised code; "compiled": the NumPy functions compiled to machine
+        code (:mod:`symrep.numeric.compiled`; the NumPy module where that is not
+        available); "math": the same on Python floats, fast for single points; "numpy"
+        and "math" are cached on disk. "mpmath": the same expressions lambdified for
         arbitrary-precision evaluation (not cached, for tests).
     """
+    if backend == "compiled":
+        from symrep.numeric.compiled import compiled
+
+        return compiled(generated("numpy"))
     if backend in ("numpy", "math"):
         key = source_key(_SOURCES, extra=(backend,))
         return load_or_generate(f"saddle_point_{backend}", key,
@@ -122,7 +128,8 @@ def generated(backend: str = "numpy"):
     if backend == "mpmath":
         return _mpmath_functions()
     raise ValueError(
-        f"backend = {backend!r} is invalid: must be 'numpy', 'math' or 'mpmath'")
+        f"backend = {backend!r} is invalid: must be 'numpy', 'compiled', 'math' or "
+        "'mpmath'")
 
 
 @cache

@@ -215,8 +215,22 @@ def _build_source():
 
 
 @cache
-def unit_functions():
-    """The generated unit functions (from the disk cache when present)."""
+def unit_functions(backend: str = "compiled"):
+    """The generated unit functions (shipped with the package, else from the disk cache).
+
+    Parameters
+    ----------
+    backend : {"compiled", "numpy"}
+        "numpy": the generated NumPy module; "compiled": its functions compiled to
+        machine code (:mod:`symrep.numeric.compiled`; the NumPy module where that is not
+        available).
+    """
+    if backend == "compiled":
+        from symrep.numeric.compiled import compiled
+
+        return compiled(unit_functions("numpy"))
+    if backend != "numpy":
+        raise ValueError(f"backend = {backend!r} is invalid: must be 'compiled' or 'numpy'")
     key = source_key(_SOURCES, extra=("unit_map",))
     return load_or_generate("unit_map", key, _build_source,
                             shipped_key=source_key(_SOURCES, extra=("unit_map",),

@@ -151,7 +151,7 @@ def newton(z0, params, branch, *, max_iter=20, rtol=RESIDUAL_TOLERANCE):
     residual : array (...)
         Largest residual relative to the scale of the terms of the equations.
     """
-    gen = generated()
+    gen = generated("compiled")
     z = np.array(z0, dtype=float)
     shape = z.shape[1:]
     params = [np.broadcast_to(np.asarray(p, dtype=float), shape) for p in params]
@@ -216,7 +216,7 @@ def evaluate(z, params):
     dict
         Arrays for every name in :data:`RESULT_FIELDS` and ``phase``.
     """
-    gen = generated()
+    gen = generated("compiled")
     shape = np.shape(z[0])
     with np.errstate(all="ignore"):
         obs = np.asarray(np.broadcast_arrays(*gen.observables(*z, *params),

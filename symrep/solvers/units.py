@@ -852,7 +852,7 @@ def equation_scale(z, alpha, beta, lam, rho, eta):
 def residual_norm(z, params, *, dtype=float):
     """Largest residual of the saddle-point equations relative to :func:`equation_scale`,
     evaluated in ``dtype`` (``np.longdouble`` for an extended-precision check)."""
-    gen = generated()
+    gen = generated("compiled")
     with np.errstate(all="ignore"):
         res = np.asarray(np.broadcast_arrays(*gen.residual(
             *np.asarray(z, dtype=dtype), *(np.asarray(p, dtype=dtype) for p in params))))
@@ -926,7 +926,7 @@ def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15,
     of the last step computed (relative to 1 + |z|): below 1e-12 where converged, about
     cond(J) times the rounding where the iteration stalls at its noise.
     """
-    gen = generated()
+    gen = generated("compiled")
     z = np.array(z, dtype=float)
     n = z.shape[1]
     last = np.full(n, np.inf)
@@ -1000,7 +1000,7 @@ def refine_extended(z, params, family, *, steps=2):
     values below 1e-16 of the largest) are left alone. On platforms whose ``longdouble``
     is the plain double this changes nothing.
     """
-    gen = generated()
+    gen = generated("compiled")
     z = np.array(z, dtype=float)
     n = z.shape[1]
     if not n:
@@ -1147,7 +1147,7 @@ def stationary_points(alpha, beta, lam, rho, eta, *, scans=None):
 
 def _condition(z, params, family):
     """Smallest over largest singular value of the Newton system at z, per column."""
-    gen = generated()
+    gen = generated("compiled")
     with np.errstate(all="ignore"):
         out = np.asarray(np.broadcast_arrays(*gen.residual_jacobian(*z, *params)))
     A, _ = _newton_systems(out[8:].reshape(8, 8, -1), out[:8], family)
@@ -1378,7 +1378,7 @@ def finish(z, params, family, step=None):
 def _newton_step(z, params, family):
     """One plain Newton step on the generated system (no line search: for states at
     rounding). Returns (z after the step, its size relative to 1 + |z|)."""
-    gen = generated()
+    gen = generated("compiled")
     with np.errstate(all="ignore"):
         out = np.asarray(np.broadcast_arrays(*gen.residual_jacobian(*z, *params)))
         A, b = _newton_systems(out[8:].reshape(8, 8, -1), out[:8], family)
@@ -1407,7 +1407,7 @@ def _ridge_limit(z, params, family):
 def _admissible(z, params, fams):
     """Residual within the tolerance and the checks of :func:`physical` (or of a
     collapsed state). Returns (good, residual, free energy)."""
-    gen = generated()
+    gen = generated("compiled")
     res = residual_norm(z, params)
     with np.errstate(all="ignore"):
         f = np.array(np.broadcast_to(gen.free_energy(*z, *params)[0], res.shape))

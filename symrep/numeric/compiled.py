@@ -1,0 +1,211 @@
+"""Machine code for the generated NumPy modules, through symengine's LLVM backend.
+
+The generated NumPy functions (:mod:`symrep.numeric.system`, :mod:`symrep.numeric.unit_map`)
+are straight-line code: a few hundred elementwise operations, each a NumPy call. On the
+small batches of the solver's sequential rounds (one to a few hundred columns) the cost
+of a call is that of its operations' dispatch, not of the arithmetic: 0.3 to 4 ms per
+call whatever the size. Compiled, a call costs 20 to 100 us there.
+
+The compiled functions are built from the generated module itself, not from SymPy: its
+source is executed with symengine symbols as arguments (the module's ``numpy`` replaced
+by symengine's ``sqrt`` and ``log``), which rebuilds each function's expressions with
+their common subexpressions, and :class:`symengine.Lambdify` compiles them with LLVM
+(0.01 to 0.3 s per function, on its first call; the machine code is then kept in the
+disk cache, where later processes load it in about a millisecond). The generated module
+stays the one source of the numbers; SymPy is not imported.
+
+A compiled function takes and returns what the NumPy one does (arrays broadcast against
+each other, a tuple of arrays), in float64 or, where an input is ``np.longdouble`` (the
+solver's extended-precision steps), in long double, as NumPy would promote them; other
+inputs (mpmath objects, complex numbers) go to the NumPy function. Where
+symengine or its LLVM backend is missing, or ``SYMREP_COMPILED=0`` is set, the NumPy
+module is used as it is: the same numbers up to rounding (tests compare the two on every
+function).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+import os
+import re
+import threading
+import types
+
+import numpy as np
+
+__all__ = ["compiled", "available"]
+
+_log = logging.getLogger(__name__)
+_LOCK = threading.Lock()
+#: LLVM's optimisation level: measured on the saddle-point Jacobian (72 outputs), as
+#: fast as 2 and 3 on batches of 64 columns, and compiled faster.
+_OPT_LEVEL = 1
+#: Precisions with compiled code (NumPy's promotion of the inputs -> the code's type);
+#: where np.longdouble is the plain double, the two are one type.
+_DTYPES = {np.dtype(np.float64): np.float64, np.dtype(np.longdouble): np.longdouble}
+
+
+def available() -> bool:
+    """Whether compiled functions are used: symengine with its LLVM backend importable,
+    and ``SYMREP_COMPILED`` not set to ``0``."""
+    if os.environ.get("SYMREP_COMPILED", "1").strip() == "0":
+        return False
+    try:
+        from symengine.lib.symengine_wrapper import have_llvm
+    except ImportError:
+        return False
+    return bool(have_llvm)
+
+
+def _host_key() -> str:
+    """The machine code is compiled for this processor (LLVM targets the host's
+    features): a cache shared between machines keeps one copy per kind of processor."""
+    import platform
+    import sys
+
+    parts = [sys.platform, platform.machine(), platform.processor()]
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            parts += sorted({line.strip() for line in f
+                             if line.split(":")[0].strip() in ("model name", "flags",
+                                                               "Features", "CPU part")})
+    except OSError:
+        pass
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+class _Compiled:
+    """One generated function, compiled on its first call in float64 or long double.
+
+    The machine code is kept in the disk cache of the generated modules (pickled by
+    symengine, checksummed, keyed by the module's source, the function, the precision,
+    symengine's version and the processor), so that a process loads it in about a
+    millisecond instead of compiling it again (0.01-0.3 s per function).
+    """
+
+    def __init__(self, name, function, expressions, source_key):
+        self.__name__ = name
+        self.__doc__ = function.__doc__
+        self._numpy = function
+        self._expressions = expressions  # callable: () -> (symbols, outputs, single)
+        self._source_key = source_key
+        self._machines = {}  # dtype -> compiled function
+        self._single = False  # the NumPy function returns one value, not a tuple
+        self._nargs = len(inspect.signature(function).parameters)
+
+    def _cache_path(self, dtype):
+        import symengine as se
+
+        from symrep.numeric.codegen import cache_dir
+
+        key = hashlib.sha256("|".join((self._source_key, self.__name__, np.dtype(dtype).name,
+                                       se.__version__, str(_OPT_LEVEL), _host_key()))
+                             .encode()).hexdigest()[:16]
+        return cache_dir() / "compiled" / f"{self.__name__}_{key}.pkl"
+
+    def _compile(self, dtype):
+        with _LOCK:
+            if dtype not in self._machines:
+                self._machines[dtype] = self._load_or_build(dtype)
+        return self._machines[dtype]
+
+    def _load_or_build(self, dtype):
+        import pickle
+
+        import symengine as se
+
+        from symrep.io import read_checksummed, write_checksummed
+
+        path = self._cache_path(dtype)
+        data = read_checksummed(path)
+        if data is not None:
+            try:
+                # written by this function into the user's cache, as trusted as the
+                # generated modules there
+                single, machine = pickle.loads(data)
+                self._single = single
+                return machine
+            except Exception:  # a foreign or damaged pickle: compile again
+                _log.debug("compiled code in %s unreadable; compiling again", path)
+        symbols, outputs, self._single = self._expressions()
+        machine = se.Lambdify(symbols, outputs, backend="llvm", cse=True,
+                              opt_level=_OPT_LEVEL, dtype=dtype)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_checksummed(path, pickle.dumps((self._single, machine)))
+        except OSError:  # a read-only cache: compiled in every process
+            pass
+        return machine
+
+    def __call__(self, *args):
+        if len(args) != self._nargs:
+            return self._numpy(*args)  # the NumPy function raises its TypeError
+        arrays = [np.asarray(a) for a in args]
+        dtype = np.result_type(*arrays)
+        # float64, or long double as NumPy would promote to (the extended-precision
+        # steps); anything else (mpmath objects, complex) is the NumPy function's
+        if dtype not in _DTYPES or any(a.dtype.kind not in "biuf" for a in arrays):
+            return self._numpy(*args)
+        columns = np.broadcast_arrays(*arrays)
+        shape = columns[0].shape
+        if not columns[0].size:  # the compiled code takes no empty batch
+            return self._numpy(*args)
+        dtype = _DTYPES[dtype]
+        machine = self._machines.get(dtype) or self._compile(dtype)
+        # one row of arguments per point, contiguous, as the compiled code reads them
+        x = np.empty(shape + (self._nargs,), dtype=dtype)
+        for k, column in enumerate(columns):
+            x[..., k] = column
+        out = machine(x)
+        if self._single:
+            return out[..., 0]
+        return tuple(np.moveaxis(out, -1, 0))
+
+
+def _symbolic(source, name, numpy_names):
+    """``name``'s arguments as symengine symbols and its outputs as symengine expressions,
+    from the generated module's ``source``."""
+    import symengine as se
+
+    namespace = {}
+    exec(compile(source, f"<generated {name}>", "exec"), namespace)  # our own generated code
+    namespace["numpy"] = types.SimpleNamespace(**{k: getattr(se, k) for k in numpy_names})
+    function = namespace[name]
+    symbols = se.symbols(list(inspect.signature(function).parameters))
+    symbols = list(symbols) if isinstance(symbols, (list, tuple)) else [symbols]
+    out = function(*symbols)
+    single = not isinstance(out, (list, tuple))
+    outputs = [out] if single else list(out)
+    return symbols, [se.sympify(o) for o in outputs], single
+
+
+def compiled(module):
+    """A namespace with the compiled counterpart of every function of a generated NumPy
+    module (the module itself where compiled functions are not :func:`available`).
+
+    Parameters
+    ----------
+    module : module
+        A module written by :func:`symrep.numeric.codegen.generate_source` with
+        ``module="numpy"``.
+
+    Returns
+    -------
+    types.SimpleNamespace or module
+    """
+    if not available():
+        return module
+    source = getattr(module, "_symrep_source", None) or inspect.getsource(module)
+    # the NumPy functions the generated code calls (sqrt, log, ...): symengine has them
+    numpy_names = sorted(set(re.findall(r"numpy\.([A-Za-z_]\w*)", source)))
+    source_key = hashlib.sha256(source.encode()).hexdigest()
+    functions = {}
+    for name, function in vars(module).items():
+        if inspect.isfunction(function) and function.__module__ == module.__name__:
+            functions[name] = _Compiled(
+                name, function, lambda name=name: _symbolic(source, name, numpy_names),
+                source_key)
+    _log.debug("compiled functions for %s: %s", module.__name__, sorted(functions))
+    return types.SimpleNamespace(**functions, __name__=module.__name__)
