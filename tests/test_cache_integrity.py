@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symrep.io import read_checksummed
+from symrep.io import read_checksummed, write_checksummed
 from symrep.numeric import codegen
 
 DAMAGES = ["truncated", "truncated, still imports", "empty", "one constant edited",
@@ -204,3 +204,28 @@ def test_damaged_sweep_checkpoint_chunk_is_solved_again(tmp_path, monkeypatch, h
         assert np.array_equal(again[name].values, fresh[name].values), name
     with np.load(chunks[1]) as data:  # repaired, and still a plain .npz for NumPy
         assert np.array_equal(data["eg"], fresh["eg"].values[10:20])
+
+
+# --- machine code compiled from the generated modules ------------------------------------
+
+@pytest.mark.parametrize("how", ["truncated", "empty", "garbage", "no checksum (old format)",
+                                 "intact checksum, not a pickle"])
+def test_damaged_machine_code_is_compiled_again(tmp_path, monkeypatch, how):
+    from symrep.numeric import compiled as cp
+    from symrep.numeric.unit_map import unit_functions
+
+    if not cp.available():
+        pytest.skip("symengine with its LLVM backend is not installed")
+    monkeypatch.setenv("SYMREP_CACHE_DIR", str(tmp_path))
+    module = unit_functions("numpy")
+    x = np.abs(np.random.default_rng(2).normal(size=(8, 50))) + 0.5
+    want = np.array(cp.compiled(module).map_step(*x))  # compiled, written to the cache
+    (path,) = (tmp_path / "compiled").glob("map_step_*.pkl")
+    if how == "intact checksum, not a pickle":  # e.g. written by another symengine build
+        write_checksummed(path, b"not machine code")
+    else:
+        damage(path, how)
+    got = np.array(cp.compiled(module).map_step(*x))  # a new instance reads the cache
+    assert np.array_equal(got, want)
+    data = read_checksummed(path)
+    assert data is not None and data != b"not machine code"  # compiled again, rewritten
