@@ -217,3 +217,21 @@ print(json.dumps(out))
         for key in ("Q", "m", "eg", "free_energy"):
             a, b = np.array(fast[label][key]), np.array(slow[label][key])
             assert np.allclose(a, b, rtol=1e-11, atol=1e-11), (label, key)
+
+
+def test_modules_and_functions_that_cannot_be_compiled_run_as_numpy_code(caplog):
+    from symrep.numeric.codegen import _exec_source
+
+    # a call symengine does not have (the models with several units invert matrices)
+    inverse = _exec_source("import numpy\n\ndef f(a0_x):\n    return [numpy.linalg.inv(a0_x)]\n",
+                           "_test_inverse")
+    assert cp.compiled(inverse) is inverse
+    # a function whose compilation fails: its NumPy code, with a warning, once
+    module = _exec_source("import numpy\n\ndef g(a0_x, a1_y):\n    return [a0_x + a1_y]\n",
+                          "_test_broken")
+    fast = cp.compiled(module).g
+    fast._expressions = lambda: 1 / 0
+    with caplog.at_level("WARNING", logger="symrep.numeric.compiled"):
+        assert np.array_equal(fast(np.ones(3), 2.0)[0], np.full(3, 3.0))
+        assert np.array_equal(fast(np.ones(3), 1.0)[0], np.full(3, 2.0))
+    assert sum("could not be compiled" in r.message for r in caplog.records) == 1

@@ -25,6 +25,7 @@ function).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import logging
@@ -59,6 +60,7 @@ def available() -> bool:
     return bool(have_llvm)
 
 
+@functools.cache
 def _host_key() -> str:
     """The machine code is compiled for this processor (LLVM targets the host's
     features): a cache shared between machines keeps one copy per kind of processor."""
@@ -108,7 +110,12 @@ class _Compiled:
     def _compile(self, dtype):
         with _LOCK:
             if dtype not in self._machines:
-                self._machines[dtype] = self._load_or_build(dtype)
+                try:
+                    self._machines[dtype] = self._load_or_build(dtype)
+                except Exception as exc:  # the NumPy code is always there to fall back on
+                    _log.warning("%s could not be compiled (%s: %s); using the NumPy code",
+                                 self.__name__, type(exc).__name__, exc)
+                    self._machines[dtype] = None
         return self._machines[dtype]
 
     def _load_or_build(self, dtype):
@@ -153,7 +160,9 @@ class _Compiled:
         if not columns[0].size:  # the compiled code takes no empty batch
             return self._numpy(*args)
         dtype = _DTYPES[dtype]
-        machine = self._machines.get(dtype) or self._compile(dtype)
+        machine = self._machines[dtype] if dtype in self._machines else self._compile(dtype)
+        if machine is None:
+            return self._numpy(*args)
         # one row of arguments per point, contiguous, as the compiled code reads them
         x = np.empty(shape + (self._nargs,), dtype=dtype)
         for k, column in enumerate(columns):
@@ -198,8 +207,16 @@ def compiled(module):
     if not available():
         return module
     source = getattr(module, "_symrep_source", None) or inspect.getsource(module)
-    # the NumPy functions the generated code calls (sqrt, log, ...): symengine has them
+    # the NumPy functions the generated code calls (sqrt, log, ...); a module that calls
+    # one symengine does not have (numpy.linalg in the models with several units) runs
+    # as NumPy code
     numpy_names = sorted(set(re.findall(r"numpy\.([A-Za-z_]\w*)", source)))
+    import symengine as se
+
+    missing = [n for n in numpy_names if not callable(getattr(se, n, None))]
+    if missing:
+        _log.debug("%s stays NumPy code: it calls numpy.%s", module.__name__, missing)
+        return module
     source_key = hashlib.sha256(source.encode()).hexdigest()
     functions = {}
     for name, function in vars(module).items():
