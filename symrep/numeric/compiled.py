@@ -44,8 +44,9 @@ _LOCK = threading.Lock()
 #: fast as 2 and 3 on batches of 64 columns, and compiled faster.
 _OPT_LEVEL = 1
 #: Precisions with compiled code (NumPy's promotion of the inputs -> the code's type);
-#: where np.longdouble is the plain double, the two are one type.
-_DTYPES = {np.dtype(np.float64): np.float64, np.dtype(np.longdouble): np.longdouble}
+#: where np.longdouble is the plain double (macOS on arm64, Windows) the two are one
+#: dtype, and the float64 entry, written last, is the one kept.
+_DTYPES = {np.dtype(np.longdouble): np.longdouble, np.dtype(np.float64): np.float64}
 
 
 def available() -> bool:
