@@ -26,15 +26,17 @@ whole box, with 3 failures in 30,000 random points. The generic solver that repl
 with the closed forms to 1e-12 over alpha in [0.01, 100], beta in [0.01, 10], lam in
 [0, 5], rho, eta in [0.1, 10] (``benchmarks/generic_vs_closed_form.py``), but its float64
 equations lose precision towards the corners of this box. Measured by
-``benchmarks/solver_range.py`` against the closed forms at 60 digits: of 864 points (every
-corner, with lam at its bounds and lam = 0, and 800 log-uniform points inside) 6 end in
-:class:`~symrep.errors.SolverError`, 4 have another phase (three at alpha = 1e8,
-beta = 1e-6, one at alpha = 6.3e4, beta = 4.5e3, rho = 6.3e3, eta = 1.4e-3) and 87 have an
-error above 1e-6 of their scale, the largest (up to order one) where alpha and beta are
-near 1e-6 or alpha is near 1e8 with beta near 1e-6 (e.g. alpha = beta = 1e-6, lam = 0,
-rho = 1e-4, eta = 1e4: Q off by 98%); of 30,000 random points of the box 139 end in
+``benchmarks/solver_range.py`` against the closed forms at 60 digits, with the generated
+functions compiled (:mod:`symrep.numeric.compiled`): of 864 points (every corner, with
+lam at its bounds and lam = 0, and 800 log-uniform points inside) 6 end in
+:class:`~symrep.errors.SolverError`, 4 have another phase (all at alpha = 1e8,
+beta = 1e-6, a transition there) and 53 have an error above 1e-6 of their scale, the
+largest (up to order one) where alpha and beta are near 1e-6 without weight decay
+(alpha = 1.03e-6, beta = 1.04e-6, lam = 0, rho = 1.3e-3, eta = 1.1e3: Q off by 99%), or
+alpha is near 1e8 with beta near 1e-6; of 30,000 random points of the box 147 end in
 ``SolverError`` (small alpha or beta with weight decay far from the other scales, e.g.
-alpha = 1.9e-6, beta = 5e-6, lam = 39, rho = 84, eta = 217). The solver reports such
+alpha = 1.9e-6, beta = 5e-6, lam = 39, rho = 84, eta = 217). With the NumPy code the
+same script found 6, 4 and 87 of the 864 points and 139 of the 30,000. The solver reports such
 points, it never returns NaN. Beyond the box, one parameter at a time around typical
 points: alpha below 1e-9 or above 1e10, beta above 1e8 (overfitting phase) or 1e14, eta
 above 1e7 (1e5 without weight decay) and rho above 1e12 fail.
