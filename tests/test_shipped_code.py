@@ -25,14 +25,19 @@ def test_every_shipped_module_is_current():
         assert not stale, f"stale shipped modules {stale}"
 
 
+def _fresh_process(code, cache):
+    """Run ``code`` in a new Python process with an empty code cache at ``cache``."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={"SYMREP_CACHE_DIR": str(cache), "PATH": ""}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out
+
+
 def test_first_solve_needs_no_sympy_and_no_cache(tmp_path):
     code = ("import sys, symrep; symrep.solve(2.0, 0.5, 1.0); "
             "symrep.solve(4.0, 0.5, 1.0, rho=(2.0, 0.7), M=2); "
             "print('sympy' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={"SYMREP_CACHE_DIR": str(tmp_path / "cache"), "PATH": ""},
-                         timeout=120)
-    assert out.returncode == 0, out.stderr
+    out = _fresh_process(code, tmp_path / "cache")
     assert out.stdout.strip() == "False"
     # nothing generated: the cache holds at most the machine code compiled from the
     # shipped modules (symrep.numeric.compiled)
@@ -46,10 +51,7 @@ def test_large_alpha_expansion_is_loaded_not_derived(tmp_path):
     it (about 20 s of SymPy) into its cache."""
     code = ("from symrep.asymptotics import large_alpha_expansion; "
             "print(large_alpha_expansion().leading)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={"SYMREP_CACHE_DIR": str(tmp_path / "cache"), "PATH": ""},
-                         timeout=120)
-    assert out.returncode == 0, out.stderr
+    out = _fresh_process(code, tmp_path / "cache")
     assert "Q: -beta + eta + rho" in out.stdout
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
 

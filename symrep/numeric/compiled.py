@@ -174,15 +174,22 @@ class _Compiled:
         return tuple(np.moveaxis(out, -1, 0))
 
 
-def _symbolic(source, name, numpy_names):
-    """``name``'s arguments as symengine symbols and its outputs as symengine expressions,
-    from the generated module's ``source``."""
+def _symbolic_namespace(source, numpy_names):
+    """The generated module's functions, run again from its ``source`` with symengine's
+    functions in place of NumPy's (executed once per module, on its first compilation)."""
     import symengine as se
 
     namespace = {}
-    exec(compile(source, f"<generated {name}>", "exec"), namespace)  # our own generated code
+    exec(compile(source, "<generated>", "exec"), namespace)  # our own generated code
     namespace["numpy"] = types.SimpleNamespace(**{k: getattr(se, k) for k in numpy_names})
-    function = namespace[name]
+    return namespace
+
+
+def _symbolic(function):
+    """The arguments of a function of :func:`_symbolic_namespace` as symengine symbols,
+    its outputs as symengine expressions, and whether it returns one value."""
+    import symengine as se
+
     symbols = se.symbols(list(inspect.signature(function).parameters))
     symbols = list(symbols) if isinstance(symbols, (list, tuple)) else [symbols]
     out = function(*symbols)
@@ -219,11 +226,11 @@ def compiled(module):
         _log.debug("%s stays NumPy code: it calls numpy.%s", module.__name__, missing)
         return module
     source_key = hashlib.sha256(source.encode()).hexdigest()
+    namespace = functools.cache(lambda: _symbolic_namespace(source, numpy_names))
     functions = {}
     for name, function in vars(module).items():
         if inspect.isfunction(function) and function.__module__ == module.__name__:
             functions[name] = _Compiled(
-                name, function, lambda name=name: _symbolic(source, name, numpy_names),
-                source_key)
+                name, function, lambda name=name: _symbolic(namespace()[name]), source_key)
     _log.debug("compiled functions for %s: %s", module.__name__, sorted(functions))
     return types.SimpleNamespace(**functions, __name__=module.__name__)
