@@ -261,6 +261,7 @@ def closed_form_solution(alpha, beta, lam, rho=1.0, eta=1.0):
         ``branch_free_energy`` (3, ...) (+inf where a family does not exist),
         and every observable by name.
     """
+    from symrep.numeric.compiled import stacked
     from symrep.numeric.system import OBSERVABLE_NAMES, generated
 
     gen = generated("compiled")
@@ -274,8 +275,7 @@ def closed_form_solution(alpha, beta, lam, rho=1.0, eta=1.0):
         f = np.where(valid & np.isfinite(f) & np.all(np.isfinite(z), axis=1), f, np.inf)
         best = np.argmin(f, axis=0)
         zb = np.take_along_axis(z, best[None, None], axis=0)[0]
-        obs = np.asarray(np.broadcast_arrays(*gen.observables(*zb, *params),
-                                             np.empty(params[0].shape)))[:-1]
+        obs = stacked(gen.observables, *zb, *params)
     out = {"z": zb.reshape((8, *shape)), "phase": branch[best].reshape(shape),
            "free_energy": np.min(f, axis=0).reshape(shape),
            "branch_free_energy": np.stack([

@@ -36,7 +36,7 @@ import types
 
 import numpy as np
 
-__all__ = ["compiled", "available"]
+__all__ = ["compiled", "available", "stacked"]
 
 _log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
@@ -104,7 +104,7 @@ class _Compiled:
         from symrep.numeric.codegen import cache_dir
 
         key = hashlib.sha256("|".join((self._source_key, self.__name__, np.dtype(dtype).name,
-                                       se.__version__, str(_OPT_LEVEL), _host_key()))
+                                       se.__version__, str(_OPT_LEVEL), "F", _host_key()))
                              .encode()).hexdigest()[:16]
         return cache_dir() / "compiled" / f"{self.__name__}_{key}.pkl"
 
@@ -138,7 +138,7 @@ class _Compiled:
             except Exception:  # a foreign or damaged pickle: compile again
                 _log.debug("compiled code in %s unreadable; compiling again", path)
         symbols, outputs, self._single = self._expressions()
-        machine = se.Lambdify(symbols, outputs, backend="llvm", cse=True,
+        machine = se.Lambdify(symbols, outputs, backend="llvm", cse=True, order="F",
                               opt_level=_OPT_LEVEL, dtype=dtype)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -147,31 +147,88 @@ class _Compiled:
             pass
         return machine
 
-    def __call__(self, *args):
+    def _run(self, args):
+        """The compiled code's outputs stacked (n_outputs, *shape), or None where the
+        NumPy function is to run (another number of arguments, another type, an empty
+        batch, no machine code)."""
         if len(args) != self._nargs:
-            return self._numpy(*args)  # the NumPy function raises its TypeError
-        arrays = [np.asarray(a) for a in args]
-        dtype = np.result_type(*arrays)
+            return None  # the NumPy function raises its TypeError
+        try:
+            # the common case, arguments of one shape: stacked in one call, one argument
+            # per row as the code reads them (compiled in Fortran order, it writes one
+            # output per row too)
+            x = np.array(args)
+        except ValueError:  # shapes that broadcast against each other
+            x = None
+        if x is None or x.dtype.kind == "O":
+            arrays = [np.asarray(a) for a in args]
+            if any(a.dtype.kind not in "biuf" for a in arrays):
+                return None  # mpmath objects, complex numbers: the NumPy function's
+            dtype = np.result_type(*arrays)
+            shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        else:
+            if x.dtype.kind not in "biuf":
+                return None
+            dtype, shape = x.dtype, x.shape[1:]
         # float64, or long double as NumPy would promote to (the extended-precision
-        # steps); anything else (mpmath objects, complex) is the NumPy function's
-        if dtype not in _DTYPES or any(a.dtype.kind not in "biuf" for a in arrays):
-            return self._numpy(*args)
-        columns = np.broadcast_arrays(*arrays)
-        shape = columns[0].shape
-        if not columns[0].size:  # the compiled code takes no empty batch
-            return self._numpy(*args)
+        # steps); other types are the NumPy function's
+        if dtype not in _DTYPES or 0 in shape:  # nor takes the code an empty batch
+            return None
         dtype = _DTYPES[dtype]
         machine = self._machines[dtype] if dtype in self._machines else self._compile(dtype)
         if machine is None:
+            return None
+        if x is None or x.dtype.kind == "O":
+            x = np.empty((self._nargs,) + shape, dtype=dtype)
+            for k, a in enumerate(arrays):
+                x[k] = a
+        elif x.dtype != dtype:
+            x = x.astype(dtype)
+        return machine(x)
+
+    def __call__(self, *args):
+        out = self._run(args)
+        if out is None:
             return self._numpy(*args)
-        # one row of arguments per point, contiguous, as the compiled code reads them
-        x = np.empty(shape + (self._nargs,), dtype=dtype)
-        for k, column in enumerate(columns):
-            x[..., k] = column
-        out = machine(x)
         if self._single:
-            return out[..., 0]
-        return tuple(np.moveaxis(out, -1, 0))
+            return out[0]
+        return tuple(out)
+
+    def stacked(self, *args):
+        """The outputs as one array (n_outputs, *shape), the arguments broadcast."""
+        out = self._run(args)
+        if out is None:
+            return _stacked_numpy(self._numpy, args)
+        return out
+
+
+def _stacked_numpy(function, args):
+    out = function(*args)
+    out = out if isinstance(out, (tuple, list)) else (out,)
+    # constant outputs take the arguments' shape too
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    return np.asarray(np.broadcast_arrays(*out, np.empty(shape)))[:-1]
+
+
+def stacked(function, *args):
+    """The outputs of a generated function (compiled or NumPy) as one array
+    (n_outputs, *shape), its arguments broadcast against each other: what the solver's
+    rounds index, without a tuple of arrays to broadcast and copy first.
+
+    Parameters
+    ----------
+    function : callable
+        A function of a generated module or of :func:`compiled`'s namespace.
+    *args : array_like
+        Its arguments.
+
+    Returns
+    -------
+    ndarray
+    """
+    if isinstance(function, _Compiled):
+        return function.stacked(*args)
+    return _stacked_numpy(function, args)
 
 
 def _symbolic_namespace(source, numpy_names):

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from symrep.errors import SolverError
+from symrep.numeric.compiled import stacked
 from symrep.numeric.system import OBSERVABLE_NAMES, UNKNOWN_NAMES, generated
 from symrep.solvers.continuation import stationary_points_along
 from symrep.solvers.units import FAMILIES as BRANCHES
@@ -126,7 +127,7 @@ def _scale(z, alpha, beta, lam, rho, eta):
 
 
 def _residuals(gen, z, params):
-    res = np.asarray(np.broadcast_arrays(*gen.residual(*z, *params)))
+    res = stacked(gen.residual, *z, *params)
     return np.max(np.abs(res), axis=0)
 
 
@@ -162,7 +163,7 @@ def newton(z0, params, branch, *, max_iter=20, rtol=RESIDUAL_TOLERANCE):
             todo = res > rtol
             if not todo.any():
                 break
-            out = np.asarray(np.broadcast_arrays(*gen.residual_jacobian(*z, *params)))
+            out = stacked(gen.residual_jacobian, *z, *params)
             F, J = out[:8], out[8:].reshape((8, 8, *shape))
             improved = False
             for code, (rows, cols) in _NEWTON_BLOCKS.items():
@@ -219,8 +220,7 @@ def evaluate(z, params):
     gen = generated("compiled")
     shape = np.shape(z[0])
     with np.errstate(all="ignore"):
-        obs = np.asarray(np.broadcast_arrays(*gen.observables(*z, *params),
-                                             np.empty(shape)))[:-1]
+        obs = stacked(gen.observables, *z, *params)
         # in extended precision: its terms grow with alpha and cancel (in float64 the
         # collapsed branch's f = 0 came out as 2.9e-10 at alpha = 8527); 1.2 ms per
         # 1000 points

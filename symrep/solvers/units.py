@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from symrep.numeric.compiled import stacked
 from symrep.numeric.system import generated
 from symrep.numeric.unit_map import unit_functions
 
@@ -217,7 +218,7 @@ def contraction(Y, y, alpha, eta):
     """
     U = unit_functions()
     with np.errstate(all="ignore"):
-        out = np.asarray(np.broadcast_arrays(*U.mp_map_jacobian(*Y, y, 0.0, alpha, 0.0, eta)))
+        out = stacked(U.mp_map_jacobian, *Y, y, 0.0, alpha, 0.0, eta)
         J = out[3:].reshape((3, 3) + out.shape[1:])
         trace = J[0, 0] + J[1, 1] + J[2, 2]
         det = (J[0, 0] * (J[1, 1] * J[2, 2] - J[1, 2] * J[2, 1])
@@ -245,9 +246,8 @@ def _newton_map(Y, y, c, alpha, lam, eta, boundary, *, max_steps=20):
     done = np.zeros(Y.shape[1:], bool)
     with np.errstate(all="ignore"):
         for _ in range(max_steps):
-            out = U.map_step(*Y, y, c, alpha, lam, eta)
-            F = np.stack(np.broadcast_arrays(*out[:3]))
-            step = np.stack(np.broadcast_arrays(*out[3:6]))
+            out = stacked(U.map_step, *Y, y, c, alpha, lam, eta)
+            F, step = out[:3], out[3:6].copy()
             step[0] = np.where(boundary, F[0] / out[7], step[0])
             step[1:] = np.where(boundary, 0.0, step[1:])
             # converged: the residual at rounding, or (where T - Y cancels terms much
@@ -269,7 +269,7 @@ def _iterate(Y, y, c, alpha, lam, eta, steps):
     U = unit_functions()
     with np.errstate(all="ignore"):
         for _ in range(steps):
-            out = np.asarray(np.broadcast_arrays(*U.map_step(*Y, y, c, alpha, lam, eta)[:3]))
+            out = stacked(U.map_step, *Y, y, c, alpha, lam, eta)[:3]
             out = Y + out
             Y = np.where(_positive(out), out, Y)
     return Y
@@ -338,8 +338,7 @@ def _newton_spectral(Y, c, y, alpha, lam, eta, sigma, boundary, *, max_steps=30)
     def evaluate(x, idx):
         yi, ai, li, ei, si, bi = (v[idx] for v in args)
         with np.errstate(all="ignore"):
-            out = np.asarray(np.broadcast_arrays(*U.spectral_step(*x[:3], yi, x[3], ai, li,
-                                                                    ei, si)))
+            out = stacked(U.spectral_step, *x[:3], yi, x[3], ai, li, ei, si)
             scale = (ei + np.abs(si) + np.abs(yi * x[0]) + np.abs(yi * x[1]) + np.abs(x[1])
                      + np.abs(x[2])) ** 2
             F = np.max(np.abs(out[:3]) / (1 + np.abs(x[:3])), axis=0)
@@ -525,7 +524,7 @@ def _unit_state(params, s, family, Q, start):
         Y, ok = attracting_fixed_point(y, c, alpha, lam, eta, start)
         after = Y
     with np.errstate(all="ignore"):
-        gQ0, gQ2, gY0, gY2 = np.broadcast_arrays(*U.unit_residual(Q, kappa, *Y, *params))
+        gQ0, gQ2, gY0, gY2 = stacked(U.unit_residual, Q, kappa, *Y, *params)
         if family == 2:
             # m^2 enters d f/dY_11 linearly. The sign of d f/dQ is followed also where
             # m^2 falls outside (0, Q] (no real state there): it stays continuous
@@ -854,8 +853,8 @@ def residual_norm(z, params, *, dtype=float):
     evaluated in ``dtype`` (``np.longdouble`` for an extended-precision check)."""
     gen = generated("compiled")
     with np.errstate(all="ignore"):
-        res = np.asarray(np.broadcast_arrays(*gen.residual(
-            *np.asarray(z, dtype=dtype), *(np.asarray(p, dtype=dtype) for p in params))))
+        res = stacked(gen.residual, *np.asarray(z, dtype=dtype),
+                      *(np.asarray(p, dtype=dtype) for p in params))
         return (np.max(np.abs(res), axis=0).astype(float)
                 / equation_scale(z, *(np.asarray(p, float) for p in params)))
 
@@ -948,7 +947,7 @@ def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15,
         idx = np.nonzero(active)[0]
         sub = [p[idx] for p in params]
         with np.errstate(all="ignore"):
-            out = np.asarray(np.broadcast_arrays(*gen.residual_jacobian(*z[:, idx], *sub)))
+            out = stacked(gen.residual_jacobian, *z[:, idx], *sub)
         A, b = _newton_systems(out[8:].reshape(8, 8, -1), out[:8], family[idx])
         with np.errstate(all="ignore"):
             # the unknowns fixed by the family stay exactly where they are
@@ -1011,8 +1010,7 @@ def refine_extended(z, params, family, *, steps=2):
 
     def residual(z):
         with np.errstate(all="ignore"):
-            return np.asarray(np.broadcast_arrays(*gen.residual(*z.astype(np.longdouble),
-                                                                *ld))).astype(float)
+            return stacked(gen.residual, *z.astype(np.longdouble), *ld).astype(float)
 
     # without weight decay the encoder overlaps (R, E, d) of a moving unit are set to
     # their ridge limit afterwards (see finish): next to alpha = 1 they lie along soft
@@ -1026,7 +1024,7 @@ def refine_extended(z, params, family, *, steps=2):
         return np.max(relative if every else np.where(measured, relative, 0.0), axis=0)
 
     with np.errstate(all="ignore"):
-        out = np.asarray(np.broadcast_arrays(*gen.residual_jacobian(*z, *params)))
+        out = stacked(gen.residual_jacobian, *z, *params)
         J = out[8:].reshape(8, 8, -1)
         # directions with singular values below 1e-16 of the largest are rounding noise
         # in a float64 Jacobian: no step along them (the minimum-norm solve, where the
@@ -1149,7 +1147,7 @@ def _condition(z, params, family):
     """Smallest over largest singular value of the Newton system at z, per column."""
     gen = generated("compiled")
     with np.errstate(all="ignore"):
-        out = np.asarray(np.broadcast_arrays(*gen.residual_jacobian(*z, *params)))
+        out = stacked(gen.residual_jacobian, *z, *params)
     A, _ = _newton_systems(out[8:].reshape(8, 8, -1), out[:8], family)
     finite = np.all(np.isfinite(A), axis=(1, 2))
     ratio = np.zeros(len(A))
@@ -1380,7 +1378,7 @@ def _newton_step(z, params, family):
     rounding). Returns (z after the step, its size relative to 1 + |z|)."""
     gen = generated("compiled")
     with np.errstate(all="ignore"):
-        out = np.asarray(np.broadcast_arrays(*gen.residual_jacobian(*z, *params)))
+        out = stacked(gen.residual_jacobian, *z, *params)
         A, b = _newton_systems(out[8:].reshape(8, 8, -1), out[:8], family)
         delta = np.where(_FREE[family].T, _solve(A, b).T, 0.0)
         size = np.max(np.abs(delta) / (1 + np.abs(z)), axis=0)
