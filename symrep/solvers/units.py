@@ -180,9 +180,10 @@ def _positive(Y):
     # positive semidefinite with Y11 > 0: without weight decay and with fewer samples
     # than dimensions the encoder has flat directions, and the precision of the encoder
     # block vanishes (chi_E is infinite) on the physical fixed point
-    with np.errstate(invalid="ignore"):
-        return ((Y[0] > 0) & (Y[2] >= 0) & (Y[0] * Y[2] - Y[1] ** 2 >= 0)
-                & np.all(np.isfinite(Y), axis=0))
+    with np.errstate(invalid="ignore", over="ignore"):
+        det = Y[0] * Y[2] - Y[1] ** 2
+        # a finite determinant with Y11 > 0, Y22 >= 0 leaves no entry infinite or NaN
+        return (Y[0] > 0) & (Y[2] >= 0) & (det >= 0) & (det < np.inf)
 
 
 def ridge(s, y, alpha, lam):
