@@ -13,7 +13,11 @@ evaluated with the same generated free energy and observables) on:
 - the full search alone (``symrep.solvers.units.stationary_points``) at one point and at
   the anchors of the beta curve, against the closed-form route on the whole curve: what
   the curve's time is made of;
-- one point, ``symrep.solve(2, 0.5, 1)`` against the closed forms at that point.
+- one point, ``symrep.solve(2, 0.5, 1)`` against the closed forms at that point;
+- the generated functions' own share of the beta curve: the time spent inside the
+  compiled generated functions (their calls, arguments included) against the whole
+  curve, and how many point evaluations they made; the rest is the solver's NumPy
+  rounds around them.
 
 Each time is the median of ``--repeat`` runs after a warm-up, the two routes timed in
 turns; the ratio is the median of the ratios of consecutive runs (a slow spell of the
@@ -104,6 +108,7 @@ def measure(repeat):
         rows.append((f"{name} (closed forms: the whole curve)",
                      *paired(lambda s=sub: stationary_points(*s),
                              lambda: closed_form_solution(*beta_curve), repeat)))
+    rows.append(generated_share(beta_curve, repeat))
     point = (2.0, 0.5, 1.0, 1.0, 1.0)
     rows.append(("one point, symrep.solve(2, 0.5, 1)",
                  *paired(lambda: symrep.solve(*point), lambda: closed_form_solution(*point),
@@ -111,11 +116,46 @@ def measure(repeat):
     return rows
 
 
+def generated_share(curve, repeat):
+    """The time of the beta curve spent inside the compiled generated functions (the
+    calls timed one by one), against the whole curve: what compiling them has left to
+    the solver's NumPy rounds."""
+    from symrep.numeric import compiled
+
+    inner, columns = [0.0], [0]
+    run = compiled._Compiled._run
+
+    def timed(self, args):
+        t = time.perf_counter()
+        out = run(self, args)
+        inner[0] += time.perf_counter() - t
+        columns[0] += 0 if out is None else out[0].size
+        return out
+
+    solve_arrays(*curve)  # warm-up
+    whole, share = [], []
+    compiled._Compiled._run = timed
+    try:
+        for _ in range(repeat):
+            inner[0], columns[0] = 0.0, 0
+            t = time.perf_counter()
+            solve_arrays(*curve)
+            whole.append(time.perf_counter() - t)
+            share.append(inner[0])
+    finally:
+        compiled._Compiled._run = run
+    return (f"generated functions' own time in the beta curve ({columns[0]:,} point "
+            f"evaluations; last column: the whole curve, share of it)",
+            statistics.median(share), statistics.median(whole),
+            statistics.median([a / b for a, b in zip(share, whole, strict=True)]))
+
+
 def table(rows):
     lines = ["| measurement | generic | closed forms | generic / closed forms |",
              "|---|---:|---:|---:|"]
     for name, generic, closed, ratio in rows:
-        lines.append(f"| {name} | {_fmt(generic)} | {_fmt(closed)} | {ratio:.1f} |")
+        lines.append(f"| {name} | {_fmt(generic)} | {_fmt(closed)} | "
+                     f"{ratio:.{2 if ratio < 1 else 1}f} |")
     return "\n".join(lines)
 
 
