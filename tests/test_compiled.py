@@ -159,6 +159,33 @@ def test_same_nans_dtypes_and_shapes_as_the_numpy_code(module, name):
     assert _rows(fast(*empty)).shape == _rows(slow(*empty)).shape
 
 
+@pytest.mark.parametrize(("module", "name"), FUNCTIONS)
+def test_stacked_outputs_are_the_broadcast_outputs(module, name):
+    """compiled.stacked: one array (n_outputs, *shape) with the values of the function's
+    outputs broadcast to the arguments' shape, for the compiled and the NumPy function,
+    whatever the arguments (scalars, a scalar among arrays, 2-D, integers, empty)."""
+    fast, slow = _pair(module, name)
+    nargs = fast._nargs
+    rng = np.random.default_rng(8)
+    x = np.abs(rng.normal(size=(nargs, 40))) + 0.5
+    cases = {"columns": list(x), "scalars": [float(v) for v in x[:, 0]],
+             "mixed": [x[0], *(float(v) for v in x[1:, 0])],
+             "2-D": [v.reshape(5, 8) for v in x],
+             "integers": [np.arange(2, 6) + k for k in range(nargs)],
+             "empty": [np.zeros(0)] * nargs}
+    for case, args in cases.items():
+        shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+        for function in (fast, slow):
+            with np.errstate(all="ignore"):
+                out = function(*args)
+                got = cp.stacked(function, *args)
+            out = out if isinstance(out, (tuple, list)) else (out,)
+            want = np.array([np.broadcast_to(o, shape) for o in out])
+            assert got.shape == want.shape, (case, function)
+            # the same numbers: the function's own outputs, only stacked
+            assert np.array_equal(got, want, equal_nan=True), (case, function)
+
+
 @pytest.mark.parametrize("name", ["free_energy", "residual", "residual_jacobian",
                                   "observables"])
 def test_long_double_as_accurate_at_stationary_states(name, physical_states):
