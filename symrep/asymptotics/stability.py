@@ -261,6 +261,7 @@ def rs_collapsed_block(alpha, beta, lam, rho=1.0, eta=1.0):
         NaN where the collapsed saddle point does not exist (below the bulk-edge
         threshold, where the RS solution is the overfitting one).
     """
+    from symrep.numeric.compiled import stacked
     from symrep.numeric.system import generated
     from symrep.solvers.units import collapsed_state
     from symrep.validation import check_parameters
@@ -269,9 +270,8 @@ def rs_collapsed_block(alpha, beta, lam, rho=1.0, eta=1.0):
     arrays = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in params.values()))
     z = collapsed_state(*arrays)
     with np.errstate(all="ignore"):  # points without a collapsed state are NaN throughout
-        out = generated("compiled").residual_jacobian(*z, *arrays)
-    J = np.stack([np.broadcast_to(np.asarray(v, dtype=float), arrays[0].shape)
-                  for v in out[8:]], axis=-1).reshape(*arrays[0].shape, 8, 8)
+        out = stacked(generated("compiled").residual_jacobian, *z, *arrays)
+    J = np.moveaxis(out[8:], 0, -1).reshape(*arrays[0].shape, 8, 8)
     block = J[..., 3:5, 3:5]
     exists = np.all(np.isfinite(z), axis=0)
     return np.where(exists[..., None, None], block, np.nan)

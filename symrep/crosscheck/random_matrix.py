@@ -271,7 +271,7 @@ def closed_form_solution(alpha, beta, lam, rho=1.0, eta=1.0):
     params = [p.ravel() for p in params]
     with np.errstate(all="ignore"):
         z, valid, branch = candidates(*params)
-        f = np.broadcast_to(gen.free_energy(*np.moveaxis(z, 1, 0), *params)[0], valid.shape)
+        f = stacked(gen.free_energy, *np.moveaxis(z, 1, 0), *params)[0]
         f = np.where(valid & np.isfinite(f) & np.all(np.isfinite(z), axis=1), f, np.inf)
         best = np.argmin(f, axis=0)
         zb = np.take_along_axis(z, best[None, None], axis=0)[0]

@@ -160,7 +160,8 @@ class _Compiled:
             x = np.array(args)
         except ValueError:  # shapes that broadcast against each other
             x = None
-        if x is None or x.dtype.kind == "O":
+        ragged = x is None or x.dtype.kind == "O"
+        if ragged:
             arrays = [np.asarray(a) for a in args]
             if any(a.dtype.kind not in "biuf" for a in arrays):
                 return None  # mpmath objects, complex numbers: the NumPy function's
@@ -178,7 +179,7 @@ class _Compiled:
         machine = self._machines[dtype] if dtype in self._machines else self._compile(dtype)
         if machine is None:
             return None
-        if x is None or x.dtype.kind == "O":
+        if ragged:
             x = np.empty((self._nargs,) + shape, dtype=dtype)
             for k, a in enumerate(arrays):
                 x[k] = a

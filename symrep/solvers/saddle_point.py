@@ -218,15 +218,13 @@ def evaluate(z, params):
         Arrays for every name in :data:`RESULT_FIELDS` and ``phase``.
     """
     gen = generated("compiled")
-    shape = np.shape(z[0])
     with np.errstate(all="ignore"):
         obs = stacked(gen.observables, *z, *params)
         # in extended precision: its terms grow with alpha and cancel (in float64 the
         # collapsed branch's f = 0 came out as 2.9e-10 at alpha = 8527); 1.2 ms per
         # 1000 points
-        f = np.broadcast_to(gen.free_energy(*np.asarray(z, np.longdouble),
-                                            *(np.asarray(p, np.longdouble) for p in params))[0],
-                            shape).astype(float)
+        f = stacked(gen.free_energy, *np.asarray(z, np.longdouble),
+                    *(np.asarray(p, np.longdouble) for p in params))[0].astype(float)
     out = {name: np.asarray(z[k]) for k, name in enumerate(UNKNOWN_NAMES)}
     out["D"] = params[1] / (params[1] + out["Q"])
     out.update({name: obs[k] for k, name in enumerate(OBSERVABLE_NAMES)

@@ -1409,7 +1409,7 @@ def _admissible(z, params, fams):
     gen = generated("compiled")
     res = residual_norm(z, params)
     with np.errstate(all="ignore"):
-        f = np.array(np.broadcast_to(gen.free_energy(*z, *params)[0], res.shape))
+        f = stacked(gen.free_energy, *z, *params)[0]
     good = (res <= RESIDUAL_TOLERANCE) & np.isfinite(f)
     moving = fams > 0
     good[moving] &= physical(z[:, moving], params[0][moving], params[1][moving],
