@@ -478,7 +478,14 @@ def test_simulate_and_summarize_matrix_fields():
     ex = simulate(30, 4.0, 0.5, 1.0, **kw)
     tr = simulate(30, 4.0, 0.5, 1.0, **kw, method="lbfgs", device="cpu", progress=False)
     for a, b in zip(ex, tr, strict=True):
-        assert 0 <= b.free_energy - a.free_energy < 1e-9 and a.phases == b.phases
+        # L-BFGS cannot go below the exact minimum, but the two objective values are
+        # float64 sums over the P samples of terms of the size of the data energy
+        # (|loss| ~ P (rho + eta) / 2 here, |free_energy| is what is left after they
+        # cancel): each is computed to within P u (|loss| + |free_energy|) (worst-case
+        # rounding of a sum of P terms, u the unit roundoff), so a trained value may
+        # read that much below the exact one.
+        rounding = a.params["P"] * np.finfo(float).eps / 2 * (abs(a.loss) + abs(a.free_energy))
+        assert -rounding <= b.free_energy - a.free_energy < 1e-9 and a.phases == b.phases
     summary = summarize(ex)
     Q = np.array([r.Q for r in ex])
     assert summary["Q"][0].shape == (2, 2)
