@@ -123,6 +123,75 @@ def test_cumulative_against_a_direct_computation():
                                                                       rel=1e-10)
 
 
+def _mp_quantile_by_duality(level, eta, gamma):
+    """Quantile of the nonzero eigenvalues of a white sample covariance with gamma > 1.
+
+    Independent of symrep.realdata.spectrum: for P < N the nonzero eigenvalues of
+    Xc^T Xc / P are those of the P x P matrix Xc Xc^T / P = gamma (Xc Xc^T / N), whose
+    law is the textbook MP law of ratio c = 1/gamma < 1 and scale eta (no atom), density
+    sqrt((b - x)(x - a)) / (2 pi eta c x) on [a, b] = eta (1 -+ sqrt(c))^2. Its
+    distribution function by quadrature with the algebraic weight (x - a)^(1/2) (scipy's
+    QAWS rule, exact for the square-root edge), inverted by brentq.
+    """
+    from scipy import integrate, optimize
+
+    c = 1 / gamma
+    a, b = eta * (1 - math.sqrt(c)) ** 2, eta * (1 + math.sqrt(c)) ** 2
+
+    def cdf(q):
+        return integrate.quad(lambda x: math.sqrt(b - x) / (2 * math.pi * eta * c * x), a, q,
+                              weight="alg", wvar=(0.5, 0.0), epsabs=1e-14, epsrel=1e-13)[0]
+
+    return gamma * optimize.brentq(lambda q: cdf(q) - level, a, b, xtol=1e-15, rtol=1e-14)
+
+
+def _with_nonzero_spectrum(eigenvalues, P, N, seed=0):
+    """X (P, N), P <= N, whose centred sample covariance has exactly the P - 1 nonzero
+    eigenvalues given (the rank of a centred covariance of P samples is P - 1)."""
+    assert len(eigenvalues) == P - 1 <= N - 1
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((P, P - 1))
+    A -= A.mean(axis=0)  # orthogonal to the ones vector: each column has mean zero
+    U, _ = np.linalg.qr(A)
+    V, _ = np.linalg.qr(rng.standard_normal((N, P - 1)))
+    return math.sqrt(P) * (U * np.sqrt(eigenvalues)) @ V.T + 2.0
+
+
+@pytest.mark.parametrize("spike", [None, 4.0])
+def test_mp_fit_uses_the_p_minus_1_nonzero_eigenvalues(spike):
+    """With P < N the MP fit takes the median over the P - 1 nonzero eigenvalues only.
+
+    The data are built with a centred covariance whose nonzero spectrum is known: an odd
+    number n of bulk eigenvalues at the quantiles (i - 1/2)/n of the nonzero MP law of
+    scale eta = 0.7 and gamma = N/P (computed here by the duality with the P x P Gram
+    matrix, :func:`_mp_quantile_by_duality`), so that their median sits exactly at the
+    MP median, plus (``spike``) one outlier at the BBP position of rho = 4 eta, typed
+    here, (eta + rho)(1 + gamma eta / rho). The fit must then give back eta, and rho by
+    inverting that relation, to quadrature accuracy; counting the N - P + 1 zero
+    eigenvalues (or one of them) in the bulk moves the median by half a rank, several
+    percent at these sizes.
+    """
+    eta, N = 0.7, 90
+    P = 40 if spike is None else 41  # n = 39 bulk eigenvalues either way
+    gamma = N / P
+    n = P - 1 if spike is None else P - 2
+    bulk = [eta * _mp_quantile_by_duality((i - 0.5) / n, 1.0, gamma) for i in range(1, n + 1)]
+    assert np.median(bulk) == pytest.approx(eta * _mp_quantile_by_duality(0.5, 1.0, gamma),
+                                            rel=1e-12)
+    nonzero = list(bulk)
+    if spike is not None:
+        rho = spike * eta
+        nonzero.append((eta + rho) * (1 + gamma * eta / rho))
+    X = _with_nonzero_spectrum(np.array(nonzero), P, N)
+    assert np.linalg.matrix_rank(np.cov(X, rowvar=False, bias=True), tol=1e-9) == P - 1
+    s = estimate_spectrum(X)
+    assert s.eta == pytest.approx(eta, rel=1e-9)
+    if spike is None:
+        assert s.n_spikes == 0
+    else:
+        assert s.n_spikes == 1 and s.rho[0] == pytest.approx(spike * eta, rel=1e-9)
+
+
 def test_eigenvalues_match_numpy_for_both_shapes():
     rng = np.random.default_rng(4)
     for P, N in ((50, 20), (20, 50)):

@@ -158,6 +158,11 @@ MUTANTS = (
     Mutant("unit_phase_feature_index", "symrep/simulate/observables.py",
            'f"learning feature {k + 1}"', 'f"learning feature {k}"',
            ("tests/test_simulate_units.py",), "unit phases: features counted from 0"),
+    # (v) real data
+    Mutant("mp_fit_rank", "symrep/realdata/spectrum.py",
+           "n_nonzero = min(N, P - 1)", "n_nonzero = min(N, P)",
+           ("tests/test_realdata_spectrum.py",),
+           "estimate_spectrum (MP fit): rank of the centred covariance min(N, P) for P < N"),
 )
 
 _SKIP = shutil.ignore_patterns(".git", ".venv", ".ci-venv", "__pycache__", ".pytest_cache",
