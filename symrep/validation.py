@@ -19,27 +19,13 @@ rho        [1e-4, 1e4]     signal strength of the spiked covariance model
 eta        [1e-4, 1e4]     noise strength of the spiked covariance model
 =========  ==============  ==========================================
 
-Why these bounds: they were set with the closed-form solver of earlier versions, which
-``benchmarks/solver_range.py`` found accurate to 1e-6 of each quantity's scale over the
-whole box, with 3 failures in 30,000 random points. The generic solver that replaced it
-(the stationary points of the generated equations, found without closed forms) agrees
-with the closed forms to 1e-12 over alpha in [0.01, 100], beta in [0.01, 10], lam in
-[0, 5], rho, eta in [0.1, 10] (``benchmarks/generic_vs_closed_form.py``), but its float64
-equations lose precision towards the corners of this box. Measured by
-``benchmarks/solver_range.py`` against the closed forms at 60 digits, with the generated
-functions compiled (:mod:`symrep.numeric.compiled`): of 864 points (every corner, with
-lam at its bounds and lam = 0, and 800 log-uniform points inside) 6 end in
-:class:`~symrep.errors.SolverError`, 4 have another phase (all at alpha = 1e8,
-beta = 1e-6, a transition there) and 53 have an error above 1e-6 of their scale, the
-largest (up to order one) where alpha and beta are near 1e-6 without weight decay
-(alpha = 1.03e-6, beta = 1.04e-6, lam = 0, rho = 1.3e-3, eta = 1.1e3: Q off by 99%), or
-alpha is near 1e8 with beta near 1e-6; of 30,000 random points of the box 147 end in
-``SolverError`` (small alpha or beta with weight decay far from the other scales, e.g.
-alpha = 1.9e-6, beta = 5e-6, lam = 39, rho = 84, eta = 217). With the NumPy code the
-same script found 6, 4 and 87 of the 864 points and 139 of the 30,000. The solver reports such
-points, it never returns NaN. Beyond the box, one parameter at a time around typical
-points: alpha below 1e-9 or above 1e10, beta above 1e8 (overfitting phase) or 1e14, eta
-above 1e7 (1e5 without weight decay) and rho above 1e12 fail.
+Why these bounds: inside them ``benchmarks/solver_range.py`` finds the float64 solver
+accurate to 1e-6 of each quantity's scale, against the closed forms of the saddle point
+solved in 60-digit arithmetic, except at a few points towards the corners of the box
+(alpha and beta near 1e-6, alpha near 1e8), where the solver raises
+:class:`~symrep.errors.SolverError` or loses precision; it never returns NaN. Beyond the
+box float64 fails outright. The counts, the worst points and the limits beyond the box
+are in ``docs/benchmarks.md`` (section "Solver range").
 
 Counts (``N``, ``P``, number of seeds, ...) must be positive integers and random seeds
 non-negative integers.

@@ -129,9 +129,9 @@ def _worker_environment():
 
     Dask starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (memory handed back to
     the system early); a fixed threshold also switches off glibc's adaptive mmap
-    threshold, and every tensor above 128 KiB is then mapped and unmapped afresh: a
-    batch of MLP VAEs trained 1.8 times slower in such a worker (16.6 s against 9.1 s in
-    a plain process, digits, 28 VAEs, 1000 epochs). Left to a user who configured
+    threshold, and every tensor above 128 KiB is then mapped and unmapped afresh, which
+    slows the training of VAEs in such a worker markedly (``docs/benchmarks.md``,
+    "Real-data training"). Left to a user who configured
     another value or set the variable. Dask's nannies write the workers' variables
     (``distributed.nanny.pre-spawn-environ``) into this process's environment, where
     later child processes would inherit them: they are put back on exit.

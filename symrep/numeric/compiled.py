@@ -3,15 +3,16 @@
 The generated NumPy functions (:mod:`symrep.numeric.system`, :mod:`symrep.numeric.unit_map`)
 are straight-line code: a few hundred elementwise operations, each a NumPy call. On the
 small batches of the solver's sequential rounds (one to a few hundred columns) the cost
-of a call is that of its operations' dispatch, not of the arithmetic: 0.3 to 4 ms per
-call whatever the size. Compiled, a call costs 20 to 100 us there.
+of a call is that of its operations' dispatch, not of the arithmetic, whatever the
+size; compiled, a call costs about a tenth of that or less (figures in
+``docs/benchmarks.md``, "Compiled generated functions").
 
 The compiled functions are built from the generated module itself, not from SymPy: its
 source is executed with symengine symbols as arguments (the module's ``numpy`` replaced
 by symengine's ``sqrt`` and ``log``), which rebuilds each function's expressions with
 their common subexpressions, and :class:`symengine.Lambdify` compiles them with LLVM
-(0.01 to 0.3 s per function, on its first call; the machine code is then kept in the
-disk cache, where later processes load it in about a millisecond). The generated module
+(on a function's first call; the machine code is then kept in the disk cache, from which
+later processes load it much faster than they would compile it). The generated module
 stays the one source of the numbers; SymPy is not imported.
 
 A compiled function takes and returns what the NumPy one does (arrays broadcast against
@@ -40,8 +41,8 @@ __all__ = ["compiled", "available", "stacked"]
 
 _log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
-#: LLVM's optimisation level: measured on the saddle-point Jacobian (72 outputs), as
-#: fast as 2 and 3 on batches of 64 columns, and compiled faster.
+#: LLVM's optimisation level: on the solver's batches the code runs as fast as at 2 and
+#: 3, and compiles faster (docs/benchmarks.md, "Compiled generated functions").
 _OPT_LEVEL = 1
 #: Precisions with compiled code (NumPy's promotion of the inputs -> the code's type);
 #: where np.longdouble is the plain double (macOS on arm64, Windows) the two are one
@@ -84,8 +85,8 @@ class _Compiled:
 
     The machine code is kept in the disk cache of the generated modules (pickled by
     symengine, checksummed, keyed by the module's source, the function, the precision,
-    symengine's version and the processor), so that a process loads it in about a
-    millisecond instead of compiling it again (0.01-0.3 s per function).
+    symengine's version and the processor), so that a process loads it instead of
+    compiling it again.
     """
 
     def __init__(self, name, function, expressions, source_key):

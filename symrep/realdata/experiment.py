@@ -85,8 +85,7 @@ class ExperimentSettings:
     threads : int
         Torch threads while training on the CPU. The runs are small and batched: one
         thread is as fast, and on a shared machine extra threads that wait for each
-        other cost several times (28 MLP VAEs on digits, 2 cores under load: 8.9 s with
-        one thread, 46.7 s with two).
+        other cost several times (``docs/benchmarks.md``, "Real-data training").
     linear_exact : bool
         The linear VAE at its exact global minimum on the training subset
         (:func:`exact_linear_vaes`, default) instead of trained by Adam, which reaches

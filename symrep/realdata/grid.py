@@ -38,8 +38,8 @@ RECORD_FIELDS = ("rate", "reconstruction", "frechet", "final_loss")
 #: The ``layout`` attribute of a real-data store.
 LAYOUT = "realdata"
 #: Seconds per sample and epoch of one MLP VAE on one CPU thread, the scale of
-#: :meth:`RealDataTask.seconds` (measured on digits, N = 64: 18 VAEs, P = 1024, 100 epochs
-#: in 5 s; 28 VAEs, P = 1024, 500 epochs in 39 s).
+#: :meth:`RealDataTask.seconds`, calibrated on digits (``docs/benchmarks.md``,
+#: "Real-data training").
 _SECONDS_PER_SAMPLE_EPOCH = 2.7e-6
 
 

@@ -2,13 +2,10 @@
 
 Each layer holds the weights of all runs with a leading run dimension and applies them
 with one batched matrix product (``torch.baddbmm``) or one grouped convolution, so that
-R small models train as one tensor program. On CPU, for the MLP of the paper on
-digits-sized data (N = 64, H = 128, L = 2, R = 16, mini-batch 128, one torch thread),
-an epoch took 0.071-0.078 s this way, 0.082-0.088 s with ``torch.func.vmap`` over
-stacked modules (``stack_module_state`` + ``functional_call``) and 0.19-0.21 s training
-the runs one after another (``benchmarks/realdata_training.py`` measures the last
-ratio). With two threads on a shared machine, vmap's epoch time ranged from 0.05 to
-1.8 s while the batched products stayed near 0.04 s.
+R small models train as one tensor program. On CPU this is faster than training the
+runs one after another and than ``torch.func.vmap`` over stacked modules, and its time
+stays steady where vmap's varies widely with threads on a shared machine (figures in
+``docs/benchmarks.md``, "Real-data training"; ``benchmarks/realdata_training.py``).
 
 Every model has a Gaussian decoder of unit variance and the standard normal prior. The
 loss of one sample is ``||x - decoder_mean(z)||^2 / 2 + beta KL(q(z|x) || N(0, I))``

@@ -220,9 +220,9 @@ def evaluate(z, params):
     gen = generated("compiled")
     with np.errstate(all="ignore"):
         obs = stacked(gen.observables, *z, *params)
-        # in extended precision: its terms grow with alpha and cancel (in float64 the
-        # collapsed branch's f = 0 came out as 2.9e-10 at alpha = 8527); 1.2 ms per
-        # 1000 points
+        # in extended precision: its terms grow with alpha and cancel, and in float64
+        # the collapsed branch's f = 0 comes out visibly nonzero at large alpha
+        # (docs/benchmarks.md, "Solver constants")
         f = stacked(gen.free_energy, *np.asarray(z, np.longdouble),
                     *(np.asarray(p, np.longdouble) for p in params))[0].astype(float)
     out = {name: np.asarray(z[k]) for k, name in enumerate(UNKNOWN_NAMES)}

@@ -63,9 +63,9 @@ RESIDUAL_TOLERANCE = 1e-9
 UNIT_GRID = 32
 _GRID = np.concatenate([np.geomspace(1.0, 1e-9, 28), [1e-11, 1e-13, 1e-15, 1e-17]])
 #: Grid points times parameter points evaluated at once in the scan: a batch of up to
-#: 256 points is scanned in one block (the bisection rounds of a phase diagram's
-#: boundaries, about 500 points, ran 11 sequential blocks of warm-started fixed points
-#: with 2048: the 256 x 256 diagram's boundaries took 7.6 s instead of 5.8 s).
+#: 256 points is scanned in one block, so that a bisection round of a phase diagram's
+#: boundaries (about 500 points) runs as a few blocks, not as many sequential blocks of
+#: warm-started fixed points (timings in docs/benchmarks.md, "Solver constants").
 _BLOCK_COLUMNS = 8192
 _FIXED_POINT_TOL = 1e-12  # |T(Y) - Y| relative to 1 + |Y|
 _STEP_TOL = 1e-14  # or a Newton step relative to 1 + |Y|
@@ -77,8 +77,8 @@ _ILL_CONDITIONED = 1e-9  # smallest over largest singular value of the Newton sy
 #: to rounding; above it only those without (or with a very weak) weight decay or near a
 #: continuous collapse, where Newton's method leaves a unit off its soft direction: the
 #: others (as at alpha in [50, 1e4], condition up to 1e13) are brought to rounding by
-#: the extended-precision steps of :func:`finish` (measured against the closed forms on
-#: 9 10^4 points of beta curves at alpha up to 1e4: none above 1e-10).
+#: the extended-precision steps of :func:`finish` (checked against the closed forms:
+#: docs/benchmarks.md, "Solver constants").
 _SEVERELY_ILL_CONDITIONED = 1e-15
 #: A float64 solution whose last Newton step is above this (relative to 1 + |z|) gets
 #: Newton steps with the residual in extended precision (:func:`refine_extended`): below
@@ -127,14 +127,12 @@ _FREE = _KEEP.any(axis=1)
 def effective_weight_decay(alpha, beta, lam, eta):
     """lam, with values below 1e-14 alpha min(alpha, 1) min(beta, eta) set to zero.
 
-    Such a weight decay moves the solution by less than its float64 rounding (at most
-    1.4e-12 relative, measured with the closed forms at 2 10^4 random points of the box
-    alpha in [0.01, 100], beta in [0.01, 10], rho, eta in [0.1, 10]: the change is linear
-    in lam, with a slope that grows as 1/alpha at small alpha), but it breaks the
-    symmetries the solver uses without weight decay (the invariant boundary of the cone,
-    the flat encoder directions), and next to alpha = 1 it leaves the system nearly
-    singular (off by 2.3e-10 at alpha = 1, lam = 1e-16): the solution is its limit
-    lam -> 0+.
+    Such a weight decay moves the solution by less than its float64 rounding (the change
+    is linear in lam, with a slope that grows as 1/alpha at small alpha), but it breaks
+    the symmetries the solver uses without weight decay (the invariant boundary of the
+    cone, the flat encoder directions), and next to alpha = 1 it leaves the system
+    nearly singular: the solution is its limit lam -> 0+ (the measurements are in
+    docs/benchmarks.md, "Solver constants").
     """
     lam = np.asarray(lam, dtype=float)
     alpha = np.asarray(alpha, dtype=float)
@@ -299,8 +297,8 @@ def attracting_fixed_point(y, c, alpha, lam, eta, start=None):
         good = conv & (contraction(Yb, y[idx], alpha[idx], eta[idx]) <= 1 + 1e-9)
         Y[:, idx[good]] = Yb[:, good]
         ok[idx[good]] = True
-    # measured on 3000 random points: a fresh start rescues every failed warm start but
-    # one, which 30 map iterations first rescue (300 rescue none more)
+    # a fresh start rescues nearly every failed warm start, 30 map iterations first the
+    # rest (docs/benchmarks.md, "Solver constants")
     for stage in ("start", "fresh", 30):
         todo = np.nonzero(~ok)[0]
         if not len(todo) or (stage == "fresh" and start is None):
@@ -418,9 +416,8 @@ def spectral_values(alpha, eta, rhos):
 
 
 #: Reference units (y, lam) / (eta, alpha eta^2) of the spectral values, tried in turn:
-#: the values do not depend on the unit, but rounding does (measured on 2 10^4 random
-#: points of the validation box: the first fails at 37, the first two at 1, all three
-#: at none).
+#: the values do not depend on the unit, but rounding does, and each unit rescues points
+#: where the ones before it fail (docs/benchmarks.md, "Solver constants").
 _REFERENCE_UNITS = ((10.0, 1e-2), (1.0, 1e-2), (1.0, None))
 
 
@@ -509,8 +506,9 @@ def _unit_state(params, s, family, Q, start):
         todo = np.nonzero(~ok)[0]
         if len(todo):
             # the attracting point just above the edge (s (1 + 5e-3): Newton on the
-            # extended system converges from there, measured on 2 10^4 random units, not
-            # from 1.04 s), then Newton on the extended system to the fold
+            # extended system converges from there, not from further above; see
+            # docs/benchmarks.md, "Solver constants"), then Newton on the extended
+            # system to the fold
             sub = (y[todo], alpha[todo], lam[todo], eta[todo])
             c_above, _ = ridge(_FOLD_START * s[todo], sub[0], sub[1], sub[2])
             warm = None if start is None else start[:3, todo]
