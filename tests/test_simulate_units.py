@@ -11,6 +11,7 @@ sharing no code with ``symrep.simulate.observables``.
 import itertools
 import math
 
+import closed_forms
 import numpy as np
 import pytest
 import torch
@@ -142,68 +143,88 @@ def test_equal_strengths_draw_the_scalar_data_to_the_bit():
 
 
 # --------------------------------------------------------------------------------------
-# M = 1 unchanged
+# M = 1 against its closed form
 # --------------------------------------------------------------------------------------
 
-#: Values recorded with commit f2c5879, before M units and several features existed
-#: (data: sample_scm(90, 30, 1.3, 0.8, seed=7)). The same machine reproduces every one
-#: to the bit; exact equality is asserted for the data (elementwise products, the same
-#: on every platform) and 1e-12 relative for the linear algebra, whose last bits depend
-#: on the BLAS build.
-PINNED_X = ["-0x1.5d9cb068b09e0p-6", "-0x1.aff3bd3940b7cp-2", "0x1.2258dbfa49e74p-1",
-            "-0x1.20b233110d32cp+7"]
-PINNED_EXACT = {
-    (0.5, 0.7): {"m": "0x1.788bc26c8adccp-1", "Q": "0x1.9a1f69a03f1b5p-1",
-                 "R": "0x1.2172afe0be96dp-1", "E": "0x1.988fb4701c69cp-2",
-                 "D": "0x1.89897f9b38168p-2", "eg": "0x1.b221b898e1e16p-2",
-                 "rate": "0x1.029134a9e68a9p-1", "distortion": "0x1.0c0b395688cdep-1",
-                 "kl_posterior": "0x1.d6c92b8d14818p-5",
-                 "kl_posterior_train": "0x1.01dada63c82a0p-4",
-                 "free_energy": "-0x1.6b62863ee6324p-1"},
-    (3.0, 1.0): {"m": "0x0.0p+0", "Q": "0x0.0p+0", "D": "0x1.0000000000000p+0",
-                 "eg": "0x1.4cccccccccccdp+0", "rate": "0x0.0p+0",
-                 "distortion": "0x1.0cccccccccccdp+0", "free_energy": "0x0.0p+0"},
-    (0.3, 0.0): {"m": "0x1.135a8245a1290p+0", "Q": "0x1.b69eee0a335f7p+0",
-                 "R": "0x1.b3b5b009e295fp-1", "E": "0x1.b0d1643f3f015p-2",
-                 "D": "0x1.31293fd875a79p-3", "eg": "0x1.1f0946a7d5758p-1",
-                 "rate": "0x1.c30edc224a528p-1", "distortion": "0x1.6df3b1e29355cp-2",
-                 "kl_posterior": "0x1.c07871d6aaa94p-3",
-                 "kl_posterior_train": "0x1.dab2d8147a538p-3",
-                 "free_energy": "-0x1.b69daa7d2a2d4p+0"},
-}
-PINNED_TRAIN = {"m": "0x1.788bc2652575ep-1", "Q": "0x1.9a1f695859a31p-1",
-                "eg": "0x1.b221b82ad22eap-2", "free_energy": "-0x1.6b62863ee631dp-1"}
-PINNED_SIMULATE = {"eg": ("0x1.a282ab95557e0p-1", "0x1.1dd62bb1a6e30p-3"),
-                   "free_energy": ("-0x1.66ee9f941ff6dp+0", "0x1.d33f07393cbd6p-4")}
+def one_unit_reference(X, w0, beta, lam, rho, eta):
+    """Every quantity of the M = 1 optimum on the data set X, from tests/closed_forms.py.
+
+    Independent of symrep.simulate: the top eigenpair (s, e) of S = X^T X / P by
+    numpy.linalg.eigh; Q the global minimiser of the reduced objective f(Q), exact at
+    finite N (closed_forms.optimum: roots of f' typed by hand, and the endpoint Q = 0),
+    f(Q) the free energy; W along e with |W|^2 = N Q and W~ = kappa W,
+    kappa = alpha s / ((Q + beta) alpha s + lam), D = beta / (beta + Q); the overlaps
+    with the feature w0 (|w0|^2 = N), eg from its definition, and the rate, distortion and
+    posterior mismatch from the moments of (u, v) (closed_forms.observables): under the
+    data distribution E[u^2] = rho m^2 + eta Q, E[uv] = rho m d + eta R,
+    E[v^2] = rho d^2 + eta E; on the training set Q s, kappa Q s, kappa^2 Q s.
+    """
+    P, N = X.shape
+    alpha = P / N
+    values, vectors = np.linalg.eigh(X.T @ X / P)
+    s, e = values[-1], vectors[:, -1]
+    Q, f, _ = closed_forms.optimum(alpha, beta, lam, s)
+    kappa = alpha * s / ((Q + beta) * alpha * s + lam)
+    m = math.sqrt(Q) * abs(e @ w0) / math.sqrt(N)
+    d, R, E, D = kappa * m, kappa * Q, kappa**2 * Q, beta / (beta + Q)
+    out = dict(m=m, d=d, Q=Q, R=R, E=E, D=D, eg=rho - 2 * math.sqrt(rho) * m + Q,
+               free_energy=f)
+    for suffix, moments in (("", (rho * m * m + eta * Q, rho * m * d + eta * R,
+                                  rho * d * d + eta * E)),
+                            ("_train", (Q * s, kappa * Q * s, kappa**2 * Q * s))):
+        out.update(zip((f"rate{suffix}", f"distortion{suffix}", f"kl_posterior{suffix}"),
+                       closed_forms.observables(rho, eta, Q, D, *moments), strict=True))
+    return out
 
 
-def _close(value, pinned, rel):
-    want = float.fromhex(pinned)
-    return value == pytest.approx(want, rel=rel, abs=1e-300 if want == 0 else 0)
+def _close(value, want, rel):
+    return value == pytest.approx(want, rel=rel, abs=1e-14 if want == 0 else 0)
 
 
-def test_one_unit_results_unchanged():
-    X, W0 = sample_scm(90, 30, 1.3, 0.8, seed=7)
-    assert [X[0, 0].hex(), X[17, 5].hex(), X[89, 29].hex(), float(X.sum()).hex()] == PINNED_X
-    for (beta, lam), pinned in PINNED_EXACT.items():
-        ex = exact_minimum(X, W0, beta, lam, rho=1.3, eta=0.8)
+def test_one_unit_results_against_the_closed_forms():
+    """M = 1 through the M-unit code paths: exact_minimum, train and simulate against the
+    finite-N closed form of the optimum (:func:`one_unit_reference`).
+
+    Three phases on one data set (N = 30, P = 90): learning (beta = 0.5, lam = 0.7),
+    collapsed (beta = 3, lam = 1; Q = 0 exactly, so eg = rho, distortion = (rho + eta)/2)
+    and without weight decay (beta = 0.3). The reference's roots are brentq's to a few ulp:
+    exact_minimum agrees to 3e-15 (asserted: 1e-12). L-BFGS stops at a small gradient,
+    which leaves m, Q, eg up to 1.5e-8 off and the objective, quadratic at its minimum,
+    3e-15 off (asserted: 1e-7 and 1e-12). simulate with 3 seeds: mean and standard error over
+    the seeds of the reference on the same data sets (data set k from seed k, P =
+    round(alpha N), the all-ones feature).
+    """
+    rho, eta = 1.3, 0.8
+    X, W0 = sample_scm(90, 30, rho, eta, seed=7)
+    for beta, lam in ((0.5, 0.7), (3.0, 1.0), (0.3, 0.0)):
+        want = one_unit_reference(X, W0[:, 0], beta, lam, rho, eta)
+        ex = exact_minimum(X, W0, beta, lam, rho=rho, eta=eta)
         assert type(ex) is SimulationResult
-        for name, value in pinned.items():
+        for name, value in want.items():
             assert _close(getattr(ex, name), value, 1e-12), (beta, lam, name)
+        if beta == 3.0:
+            assert ex.Q == 0 and ex.eg == rho and ex.rate == 0
         # M = 1 given explicitly, or one strength as a sequence, is the same computation
-        for same in (exact_minimum(X, W0, beta, lam, rho=1.3, eta=0.8, M=1),
-                     exact_minimum(X, W0, beta, lam, rho=[1.3], eta=0.8, M=1)):
+        for same in (exact_minimum(X, W0, beta, lam, rho=rho, eta=eta, M=1),
+                     exact_minimum(X, W0, beta, lam, rho=[rho], eta=eta, M=1)):
             assert type(same) is SimulationResult
             assert same.as_dict() == ex.as_dict()
-    tr = train(X, W0, 0.5, 0.7, 1.3, 0.8, seed=1, device="cpu", progress=False)
-    for name, value in PINNED_TRAIN.items():
-        assert _close(getattr(tr, name), value, 1e-9), name
-    tr1 = train(X, W0, 0.5, 0.7, 1.3, 0.8, seed=1, device="cpu", progress=False, M=1)
+    want = one_unit_reference(X, W0[:, 0], 0.5, 0.7, rho, eta)
+    tr = train(X, W0, 0.5, 0.7, rho, eta, seed=1, device="cpu", progress=False)
+    for name in ("m", "Q", "eg"):
+        assert _close(getattr(tr, name), want[name], 1e-7), name
+    assert _close(tr.free_energy, want["free_energy"], 1e-12)
+    tr1 = train(X, W0, 0.5, 0.7, rho, eta, seed=1, device="cpu", progress=False, M=1)
     assert tr1.as_dict() == tr.as_dict()
-    summary = summarize(simulate(40, 2.0, 0.5, 0.5, rho=1.5, seeds=3, method="exact"),
+    N, alpha, beta, lam, rho = 40, 2.0, 0.5, 0.5, 1.5
+    summary = summarize(simulate(N, alpha, beta, lam, rho=rho, seeds=3, method="exact"),
                         ["eg", "free_energy"])
-    for name, (mean, sem) in PINNED_SIMULATE.items():
-        assert _close(summary[name][0], mean, 1e-12) and _close(summary[name][1], sem, 1e-9)
+    refs = [one_unit_reference(sample_scm(80, N, rho, 1.0, seed=k)[0], np.ones(N),
+                               beta, lam, rho, 1.0) for k in range(3)]
+    for name in ("eg", "free_energy"):
+        values = np.array([r[name] for r in refs])
+        assert _close(summary[name][0], values.mean(), 1e-10), name
+        assert _close(summary[name][1], values.std(ddof=1) / math.sqrt(3), 1e-8), name
 
 
 # --------------------------------------------------------------------------------------
