@@ -52,7 +52,26 @@ def default_features(N: int, n_features: int = 1) -> np.ndarray:
 
 
 def check_features(W0, N: int) -> np.ndarray:
-    """Validate a feature matrix: shape (N, M*) and W0^T W0 / N = I to 1e-8."""
+    """Validate a feature matrix: shape (N, M*) and W0^T W0 / N = I to 1e-8.
+
+    Parameters
+    ----------
+    W0 : array_like, shape (N,) or (N, M*)
+        The feature vectors as columns (a 1-d array is one feature).
+    N : int
+        The data dimension the features must have.
+
+    Returns
+    -------
+    ndarray, shape (N, M*), float64
+        The features as a 2-d float64 array.
+
+    Raises
+    ------
+    ValueError
+        If W0 is not numeric, has the wrong shape, or its columns are not orthogonal
+        with squared norm N.
+    """
     try:
         W0 = np.asarray(W0, dtype=np.float64)
     except (TypeError, ValueError):
@@ -106,11 +125,26 @@ def features_for(W0, N: int, rho):
     ``W0=None`` gives :func:`default_features` with one column for a scalar rho and
     ``len(rho)`` columns for a sequence.
 
+    Parameters
+    ----------
+    W0 : array_like of shape (N, M*), or None
+        The feature matrix (checked by :func:`check_features`), or None for the default
+        features.
+    N : int
+        Data dimension.
+    rho : float or sequence of float
+        Feature strength(s): a scalar for every feature or one value per column of W0.
+
     Returns
     -------
     W0 : ndarray (N, M*)
     rho : float or ndarray (M*,)
         As :func:`check_strengths` returns it.
+
+    Raises
+    ------
+    ValueError
+        If W0 or rho is invalid, or rho has another length than W0 has columns.
     """
     if W0 is None:
         rho = check_strengths(rho)
@@ -120,7 +154,20 @@ def features_for(W0, N: int, rho):
 
 
 def strength_vector(rho, n_features: int) -> np.ndarray:
-    """rho_1..rho_M* as an array: a scalar rho is the strength of every feature."""
+    """rho_1..rho_M* as an array: a scalar rho is the strength of every feature.
+
+    Parameters
+    ----------
+    rho : float or array_like
+        A strength shared by every feature, or one strength per feature.
+    n_features : int
+        M*, the length of the result for a scalar rho.
+
+    Returns
+    -------
+    ndarray, shape (M*,)
+        The strength of each feature.
+    """
     return np.full(n_features, float(rho)) if np.ndim(rho) == 0 else np.asarray(rho, float)
 
 
@@ -137,6 +184,13 @@ def _signal_scale(rho, N):
 
 def check_data(X, name: str = "X") -> np.ndarray:
     """Validate a data matrix: a finite float64 array of shape (P, N), P, N >= 1.
+
+    Parameters
+    ----------
+    X : array_like, shape (P, N)
+        The data matrix, one sample per row.
+    name : str, optional
+        The parameter name used in error messages (default ``"X"``).
 
     Returns
     -------

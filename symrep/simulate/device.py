@@ -6,7 +6,24 @@ __all__ = ["resolve_device"]
 
 
 def resolve_device(device=None):
-    """Return a ``torch.device``; ``None`` means CUDA if available, else CPU."""
+    """Return a ``torch.device``; ``None`` means CUDA if available, else CPU.
+
+    Parameters
+    ----------
+    device : str, torch.device or None, optional
+        ``"cpu"``, ``"cuda"``, ``"cuda:0"``, ... or a ``torch.device``; None picks CUDA
+        when a device is available, the CPU otherwise.
+
+    Returns
+    -------
+    torch.device
+        The device to run on.
+
+    Raises
+    ------
+    ValueError
+        If the name is not a device, or CUDA is asked for and not available.
+    """
     import torch
 
     if device is None:

@@ -91,6 +91,12 @@ _DENSE_MAX_N = 1200
 def top_eigenpair(X):
     """Largest eigenvalue and its unit eigenvector of S = X^T X / P.
 
+    Parameters
+    ----------
+    X : array_like, shape (P, N)
+        The data, one sample per row. Dense eigensolver up to a size threshold, Lanczos
+        (checked by its residual) above it.
+
     Returns
     -------
     s : float
@@ -163,7 +169,26 @@ def top_eigenpairs(X, k):
 
 
 def reduced_objective(Q, alpha, s, beta, lam):
-    """f(Q): objective per N at the best W~, D and direction of W, minus sum ||x||^2/(2N)."""
+    """f(Q): objective per N at the best W~, D and direction of W, minus sum ||x||^2/(2N).
+
+    Parameters
+    ----------
+    Q : float or array_like
+        Squared decoder norm per N, ``Q >= 0``.
+        alpha : float
+            Sample complexity P / N.
+        s : float
+            Largest eigenvalue of the sample covariance S = X^T X / P.
+        beta : float
+            Weight of the KL term.
+        lam : float
+            Weight decay (ridge) on encoder and decoder.
+
+    Returns
+    -------
+    float or ndarray
+        f(Q), of the shape of Q.
+    """
     Q = np.asarray(Q, dtype=np.float64)
     A = alpha * s
     return Q * (lam / 2 - A**2 / (2 * ((Q + beta) * A + lam))) + alpha * beta / 2 * np.log1p(
@@ -183,6 +208,23 @@ def optimal_norm(alpha, s, beta, lam):
     The stationarity condition, multiplied by 2 y (y A + lam)^2 with y = Q + beta, is the
     cubic lam A^2 y^3 + (2 A lam^2 + alpha beta A^2) y^2
     + (lam^3 + 2 alpha beta A lam - A^2 (beta A + lam)) y + alpha beta lam^2 = 0.
+
+    Parameters
+    ----------
+        alpha : float
+            Sample complexity P / N.
+        s : float
+            Largest eigenvalue of the sample covariance S = X^T X / P.
+        beta : float
+            Weight of the KL term.
+        lam : float
+            Weight decay (ridge) on encoder and decoder.
+
+    Returns
+    -------
+    float
+        The minimiser Q >= 0 (0 where the data have no variance or the collapsed
+        solution is the best).
     """
     A = alpha * s
     if not A > 0:  # no variance in the data: f(Q) is increasing, the optimum is Q = 0

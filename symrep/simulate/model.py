@@ -73,6 +73,20 @@ def data_moments(X):
 
     Returns ``(C, P, x2)`` with C = X^T X / N (..., N, N), P the number of samples and
     x2 = sum_mu ||x^mu||^2 (...): the objective depends on the data only through them.
+
+    Parameters
+    ----------
+    X : Tensor (..., P, N)
+        The data, one sample per row (leading dimensions are batches of data sets).
+
+    Returns
+    -------
+    C : Tensor (..., N, N)
+        X^T X / N.
+    P : int
+        Number of samples.
+    x2 : Tensor (...)
+        sum_mu ||x^mu||^2.
     """
     N = X.shape[-1]
     return X.transpose(-1, -2) @ X / N, X.shape[-2], (X * X).sum((-1, -2))
@@ -84,6 +98,30 @@ def gram_objective(C, P, x2, W, W_enc, D, beta, lam):
     Equal to ``vae_objective(X, ...)`` with ``(C, P, x2) = data_moments(X)``, but costs
     O(N^2 M) instead of O(P N M) per evaluation and lets runs with different numbers of
     samples P share one batch (P may be a tensor of shape (...)).
+
+    Parameters
+    ----------
+    C : Tensor (..., N, N)
+        X^T X / N.
+    P : int or Tensor (...)
+        Number of samples of each data set.
+    x2 : Tensor (...)
+        sum_mu ||x^mu||^2.
+    W : Tensor (..., N, M)
+        Decoder weights.
+    W_enc : Tensor (..., M, N)
+        Encoder weights W~.
+    D : Tensor (..., M)
+        Encoder variances.
+    beta : float or Tensor
+        Weight of the KL term.
+    lam : float or Tensor
+        Weight decay on encoder and decoder.
+
+    Returns
+    -------
+    Tensor (...)
+        The objective L of each model.
     """
     N = C.shape[-1]
     M = W.shape[-1]
@@ -144,11 +182,37 @@ class LinearVAE(nn.Module):
         return self.log_D.exp()
 
     def forward(self, X):
-        """Encoder mean W~ x / sqrt(N) of each sample, shape (..., P, M)."""
+        """Encoder mean W~ x / sqrt(N) of each sample, shape (..., P, M).
+
+        Parameters
+        ----------
+        X : Tensor (..., P, N)
+            The samples, one per row.
+
+        Returns
+        -------
+        Tensor (..., P, M)
+            The encoder means.
+        """
         return X @ self.W_enc.transpose(-1, -2) / math.sqrt(X.shape[-1])
 
     def objective(self, X, beta, lam):
-        """The training objective (:func:`vae_objective`) on the samples X."""
+        """The training objective (:func:`vae_objective`) on the samples X.
+
+        Parameters
+        ----------
+        X : Tensor (..., P, N)
+            The samples, one per row.
+        beta : float or Tensor
+            Weight of the KL term.
+        lam : float or Tensor
+            Weight decay on encoder and decoder.
+
+        Returns
+        -------
+        Tensor (...)
+            The objective L of each model of the batch.
+        """
         return vae_objective(X, self.W, self.W_enc, self.D, beta, lam)
 
 
@@ -164,6 +228,11 @@ def objective_from_products(theta, cw, ce, P, beta, lam):
         them, which is what makes :func:`symrep.simulate.train` cheap per iteration.
     P, beta, lam : Tensor (B,) or float
         Numbers of samples and model parameters of each run.
+
+    Returns
+    -------
+    Tensor (B,)
+        The objective of each run, per N, without the data's constant term.
     """
     N = cw.shape[-1]
     w, e, log_d = theta[:, :N], theta[:, N : 2 * N], theta[:, 2 * N]
@@ -177,7 +246,22 @@ def objective_from_products(theta, cw, ce, P, beta, lam):
 
 
 def gradient_from_products(theta, cw, ce, P, beta, lam):
-    """Gradient of :func:`objective_from_products` with respect to theta, shape (B, 2N+1)."""
+    """Gradient of :func:`objective_from_products` with respect to theta, shape (B, 2N+1).
+
+    Parameters
+    ----------
+    theta : Tensor (B, 2N + 1)
+        Each row (W, W~, log D).
+    cw, ce : Tensor (B, N)
+        C W and C W~ with C = X^T X / N.
+    P, beta, lam : Tensor (B,) or float
+        Numbers of samples and model parameters of each run.
+
+    Returns
+    -------
+    Tensor (B, 2N + 1)
+        The gradient, per N, in the layout of theta.
+    """
     N = cw.shape[-1]
     w, e, D = theta[:, :N], theta[:, N : 2 * N], theta[:, 2 * N].exp()
     Q = (w * w).sum(1, keepdim=True) / N
@@ -195,6 +279,22 @@ def unpack_units(theta, N, M):
 
     The layout: W row-major, then W~ row-major, then log D. For M = 1 it is the layout
     (W, W~, log D) of :func:`objective_from_products`.
+
+    Parameters
+    ----------
+    theta : Tensor (B, 2NM + M)
+        The flat parameters of B models.
+    N : int
+        Data dimension.
+    M : int
+        Number of latent units.
+
+    Returns
+    -------
+    W : Tensor (B, N, M)
+    W_enc : Tensor (B, M, N)
+    log_D : Tensor (B, M)
+        Views of theta (no copy).
     """
     B = theta.shape[0]
     nm = N * M
@@ -219,6 +319,11 @@ def objective_from_unit_products(theta, cw, ce, P, beta, lam, M):
         Numbers of samples and model parameters of each run.
     M : int
         Number of latent units.
+
+    Returns
+    -------
+    Tensor (B,)
+        The objective of each run, per N, without the data's constant term.
     """
     B, N = theta.shape[0], cw.shape[-1] // M
     W, E, log_d = unpack_units(theta, N, M)
@@ -242,6 +347,22 @@ def gradient_from_unit_products(theta, cw, ce, P, beta, lam, M):
     ``dL/dW~ = -(C W)^T + (Q + beta) W~ C + lam W~`` and
     ``dL/dlog D_i = P (D_i (Q_ii + beta) - beta) / 2``, all divided by N; shape
     (B, 2NM + M).
+
+    Parameters
+    ----------
+    theta : Tensor (B, 2NM + M)
+        Each row (W, W~, log D), see :func:`unpack_units`.
+    cw, ce : Tensor (B, N M)
+        C W and C W~^T (N x M each), flattened row-major.
+    P, beta, lam : Tensor (B,) or float
+        Numbers of samples and model parameters of each run.
+    M : int
+        Number of latent units.
+
+    Returns
+    -------
+    Tensor (B, 2NM + M)
+        The gradient, per N, in the layout of theta.
     """
     B, N = theta.shape[0], cw.shape[-1] // M
     W, E, log_d = unpack_units(theta, N, M)
@@ -265,6 +386,26 @@ def gradient_norm(X, W, W_enc, D, beta, lam):
     The gradient is taken with respect to (W, W~, log D), the variables the trainers
     use; dividing by sqrt(N) makes the value O(1) away from a stationary point. W has
     shape (N,) or (N, M), W_enc (N,) or (M, N) and D is a number or has shape (M,).
+
+    Parameters
+    ----------
+    X : array_like (P, N)
+        The data.
+    W : ndarray (N,) or (N, M)
+        Decoder weights.
+    W_enc : ndarray (N,) or (M, N)
+        Encoder weights W~.
+    D : float or ndarray (M,)
+        Encoder variances.
+    beta : float
+        Weight of the KL term.
+    lam : float
+        Weight decay.
+
+    Returns
+    -------
+    float
+        ||grad L|| / sqrt(N).
     """
     X = torch.as_tensor(X, dtype=torch.float64)
     N = X.shape[-1]

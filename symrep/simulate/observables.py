@@ -81,7 +81,18 @@ class SimulationResult:
     grad_norm: float = 0.0
 
     def as_dict(self, weights=False):
-        """Plain dict (JSON-friendly); the weights only with ``weights=True``."""
+        """Plain dict (JSON-friendly); the weights only with ``weights=True``.
+
+        Parameters
+        ----------
+        weights : bool, optional
+            Include the weights W and W_enc as nested lists (default False).
+
+        Returns
+        -------
+        dict
+            The fields of the result by name; ``params`` as a dict.
+        """
         out = asdict(self)
         if weights:
             out["W"], out["W_enc"] = self.W.tolist(), self.W_enc.tolist()
@@ -95,6 +106,18 @@ class SimulationResult:
         The numbers are copied, not recomputed; the phase of the one unit follows
         :func:`unit_phases` with the given floors (default :data:`Q_FLOOR`,
         :data:`COS_FLOOR`).
+
+        Parameters
+        ----------
+        q_floor : float, optional
+            Smallest Q of a non-collapsed unit (default :data:`Q_FLOOR`).
+        cos_floor : float, optional
+            Smallest cosine to the feature of a learning unit (default :data:`COS_FLOOR`).
+
+        Returns
+        -------
+        MatrixSimulationResult
+            The one-unit model with M = M* = 1.
         """
         m, Q = np.array([[self.m]]), np.array([[self.Q]])
         params = dict(self.params)
@@ -156,6 +179,13 @@ def observables_from_weights(X, W0, W, W_enc, D, *, beta, lam, rho, eta, log_D=N
         rate and the KL then stay exact where D itself underflows to 0.
     **info
         Extra fields of :class:`SimulationResult` (method, converged, n_iter, grad_norm).
+
+    Returns
+    -------
+    SimulationResult
+        Order parameters (m, d, Q, E, R), eg, the objective and free energy, and the
+        rates, distortions and posterior mismatches on the training set and under the
+        data distribution; the sign of (W, W~) is fixed by m >= 0.
 
     Raises
     ------
@@ -283,6 +313,20 @@ def signal_recovery_error(m, Q, rho):
     entries are non-negative, so a full assignment is best). Solved exactly by
     :func:`scipy.optimize.linear_sum_assignment`. For M = M* = 1 it is
     rho - 2 sqrt(rho) |m| + Q.
+
+    Parameters
+    ----------
+    m : array_like (M, M*)
+        Overlaps m_{ik} = W_i . W0_k / N of unit i with feature k (a scalar for one of each).
+    Q : array_like (M, M)
+        W^T W / N (only its trace is used).
+    rho : float or array_like (M*,)
+        The strengths of the features.
+
+    Returns
+    -------
+    float
+        eg.
     """
     from scipy.optimize import linear_sum_assignment
 
@@ -374,7 +418,18 @@ class MatrixSimulationResult:
 
     def as_dict(self, weights=False):
         """Plain dict (JSON-friendly: matrices as nested lists); the weights only with
-        ``weights=True``."""
+        ``weights=True``.
+
+        Parameters
+        ----------
+        weights : bool, optional
+            Include the weights W and W_enc as nested lists (default False).
+
+        Returns
+        -------
+        dict
+            The fields of the result by name, arrays as nested lists.
+        """
         out = {}
         for name in UNIT_RESULT_FIELDS:
             value = getattr(self, name)
