@@ -35,9 +35,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from dataclasses import dataclass
-
-import numpy as np
 
 __all__ = [
     "Interval",
@@ -108,9 +107,29 @@ def _range_error(name: str, value, where: str = "") -> ValueError:
     )
 
 
+def _is_bool(value) -> bool:
+    """A Python or NumPy bool (NumPy is not imported for it: ``symrep --help`` shows the
+    ranges of this module without loading NumPy)."""
+    if isinstance(value, bool):
+        return True
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(value, np.bool_)
+
+
 def _is_real_scalar(value) -> bool:
     # bool is an Integral in Python; a flag passed as a parameter is a bug, not a number.
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    return isinstance(value, numbers.Real) and not _is_bool(value)
+
+
+def _scalar(value):
+    """A 0-d array (``np.array(2.0)``) as the number it holds; anything else unchanged."""
+    if getattr(value, "ndim", None) == 0 and getattr(value, "shape", None) == () and \
+            callable(getattr(value, "item", None)) and not _is_real_scalar(value):
+        try:
+            return value.item()
+        except Exception:  # not an array after all: checked as it is
+            return value
+    return value
 
 
 def check_parameter(name: str, value, *, allow_array: bool = False):
@@ -143,16 +162,19 @@ def check_parameter(name: str, value, *, allow_array: bool = False):
             f"unknown parameter {name!r}; expected one of {', '.join(PARAMETER_RANGES)}"
         )
     rule = PARAMETER_RANGES[name]
+    value = _scalar(value)
     if _is_real_scalar(value):
         try:
             x = float(value)
-        except OverflowError:  # a Python int (or Fraction) beyond the float range
+        except (OverflowError, TypeError):  # an int beyond the float range; an odd Real
             raise _range_error(name, value) from None
         if not (math.isfinite(x) and rule.contains(x)):
             raise _range_error(name, value)
         return x
-    if not allow_array or isinstance(value, (str, bytes, bool, np.bool_)) or value is None:
+    if not allow_array or isinstance(value, (str, bytes)) or _is_bool(value) or value is None:
         raise ValueError(f"{name} must be a real number in {rule}, got {_show(value)}")
+    import numpy as np
+
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged sequences and the like
@@ -179,7 +201,7 @@ def check_parameters(*, allow_array: bool = False, **params):
 
 def check_positive_int(name: str, value) -> int:
     """Validate a count such as ``N``, ``P`` or the number of seeds (an integer >= 1)."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+    if isinstance(value, numbers.Integral) and not _is_bool(value):
         if value >= 1:
             return int(value)
     raise ValueError(f"{name} = {_show(value)} is invalid: {name} must be a positive integer")
@@ -193,7 +215,7 @@ def check_seed(seed, name: str = "seed"):
     """Validate a random seed: ``None`` or an integer in [0, 2**63 - 1]."""
     if seed is None:
         return None
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)):
+    if isinstance(seed, numbers.Integral) and not _is_bool(seed):
         if 0 <= seed <= MAX_SEED:
             return int(seed)
     raise ValueError(f"{name} = {_show(seed)} is invalid: {name} must be None or an integer "

@@ -94,6 +94,33 @@ def test_arrays_are_rejected_unless_allowed():
         check_parameter("alpha", [], allow_array=True)
 
 
+def test_zero_dimensional_arrays_are_the_numbers_they_hold():
+    # np.array(2.0) is a number to NumPy (and to the solvers): accepted as 2.0
+    assert check_parameter("rho", np.array(2.0)) == 2.0
+    assert type(check_parameter("rho", np.array(2.0))) is float
+    assert check_parameter("alpha", np.array(3)) == 3.0
+    assert check_parameters(rho=np.array(2.0), allow_array=True)["rho"] == 2.0
+    for bad in (np.array(-1.0), np.array(np.nan), np.array(True), np.array("2")):
+        with pytest.raises(ValueError, match="rho"):
+            check_parameter("rho", bad)
+
+
+def test_non_numbers_are_a_value_error_naming_the_parameter():
+    import datetime
+    import fractions
+
+    import symrep
+
+    for value in (datetime.timedelta(1), np.timedelta64(1, "D"), 1j, object(),
+                  np.array(datetime.timedelta(1)), fractions.Fraction(10**400, 3)):
+        with pytest.raises(ValueError, match="alpha"):
+            check_parameter("alpha", value)
+    with pytest.raises(ValueError, match="^alpha"):
+        symrep.solve(alpha=datetime.timedelta(1), beta=0.5, lam=1.0)
+    assert symrep.solve(alpha=1.0, beta=0.5, lam=1.0, rho=np.array(2.0)) == \
+        symrep.solve(alpha=1.0, beta=0.5, lam=1.0, rho=2.0)
+
+
 def test_message_names_value_and_range():
     with pytest.raises(ValueError) as info:
         check_parameter("lam", -0.5)
