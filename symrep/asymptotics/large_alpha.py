@@ -68,6 +68,18 @@ class LargeAlphaExpansion:
         """``order0 + order1 / alpha`` (order=1) or ``order0`` (order=0) of a quantity.
 
         ``name`` is an observable name or an order-parameter name ("Q", "m", ...).
+
+        Parameters
+        ----------
+        name : str
+            An observable name (a key of ``observables``) or an order-parameter name.
+        order : {0, 1}, optional
+            0 for the leading order only, 1 (default) to add the first correction.
+
+        Returns
+        -------
+        sympy.Expr
+            The truncated series in 1/alpha.
         """
         if name in self.observables:
             zeroth, first = self.observables[name]
@@ -213,13 +225,19 @@ def large_alpha_expansion() -> LargeAlphaExpansion:
     """
     from symrep.numeric.codegen import load_or_generate
 
-    module = load_or_generate("large_alpha", _cache_key(), _build_source,
+    module = load_or_generate("large_alpha", _cache_key, _build_source,
                               shipped_key=_cache_key(versions=False))
     return _from_module(module)
 
 
 def derive_large_alpha_expansion() -> LargeAlphaExpansion:
     """Derive the expansion with SymPy (no cache); see :func:`large_alpha_expansion`.
+
+    Returns
+    -------
+    LargeAlphaExpansion
+        Leading order, first correction and observables of the learning branch, the
+        collapsed branch's observables and the free-energy gap between the two.
 
     Examples
     --------

@@ -29,7 +29,13 @@ __all__ = ["rd_curve_limit", "shannon_rate_distortion", "rd_limit_difference",
 
 
 def source_variance() -> sp.Expr:
-    """Variance of the one-dimensional source x . W0 / sqrt(N): rho + eta."""
+    """Variance of the one-dimensional source x . W0 / sqrt(N): rho + eta.
+
+    Returns
+    -------
+    sympy.Expr
+        rho + eta.
+    """
     return S.rho + S.eta
 
 
@@ -37,6 +43,18 @@ def shannon_rate_distortion(distortion=S.Dcal, variance=None) -> sp.Expr:
     """Shannon's R(D) (nats) of a Gaussian source, distortion = half squared error.
 
     Valid on 0 < distortion <= variance/2 (beyond it the rate is zero).
+
+    Parameters
+    ----------
+    distortion : sympy.Expr, optional
+        The distortion D (default the symbol Dcal).
+    variance : sympy.Expr, optional
+        Variance of the source (default :func:`source_variance`, rho + eta).
+
+    Returns
+    -------
+    sympy.Expr
+        log(variance / (2 distortion)) / 2.
     """
     variance = source_variance() if variance is None else variance
     return sp.log(variance / (2 * distortion)) / 2
@@ -63,7 +81,13 @@ def rd_curve_limit() -> tuple:
 
 
 def rd_limit_difference() -> sp.Expr:
-    """VAE limit minus Shannon's R(D), simplified by SymPy (the proof: it is zero)."""
+    """VAE limit minus Shannon's R(D), simplified by SymPy (the proof: it is zero).
+
+    Returns
+    -------
+    sympy.Expr
+        The simplified difference of the two rates at the VAE's distortion (zero).
+    """
     D, rate = rd_curve_limit()
     return sp.simplify(sp.expand_log(rate - shannon_rate_distortion(D), force=True))
 

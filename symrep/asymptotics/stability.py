@@ -70,6 +70,16 @@ def mode_objective(model=None) -> sp.Expr:
     ----------
     model : LinearVAE, optional
         A model with one latent unit (default ``LinearVAE()``).
+
+    Returns
+    -------
+    sympy.Expr
+        The objective per N in omega, omegatilde, s and the model's parameters.
+
+    Raises
+    ------
+    ValueError
+        If the model has more than one latent unit.
     """
     from symrep.model import LinearVAE
 
@@ -189,6 +199,16 @@ def collapse_threshold_at(alpha=None):
     With ``alpha`` given (a number or symbol) it is substituted. Below the spectral
     transition (alpha rho^2 <= eta^2) the relevant threshold is the bulk edge one,
     :attr:`ModeStability.edge_threshold`.
+
+    Parameters
+    ----------
+    alpha : number or sympy.Expr, optional
+        The value substituted for alpha; None (default) keeps the symbol.
+
+    Returns
+    -------
+    sympy.Expr
+        beta_c as an expression of (alpha,) lam, rho and eta.
     """
     expr = collapsed_stability().spike_threshold
     return expr if alpha is None else expr.subs(S.alpha, alpha)
@@ -255,11 +275,29 @@ def rs_collapsed_block(alpha, beta, lam, rho=1.0, eta=1.0):
     equations). At the collapsed point (m, d) decouple from the other unknowns (f is even
     in (m, d)), so this block alone decides the stability against learning.
 
+    Parameters
+    ----------
+    alpha : float or array_like
+        Sample complexity P / N.
+    beta : float or array_like
+        Weight of the KL term.
+    lam : float or array_like
+        Weight decay.
+    rho : float or array_like, optional
+        Signal strength (default 1).
+    eta : float or array_like, optional
+        Noise strength (default 1).
+
     Returns
     -------
     ndarray (..., 2, 2)
         NaN where the collapsed saddle point does not exist (below the bulk-edge
         threshold, where the RS solution is the overfitting one).
+
+    Raises
+    ------
+    ValueError
+        If a parameter is outside its allowed range.
     """
     from symrep.numeric.compiled import stacked
     from symrep.numeric.system import generated
@@ -278,7 +316,27 @@ def rs_collapsed_block(alpha, beta, lam, rho=1.0, eta=1.0):
 
 
 def rs_collapsed_eigenvalues(alpha, beta, lam, rho=1.0, eta=1.0):
-    """Eigenvalues (ascending) of :func:`rs_collapsed_block`; the lower one decides."""
+    """Eigenvalues (ascending) of :func:`rs_collapsed_block`; the lower one decides.
+
+    Parameters
+    ----------
+    alpha : float or array_like
+        Sample complexity P / N.
+    beta : float or array_like
+        Weight of the KL term.
+    lam : float or array_like
+        Weight decay.
+    rho : float or array_like, optional
+        Signal strength (default 1).
+    eta : float or array_like, optional
+        Noise strength (default 1).
+
+    Returns
+    -------
+    ndarray (..., 2)
+        The two eigenvalues in ascending order; NaN where the collapsed saddle point does
+        not exist.
+    """
     block = rs_collapsed_block(alpha, beta, lam, rho, eta)
     ok = np.all(np.isfinite(block), axis=(-2, -1))
     eig = np.full(block.shape[:-1], np.nan)

@@ -65,12 +65,30 @@ NP = types.SimpleNamespace(sqrt=np.sqrt, log1p=np.log1p,
 
 
 def MP():
-    """mpmath namespace at the current ``mpmath.mp`` precision (object arrays)."""
+    """mpmath namespace at the current ``mpmath.mp`` precision (object arrays).
+
+    Returns
+    -------
+    types.SimpleNamespace
+        ``sqrt``, ``log1p``, ``asarray``, ``zero``, ``one``, ``eps`` and ``bisect_steps``
+        for mpmath numbers in object arrays, at the precision current when it is called.
+    """
     return _mp_namespace()
 
 
 def spectral_edges(alpha, rho, eta, xp=NP):
     """Top of the noise bulk, top eigenvalue of the spike and the squared overlap.
+
+    Parameters
+    ----------
+    alpha : array_like
+        Sample complexity P / N.
+    rho : array_like
+        Signal strength.
+    eta : array_like
+        Noise strength.
+    xp : namespace, optional
+        :data:`NP` (float64, default) or :func:`MP` (mpmath object arrays).
 
     Returns
     -------
@@ -105,6 +123,17 @@ def stationary_y(s, beta, p, xp=NP):
     The cubic is split into monotone pieces at its critical points; each piece with a
     sign change on [beta, s (1 + p/beta)] holds exactly one root, found by Newton steps
     kept inside the shrinking bracket (bisection when a step would leave it).
+
+    Parameters
+    ----------
+    s : array_like
+        Top eigenvalue of the sample covariance the unit sits on (spike or bulk edge).
+    beta : array_like
+        Weight of the KL term.
+    p : array_like
+        lam / (alpha s), the weight decay per sample relative to s.
+    xp : namespace, optional
+        :data:`NP` (float64, default) or :func:`MP` (mpmath object arrays).
 
     Returns
     -------
@@ -253,6 +282,19 @@ def closed_form_solution(alpha, beta, lam, rho=1.0, eta=1.0):
     code (the same RS free energy the solver uses); the candidates themselves come from
     the formulas above only.
 
+    Parameters
+    ----------
+    alpha : float or array_like
+        Sample complexity P / N.
+    beta : float or array_like
+        Weight of the KL term.
+    lam : float or array_like
+        Weight decay.
+    rho : float or array_like, optional
+        Signal strength (default 1).
+    eta : float or array_like, optional
+        Noise strength (default 1).
+
     Returns
     -------
     dict
@@ -294,10 +336,32 @@ def closed_form_mp(alpha, beta, lam, rho=1.0, eta=1.0, dps=50, newton_steps=8):
     solver: its residual (far below 1e-30 at 50 digits) certifies that the closed forms
     solve the generated RS equations exactly.
 
+    Parameters
+    ----------
+    alpha : float
+        Sample complexity P / N.
+    beta : float
+        Weight of the KL term.
+    lam : float
+        Weight decay.
+    rho : float, optional
+        Signal strength (default 1).
+    eta : float, optional
+        Noise strength (default 1).
+    dps : int, optional
+        Decimal digits of the arithmetic (default 50).
+    newton_steps : int, optional
+        Newton steps of the polish on the RS equations (default 8).
+
     Returns
     -------
     dict
         As :func:`symrep.numeric.highprec.solve_mp`.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is outside its allowed range.
     """
     import mpmath
 
