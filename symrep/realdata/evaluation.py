@@ -62,9 +62,23 @@ def heldout_metrics(result, X_test, *, batch_size=1024, seed=0):
 def generate(result, n, seed=0):
     """Decoder means at n latents z ~ N(0, I), the same latents for every run.
 
+    Parameters
+    ----------
+    result : TrainingResult
+        The trained VAEs (:func:`symrep.realdata.training.train_vaes`).
+    n : int
+        Number of latents (>= 1).
+    seed : int, optional
+        Seed of the latents (default 0).
+
     Returns
     -------
     Tensor (R, n, N), float32, on the CPU
+
+    Raises
+    ------
+    ValueError
+        If ``result`` is not a TrainingResult, or n or seed is invalid.
     """
     result = _check_result(result)
     n = check_positive_int("n", n)

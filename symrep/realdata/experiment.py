@@ -111,6 +111,18 @@ class ExperimentSettings:
     threads: int = 1
 
     def with_(self, **changes):
+        """A copy of the settings with some fields changed.
+
+        Parameters
+        ----------
+        **changes
+            New values of fields, by name (as for :func:`dataclasses.replace`).
+
+        Returns
+        -------
+        ExperimentSettings
+            The new settings; this one is unchanged.
+        """
         return replace(self, **changes)
 
 
@@ -189,7 +201,20 @@ def collapse_beta(betas, rate, fraction=RATE_FRACTION):
 
 
 def best_grid_beta(betas, values):
-    """The grid beta of the smallest finite value."""
+    """The grid beta of the smallest finite value.
+
+    Parameters
+    ----------
+    betas : array_like (n,)
+        The beta grid.
+    values : array_like (n,)
+        A value per beta (NaN ignored).
+
+    Returns
+    -------
+    float
+        The beta of the smallest value.
+    """
     values = np.asarray(values, float)
     return float(np.asarray(betas, float)[int(np.nanargmin(values))])
 
@@ -248,7 +273,22 @@ def exact_linear_vaes(X, betas, *, latent, seed=0, lam=0.0):
 
 
 def split_data(X, n_test, seed=12345):
-    """(held-out set, training pool): a fixed random permutation of the rows of X."""
+    """(held-out set, training pool): a fixed random permutation of the rows of X.
+
+    Parameters
+    ----------
+    X : Tensor (P, N)
+        The samples, one per row.
+    n_test : int
+        Number of held-out samples.
+    seed : int, optional
+        Seed of the permutation (default 12345), the same for every experiment.
+
+    Returns
+    -------
+    heldout : Tensor (n_test, N)
+    pool : Tensor (P - n_test, N)
+    """
     import torch
 
     order = torch.as_tensor(np.random.default_rng(seed).permutation(X.shape[0]))
@@ -258,7 +298,22 @@ def split_data(X, n_test, seed=12345):
 def beta_grid(settings, eta, upper):
     """The beta grid of an experiment: logarithmic from ``beta_range[0] * eta`` to
     ``beta_range[1] * upper`` plus ``n_betas_near`` points over ``near_range * upper``
-    (``upper`` = rho_1 + eta, the predicted collapse threshold)."""
+    (``upper`` = rho_1 + eta, the predicted collapse threshold).
+
+    Parameters
+    ----------
+    settings : ExperimentSettings
+        ``beta_range``, ``n_betas``, ``near_range`` and ``n_betas_near`` of the grid.
+    eta : float
+        The estimated noise strength.
+    upper : float
+        rho_1 + eta.
+
+    Returns
+    -------
+    ndarray
+        The sorted, distinct betas.
+    """
     wide = np.geomspace(settings.beta_range[0] * eta, settings.beta_range[1] * upper,
                         settings.n_betas)
     near = (np.geomspace(settings.near_range[0] * upper, settings.near_range[1] * upper,
@@ -445,7 +500,20 @@ SUMMARY_COLUMNS = ("kind", "alpha", "P", "collapse_measured", "collapse_theory_r
 
 
 def output_files(out, dataset):
-    """The files an experiment writes into the folder ``out``, by role."""
+    """The files an experiment writes into the folder ``out``, by role.
+
+    Parameters
+    ----------
+    out : str or Path
+        The output folder.
+    dataset : str
+        The dataset's name (part of every file name).
+
+    Returns
+    -------
+    dict of str to Path
+        ``figure``, ``figure_pdf``, ``spectrum``, ``runs`` and ``summary``.
+    """
     from pathlib import Path
 
     out = Path(out)
@@ -460,6 +528,18 @@ def write_outputs(result, out):
 
     Every file is written to a temporary name and renamed into place. Returns the
     paths (see :func:`output_files`).
+
+    Parameters
+    ----------
+    result : RealDataResult
+        The experiment's result.
+    out : str or Path
+        The output folder (it must exist).
+
+    Returns
+    -------
+    dict of str to Path
+        The files written, by role (see :func:`output_files`).
     """
     import matplotlib.pyplot as plt
 
@@ -487,7 +567,18 @@ def write_outputs(result, out):
 
 
 def summary_lines(result):
-    """The summary as aligned text lines (what ``symrep realdata`` prints)."""
+    """The summary as aligned text lines (what ``symrep realdata`` prints).
+
+    Parameters
+    ----------
+    result : RealDataResult
+        The experiment's result.
+
+    Returns
+    -------
+    list of str
+        A header of comment lines, then one line per (kind, alpha).
+    """
     spec = result.spectrum
     lines = [f"# {result.dataset}: eta = {spec.eta:.4g} ({result.settings.spectrum_method} "
              f"estimate), rho = "

@@ -91,24 +91,74 @@ class FeatureNetwork(nn.Module):
 
     @property
     def heldout_accuracy(self):
+        """Classification accuracy on the held-out images, measured when the network was trained."""
         return float(self.accuracy_)
 
     def features(self, x):
-        """Feature vectors (n, num_features), float32, of images (n, C, H, W) or (n, N)."""
+        """Feature vectors (n, num_features), float32, of images (n, C, H, W) or (n, N).
+
+        Parameters
+        ----------
+        x : Tensor (n, C, H, W) or (n, N)
+            Images, or their flattened pixels.
+
+        Returns
+        -------
+        Tensor (n, num_features)
+            The feature vectors.
+        """
         x = x.reshape(x.shape[0], -1).to(self.pixel_mean.dtype)
         return self.body((x - self.pixel_mean) / self.pixel_scale)
 
     def logits(self, x):
-        """Class scores of the training task, (n, n_classes)."""
+        """Class scores of the training task, (n, n_classes).
+
+        Parameters
+        ----------
+        x : Tensor (n, C, H, W) or (n, N)
+            Images, or their flattened pixels.
+
+        Returns
+        -------
+        Tensor (n, n_classes)
+            The class scores.
+        """
         return self.head(self.features(x))
 
     def forward(self, x):
-        """Features in float64 (the Frechet distance is computed in that precision)."""
+        """Features in float64 (the Frechet distance is computed in that precision).
+
+        Parameters
+        ----------
+        x : Tensor (n, C, H, W) or (n, N)
+            Images, or their flattened pixels.
+
+        Returns
+        -------
+        Tensor (n, num_features), float64
+            The feature vectors.
+        """
         return self.features(x).double()
 
     @classmethod
     def from_state_dict(cls, state):
-        """Rebuild a network from its state_dict (the sizes are read off the weights)."""
+        """Rebuild a network from its state_dict (the sizes are read off the weights).
+
+        Parameters
+        ----------
+        state : dict
+            A state_dict of a :class:`FeatureNetwork` (with its ``image_shape_`` buffer).
+
+        Returns
+        -------
+        FeatureNetwork
+            The network, in evaluation mode.
+
+        Raises
+        ------
+        ValueError
+            If the image shape and the input size of the weights disagree.
+        """
         hidden, N = state["body.0.weight"].shape
         net = cls(tuple(int(s) for s in state["image_shape_"]), state["head.weight"].shape[0],
                   hidden=hidden, n_features=state["body.2.weight"].shape[0])
@@ -222,7 +272,23 @@ def train_feature_network(name, X, labels, image_shape, *, hidden=128,
 
 
 def shipped_weights_path(name):
-    """Path of the shipped weights of data set ``name`` (one of :data:`SHIPPED`)."""
+    """Path of the shipped weights of data set ``name`` (one of :data:`SHIPPED`).
+
+    Parameters
+    ----------
+    name : str
+        The data set.
+
+    Returns
+    -------
+    Path
+        The weights file inside the package.
+
+    Raises
+    ------
+    ValueError
+        If no network is shipped for ``name``.
+    """
     if name not in SHIPPED:
         raise ValueError(f"name = {name!r} is invalid: shipped feature networks are "
                          f"{', '.join(SHIPPED)}")
@@ -230,7 +296,18 @@ def shipped_weights_path(name):
 
 
 def load_feature_network(path):
-    """Load a feature network from a state_dict file written by ``torch.save``."""
+    """Load a feature network from a state_dict file written by ``torch.save``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (loaded on the CPU, weights only).
+
+    Returns
+    -------
+    FeatureNetwork
+        The network, in evaluation mode.
+    """
     return FeatureNetwork.from_state_dict(torch.load(path, map_location="cpu",
                                                      weights_only=True))
 
@@ -340,7 +417,19 @@ def _regenerate(name, out=None):
 
 
 def main(argv=None):
-    """``python -m symrep.realdata.features --dataset digits``: regenerate shipped weights."""
+    """``python -m symrep.realdata.features --dataset digits``: regenerate shipped weights.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command-line arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 2 for bad input, 1 for a failed file operation, 130
+        on Ctrl-C.
+    """
     parser = argparse.ArgumentParser(prog="python -m symrep.realdata.features",
                                      description="Train a shipped feature network and "
                                      "write its weights.")

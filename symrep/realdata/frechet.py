@@ -37,12 +37,24 @@ _FEATURE_CHOICES = ("auto", "inception", "network")
 
 
 def inception_weights_path():
-    """Where torch-fidelity keeps its Inception weights: the torch hub checkpoints folder."""
+    """Where torch-fidelity keeps its Inception weights: the torch hub checkpoints folder.
+
+    Returns
+    -------
+    Path
+        The expected file of the Inception weights (it may not exist).
+    """
     return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_WEIGHTS
 
 
 def inception_available():
-    """True when torch_fidelity is installed and the Inception weights are present locally."""
+    """True when torch_fidelity is installed and the Inception weights are present locally.
+
+    Returns
+    -------
+    bool
+        Whether Inception features can be computed offline.
+    """
     return (importlib.util.find_spec("torch_fidelity") is not None
             and inception_weights_path().is_file())
 
@@ -75,6 +87,26 @@ def resolve_features(features, dataset, image_shape):
     network of ``dataset`` (:func:`symrep.realdata.features.feature_network`). A module
     must have an int attribute ``num_features`` and map images (n, C, H, W) to features
     (n, num_features).
+
+    Parameters
+    ----------
+    features : {"auto", "inception", "network"} or torch.nn.Module
+        The feature extractor to use.
+    dataset : str
+        The data set, whose feature network "network" (and "auto" without Inception) loads.
+    image_shape : tuple of int
+        (C, H, W) of the images.
+
+    Returns
+    -------
+    torch.nn.Module
+        A module mapping images (n, C, H, W) to features (n, num_features).
+
+    Raises
+    ------
+    ValueError
+        If ``features`` is none of the choices, a module without ``num_features``, or
+        "inception" where torch_fidelity or its weights are missing.
     """
     if isinstance(features, nn.Module):
         if not isinstance(getattr(features, "num_features", None), int):

@@ -149,7 +149,13 @@ class RealDataTask:
             object.__setattr__(self, "root", str(self.root))
 
     def key(self) -> tuple:
-        """The task's identity as plain values (every field but ``root``)."""
+        """The task's identity as plain values (every field but ``root``).
+
+        Returns
+        -------
+        tuple
+            ``betas`` and the values of :data:`TASK_FIELDS`.
+        """
         return tuple(getattr(self, name) for name in ("betas", *TASK_FIELDS))
 
     def run(self):
@@ -199,7 +205,14 @@ class RealDataTask:
         return record
 
     def seconds(self):
-        """Estimated run time: MLP-sized training, per sample and epoch of every VAE."""
+        """Estimated run time: MLP-sized training, per sample and epoch of every VAE.
+
+        Returns
+        -------
+        float
+            Seconds on one CPU thread (a scale for scheduling, not a promise): the exact
+            linear VAEs a fixed small cost per beta, convolutional VAEs four times an MLP.
+        """
         if self.kind == "linear" and self.linear_exact:
             return 0.05 * len(self.betas)
         from symrep.realdata.datasets import image_shape
@@ -210,7 +223,22 @@ class RealDataTask:
 
     @classmethod
     def open_store(cls, path, tasks, settings=None):
-        """The store of a grid of such tasks: :class:`RealDataStore`."""
+        """The store of a grid of such tasks: :class:`RealDataStore`.
+
+        Parameters
+        ----------
+        path : str or Path
+            The Zarr store.
+        tasks : sequence of RealDataTask
+            The grid's tasks, all with the same ``betas``.
+        settings : dict, optional
+            What defines the experiment beyond its tasks (data set, spectrum estimate).
+
+        Returns
+        -------
+        RealDataStore
+            The store, created or opened.
+        """
         return RealDataStore(path, tasks, settings)
 
 

@@ -113,6 +113,16 @@ class Spectrum:
         The density of the nonzero part of the MP law of aspect ratio ``gamma`` and scale
         ``eta`` (it integrates to 1; the atom at zero of gamma > 1 is left out), zero
         outside its support. See :func:`mp_density`.
+
+        Parameters
+        ----------
+        x : float or array_like
+            Eigenvalues at which to evaluate the density.
+
+        Returns
+        -------
+        ndarray
+            The density, of the shape of ``x``.
         """
         return mp_density(x, self.eta, self.gamma)
 
@@ -130,7 +140,25 @@ def _positive(name, value):
 
 
 def mp_edges(eta, gamma):
-    """The edges eta (1 -+ sqrt(gamma))^2 of the MP bulk (the nonzero part)."""
+    """The edges eta (1 -+ sqrt(gamma))^2 of the MP bulk (the nonzero part).
+
+    Parameters
+    ----------
+    eta : float
+        Scale of the bulk (noise strength), > 0.
+    gamma : float
+        Aspect ratio N / P, > 0.
+
+    Returns
+    -------
+    lower, upper : float
+        The edges of the bulk.
+
+    Raises
+    ------
+    ValueError
+        If eta or gamma is not a finite positive number.
+    """
     eta, gamma = _positive("eta", eta), _positive("gamma", gamma)
     return eta * (1 - math.sqrt(gamma)) ** 2, eta * (1 + math.sqrt(gamma)) ** 2
 

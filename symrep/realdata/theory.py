@@ -27,6 +27,18 @@ __all__ = ["theory_strengths", "collapse_threshold_limit", "best_beta_limit",
 def theory_strengths(spectrum, M):
     """The feature strengths the theory of M units uses: the M largest spikes.
 
+    Parameters
+    ----------
+    spectrum : Spectrum
+        The estimated spectrum (:func:`symrep.realdata.spectrum.estimate_spectrum`).
+    M : int
+        Number of latent units.
+
+    Returns
+    -------
+    tuple of float
+        rho_1 >= rho_2 >= ..., at most M of them.
+
     Raises
     ------
     ValueError
@@ -42,13 +54,35 @@ def theory_strengths(spectrum, M):
 
 
 def collapse_threshold_limit(spectrum):
-    """rho_1 + eta: the collapse threshold in beta for alpha -> infinity."""
+    """rho_1 + eta: the collapse threshold in beta for alpha -> infinity.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        The estimated spectrum (:func:`symrep.realdata.spectrum.estimate_spectrum`).
+
+    Returns
+    -------
+    float
+        rho_1 + eta (eta where the spectrum has no spike).
+    """
     return float(spectrum.rho[0]) + float(spectrum.eta) if len(spectrum.rho) else float(
         spectrum.eta)
 
 
 def best_beta_limit(spectrum):
-    """eta: the best beta (lowest signal recovery error) for alpha -> infinity."""
+    """eta: the best beta (lowest signal recovery error) for alpha -> infinity.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        The estimated spectrum (:func:`symrep.realdata.spectrum.estimate_spectrum`).
+
+    Returns
+    -------
+    float
+        eta.
+    """
     return float(spectrum.eta)
 
 
@@ -85,9 +119,27 @@ def best_beta(spectrum, alphas, *, lam=0.0, M=1, grid=97):
     (``grid`` points), and the minimum is refined by a bounded scalar minimisation in
     log beta between the neighbours of the best grid point.
 
+    Parameters
+    ----------
+    spectrum : Spectrum
+        The estimated spectrum (:func:`symrep.realdata.spectrum.estimate_spectrum`).
+    alphas : array_like
+        Sample complexities.
+    lam : float, optional
+        Weight decay (default 0).
+    M : int, optional
+        Number of latent units (default 1).
+    grid : int, optional
+        Points of the beta grid (default 97).
+
     Returns
     -------
     ndarray (len(alphas),)
+
+    Raises
+    ------
+    ValueError
+        If the spectrum has no spike above the bulk.
     """
     from scipy.optimize import minimize_scalar
 
@@ -115,11 +167,29 @@ def best_beta(spectrum, alphas, *, lam=0.0, M=1, grid=97):
 def theory_curves(spectrum, alphas, betas, *, lam=0.0, M=1):
     """The RS optimum on the (alpha, beta) grid at the estimated parameters.
 
+    Parameters
+    ----------
+    spectrum : Spectrum
+        The estimated spectrum (:func:`symrep.realdata.spectrum.estimate_spectrum`).
+    alphas : array_like
+        Sample complexities.
+    betas : array_like
+        Weights of the KL term.
+    lam : float, optional
+        Weight decay (default 0).
+    M : int, optional
+        Number of latent units (default 1).
+
     Returns
     -------
     xarray.Dataset
         :func:`symrep.sweep` with dimensions ``alpha`` and ``beta`` (rate, distortion,
         eg, free energy, the unit states ...).
+
+    Raises
+    ------
+    ValueError
+        If the spectrum has no spike above the bulk.
     """
     import symrep
 

@@ -69,7 +69,26 @@ class TrainingResult:
 
 
 def check_samples(X, name="X", n_inputs=None):
-    """Validate samples: a finite 2-d array (P, N), returned as a float32 tensor (CPU)."""
+    """Validate samples: a finite 2-d array (P, N), returned as a float32 tensor (CPU).
+
+    Parameters
+    ----------
+    X : array_like or Tensor (P, N)
+        The samples, one per row.
+    name : str, optional
+        The parameter name used in error messages (default ``"X"``).
+    n_inputs : int, optional
+        The number of columns X must have (a model's inputs); None: any.
+
+    Returns
+    -------
+    Tensor (P, N), float32, on the CPU
+
+    Raises
+    ------
+    ValueError
+        If X is not a non-empty 2-d array of finite numbers with the required columns.
+    """
     try:
         if isinstance(X, torch.Tensor):
             X = X.detach().to("cpu", torch.float32)
@@ -90,7 +109,27 @@ def check_samples(X, name="X", n_inputs=None):
 
 
 def check_image_shape(image_shape, N, kind="mlp"):
-    """Validate an image shape (C, H, W) against N inputs; None means (N,) (not for conv)."""
+    """Validate an image shape (C, H, W) against N inputs; None means (N,) (not for conv).
+
+    Parameters
+    ----------
+    image_shape : tuple of int or None
+        (C, H, W) or (N,).
+    N : int
+        Number of inputs of the model.
+    kind : {"mlp", "conv", "linear"}, optional
+        The VAE's kind (default "mlp"); "conv" needs (C, H, W).
+
+    Returns
+    -------
+    tuple of int
+        The validated shape.
+
+    Raises
+    ------
+    ValueError
+        If the shape is not of positive integers with product N, or None for "conv".
+    """
     if image_shape is None:
         if kind == "conv":
             raise ValueError("image_shape = None is invalid: the conv VAE needs the image "

@@ -40,7 +40,25 @@ KINDS = ("mlp", "conv", "linear")
 
 
 def run_seeds(seed, n_runs):
-    """Seeds of the runs: ``seed, seed + 1, ...`` for an int, or one per run."""
+    """Seeds of the runs: ``seed, seed + 1, ...`` for an int, or one per run.
+
+    Parameters
+    ----------
+    seed : int or sequence of int
+        The first seed, or one seed per run.
+    n_runs : int
+        Number of runs.
+
+    Returns
+    -------
+    list of int
+        One seed per run.
+
+    Raises
+    ------
+    ValueError
+        If a seed is not an integer in [0, 2**63 - 1], or a sequence has the wrong length.
+    """
     n_runs = check_positive_int("n_runs", n_runs)
     if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
         seeds = [check_seed(seed + r, "seed") for r in range(n_runs)]
@@ -157,15 +175,48 @@ class BatchedVAE(nn.Module, metaclass=abc.ABCMeta):
 
     @abc.abstractmethod
     def encode(self, X):
-        """Encoder mean and log-variance of q(z|x), each (R, B, L)."""
+        """Encoder mean and log-variance of q(z|x), each (R, B, L).
+
+        Parameters
+        ----------
+        X : Tensor (B, N) or (R, B, N)
+            A mini-batch shared by every run, or one per run.
+
+        Returns
+        -------
+        mean, logvar : Tensor (R, B, L)
+            Mean and log-variance of the Gaussian posterior of each sample in each run.
+        """
 
     @abc.abstractmethod
     def decode(self, Z):
-        """Decoder mean of p(x|z), (R, B, N), for latents Z (R, B, L)."""
+        """Decoder mean of p(x|z), (R, B, N), for latents Z (R, B, L).
+
+        Parameters
+        ----------
+        Z : Tensor (R, B, L)
+            Latents of each run.
+
+        Returns
+        -------
+        Tensor (R, B, N)
+            The decoder means.
+        """
 
     @staticmethod
     def kl(mean, logvar):
-        """KL(q(z|x) || N(0, I)) of each sample, (R, B)."""
+        """KL(q(z|x) || N(0, I)) of each sample, (R, B).
+
+        Parameters
+        ----------
+        mean, logvar : Tensor (R, B, L)
+            Mean and log-variance of q(z|x).
+
+        Returns
+        -------
+        Tensor (R, B)
+            The KL divergence of each sample.
+        """
         return 0.5 * (logvar.exp() + mean * mean - 1.0 - logvar).sum(-1)
 
     def _targets(self, X):
@@ -182,6 +233,11 @@ class BatchedVAE(nn.Module, metaclass=abc.ABCMeta):
         noise : Tensor (R, B, L), optional
             Standard normal draws of the reparameterisation ``z = mean + exp(logvar/2)
             noise``; default: drawn from the global torch generator.
+
+        Returns
+        -------
+        Tensor (R, B)
+            The loss of each sample in each run.
         """
         mean, logvar = self.encode(X)
         if noise is None:
@@ -194,11 +250,38 @@ class BatchedVAE(nn.Module, metaclass=abc.ABCMeta):
         return 0.5 * (err * err).sum(-1) + beta * self.kl(mean, logvar)
 
     def loss(self, X, beta, noise=None):
-        """Objective of each run: the mean over the mini-batch of the per-sample loss, (R,)."""
+        """Objective of each run: the mean over the mini-batch of the per-sample loss, (R,).
+
+        Parameters
+        ----------
+        X : Tensor (B, N) or (R, B, N)
+            A mini-batch shared by every run, or one per run.
+        beta : float or Tensor (R,)
+            KL weight of each run.
+        noise : Tensor (R, B, L), optional
+            Standard normal draws of the reparameterisation; default: drawn from the global
+            torch generator.
+
+        Returns
+        -------
+        Tensor (R,)
+            The mean loss of each run.
+        """
         return self.sample_losses(X, beta, noise).mean(-1)
 
     def forward(self, X):
-        """Reconstruction without sampling: ``decoder_mean(encoder_mean(x))``, (R, B, N)."""
+        """Reconstruction without sampling: ``decoder_mean(encoder_mean(x))``, (R, B, N).
+
+        Parameters
+        ----------
+        X : Tensor (B, N) or (R, B, N)
+            A mini-batch shared by every run, or one per run.
+
+        Returns
+        -------
+        Tensor (R, B, N)
+            The reconstructions.
+        """
         return self.decode(self.encode(X)[0])
 
 
@@ -353,6 +436,22 @@ class LinearRealVAE(BatchedVAE):
 
         With ``mu = W~ x / sqrt(N)`` and ``Q = W^T W / N``, the exact loss is
         ``(||x||^2 - 2 x.W mu / sqrt(N) + mu^T Q mu + tr(Q D)) / 2 + beta KL``.
+
+        Parameters
+        ----------
+        X : Tensor (B, N) or (R, B, N)
+            A mini-batch shared by every run, or one per run.
+        beta : float or Tensor (R,)
+            KL weight of each run.
+        noise : Tensor (R, B, L), optional
+            Standard normal draws of the reparameterisation; default: drawn from the global
+            torch generator.
+            Not used by the exact loss.
+
+        Returns
+        -------
+        Tensor (R, B)
+            The loss of each sample in each run.
         """
         if not self.exact:
             return super().sample_losses(X, beta, noise)
