@@ -61,7 +61,18 @@ _ADDITIVE = ("rate", "kl_posterior", "rate_train", "kl_posterior_train", "free_e
 
 def unit_state_name(code: int) -> str:
     """The phase of a unit from its state code: ``"collapsed"``, ``"overfitting"`` or
-    ``"learning feature k"`` (the names of :func:`symrep.simulate.unit_phases`)."""
+    ``"learning feature k"`` (the names of :func:`symrep.simulate.unit_phases`).
+
+    Parameters
+    ----------
+    code : int
+        A unit's state code.
+
+    Returns
+    -------
+    str
+        The phase's name.
+    """
     code = int(code)
     if code == _COLLAPSED:
         return "collapsed"
@@ -423,7 +434,13 @@ class MatrixSolveResult:
         return ", ".join(self.phases)
 
     def as_dict(self):
-        """Plain dict of all attributes, arrays as nested lists (JSON-friendly)."""
+        """Plain dict of all attributes, arrays as nested lists (JSON-friendly).
+
+        Returns
+        -------
+        dict
+            Every field by name.
+        """
         return {k: (v.tolist() if isinstance(v, np.ndarray) else v)
                 for k, v in asdict(self).items()}
 

@@ -61,6 +61,15 @@ class PhaseDiagram:
     def plot(self, ax=None, boundaries=True, legend=True):
         """Draw the phases (colours) and their boundaries (black lines).
 
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; default: a new figure.
+        boundaries : bool, optional
+            Draw the boundary curves (default True).
+        legend : bool, optional
+            Add a legend of the phases' colours (default True).
+
         Returns
         -------
         matplotlib.figure.Figure

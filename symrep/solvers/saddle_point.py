@@ -116,7 +116,13 @@ class SolveResult:
     branches: dict = field(default_factory=dict)
 
     def as_dict(self):
-        """Plain dict of all attributes (JSON-friendly)."""
+        """Plain dict of all attributes (JSON-friendly).
+
+        Returns
+        -------
+        dict
+            Every field by name.
+        """
         return asdict(self)
 
 

@@ -71,7 +71,18 @@ def _grid(axes, shape):
 
 
 def grid_size(shape) -> int:
-    """Number of points of a grid of this shape (a Python int: never overflows)."""
+    """Number of points of a grid of this shape (a Python int: never overflows).
+
+    Parameters
+    ----------
+    shape : sequence of int
+        The grid's shape.
+
+    Returns
+    -------
+    int
+        The product of the lengths.
+    """
     return math.prod(int(s) for s in shape)
 
 
@@ -279,7 +290,20 @@ def solve_chunk(params):
 
 def raise_unsolved(out, flat):
     """Raise :class:`SolverError` for the first point of a solved batch that has no
-    solution (``out`` as :func:`solve_chunk` returns, ``flat`` its parameters)."""
+    solution (``out`` as :func:`solve_chunk` returns, ``flat`` its parameters).
+
+    Parameters
+    ----------
+    out : dict
+        The solved batch, as :func:`solve_chunk` returns it.
+    flat : sequence of array_like
+        The batch's parameters, in the order alpha, beta, lam, rho, eta.
+
+    Raises
+    ------
+    SolverError
+        If a point of the batch has not converged (its parameters in ``diagnostics``).
+    """
     failed = ~np.asarray(out["converged"]).ravel()
     if not failed.any():
         return
@@ -304,6 +328,13 @@ def grid_dataset(dims, coords, axes, fields):
     fields : dict
         ``RESULT_FIELDS``, ``residual``, ``phase`` (codes, any numeric dtype) and
         ``converged`` as arrays of the grid's shape.
+
+    Returns
+    -------
+    xarray.Dataset
+        The sweep: each field as a variable over ``dims`` (the phase as int8 codes,
+        their names in the ``phases`` attribute), the fixed parameters as 0-d
+        coordinates and attributes.
     """
     import xarray as xr
 

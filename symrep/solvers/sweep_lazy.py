@@ -60,7 +60,18 @@ _UNITS_DTYPES = {"unit_state": np.int8, "converged": bool}
 
 
 def is_lazy(value) -> bool:
-    """Whether ``value`` is a Dask collection (a chunked, lazy array)."""
+    """Whether ``value`` is a Dask collection (a chunked, lazy array).
+
+    Parameters
+    ----------
+    value : object
+        Anything.
+
+    Returns
+    -------
+    bool
+        True for a Dask collection; False without importing Dask when it is not loaded.
+    """
     if "dask" not in sys.modules:  # no Dask array can exist: do not pay for the import
         return False
     from dask import is_dask_collection
