@@ -106,6 +106,11 @@ def progress_enabled(progress=None) -> bool:
     progress : bool, optional
         An explicit choice, returned as is; None: when stderr is a terminal and the
         ``"symrep"`` logger passes INFO records (not ``-q``).
+
+    Returns
+    -------
+    bool
+        Whether to show the bar.
     """
     if progress is not None:
         return bool(progress)
@@ -126,6 +131,11 @@ def progress_bar(total, desc, progress=None, unit="it"):
         See :func:`progress_enabled`.
     unit : str
         What a step is.
+
+    Returns
+    -------
+    tqdm.tqdm or None
+        The bar (the caller updates and closes it), or None.
     """
     if total == 0 or not progress_enabled(progress):
         return None

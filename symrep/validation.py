@@ -64,7 +64,18 @@ class Interval:
     high_closed: bool = True
 
     def contains(self, x):
-        """Elementwise membership test (``x`` finite is checked separately)."""
+        """Elementwise membership test (``x`` finite is checked separately).
+
+        Parameters
+        ----------
+        x : float or ndarray
+            The value(s) to test.
+
+        Returns
+        -------
+        bool or ndarray of bool
+            Whether each value lies in the interval.
+        """
         above = (x >= self.low) if self.closed else (x > self.low)
         below = (x <= self.high) if self.high_closed else (x < self.high)
         return above & below
@@ -195,12 +206,47 @@ def check_parameters(*, allow_array: bool = False, **params):
 
     ``check_parameters(alpha=2.0, beta=1.0, lam=0.0)`` returns
     ``{"alpha": 2.0, "beta": 1.0, "lam": 0.0}``; see :func:`check_parameter`.
+
+    Parameters
+    ----------
+    allow_array : bool, optional
+        Accept arrays as well as scalars (default False), as :func:`check_parameter`.
+    **params
+        Parameter values by name (``alpha``, ``beta``, ``lam``, ``rho``, ``eta``).
+
+    Returns
+    -------
+    dict
+        The validated values by name, in the order given.
+
+    Raises
+    ------
+    ValueError
+        For the first invalid value, naming the parameter and its allowed range.
     """
     return {k: check_parameter(k, v, allow_array=allow_array) for k, v in params.items()}
 
 
 def check_positive_int(name: str, value) -> int:
-    """Validate a count such as ``N``, ``P`` or the number of seeds (an integer >= 1)."""
+    """Validate a count such as ``N``, ``P`` or the number of seeds (an integer >= 1).
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name, for the message.
+    value : int
+        The value (a bool is refused).
+
+    Returns
+    -------
+    int
+        The value as a Python int.
+
+    Raises
+    ------
+    ValueError
+        If the value is not an integer >= 1.
+    """
     if isinstance(value, numbers.Integral) and not _is_bool(value):
         if value >= 1:
             return int(value)
@@ -212,7 +258,25 @@ MAX_SEED = 2**63 - 1
 
 
 def check_seed(seed, name: str = "seed"):
-    """Validate a random seed: ``None`` or an integer in [0, 2**63 - 1]."""
+    """Validate a random seed: ``None`` or an integer in [0, 2**63 - 1].
+
+    Parameters
+    ----------
+    seed : int or None
+        The seed.
+    name : str, optional
+        The parameter's name, for the message (default ``"seed"``).
+
+    Returns
+    -------
+    int or None
+        The seed as a Python int, or None.
+
+    Raises
+    ------
+    ValueError
+        If the seed is not None or an integer in [0, 2**63 - 1].
+    """
     if seed is None:
         return None
     if isinstance(seed, numbers.Integral) and not _is_bool(seed):
@@ -227,9 +291,27 @@ def check_finite_float(name: str, value, *, low: float = 0.0, closed: bool = Fal
     """Validate a numeric option (a tolerance, a learning rate, a scale): a finite real
     number above ``low`` (or equal to it with ``closed=True``) and at most ``high``.
 
+    Parameters
+    ----------
+    name : str
+        The option's name, for the message.
+    value : float
+        The value (a bool is refused).
+    low : float, optional
+        Lower bound (default 0), excluded unless ``closed``.
+    closed : bool, optional
+        Whether ``low`` itself is allowed (default False).
+    high : float, optional
+        Upper bound, included (default inf).
+
     Returns
     -------
     float
+
+    Raises
+    ------
+    ValueError
+        If the value is not a finite real number in the interval.
     """
     rule = Interval(low, closed=closed, high=high)
     if _is_real_scalar(value):
