@@ -47,12 +47,12 @@ def source_key(paths, extra=(), *, versions=True) -> str:
     of the modules shipped with the package (:func:`shipped_path`), which a fresh install
     loads whatever versions it has.
     """
-    from importlib.metadata import PackageNotFoundError, version
-
     h = hashlib.sha256()
     for p in sorted(str(p) for p in paths):
         h.update(Path(p).name.encode())
         h.update(Path(p).read_bytes())
+    if versions:  # importlib.metadata costs milliseconds: only for the cache's keys
+        from importlib.metadata import PackageNotFoundError, version
     for pkg in ("sympy", "numpy") if versions else ():
         try:
             h.update(f"{pkg}={version(pkg)}".encode())
@@ -187,8 +187,10 @@ def load_or_generate(name: str, key: str, build, *, shipped_key: str | None = No
     ----------
     name : str
         Stem of the module file.
-    key : str
-        Cache key (see :func:`source_key`).
+    key : str or callable
+        Cache key (see :func:`source_key`), or a function that returns it: called only
+        when the shipped module is not used (the key of the cache reads the installed
+        versions of SymPy and NumPy, which the shipped module does not need).
     build : callable
         Returns the module source; called only when the cache has no valid copy
         (missing, or failing its checksum: truncated, empty, edited or foreign).
@@ -201,14 +203,18 @@ def load_or_generate(name: str, key: str, build, *, shipped_key: str | None = No
     -------
     module
     """
-    module_name = f"_symrep_generated_{name}_{key[:16]}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
     if shipped_key is not None and shipped_path(name, shipped_key).exists():
+        module_name = f"_symrep_shipped_{name}_{shipped_key[:16]}"
+        if module_name in sys.modules:
+            return sys.modules[module_name]
         path = shipped_path(name, shipped_key)
         module = _exec_source(path.read_text(encoding="utf-8"), module_name, str(path))
         sys.modules[module_name] = module
         return module
+    key = key() if callable(key) else key
+    module_name = f"_symrep_generated_{name}_{key[:16]}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
     path = cache_dir() / f"{name}_{key[:16]}.py"
     module = _load_verified(path, module_name)
     if module is None:

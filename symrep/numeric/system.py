@@ -120,8 +120,8 @@ def generated(backend: str = "numpy"):
 
         return compiled(generated("numpy"))
     if backend in ("numpy", "math"):
-        key = source_key(_SOURCES, extra=(backend,))
-        return load_or_generate(f"saddle_point_{backend}", key,
+        return load_or_generate(f"saddle_point_{backend}",
+                                lambda: source_key(_SOURCES, extra=(backend,)),
                                 lambda: _build_source(backend),
                                 shipped_key=source_key(_SOURCES, extra=(backend,),
                                                        versions=False))

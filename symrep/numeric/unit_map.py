@@ -231,7 +231,7 @@ def unit_functions(backend: str = "compiled"):
         return compiled(unit_functions("numpy"))
     if backend != "numpy":
         raise ValueError(f"backend = {backend!r} is invalid: must be 'compiled' or 'numpy'")
-    key = source_key(_SOURCES, extra=("unit_map",))
-    return load_or_generate("unit_map", key, _build_source,
+    return load_or_generate("unit_map", lambda: source_key(_SOURCES, extra=("unit_map",)),
+                            _build_source,
                             shipped_key=source_key(_SOURCES, extra=("unit_map",),
                                                    versions=False))
