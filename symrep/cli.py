@@ -404,9 +404,14 @@ def _cmd_derive(args):
 
     from symrep.io import check_output_dir
 
-    if args.pdf and shutil.which("pdflatex") is None:  # fail now, not after the derivation
-        raise RuntimeError("--pdf needs pdflatex, which is not installed (e.g. the Debian "
-                           "package texlive-latex-base)")
+    # a missing pdflatex is the environment's, not the computation's: the .tex files are
+    # written all the same, then the command exits with status 2 and says how to install it
+    no_pdflatex = args.pdf and shutil.which("pdflatex") is None
+    if no_pdflatex:
+        import logging
+
+        logging.getLogger("symrep").warning(
+            "pdflatex is not installed: the .tex files will be written, the PDF not")
     from symrep.model import LinearVAE
 
     model = LinearVAE(M=args.M, Mstar=args.Mstar)  # ValueError (exit 2) when out of range
@@ -415,6 +420,12 @@ def _cmd_derive(args):
 
     for path in write_derivations(args.out, model=None if model.is_scalar else model):
         print(path)
+    if no_pdflatex:
+        sys.stderr.write(f"symrep derive: error: --pdf needs pdflatex, which is not on PATH; "
+                         f"the .tex files are in {args.out}. Install a TeX distribution "
+                         "(Debian/Ubuntu: apt-get install texlive-latex-base; "
+                         "macOS: MacTeX) or drop --pdf\n")
+        return EXIT_BAD_INPUT
     if args.pdf:
         print(compile_pdf(args.out))
     return 0

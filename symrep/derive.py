@@ -24,7 +24,7 @@ from symrep.progress import progress_bar
 from symrep.replica.display import derivation_latex
 from symrep.texwidth import delimiter_size, math_width
 
-__all__ = ["all_steps", "step_latex", "write_derivations", "compile_pdf", "MAIN_FILE"]
+__all__ = ["all_steps", "iter_steps", "step_latex", "write_derivations", "compile_pdf", "MAIN_FILE"]
 
 MAIN_FILE = "main.tex"
 logger = logging.getLogger(__name__)
@@ -85,12 +85,26 @@ def all_steps(model=None):
         thresholds, rate-distortion, stability) are derived for M = M* = 1 only and are
         left out for other models.
     """
-    from symrep.asymptotics import asymptotics_steps
-    from symrep.replica import derivation_steps
+    return list(iter_steps(model))
+
+
+def iter_steps(model=None):
+    """The steps of :func:`all_steps`, each derived only when the next one is asked for.
+
+    ``symrep derive`` reports every step as soon as it is derived, instead of after the
+    whole derivation.
+    """
+    from symrep.asymptotics import asymptotics_step_functions
+    from symrep.replica import derivation_step_functions
 
     if model is not None and not model.is_scalar:
-        return list(derivation_steps(model))
-    return list(derivation_steps()) + list(asymptotics_steps())
+        for make in derivation_step_functions():
+            yield make(model)
+        return
+    for make in derivation_step_functions():
+        yield make(None)
+    for make in asymptotics_step_functions():
+        yield make()
 
 
 @functools.cache
@@ -375,17 +389,20 @@ def write_derivations(out_dir, model=None) -> list[Path]:
     if model is not None and not isinstance(model, LinearVAE):
         raise ValueError(f"model = {model!r} is invalid: must be a symrep.model.LinearVAE")
     out = check_output_dir(out_dir, name="out_dir")
-    start = time.perf_counter()
-    steps = all_steps(model)
-    logger.info("derive: %d steps derived (%.1f s)", len(steps), time.perf_counter() - start)
+    scalar = model is None or model.is_scalar
+    total = 14 if scalar else 10  # the replica chain's 10 steps, then 4 asymptotic ones
     documents = []
-    bar = progress_bar(len(steps), "derive", unit="step")
+    bar = progress_bar(total, "derive", unit="step")
+    begin = start = time.perf_counter()
     try:
-        for k, step in enumerate(steps, 1):
-            start = time.perf_counter()
+        for k, step in enumerate(iter_steps(model), 1):
+            derived = time.perf_counter()
             documents.append((f"{step.key}.tex", step_latex(step)))
-            logger.info("derive: %d/%d %s (%.1f s)", k, len(steps), step.key,
-                        time.perf_counter() - start)
+            now = time.perf_counter()
+            logger.info("derive: %d/%d %s: derived in %.1f s, LaTeX in %.1f s "
+                        "(%.1f s in all)", k, total, step.key, derived - start,
+                        now - derived, now - begin)
+            start = now
             if bar is not None:
                 bar.update()
     finally:

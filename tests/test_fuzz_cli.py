@@ -314,12 +314,32 @@ def test_figures_output_file_taken_by_a_folder(cli, places):
     cli(["figures", "--quick", "--only", "fig3_phase_diagram", "--out", "figs"], 2)
 
 
-def test_derive_pdf_without_pdflatex_fails_before_deriving(cli, places, monkeypatch):
-    import shutil
+def test_derive_pdf_without_pdflatex_writes_the_tex_then_exits_2(tmp_path, monkeypatch,
+                                                                  capsys):
+    # pdflatex missing is the user's environment (exit 2), not a failed computation: the
+    # .tex files are written first, and the one error line says how to install pdflatex.
+    # PATH holds a folder without pdflatex; two steps of the derivation keep it fast.
+    import itertools
 
-    monkeypatch.setattr(shutil, "which", lambda name: None)
-    _, err = cli(["derive", "--pdf", "--out", "new-folder"], 1)  # and makes no folder
-    assert "pdflatex" in err
+    import symrep.derive
+
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    monkeypatch.setenv("PATH", str(bare))
+    steps = symrep.derive.iter_steps
+    monkeypatch.setattr(symrep.derive, "iter_steps",
+                        lambda model=None: itertools.islice(steps(model), 2))
+    monkeypatch.chdir(tmp_path)
+    rc = main(["derive", "--pdf", "--out", "new-folder"])
+    out, err = capsys.readouterr()
+    assert rc == 2 and "Traceback" not in err, err
+    error = [line for line in err.splitlines() if not line.startswith("# ")]
+    assert len(error) == 1 and error[0].startswith("symrep derive: error:"), err
+    assert "pdflatex" in error[0] and "texlive-latex-base" in error[0], err
+    written = sorted(p.name for p in (tmp_path / "new-folder").iterdir())
+    assert written == ["01_objective.tex", "02_local_fields.tex", "main.tex"], written
+    assert out.split() == [str(Path("new-folder", name)) for name in written]
+    assert not (tmp_path / "new-folder" / "main.pdf").exists()
 
 
 # --- jobs too large for the memory or time at hand ---------------------------------------

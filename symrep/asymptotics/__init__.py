@@ -44,7 +44,8 @@ from symrep.asymptotics.thresholds import (
 )
 
 __all__ = [
-    "LargeAlphaExpansion", "ModeStability", "asymptotics_steps", "collapse_threshold",
+    "LargeAlphaExpansion", "ModeStability", "asymptotics_step_functions",
+    "asymptotics_steps", "collapse_threshold",
     "collapse_threshold_at", "collapsed_stability", "large_alpha_expansion",
     "large_alpha_step", "mode_objective", "mode_thresholds", "optimal_beta",
     "optimal_beta_expansion", "rate_distortion_step", "rd_curve", "rd_curve_limit",
@@ -56,5 +57,9 @@ __all__ = [
 
 def asymptotics_steps():
     """The derivation steps of this package, in document order."""
-    return [large_alpha_step(), thresholds_step(),
-            rate_distortion_step(), stability_step()]
+    return [make() for make in asymptotics_step_functions()]
+
+
+def asymptotics_step_functions():
+    """The functions (no arguments) that make the steps of :func:`asymptotics_steps`."""
+    return (large_alpha_step, thresholds_step, rate_distortion_step, stability_step)

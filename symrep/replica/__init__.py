@@ -35,6 +35,7 @@ from symrep.replica.zero_temperature import zero_temperature
 __all__ = [
     "UNKNOWNS",
     "SaddlePointSystem",
+    "derivation_step_functions",
     "derivation_steps",
     "eliminate_conjugates",
     "energetic_term",
@@ -56,17 +57,17 @@ def derivation_steps(model=None):
     model : LinearVAE, optional
         The model (default ``LinearVAE()``, M = M* = 1).
     """
+    return [make(model) for make in derivation_step_functions()]
+
+
+def derivation_step_functions():
+    """The functions that make the steps of :func:`derivation_steps`, in order.
+
+    Each takes the model (or None) and returns its :class:`~symrep.replica.derivation.Step`;
+    ``symrep derive`` calls them one by one to report each step as it finishes.
+    """
     from symrep.observables import observables_step
 
-    return [
-        per_sample_objective(model),
-        local_field_covariance(model),
-        energetic_term(model),
-        entropic_term(model),
-        replica_limit(model),
-        zero_temperature(model),
-        eliminate_conjugates(model),
-        free_energy_step(model),
-        saddle_point_step(model),
-        observables_step(model),
-    ]
+    return (per_sample_objective, local_field_covariance, energetic_term, entropic_term,
+            replica_limit, zero_temperature, eliminate_conjugates, free_energy_step,
+            saddle_point_step, observables_step)
