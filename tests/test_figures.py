@@ -155,7 +155,7 @@ def test_measured_phase_of_exact_optima_is_the_theory_phase(params):
         assert measured_phase(exact_minimum(X, W0, beta, lam, rho, eta)) == want, seed
 
 
-def test_points_reused_from_csv(tmp_path, monkeypatch):
+def test_points_reused_from_csv(tmp_path, monkeypatch, caplog):
     generate(tmp_path, [CHEAP], TINY, progress=False, log=None)
     first = load_points(tmp_path / f"{CHEAP}.csv")
     assert first
@@ -164,9 +164,13 @@ def test_points_reused_from_csv(tmp_path, monkeypatch):
         raise AssertionError("simulated again although the points were on disk")
 
     monkeypatch.setattr("symrep.simulate.experiment.simulate", fail)
-    done = generate(tmp_path, [CHEAP], TINY, progress=False, reuse=True, log=None)
+    with caplog.at_level("INFO", logger="symrep"):
+        done = generate(tmp_path, [CHEAP], TINY, progress=False, reuse=True, log=None)
     result = done[CHEAP][0]
     assert len(result.points) == len(first)
+    # no empty grid is run: the log says every point was reused, not "computed 0 of 0"
+    assert f"all {len(first)} simulation points reused" in caplog.text, caplog.text
+    assert "of 0 tasks" not in caplog.text, caplog.text
     again = load_points(tmp_path / f"{CHEAP}.csv")
     assert again.keys() == first.keys()
     for key, row in first.items():

@@ -315,6 +315,8 @@ def simulation_points(points, size, *, figure="", progress=None, cache=None,
     if settings is None:
         settings = dict(grid="simulation points", N=size.N, seeds=size.seeds,
                         methods=list(size.methods), independent=bool(independent))
+        if getattr(size, "device", None) is not None:  # a store per device, as the tasks
+            settings["device"] = size.device
     theory_cache = {}
 
     def label(j):
@@ -335,8 +337,13 @@ def simulation_points(points, size, *, figure="", progress=None, cache=None,
                 if waiting[j] == 0:
                     tracker.step(label(j))
 
-        records = run_tasks(tasks, store=store, client=client, scheduler=scheduler,
-                            progress=one_done, settings=settings)
+        if tasks:
+            records = run_tasks(tasks, store=store, client=client, scheduler=scheduler,
+                                progress=one_done, settings=settings)
+        else:  # every point taken from earlier results: no grid to run
+            records = []
+            logger.info("%s: all %d simulation points reused from earlier results, none "
+                        "computed", figure or "simulations", len(jobs))
         # a task found in the store does not pass through one_done
         if any(n > 0 for n in waiting.values()):
             for task, record in zip(tasks, records, strict=True):
