@@ -56,6 +56,11 @@ def derivation_steps(model=None):
     ----------
     model : LinearVAE, optional
         The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    list of Step
+        The steps, from the per-sample objective to the observables.
     """
     return [make(model) for make in derivation_step_functions()]
 
@@ -65,6 +70,11 @@ def derivation_step_functions():
 
     Each takes the model (or None) and returns its :class:`~symrep.replica.derivation.Step`;
     ``symrep derive`` calls them one by one to report each step as it finishes.
+
+    Returns
+    -------
+    tuple of callable
+        The step functions, in the order of the document.
     """
     from symrep.observables import observables_step
 

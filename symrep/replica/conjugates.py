@@ -50,6 +50,24 @@ def structural_elimination(model=None) -> Step:
 
     For M > 1 this is :func:`eliminate_conjugates`; for M = M* = 1 the same step on 1 x 1
     blocks (used to check the matrix route against the explicit one).
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    Step
+        ``result`` is a dict with ``solution`` (the matrix symbols X^, t^, Q^ mapped to
+        X^{-1}, X^{-1} t and X^{-1} (G - t t^T) X^{-1}), ``free_energy`` (f without the
+        conjugates, a matrix expression) and ``gradients`` (the gradients of f with
+        respect to the conjugates, which vanish at the solution).
+
+    Raises
+    ------
+    AssertionError
+        If a gradient does not vanish at the solution at a random rational point.
     """
     return _structural_elimination(_model(model))
 

@@ -43,6 +43,17 @@ class Equation:
                             "is printed from a SymPy object")
 
     def rhs_latex(self) -> str:
+        """LaTeX of the right-hand side.
+
+        With ``display`` set, :func:`symrep.replica.display.display_latex` prints ``rhs`` in
+        its own arrangement with these settings; otherwise
+        :func:`symrep.replica.display.derivation_latex` does.
+
+        Returns
+        -------
+        str
+            The LaTeX of ``rhs``.
+        """
         if self.display is not None:
             from symrep.replica.display import display_latex
 

@@ -166,7 +166,20 @@ class DisplayLatexPrinter(LatexPrinter):
 
 
 def display_latex(expr, **settings) -> str:
-    """LaTeX of ``expr`` in its own arrangement (:class:`DisplayLatexPrinter`)."""
+    """LaTeX of ``expr`` in its own arrangement (:class:`DisplayLatexPrinter`).
+
+    Parameters
+    ----------
+    expr : sympy.Basic
+        An expression, usually built unevaluated in the arrangement to show.
+    **settings
+        Settings of SymPy's LaTeX printer (``mul_symbol``, ``fold_short_frac``, ...).
+
+    Returns
+    -------
+    str
+        The LaTeX, on one line.
+    """
     return DisplayLatexPrinter(settings).doprint(expr)
 
 
@@ -194,5 +207,16 @@ class DerivationLatexPrinter(LatexPrinter):
 
 
 def derivation_latex(expr) -> str:
-    """LaTeX of ``expr`` as the derivation document prints it (:class:`DerivationLatexPrinter`)."""
+    """LaTeX of ``expr`` as the derivation document prints it (:class:`DerivationLatexPrinter`).
+
+    Parameters
+    ----------
+    expr : sympy.Basic
+        The expression.
+
+    Returns
+    -------
+    str
+        The LaTeX.
+    """
     return DerivationLatexPrinter().doprint(expr)

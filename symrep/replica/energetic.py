@@ -28,7 +28,19 @@ __all__ = ["energetic_term", "energetic_field_matrix", "structural_energetic",
 
 
 def energetic_field_matrix(model=None) -> RSMatrix:
-    """The RS matrix I + b (I_n (x) K) C whose log-determinant gives G_E(n)."""
+    """The RS matrix I + b (I_n (x) K) C whose log-determinant gives G_E(n).
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    RSMatrix
+        The RS matrix, with explicit blocks of size M + M* in b, n and the order
+        parameters.
+    """
     model = _model(model)
     b = model.symbols().b
     return local_field_covariance(model).result.left_multiply(
@@ -36,7 +48,19 @@ def energetic_field_matrix(model=None) -> RSMatrix:
 
 
 def structural_energetic(model=None):
-    """G_E(n) as a matrix expression in the RS blocks A and B (matrix symbols)."""
+    """G_E(n) as a matrix expression in the RS blocks A and B (matrix symbols).
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    sympy.Expr
+        -[(n-1) log det(A - B) + log det(A + (n-1) B)] / 2, with A and B the matrix symbols
+        of :func:`symrep.replica.matrix_forms.matrix_forms`.
+    """
     from symrep.replica.matrix_forms import matrix_forms
 
     model = _model(model)
@@ -49,6 +73,16 @@ def energetic_display(model=None):
 
     An unevaluated expression (:mod:`symrep.replica.display`); ``.doit()`` gives
     :func:`structural_energetic`.
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    sympy.Expr
+        The unevaluated sum.
     """
     from symrep.replica.matrix_forms import matrix_forms
 

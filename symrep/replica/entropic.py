@@ -27,13 +27,37 @@ __all__ = ["entropic_term", "conjugate_matrix", "structural_entropic"]
 
 
 def conjugate_matrix(model=None) -> RSMatrix:
-    """The RS conjugate of the overlap matrix: [[Q~, R~], [R~, E~]] and [[q~, r~], [r~, e~]]."""
+    """The RS conjugate of the overlap matrix: [[Q~, R~], [R~, E~]] and [[q~, r~], [r~, e~]].
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    RSMatrix
+        The RS matrix with blocks A~ (diagonal) and B~ (off-diagonal), explicit matrices
+        of the conjugate symbols.
+    """
     s = _model(model).symbols()
     return RSMatrix(sp.ImmutableMatrix(s.Atilde), sp.ImmutableMatrix(s.Btilde), s.n)
 
 
 def structural_entropic(model=None):
-    """G_S(n) as a matrix expression in the conjugates A~, B~, H~ (matrix symbols)."""
+    """G_S(n) as a matrix expression in the conjugates A~, B~, H~ (matrix symbols).
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    sympy.Expr
+        G_S(n), with the conjugates and overlaps the matrix symbols of
+        :func:`symrep.replica.matrix_forms.matrix_forms`.
+    """
     from symrep.replica.matrix_forms import matrix_forms
 
     model = _model(model)

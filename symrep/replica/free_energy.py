@@ -51,6 +51,16 @@ def structural_free_energy(model=None):
     -tr[X^{-1}(G - t t^T)]/2 + alpha/2 tr[(K^{-1} + eta X)^{-1}(t diag(rho) t^T + eta G)]
     + lam/2 tr(Q + E) + alpha w(Q, D), in the matrix symbols of
     :func:`symrep.replica.matrix_forms.matrix_forms` and the entries of Q and D.
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    sympy.Expr
+        f, a scalar matrix expression.
     """
     return structural_elimination(model).result["free_energy"]
 
@@ -62,6 +72,17 @@ def free_energy_step(model=None) -> Step:
     ----------
     model : LinearVAE, optional
         The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    Step
+        ``result`` is f: an explicit expression for M = M* = 1, a matrix expression
+        otherwise.
+
+    Raises
+    ------
+    AssertionError
+        If the free energy does not depend on every parameter (M = M* = 1).
     """
     model = _model(model)
     if model.is_scalar:

@@ -36,7 +36,27 @@ def _is_zero_matrix(M) -> bool:
 
 
 def matrix_derivative(M, x):
-    """d M / d x for a matrix expression M and a scalar symbol x."""
+    """d M / d x for a matrix expression M and a scalar symbol x.
+
+    Parameters
+    ----------
+    M : sympy.MatrixExpr or sympy.MatrixBase
+        A matrix expression built from sums, products, inverses, transposes, positive
+        integer powers and explicit matrices.
+    x : sympy.Symbol
+        The scalar to differentiate by.
+
+    Returns
+    -------
+    sympy.MatrixExpr or sympy.ImmutableMatrix
+        dM/dx, of the shape of M (a ``ZeroMatrix`` when M does not depend on x).
+
+    Raises
+    ------
+    NotImplementedError
+        If M contains an expression with no rule here (a Hadamard product, a function of a
+        matrix).
+    """
     if not M.has(x):
         return sp.ZeroMatrix(*M.shape)
     if isinstance(M, sp.MatAdd):
@@ -75,7 +95,27 @@ def matrix_derivative(M, x):
 
 
 def scalar_derivative(expr, x):
-    """d expr / d x for a scalar built from traces, log-determinants and symbols."""
+    """d expr / d x for a scalar built from traces, log-determinants and symbols.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        A scalar built from symbols, traces, determinants and log-determinants of matrix
+        expressions, with sums, products, constant powers and functions of one argument.
+    x : sympy.Symbol
+        The scalar to differentiate by.
+
+    Returns
+    -------
+    sympy.Expr
+        d expr / dx, with traces and inverses kept as matrix expressions.
+
+    Raises
+    ------
+    NotImplementedError
+        If expr contains a form with no rule here (x in an exponent, a function of several
+        arguments around traces or determinants).
+    """
     if not expr.has(x):
         return sp.Integer(0)
     if isinstance(expr, sp.Add):
@@ -122,6 +162,16 @@ def expand_traces(expr):
     Traces of sums become sums of traces with the scalar factors in front; the
     inverse of c M (c scalar) becomes M^{-1}/c, log det(c M) becomes p log c +
     log det M for a p x p matrix M.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        A scalar expression with ``Trace``, ``Inverse`` and ``log(Determinant)`` terms.
+
+    Returns
+    -------
+    sympy.Expr
+        The expanded expression, equal to ``expr``.
     """
     def inverse(arg):
         arg = arg.doit()
@@ -157,6 +207,23 @@ def linear_coefficient(expr, b):
 
     Raises AssertionError when a term grows faster than b (its coefficient must vanish
     for the limit to exist), so a nonzero b^2 term cannot slip through.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        A scalar of traces and log-determinants that grows at most linearly in b.
+    b : sympy.Symbol
+        The large parameter (the inverse temperature of the zero-temperature limit).
+
+    Returns
+    -------
+    sympy.Expr
+        The coefficient c1 of b.
+
+    Raises
+    ------
+    AssertionError
+        If a term grows faster than b without cancelling, or depends on b in another way.
     """
     expr = expand_traces(expr)
     linear, growing = [], []
@@ -185,6 +252,18 @@ def gradient(expr, V):
 
     SymPy's rules are applied term by term (its derivative of a sum of traces with
     scalar factors is not reliable as a whole).
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        A scalar sum of traces (with scalar factors) of matrix expressions.
+    V : sympy.MatrixSymbol
+        The matrix to differentiate by.
+
+    Returns
+    -------
+    sympy.MatrixExpr
+        d expr / dV, of the shape of V (a ``ZeroMatrix`` when expr does not depend on V).
     """
     out = []
     for term in sp.Add.make_args(sp.expand(expr)):
@@ -198,7 +277,22 @@ def gradient(expr, V):
 
 
 def realize(expr, realization: dict):
-    """Replace matrix symbols by their explicit matrices and evaluate (``doit``)."""
+    """Replace matrix symbols by their explicit matrices and evaluate (``doit``).
+
+    Parameters
+    ----------
+    expr : sympy.Expr or sympy.MatrixExpr
+        A scalar or matrix expression in matrix symbols.
+    realization : dict
+        Maps each ``MatrixSymbol`` to an explicit matrix of the same shape (entries symbols
+        or numbers).
+
+    Returns
+    -------
+    sympy.Expr or sympy.ImmutableMatrix
+        The evaluated expression; identities become explicit identity matrices and a matrix
+        result becomes an explicit ``ImmutableMatrix``.
+    """
     table = {k: sp.ImmutableMatrix(v) for k, v in realization.items()}
     out = expr.xreplace(table)
     out = out.replace(lambda e: isinstance(e, sp.Identity),
@@ -214,6 +308,22 @@ def random_values(symbols, seed: int = 0, positive=()) -> dict:
 
     Symbols in ``positive`` (and symbols declared positive or nonnegative) get values in
     (0, 3]; the values avoid 0 so that no denominator vanishes by accident.
+
+    Parameters
+    ----------
+    symbols : iterable of sympy.Symbol
+        The symbols to give values to.
+    seed : int, optional
+        Seed of the random generator (default 0); the values depend only on the seed and
+        the symbols.
+    positive : collection of sympy.Symbol, optional
+        Symbols that must get positive values (default none besides those declared positive
+        or nonnegative).
+
+    Returns
+    -------
+    dict
+        Maps each symbol to a nonzero ``sympy.Rational``.
     """
     rng = random.Random(seed)
     out = {}
@@ -232,6 +342,22 @@ def vanishes_at_random_point(expr, realization: dict, seed: int = 0, extra=None)
     ``realization`` maps matrix symbols to explicit matrices of entry symbols; the
     entries and the other symbols get random rational values (``extra`` fixes some), and
     the expression is evaluated in exact arithmetic.
+
+    Parameters
+    ----------
+    expr : sympy.Expr or sympy.MatrixExpr
+        The expression to test, scalar or matrix.
+    realization : dict
+        Maps each ``MatrixSymbol`` of ``expr`` to an explicit matrix of entry symbols.
+    seed : int, optional
+        Seed of the random point (default 0).
+    extra : dict, optional
+        Values that override the random ones for some symbols (default None).
+
+    Returns
+    -------
+    bool
+        True if every entry of the evaluated expression simplifies to zero.
     """
     symbols = set()
     for v in realization.values():

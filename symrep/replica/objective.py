@@ -105,7 +105,18 @@ depends on the weights only through $Q$ and $D$:
 
 
 def field_matrix(model=None) -> sp.ImmutableMatrix:
-    """The matrix K of the quadratic form h^T K h / 2 in the local fields h = (u, v)."""
+    """The matrix K of the quadratic form h^T K h / 2 in the local fields h = (u, v).
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    sympy.ImmutableMatrix
+        K, of size (M + M*) x (M + M*), in the model's order parameters and beta.
+    """
     return per_sample_objective(model).result["K"]
 
 
@@ -121,5 +132,16 @@ def _field_matrix_inverse(model) -> sp.ImmutableMatrix:
 
 
 def field_matrix_inverse(model=None) -> sp.ImmutableMatrix:
-    """K^{-1}, explicit (K depends on Q and beta only; its inverse is polynomial)."""
+    """K^{-1}, explicit (K depends on Q and beta only; its inverse is polynomial).
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    sympy.ImmutableMatrix
+        K^{-1}, of the size of K.
+    """
     return _field_matrix_inverse(_model(model))

@@ -22,7 +22,18 @@ __all__ = ["replicated_exponent", "replica_limit", "local_term", "structural_rep
 
 
 def local_term(model=None) -> sp.Expr:
-    """lam/2 tr(Q + E) + alpha w(Q, D): the weight decay and the per-sample weight term."""
+    """lam/2 tr(Q + E) + alpha w(Q, D): the weight decay and the per-sample weight term.
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    sympy.Expr
+        The local term, in the order parameters, D, alpha, beta and lam.
+    """
     model = _model(model)
     s = model.symbols()
     w = per_sample_objective(model).result["weight_term"]
@@ -30,7 +41,18 @@ def local_term(model=None) -> sp.Expr:
 
 
 def replicated_exponent(model=None) -> sp.Expr:
-    """Phi(n) = (1/N) log E Z^n at fixed RS order parameters and conjugates."""
+    """Phi(n) = (1/N) log E Z^n at fixed RS order parameters and conjugates.
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    sympy.Expr
+        Phi(n) = G_S(n) + alpha G_E(n) - b n (local term).
+    """
     model = _model(model)
     s = model.symbols()
     return (entropic_term(model).result + s.alpha * energetic_term(model).result

@@ -38,6 +38,7 @@ class RSMatrix:
 
     @property
     def block_size(self) -> int:
+        """The size p of each block."""
         return self.diag.shape[0]
 
     @property
@@ -55,20 +56,50 @@ class RSMatrix:
         return M.trace() if self.explicit_blocks else sp.Trace(M)
 
     def left_multiply(self, K: sp.Matrix) -> RSMatrix:
-        """(I_n (x) K) times this matrix."""
+        """(I_n (x) K) times this matrix.
+
+        Parameters
+        ----------
+        K : sympy.Matrix or sympy.MatrixExpr
+            A p x p matrix (explicit or a matrix expression, like the blocks).
+
+        Returns
+        -------
+        RSMatrix
+            The RS matrix with blocks K A and K B.
+        """
         return RSMatrix(K * self.diag, K * self.off, self.n)
 
     def plus_identity(self) -> RSMatrix:
-        """The identity of size n p plus this matrix."""
+        """The identity of size n p plus this matrix.
+
+        Returns
+        -------
+        RSMatrix
+            The RS matrix with blocks I_p + A and B.
+        """
         eye = sp.eye(self.block_size) if self.explicit_blocks else sp.Identity(self.block_size)
         return RSMatrix(eye + self.diag, self.off, self.n)
 
     def symmetric_block(self) -> sp.Matrix:
-        """A + (n - 1) B: the action on symmetric vectors 1 (x) w."""
+        """A + (n - 1) B: the action on symmetric vectors 1 (x) w.
+
+        Returns
+        -------
+        sympy.Matrix or sympy.MatrixExpr
+            The p x p block A + (n - 1) B.
+        """
         return self.diag + (self.n - 1) * self.off
 
     def logdet(self) -> sp.Expr:
-        """log det of the full matrix: (n-1) log det(A - B) + log det(A + (n-1) B)."""
+        """log det of the full matrix: (n-1) log det(A - B) + log det(A + (n-1) B).
+
+        Returns
+        -------
+        sympy.Expr
+            The log-determinant as a function of n (with ``Determinant`` left unevaluated for
+            matrix-expression blocks).
+        """
         return (self.n - 1) * sp.log(self._det(self.diag - self.off)) + sp.log(
             self._det(self.symmetric_block())
         )
@@ -78,19 +109,52 @@ class RSMatrix:
 
         For a p x k matrix w (k columns, e.g. one per feature) the sum over the columns,
         n tr(w^T (A + (n-1) B)^{-1} w).
+
+        Parameters
+        ----------
+        w : sympy.Matrix or sympy.MatrixExpr
+            A p x k matrix (k = 1 for a vector).
+
+        Returns
+        -------
+        sympy.Expr
+            n tr(w^T (A + (n-1) B)^{-1} w).
         """
         if self.explicit_blocks and w.shape[1] == 1:
             return self.n * (w.T * self.symmetric_block().inv() * w)[0, 0]
         return self.n * self._trace(w.T * self._inv(self.symmetric_block()) * w)
 
     def trace_product(self, other: RSMatrix) -> sp.Expr:
-        """sum_ab tr(M_ab O_ab^T) = n tr(A A'^T) + n (n - 1) tr(B B'^T)."""
+        """sum_ab tr(M_ab O_ab^T) = n tr(A A'^T) + n (n - 1) tr(B B'^T).
+
+        Parameters
+        ----------
+        other : RSMatrix
+            An RS matrix O with blocks A' and B' of the same size and the same n.
+
+        Returns
+        -------
+        sympy.Expr
+            n tr(A A'^T) + n (n - 1) tr(B B'^T).
+        """
         return self.n * self._trace(self.diag * other.diag.T) + self.n * (self.n - 1) * (
             self._trace(self.off * other.off.T)
         )
 
     def explicit(self, n_value: int) -> sp.Matrix:
-        """The full (n p) x (n p) matrix for a concrete number of replicas."""
+        """The full (n p) x (n p) matrix for a concrete number of replicas.
+
+        Parameters
+        ----------
+        n_value : int
+            The number of replicas, substituted for the symbol n in the blocks.
+
+        Returns
+        -------
+        sympy.Matrix
+            The n_value p x n_value p matrix with A on the diagonal blocks and B elsewhere
+            (the blocks must be explicit matrices).
+        """
         p = self.block_size
         sub = {self.n: n_value} if isinstance(self.n, sp.Symbol) else {}
         A, B = self.diag.subs(sub), self.off.subs(sub)

@@ -67,6 +67,12 @@ def saddle_point_step(model=None) -> Step:
     ----------
     model : LinearVAE, optional
         The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    Step
+        ``result`` is the :class:`SaddlePointSystem` for M = M* = 1 and the
+        :class:`PrecisionForm` otherwise.
     """
     from symrep.replica.objective import _model
 
@@ -166,6 +172,16 @@ def precision_form(model=None) -> PrecisionForm:
     Taken from :func:`symrep.replica.free_energy.structural_free_energy`: SymPy solves
     df/dD_i = 0, replaces X by Y^{-1} and (K^{-1} + eta X)^{-1} by Y N^{-1} (the identity
     is checked exactly at random rational values) and writes the traces out entry by entry.
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    PrecisionForm
+        The free energy in precision form, with its unknowns and parameters.
     """
     from symrep.replica.objective import _model
 

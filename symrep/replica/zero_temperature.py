@@ -29,7 +29,18 @@ __all__ = ["zero_temperature", "conjugate_hat_matrices", "compact_limits",
 
 
 def conjugate_hat_matrices(model=None):
-    """(X^, Q^, t^): the zero-temperature conjugates as SymPy matrices."""
+    """(X^, Q^, t^): the zero-temperature conjugates as SymPy matrices.
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    tuple of sympy.Matrix
+        X^ (M x M), Q^ (M x M) and t^ (M x M*), with entries the model's symbols.
+    """
     s = _model(model).symbols()
     return sp.Matrix(s.Y), sp.Matrix(s.Qhat), sp.Matrix(s.that)
 
@@ -65,6 +76,17 @@ def compact_limits(model=None) -> dict:
     ``entropic`` = [tr(X^ G) - tr(Q^ X) - 2 tr(t^T t) + tr(X^{-1} Q^) + tr(t^T X^{-1} t^)]/2
     (hats on the conjugates) and ``energetic`` = -tr[(K^{-1} + eta X)^{-1}
     (t diag(rho) t^T + eta G)]/2.
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    dict
+        ``entropic`` and ``energetic``: SymPy scalar matrix expressions in the matrix
+        symbols of :func:`symrep.replica.matrix_forms.matrix_forms`.
     """
     from symrep.replica.matrix_forms import matrix_forms
 
@@ -159,6 +181,23 @@ def structural_zero_temperature(model=None) -> Step:
 
     For M > 1 this is :func:`zero_temperature`; for M = M* = 1 it is the same limit
     taken on 1 x 1 blocks (used to check the matrix route against the explicit one).
+
+    Parameters
+    ----------
+    model : LinearVAE, optional
+        The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    Step
+        ``result`` is a dict with ``entropic`` and ``energetic`` (the limits in compact
+        form, matrix expressions), ``local``, ``free_energy`` = -entropic - alpha energetic
+        + local, and ``raw_entropic``, ``raw_energetic`` (the limits as SymPy took them).
+
+    Raises
+    ------
+    AssertionError
+        If a limit differs from its compact form at a random rational point.
     """
     return _structural_zero_temperature(_model(model))
 
@@ -170,6 +209,22 @@ def structural_limits(model) -> dict:
     ``A_minus_B`` and ``B`` of the energetic term. Raises AssertionError when A - B
     depends on b or B is not linear in b (checked on the matrix expressions and entry by
     entry on their realization).
+
+    Parameters
+    ----------
+    model : LinearVAE
+        The model.
+
+    Returns
+    -------
+    dict
+        ``entropic`` and ``energetic`` (the coefficients of b of the two parts of phi, SymPy
+        expressions) and ``A_minus_B``, ``B`` (the scaled RS blocks, matrix expressions).
+
+    Raises
+    ------
+    AssertionError
+        If A - B depends on b or B is not linear in b.
     """
     from symrep.replica.matrix_calculus import linear_coefficient, realize
     from symrep.replica.matrix_forms import matrix_forms
