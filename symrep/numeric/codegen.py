@@ -32,7 +32,14 @@ _FORMAT = 2  # bump when the layout of generated modules changes (2: checksum)
 
 
 def cache_dir() -> Path:
-    """Folder of the generated modules."""
+    """Folder of the generated modules.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$SYMREP_CACHE_DIR`` if set, else ``symrep`` under ``$XDG_CACHE_HOME`` (default
+        ``~/.cache``).
+    """
     env = os.environ.get("SYMREP_CACHE_DIR")
     if env:
         return Path(env)
@@ -46,6 +53,20 @@ def source_key(paths, extra=(), *, versions=True) -> str:
     With ``versions=False`` the installed SymPy and NumPy versions are left out: the key
     of the modules shipped with the package (:func:`shipped_path`), which a fresh install
     loads whatever versions it has.
+
+    Parameters
+    ----------
+    paths : iterable of str or path-like
+        Source files whose names and contents enter the key (in sorted order).
+    extra : iterable, optional
+        Further items whose ``str`` enters the key (default none).
+    versions : bool, optional
+        Include the installed SymPy and NumPy versions (default True).
+
+    Returns
+    -------
+    str
+        The SHA-256 hex digest, which also covers the symrep version and the code format.
     """
     h = hashlib.sha256()
     for p in sorted(str(p) for p in paths):
@@ -176,7 +197,20 @@ SHIPPED = Path(__file__).resolve().parent / "generated"
 
 
 def shipped_path(name: str, shipped_key: str) -> Path:
-    """Where the shipped module ``name`` for the version-free key lives."""
+    """Where the shipped module ``name`` for the version-free key lives.
+
+    Parameters
+    ----------
+    name : str
+        The module's name (the model key and backend).
+    shipped_key : str
+        The version-free key of :func:`source_key`; its first 16 digits enter the name.
+
+    Returns
+    -------
+    pathlib.Path
+        The file in the package's folder of shipped modules.
+    """
     return SHIPPED / f"{name}_{shipped_key[:16]}.py"
 
 

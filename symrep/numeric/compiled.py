@@ -52,7 +52,13 @@ _DTYPES = {np.dtype(np.longdouble): np.longdouble, np.dtype(np.float64): np.floa
 
 def available() -> bool:
     """Whether compiled functions are used: symengine with its LLVM backend importable,
-    and ``SYMREP_COMPILED`` not set to ``0``."""
+    and ``SYMREP_COMPILED`` not set to ``0``.
+
+    Returns
+    -------
+    bool
+        True if compiled functions are used.
+    """
     if os.environ.get("SYMREP_COMPILED", "1").strip() == "0":
         return False
     try:

@@ -40,7 +40,20 @@ _GENERATED = Path(__file__).resolve().parent / "generated"
 
 
 def shipped_module_path(M: int, Mstar: int) -> Path:
-    """Where the committed module of the model (M, M*) lives."""
+    """Where the committed module of the model (M, M*) lives.
+
+    Parameters
+    ----------
+    M : int
+        Number of latent units.
+    Mstar : int
+        Number of features.
+
+    Returns
+    -------
+    pathlib.Path
+        The module in ``symrep/numeric/generated/``.
+    """
     return _GENERATED / f"{model_key(M, Mstar)}.py"
 
 
@@ -104,7 +117,27 @@ class GeneratedSystem:
         return list(z), values, shape
 
     def inverse_n(self, z, params) -> np.ndarray:
-        """B = N^{-1}, N = K^{-1} Y + eta I, shape ``(2M, 2M, *shape)`` (NaN where singular)."""
+        """B = N^{-1}, N = K^{-1} Y + eta I, shape ``(2M, 2M, *shape)`` (NaN where singular).
+
+        Parameters
+        ----------
+        z : array_like, shape (n_unknowns, ...)
+            The unknowns in the order of :attr:`unknowns`, one point per trailing index.
+        params : mapping or sequence
+            The parameters, by name (every name of :attr:`parameters`) or in that order;
+            each a scalar or an array broadcasting to ``z.shape[1:]``.
+
+        Returns
+        -------
+        ndarray, shape (2M, 2M, ...)
+            N^{-1} at each point.
+
+        Raises
+        ------
+        ValueError
+            If ``z``'s first axis does not have one entry per unknown, a parameter is missing
+            or ``params`` does not broadcast to the points.
+        """
         u, p, shape = self._arguments(z, params)
         return self._inverse(u, p, shape)
 
@@ -132,17 +165,77 @@ class GeneratedSystem:
     # --- the system ----------------------------------------------------------------
 
     def free_energy(self, z, params) -> np.ndarray:
-        """f (D eliminated) at the points, shape ``z.shape[1:]``."""
+        """f (D eliminated) at the points, shape ``z.shape[1:]``.
+
+        Parameters
+        ----------
+        z : array_like, shape (n_unknowns, ...)
+            The unknowns in the order of :attr:`unknowns`, one point per trailing index.
+        params : mapping or sequence
+            The parameters, by name (every name of :attr:`parameters`) or in that order;
+            each a scalar or an array broadcasting to ``z.shape[1:]``.
+
+        Returns
+        -------
+        ndarray
+            f at each point, shape ``z.shape[1:]``.
+
+        Raises
+        ------
+        ValueError
+            If ``z``'s first axis does not have one entry per unknown, a parameter is missing
+            or ``params`` does not broadcast to the points.
+        """
         return self._call("free_energy", z, params)[0]
 
     def residual(self, z, params) -> np.ndarray:
-        """df/dz, shape ``(n_unknowns, *shape)``; zero at a saddle point."""
+        """df/dz, shape ``(n_unknowns, *shape)``; zero at a saddle point.
+
+        Parameters
+        ----------
+        z : array_like, shape (n_unknowns, ...)
+            The unknowns in the order of :attr:`unknowns`, one point per trailing index.
+        params : mapping or sequence
+            The parameters, by name (every name of :attr:`parameters`) or in that order;
+            each a scalar or an array broadcasting to ``z.shape[1:]``.
+
+        Returns
+        -------
+        ndarray, shape (n_unknowns, ...)
+            The residual at each point.
+
+        Raises
+        ------
+        ValueError
+            If ``z``'s first axis does not have one entry per unknown, a parameter is missing
+            or ``params`` does not broadcast to the points.
+        """
         return self._call("residual", z, params)
 
     def residual_jacobian(self, z, params):
         """(F, J): the residual and its Jacobian ``J[i, j] = dF_i/dz_j``.
 
         Returns None when the generated code of this model has no Jacobian.
+
+        Parameters
+        ----------
+        z : array_like, shape (n_unknowns, ...)
+            The unknowns in the order of :attr:`unknowns`, one point per trailing index.
+        params : mapping or sequence
+            The parameters, by name (every name of :attr:`parameters`) or in that order;
+            each a scalar or an array broadcasting to ``z.shape[1:]``.
+
+        Returns
+        -------
+        tuple of ndarray or None
+            F of shape ``(n, ...)`` and J of shape ``(n, n, ...)``, n the number of unknowns;
+            None without generated Jacobian.
+
+        Raises
+        ------
+        ValueError
+            If ``z``'s first axis does not have one entry per unknown, a parameter is missing
+            or ``params`` does not broadcast to the points.
         """
         if not self.has_jacobian:
             return None
@@ -156,6 +249,25 @@ class GeneratedSystem:
         The unknowns by name, ``D`` (``D_1``...), ``rate``, ``distortion``, the signal
         overlaps sqrt(rho_k)|m_ik| and ``eg`` = sum_k rho_k + tr Q - 2 max over
         assignments of units to distinct features of the sum of signal overlaps.
+
+        Parameters
+        ----------
+        z : array_like, shape (n_unknowns, ...)
+            The unknowns in the order of :attr:`unknowns`, one point per trailing index.
+        params : mapping or sequence
+            The parameters, by name (every name of :attr:`parameters`) or in that order;
+            each a scalar or an array broadcasting to ``z.shape[1:]``.
+
+        Returns
+        -------
+        dict
+            Maps each name of :attr:`observable_names` to an array of shape ``z.shape[1:]``.
+
+        Raises
+        ------
+        ValueError
+            If ``z``'s first axis does not have one entry per unknown, a parameter is missing
+            or ``params`` does not broadcast to the points.
         """
         u, p, shape = self._arguments(z, params)
         with np.errstate(all="ignore"):
@@ -185,6 +297,24 @@ class GeneratedSystem:
         Keys ``Q``, ``R``, ``E``, ``m``, ``d`` and ``Y`` (the precision matrix
         [[chihat_Q, chihat_R], [chihat_R^T, chihat_E]]); with ``params`` also ``D``
         (diagonal, beta/(beta + Q_ii)).
+
+        Parameters
+        ----------
+        z : array_like, shape (n_unknowns, ...)
+            The unknowns in the order of :attr:`unknowns`.
+        params : mapping or sequence, optional
+            The parameters, as for :meth:`observables`; needed only for ``D`` (default None).
+
+        Returns
+        -------
+        dict
+            Maps each name to an array of shape ``(rows, cols, *z.shape[1:])``.
+
+        Raises
+        ------
+        ValueError
+            If ``z``'s first axis does not have one entry per unknown, or ``params`` is
+            unusable.
         """
         z = np.asarray(z, dtype=float)
         if z.ndim == 0 or z.shape[0] != len(self.unknowns):
@@ -216,6 +346,22 @@ class GeneratedSystem:
 
         ``Y`` may be given whole or as its blocks ``chihat_Q``, ``chihat_R``,
         ``chihat_E``; symmetric matrices are read from their upper triangle.
+
+        Parameters
+        ----------
+        matrices : mapping
+            Maps ``Q``, ``R``, ``E``, ``m``, ``d`` and ``Y`` (or its three blocks) to arrays of
+            shape ``(rows, cols, ...)``; the trailing axes broadcast together.
+
+        Returns
+        -------
+        ndarray, shape (n_unknowns, ...)
+            The unknowns in the order of :attr:`unknowns`.
+
+        Raises
+        ------
+        ValueError
+            If a matrix is missing or has the wrong shape.
         """
         mats = {k: np.asarray(v, dtype=float) for k, v in matrices.items()}
         if "Y" in mats:
@@ -289,7 +435,20 @@ def generated_system(model, backend: str = "numpy") -> GeneratedSystem:
     Parameters
     ----------
     model : LinearVAE
+        The model; the shipped module for (M, M*) in :data:`SHIPPED`, else the module
+        generated once and cached.
     backend : {"numpy"}
+        The array backend (only NumPy).
+
+    Returns
+    -------
+    GeneratedSystem
+        The wrapper of the model's generated module (one per model).
+
+    Raises
+    ------
+    ValueError
+        If ``backend`` is not ``"numpy"``.
     """
     if backend != "numpy":
         raise ValueError(f"backend = {backend!r} is invalid: must be 'numpy'")
@@ -297,7 +456,18 @@ def generated_system(model, backend: str = "numpy") -> GeneratedSystem:
 
 
 def write_shipped_modules(models=SHIPPED) -> list[Path]:
-    """Regenerate the committed modules (SymPy; minutes for the larger models)."""
+    """Regenerate the committed modules (SymPy; minutes for the larger models).
+
+    Parameters
+    ----------
+    models : sequence of (int, int), optional
+        The models (M, M*) to regenerate (default :data:`SHIPPED`).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
     from symrep.io import atomic_write_text
     from symrep.model import LinearVAE
 

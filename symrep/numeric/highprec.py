@@ -93,6 +93,23 @@ def solve_mp(alpha, beta, lam, rho=1.0, eta=1.0, dps=50, newton_steps=8):
 
     The float64 solution of :func:`symrep.solve` is polished by :func:`newton_mp`.
 
+    Parameters
+    ----------
+    alpha : float
+        Sample complexity P/N.
+    beta : float
+        Weight of the KL term.
+    lam : float
+        Weight decay.
+    rho : float, optional
+        Signal strength (default 1.0).
+    eta : float, optional
+        Noise strength (default 1.0).
+    dps : int, optional
+        Decimal digits of the arithmetic (default 50).
+    newton_steps : int, optional
+        Largest number of Newton steps (default 8).
+
     Returns
     -------
     dict
@@ -104,6 +121,8 @@ def solve_mp(alpha, beta, lam, rho=1.0, eta=1.0, dps=50, newton_steps=8):
     ------
     SolverError
         Where the float64 solver finds no stationary point.
+    ValueError
+        If a parameter is outside its range (the message names it).
     """
     import mpmath
 

@@ -53,23 +53,78 @@ class Entry:
 
 
 def model_key(M: int, Mstar: int) -> str:
-    """The name of a model in file names and caches: ``linear_vae_M2_Mstar2``."""
+    """The name of a model in file names and caches: ``linear_vae_M2_Mstar2``.
+
+    Parameters
+    ----------
+    M : int
+        Number of latent units, 1 to :data:`MAX_UNITS`.
+    Mstar : int
+        Number of features, 1 to :data:`MAX_UNITS`.
+
+    Returns
+    -------
+    str
+        The key.
+    """
     return f"linear_vae_M{M}_Mstar{Mstar}"
 
 
 def entry_name(matrix: str, row: int, col: int, scalar: bool) -> str:
-    """``Q_12`` for ``Q[0, 1]``; the bare matrix name in the model with M = M* = 1."""
+    """``Q_12`` for ``Q[0, 1]``; the bare matrix name in the model with M = M* = 1.
+
+    Parameters
+    ----------
+    matrix : str
+        The matrix name (``"Q"``, ``"chihat_R"``, ...).
+    row, col : int
+        The 0-based position of the entry.
+    scalar : bool
+        True for the model with M = M* = 1.
+
+    Returns
+    -------
+    str
+        The entry's name.
+    """
     return matrix if scalar else f"{matrix}_{row + 1}{col + 1}"
 
 
 def matrix_shapes(M: int, Mstar: int) -> dict:
-    """``{matrix: (rows, columns)}`` of the unknown matrices."""
+    """``{matrix: (rows, columns)}`` of the unknown matrices.
+
+    Parameters
+    ----------
+    M : int
+        Number of latent units, 1 to :data:`MAX_UNITS`.
+    Mstar : int
+        Number of features, 1 to :data:`MAX_UNITS`.
+
+    Returns
+    -------
+    dict
+        Maps each unknown matrix (``"Q"``, ``"R"``, ``"E"``, ``"m"``, ``"d"``,
+        ``"chihat_Q"``, ``"chihat_R"``, ``"chihat_E"``) to its shape.
+    """
     size = {"M": M, "Mstar": Mstar}
     return {name: (size[r], size[c]) for name, r, c, _ in _UNKNOWN_MATRICES}
 
 
 def unknown_layout(M: int, Mstar: int) -> tuple[Entry, ...]:
-    """Every unknown of the model's saddle-point system, in the canonical order."""
+    """Every unknown of the model's saddle-point system, in the canonical order.
+
+    Parameters
+    ----------
+    M : int
+        Number of latent units, 1 to :data:`MAX_UNITS`.
+    Mstar : int
+        Number of features, 1 to :data:`MAX_UNITS`.
+
+    Returns
+    -------
+    tuple of Entry
+        One entry per unknown (the upper triangle of a symmetric matrix), in order.
+    """
     scalar = M == 1 and Mstar == 1
     shapes = matrix_shapes(M, Mstar)
     out = []
@@ -82,15 +137,50 @@ def unknown_layout(M: int, Mstar: int) -> tuple[Entry, ...]:
 
 
 def unknown_names(M: int, Mstar: int) -> tuple[str, ...]:
-    """Names of the unknowns, in order."""
+    """Names of the unknowns, in order.
+
+    Parameters
+    ----------
+    M : int
+        Number of latent units, 1 to :data:`MAX_UNITS`.
+    Mstar : int
+        Number of features, 1 to :data:`MAX_UNITS`.
+
+    Returns
+    -------
+    tuple of str
+        The names of :func:`unknown_layout`.
+    """
     return tuple(e.name for e in unknown_layout(M, Mstar))
 
 
 def rho_names(Mstar: int) -> tuple[str, ...]:
-    """``("rho",)`` for one feature, else ``("rho_1", ..., "rho_M*")``."""
+    """``("rho",)`` for one feature, else ``("rho_1", ..., "rho_M*")``.
+
+    Parameters
+    ----------
+    Mstar : int
+        Number of features.
+
+    Returns
+    -------
+    tuple of str
+        The names of the feature strengths.
+    """
     return ("rho",) if Mstar == 1 else tuple(f"rho_{k + 1}" for k in range(Mstar))
 
 
 def parameter_names(Mstar: int) -> tuple[str, ...]:
-    """Names of the model parameters, in the order of the generated functions."""
+    """Names of the model parameters, in the order of the generated functions.
+
+    Parameters
+    ----------
+    Mstar : int
+        Number of features.
+
+    Returns
+    -------
+    tuple of str
+        ``("alpha", "beta", "lam", <rho names>, "eta")``.
+    """
     return ("alpha", "beta", "lam", *rho_names(Mstar), "eta")

@@ -43,6 +43,22 @@ def total_derivative(expr, x, form, dB):
     """d expr / d x with the entries of ``form.B`` depending on x through B = N^{-1}.
 
     ``dB`` is -B (dN/dx) B for this x (explicit in the entries of B).
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        An expression in the unknowns, the entries of ``form.B`` and the parameters.
+    x : sympy.Symbol
+        The unknown to differentiate by.
+    form : PrecisionForm
+        The precision form whose opaque symbols ``B`` stand for N^{-1}.
+    dB : sequence of sympy.Expr
+        dB/dx entry by entry, in the order of ``form.B``.
+
+    Returns
+    -------
+    sympy.Expr
+        The total derivative, d expr/dx + sum_b (d expr/db) (db/dx).
     """
     out = sp.diff(expr, x)
     for b, db in zip(form.B, dB, strict=True):
@@ -94,7 +110,22 @@ def model_expressions(model, jacobian: bool = True) -> dict:
 
 
 def module_source(model, jacobian: bool = True) -> str:
-    """Python source of the generated module of ``model`` (NumPy, one CSE per function)."""
+    """Python source of the generated module of ``model`` (NumPy, one CSE per function).
+
+    Parameters
+    ----------
+    model : LinearVAE
+        The model.
+    jacobian : bool, optional
+        Generate the Jacobian of the residual too (default True).
+
+    Returns
+    -------
+    str
+        The module's source: the functions ``nmatrix``, ``free_energy``, ``residual``,
+        ``residual_jacobian`` (with ``jacobian``) and ``observables``, and the constants
+        ``MODEL``, ``M``, ``MSTAR``, ``UNKNOWNS``, ``PARAMETERS``, ``OBSERVABLES``.
+    """
     from symrep.numeric.codegen import generate_source
 
     ex = model_expressions(model, jacobian=jacobian)

@@ -23,7 +23,15 @@ __all__ = ["shipped_modules", "write_shipped"]
 
 
 def shipped_modules():
-    """``name -> (shipped key, build)`` of every module shipped this way."""
+    """``name -> (shipped key, build)`` of every module shipped this way.
+
+    Returns
+    -------
+    dict
+        Maps each module name (``saddle_point_numpy``, ``saddle_point_math``,
+        ``unit_map``, ``large_alpha``) to its version-free key and a function of no
+        arguments that returns its source.
+    """
     out = {}
     for backend in ("numpy", "math"):
         out[f"saddle_point_{backend}"] = (
@@ -40,7 +48,18 @@ def shipped_modules():
 
 
 def write_shipped(log=print):
-    """Regenerate every shipped module for the current sources; remove stale copies."""
+    """Regenerate every shipped module for the current sources; remove stale copies.
+
+    Parameters
+    ----------
+    log : callable, optional
+        Called with one line per file written (default ``print``).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
     written = []
     for name, (key, build) in shipped_modules().items():
         path = codegen.shipped_path(name, key)
