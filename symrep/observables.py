@@ -49,35 +49,89 @@ __all__ = [
 
 
 def population_moments() -> sp.Matrix:
-    """E[(u, v)(u, v)^T] under the data distribution: rho t t^T + eta G."""
+    """E[(u, v)(u, v)^T] under the data distribution: rho t t^T + eta G.
+
+    Returns
+    -------
+    sympy.Matrix
+        The 2 x 2 moments in rho, eta, m, d, Q, R, E.
+    """
     t = teacher_overlaps()
     return sp.Matrix(rho * t * t.T + eta * overlap_matrix())
 
 
 def training_moments() -> sp.Matrix:
-    """Average of (u, v)(u, v)^T over the training samples, from the replica theory."""
+    """Average of (u, v)(u, v)^T over the training samples, from the replica theory.
+
+    Returns
+    -------
+    sympy.Matrix
+        The 2 x 2 moments T in the order parameters and the parameters.
+    """
     X, K = susceptibility_matrix(), sp.Matrix(field_matrix())
     A = (sp.eye(2) + eta * X * K).inv()
     return sp.Matrix(A * population_moments() * A.T)
 
 
 def signal_recovery_error() -> sp.Expr:
-    """eps_g = rho - 2 sqrt(rho) |m| + Q."""
+    """eps_g = rho - 2 sqrt(rho) |m| + Q.
+
+    Returns
+    -------
+    sympy.Expr
+        eps_g in rho, m and Q.
+    """
     return rho - 2 * sp.sqrt(rho) * sp.Abs(m) + Q
 
 
 def rate(moments: sp.Matrix) -> sp.Expr:
-    """KL(q(z|x) || p(z)) averaged: (D + <v^2> - 1 - log D)/2."""
+    """KL(q(z|x) || p(z)) averaged: (D + <v^2> - 1 - log D)/2.
+
+    Parameters
+    ----------
+    moments : sympy.Matrix
+        The 2 x 2 second moments of the fields (u, v), from :func:`population_moments`
+        or :func:`training_moments`.
+
+    Returns
+    -------
+    sympy.Expr
+        The rate, in D and the moment <v^2>.
+    """
     return (D + moments[1, 1] - 1 - sp.log(D)) / 2
 
 
 def distortion(moments: sp.Matrix) -> sp.Expr:
-    """Reconstruction term minus (N - 1) eta / 2: (rho + eta - 2<uv> + Q(<v^2> + D))/2."""
+    """Reconstruction term minus (N - 1) eta / 2: (rho + eta - 2<uv> + Q(<v^2> + D))/2.
+
+    Parameters
+    ----------
+    moments : sympy.Matrix
+        The 2 x 2 second moments of the fields (u, v), from :func:`population_moments`
+        or :func:`training_moments`.
+
+    Returns
+    -------
+    sympy.Expr
+        The distortion, in rho, eta, Q, D and the moments.
+    """
     return (rho + eta - 2 * moments[0, 1] + Q * (moments[1, 1] + D)) / 2
 
 
 def kl_posterior(moments: sp.Matrix) -> sp.Expr:
-    """KL(N(v, D) || N(u/(1+Q), 1/(1+Q))) averaged over the samples."""
+    """KL(N(v, D) || N(u/(1+Q), 1/(1+Q))) averaged over the samples.
+
+    Parameters
+    ----------
+    moments : sympy.Matrix
+        The 2 x 2 second moments of the fields (u, v), from :func:`population_moments`
+        or :func:`training_moments`.
+
+    Returns
+    -------
+    sympy.Expr
+        The averaged KL divergence between the variational and the true posterior.
+    """
     a = 1 + Q
     gap2 = moments[1, 1] - 2 * moments[0, 1] / a + moments[0, 0] / a**2
     return (a * D + a * gap2 - 1 - sp.log(a * D)) / 2
@@ -93,6 +147,11 @@ def training_objective_in_moments() -> sp.Expr:
     The training objective per N in the entries ``T_uv``, ``T_vv`` of the training
     moments, built unevaluated in this arrangement (for the derivation document; see
     :mod:`symrep.replica.display`). ``.doit()`` evaluates it.
+
+    Returns
+    -------
+    sympy.Expr
+        The unevaluated expression in ``T_uv``, ``T_vv`` and the order parameters.
     """
     half = sp.Rational(1, 2)
     per_sample = sp.Add(
@@ -107,7 +166,13 @@ def training_objective_in_moments() -> sp.Expr:
 
 
 def training_objective() -> sp.Expr:
-    """(L - sum_mu ||x^mu||^2/2) / N from the training moments; equals f at the saddle."""
+    """(L - sum_mu ||x^mu||^2/2) / N from the training moments; equals f at the saddle.
+
+    Returns
+    -------
+    sympy.Expr
+        The objective in the order parameters and the parameters.
+    """
     T = training_moments()
     return training_objective_in_moments().doit().xreplace({T_uv: T[0, 1], T_vv: T[1, 1]})
 
@@ -135,6 +200,12 @@ def observables_step(model=None) -> Step:
     ----------
     model : LinearVAE, optional
         The model (default ``LinearVAE()``, M = M* = 1).
+
+    Returns
+    -------
+    Step
+        ``result`` is a dict of the observables by name (SymPy expressions); for
+        M, M* > 1 also ``moments`` (the population moments) and ``rho``.
     """
     if model is None or model.is_scalar:
         return _scalar_observables_step()

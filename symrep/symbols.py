@@ -98,22 +98,46 @@ CONJUGATES = (mhat, dhat, chihat_Q, chihat_R, chihat_E, qhat, rhat, ehat)
 
 
 def overlap_matrix():
-    """Overlaps of a replica with itself, [[Q, R], [R, E]] (decoder, encoder)."""
+    """Overlaps of a replica with itself, [[Q, R], [R, E]] (decoder, encoder).
+
+    Returns
+    -------
+    sympy.Matrix
+        The 2 x 2 matrix of the symbols Q, R, E.
+    """
     return sp.Matrix([[Q, R], [R, E]])
 
 
 def offdiagonal_matrix():
-    """Overlaps between two different replicas, [[q, r], [r, e]]."""
+    """Overlaps between two different replicas, [[q, r], [r, e]].
+
+    Returns
+    -------
+    sympy.Matrix
+        The 2 x 2 matrix of the symbols q, r, e.
+    """
     return sp.Matrix([[q, r], [r, e]])
 
 
 def susceptibility_matrix():
-    """Zero-temperature susceptibilities [[chi_Q, chi_R], [chi_R, chi_E]]."""
+    """Zero-temperature susceptibilities [[chi_Q, chi_R], [chi_R, chi_E]].
+
+    Returns
+    -------
+    sympy.Matrix
+        The 2 x 2 matrix X of the symbols chi_Q, chi_R, chi_E.
+    """
     return sp.Matrix([[chi_Q, chi_R], [chi_R, chi_E]])
 
 
 def teacher_overlaps():
-    """Overlaps with the feature, the column (m, d)."""
+    """Overlaps with the feature, the column (m, d).
+
+    Returns
+    -------
+    sympy.Matrix
+        The 2 x 1 column t of the symbols m, d.
+    """
     return sp.Matrix([m, d])
 
 

@@ -456,16 +456,23 @@ def math_width(latex: str, display: bool = True) -> float:
 
 
 def delimiter_size(latex: str, display: bool = True) -> str:
-    """The ``\\big`` family size of a delimiter that encloses ``latex``, as ``\\left`` would.
+    r"""The ``\big`` family size of a delimiter that encloses ``latex``, as ``\left`` would.
 
-    ``\\left``/``\\right`` cannot span the lines of an ``align*``, so a bracket broken
-    across lines needs a fixed size; this is the one ``\\left`` would choose for the
+    ``\left``/``\right`` cannot span the lines of an ``align*``, so a bracket broken
+    across lines needs a fixed size; this is the one ``\left`` would choose for the
     whole content (TeX's rule: at least 90 % of the height, at most 5 pt short).
+
+    Parameters
+    ----------
+    latex : str
+        The enclosed LaTeX.
+    display : bool, optional
+        Typeset in display style (default True), else in text style.
 
     Returns
     -------
     str
-        ``""`` (normal size), ``"\\big"``, ``"\\Big"``, ``"\\bigg"`` or ``"\\Bigg"``.
+        ``""`` (normal size), ``"\big"``, ``"\Big"``, ``"\bigg"`` or ``"\Bigg"``.
     """
     box = _typeset(latex, display)
     need = 2 * max(box.up, box.down)

@@ -56,10 +56,22 @@ __all__ = [
 
 
 def asymptotics_steps():
-    """The derivation steps of this package, in document order."""
+    """The derivation steps of this package, in document order.
+
+    Returns
+    -------
+    list of Step
+        The large-alpha expansion, thresholds, rate-distortion and stability steps.
+    """
     return [make() for make in asymptotics_step_functions()]
 
 
 def asymptotics_step_functions():
-    """The functions (no arguments) that make the steps of :func:`asymptotics_steps`."""
+    """The functions (no arguments) that make the steps of :func:`asymptotics_steps`.
+
+    Returns
+    -------
+    tuple of callable
+        The step functions, in document order.
+    """
     return (large_alpha_step, thresholds_step, rate_distortion_step, stability_step)
