@@ -486,8 +486,9 @@ def _simulate_grid(N, params, seeds, args, device=None):
     tasks = [Task(**params, N=N, seed=k, method=args.method, first_seed=0, seeds=seeds,
                   options=options, **units)
              for k in range(seeds)]
+    # the device too: a store of the same command on another device is another grid
     settings = dict(command="simulate", N=N, seeds=seeds, method=args.method, **params,
-                    **units)
+                    **units, **dict(options))
     records = run_tasks(tasks, store=args.store, scheduler=args.scheduler,
                         settings=settings)
     return [task_result(task, rec) for task, rec in zip(tasks, records, strict=True)]
@@ -562,7 +563,8 @@ def _cmd_compare(args):
     from symrep.grid.executor import open_client
 
     client = None
-    settings = dict(command="compare", N=N, seeds=seeds, quick=bool(args.quick), **params)
+    settings = dict(command="compare", N=N, seeds=seeds, quick=bool(args.quick), **params,
+                    **({} if device is None else dict(device=device)))
     with ExitStack() as stack:
         if scheduler not in (None, "serial"):  # one cluster for both grids
             client, scheduler = stack.enter_context(open_client(scheduler)), None

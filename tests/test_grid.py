@@ -99,7 +99,7 @@ def test_store_reads_with_xarray_and_matches_by_identity(tmp_path, serial):
     assert list(again) == list(want)[::-1]
     ds = xr.open_zarr(store)
     assert ds.sizes["task"] == len(tasks) and bool(ds["done"].all())
-    assert set(OBSERVABLES) | {"done"} == set(ds.data_vars)
+    assert set(OBSERVABLES) | {"done", "checksum"} == set(ds.data_vars)
     for name in ("alpha", "beta", "lam", "rho", "eta", "N", "seed", "method", "first_seed",
                  "seeds", "options"):
         assert ds[name].dims == ("task",)
@@ -215,3 +215,155 @@ def test_local_workers_keep_the_adaptive_malloc_and_this_environment(monkeypatch
     with open_client("local", workers=1) as client:
         assert list(client.run(_malloc_setting).values()) == ["1048576"]
     assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "1048576"
+
+
+# --- the store's integrity: a damaged record is computed again, never read back ---------
+
+def small_grid(seeds=3):
+    return [Task(alpha=2.0, beta=0.5, lam=1.0, N=30, seed=k) for k in range(seeds)]
+
+
+def chunk(store, name, i):
+    return store / name / str(i)
+
+
+def remove_chunk(store):
+    chunk(store, "eg", 1).unlink()
+    return {1}
+
+
+def truncate_chunk(store):
+    path = chunk(store, "m", 2)
+    path.write_bytes(path.read_bytes()[:10])
+    return {2}
+
+
+def garbage_chunk(store):
+    path = chunk(store, "Q", 0)
+    path.write_bytes(bytes(range(7, 7 + len(path.read_bytes()))))
+    return {0}
+
+
+def swapped_chunks(store):
+    # a valid chunk of seed 0 in seed 1's place and the other way round: each decodes
+    for name in ("eg", "checksum"):
+        a, b = chunk(store, name, 0).read_bytes(), chunk(store, name, 1).read_bytes()
+        chunk(store, name, 0).write_bytes(b)
+        chunk(store, name, 1).write_bytes(a)
+    return {0, 1}
+
+
+def removed_folder(store):
+    import shutil
+
+    shutil.rmtree(store / "Q")
+    return {0, 1, 2}
+
+
+def garbage_done_flag(store):
+    chunk(store, "done", 2).write_bytes(b"\x00garbage")
+    return {2}
+
+
+def removed_checksum(store):
+    chunk(store, "checksum", 0).unlink()
+    return {0}
+
+
+@pytest.mark.parametrize("damage", [remove_chunk, truncate_chunk, garbage_chunk,
+                                    swapped_chunks, removed_folder, garbage_done_flag,
+                                    removed_checksum], ids=lambda f: f.__name__)
+def test_damaged_records_are_computed_again(tmp_path, damage, caplog):
+    tasks = small_grid()
+    store = tmp_path / "g.zarr"
+    clean = run_tasks(tasks, store=store, scheduler="serial", progress=False)
+    damaged = damage(store)
+    with caplog.at_level(logging.WARNING, logger="symrep.grid"):
+        again = run_tasks(tasks, store=store, scheduler="serial", progress=False)
+    assert list(again) == list(clean)  # the same numbers, none NaN
+    assert (again.computed, again.found) == (len(damaged), len(tasks) - len(damaged))
+    assert "computed again" in caplog.text
+    third = run_tasks(tasks, store=store, scheduler="serial", progress=False)
+    assert (third.computed, list(third)) == (0, list(clean))  # repaired for good
+
+
+def test_damaged_record_of_several_units_is_computed_again(tmp_path):
+    tasks = [Task(alpha=3.0, beta=0.3, lam=0.5, rho=(2.0, 0.7), M=2, N=30, seed=k)
+             for k in range(2)]
+    store = tmp_path / "u.zarr"
+    clean = run_tasks(tasks, store=store, scheduler="serial", progress=False)
+    path = store / "Q" / "1.0.0"
+    path.write_bytes(path.read_bytes()[:-3])  # truncated matrix chunk
+    (store / "phases" / "0.0").unlink()
+    again = run_tasks(tasks, store=store, scheduler="serial", progress=False)
+    assert again.computed == 2
+    for got, want in zip(again, clean, strict=True):
+        assert got.keys() == want.keys() and got["phases"] == want["phases"]
+        for name in OBSERVABLES:
+            np.testing.assert_array_equal(got[name], want[name])
+
+
+def test_write_cut_off_at_any_step_is_never_read_as_done(tmp_path, monkeypatch):
+    # Ctrl-C between any two chunk writes of a record: a reader of the store (xarray, or
+    # the next run) sees the record done only with all its data, else computes it again
+    import xarray as xr
+    import zarr
+
+    task = small_grid(1)[0]
+    want = run_task(task)
+    setitem = zarr.Array.__setitem__
+    step = 0
+    while True:
+        step += 1
+        store = tmp_path / f"g{step}.zarr"
+        GridStore(store, [task])  # created whole (atomic_directory); its records written:
+        calls = []
+
+        def cut_off(self, key, value, calls=calls, step=step):
+            calls.append(key)
+            if len(calls) == step:
+                raise KeyboardInterrupt
+            setitem(self, key, value)
+
+        monkeypatch.setattr(zarr.Array, "__setitem__", cut_off)
+        try:
+            run_tasks([task], store=store, scheduler="serial", progress=False)
+            interrupted = False
+        except KeyboardInterrupt:
+            interrupted = True
+        monkeypatch.setattr(zarr.Array, "__setitem__", setitem)
+        if not interrupted:
+            break
+        ds = xr.open_zarr(store).load()
+        if bool(ds["done"].values[0]):
+            assert all(float(ds[name].values[0]) == want[name] for name in OBSERVABLES)
+        again = run_tasks([task], store=store, scheduler="serial", progress=False)
+        assert again.computed == 1 and again[0] == want, step
+    assert step > len(OBSERVABLES) + 1  # every write of the record was cut off once
+
+
+def cli_store_files(store):
+    return {p.relative_to(store): p.read_bytes() for p in store.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("other", [["--beta", "1"], ["--seeds", "3"], ["--device", "cpu"]],
+                         ids=lambda o: o[0])
+def test_cli_store_of_other_settings_is_refused_untouched(tmp_path, capsys, monkeypatch,
+                                                          other):
+    from symrep.cli import main
+
+    store = tmp_path / "s.zarr"
+    argv = ["simulate", "--N", "30", "--alpha", "2", "--beta", "0.5", "--lam", "1",
+            "--seeds", "2", "--method", "lbfgs", "--store", str(store), "-q"]
+    assert main(argv) == 0
+    before = cli_store_files(store)
+    capsys.readouterr()
+
+    def no_work(task):
+        raise AssertionError("a task ran")
+
+    monkeypatch.setattr("symrep.grid.tasks.run_task", no_work)
+    assert main([*argv, *other]) == 2
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "store" in err and "another grid" in err, err
+    assert cli_store_files(store) == before  # byte for byte

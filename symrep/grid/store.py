@@ -21,17 +21,23 @@ store, more units or features than the store has room for) are refused.
 
 The store is in Zarr format 2 (text coordinates of any length, read by every Zarr
 library) with consolidated metadata. Every variable has chunks of one task, so writing
-a record touches no other task's chunk. A record is written in two steps, its data and
-then its ``done`` flag: a record whose writing was cut off in between has ``done``
-false and is computed again, never read as complete. The store is created in a
-temporary folder and renamed into place (:func:`symrep.io.atomic_directory`); tasks
-not yet in it are appended with ``done`` false before they run. One process writes a
-store at a time.
+a record touches no other task's chunk. A record is written in three steps: its data,
+then its ``checksum`` (uint64, a hash of the task's parameters and of the record's
+values as stored), then its ``done`` flag. A record whose writing was cut off has
+``done`` false and is computed again, never read as complete; a record marked done is
+read only once its checksum matches, so one damaged on disk (a chunk lost, truncated,
+overwritten or copied from another task, a variable's folder removed) is computed
+again as well: its ``done`` is reset, a warning logged, and the task runs in this run.
+The store is created in a temporary folder and renamed into place
+(:func:`symrep.io.atomic_directory`); tasks not yet in it are appended with ``done``
+false before they run. One process writes a store at a time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -43,12 +49,20 @@ from symrep.grid.tasks import (
     record_phases,
 )
 
-__all__ = ["RecordStore", "GridStore", "ONE_UNIT", "UNITS"]
+__all__ = ["RecordStore", "GridStore", "ONE_UNIT", "UNITS", "CHECKSUM"]
+
+logger = logging.getLogger("symrep.grid")
 
 #: The layout of a grid of one latent unit and one feature (no ``layout`` attribute).
 ONE_UNIT = "one unit"
 #: The layout of a grid with several units or features (attribute ``layout``).
 UNITS = "units"
+
+#: The variable of a record's checksum (see :meth:`RecordStore.checksum`).
+CHECKSUM = "checksum"
+_CHECKSUM_MEANING = ("hash of the task's parameters and of its record as stored, written "
+                     "after the record and before done; a done record whose checksum does "
+                     "not match is computed again")
 
 #: Extra dimensions of the matrix observables in the ``"units"`` layout.
 _MATRIX_DIMS = {"m": ("unit", "feature"), "d": ("unit", "feature"), "Q": ("unit", "unit_"),
@@ -150,12 +164,14 @@ class RecordStore:
                                  f"grid (settings {ds.attrs['settings']}, here "
                                  f"{self.settings}); use another store, or remove this one "
                                  "to start again")
+            self._check_fit(tasks)  # every refusal before the store is touched
+            self._repair(ds)
         else:
             if not tasks:
                 raise ValueError("tasks is invalid: a new store needs at least one task")
             self._new_layout(tasks)
+            self._check_fit(tasks)
             self._create(tasks)
-        self._check_fit(tasks)
         self._load_index()
         self._group = None
         new = [t for t in tasks if self._coords(t) not in self.index]
@@ -171,10 +187,17 @@ class RecordStore:
         return {name: {"chunks": (1, *var.shape[1:])} for name, var in ds.variables.items()
                 if var.dims[:1] == ("task",)}
 
+    def _records_dataset(self, tasks):
+        """The layout's empty records of these tasks, with their (empty) checksums."""
+        ds = self._dataset(tasks)
+        ds[CHECKSUM] = ("task", np.zeros(ds.sizes["task"], dtype=np.uint64),
+                        dict(description=_CHECKSUM_MEANING))
+        return ds
+
     def _create(self, tasks):
         from symrep.io import atomic_directory
 
-        ds = self._dataset(tasks)
+        ds = self._records_dataset(tasks)
         with atomic_directory(self.path) as tmp:
             ds.to_zarr(tmp, mode="w", encoding=self._encoding(ds), consolidated=True,
                        zarr_format=2)
@@ -189,18 +212,70 @@ class RecordStore:
                              f"{self.kind} store ({type(exc).__name__}: {exc})") from None
 
     def _append(self, tasks):
-        ds = self._dataset(tasks)
+        ds = self._records_dataset(tasks)
         # what has no task dimension (a coordinate shared by every task) is there already
         ds = ds.drop_vars([n for n, v in ds.variables.items() if "task" not in v.dims])
         ds.to_zarr(self.path, mode="a", append_dim="task", consolidated=True, zarr_format=2)
 
+    def _repair(self, ds):
+        """Give back to the store what a record check needs: the metadata of a variable
+        whose folder was removed (from the consolidated metadata; its chunks are gone,
+        and its records fail their check), and the ``checksum`` variable to a store
+        written before records had one (its records are computed again)."""
+        meta = json.loads((self.path / ".zmetadata").read_text())["metadata"]
+        from symrep.io import atomic_write_text
+
+        restored = []
+        for key, value in meta.items():
+            name, _, part = key.rpartition("/")
+            if name and part in (".zarray", ".zattrs") and not (self.path / key).exists():
+                (self.path / name).mkdir(exist_ok=True)
+                atomic_write_text(self.path / key, json.dumps(value, indent=2))
+                restored.append(name)
+        if restored:
+            logger.warning("store %s: the metadata of %s restored (its folder was removed); "
+                           "its records are computed again", self.path,
+                           ", ".join(sorted(set(restored))))
+        if CHECKSUM not in ds.variables:
+            import xarray as xr
+
+            n = ds.sizes["task"]
+            extra = xr.Dataset({CHECKSUM: ("task", np.zeros(n, dtype=np.uint64),
+                                           dict(description=_CHECKSUM_MEANING))})
+            extra.to_zarr(self.path, mode="a", encoding={CHECKSUM: {"chunks": (1,)}},
+                          consolidated=True, zarr_format=2)
+            logger.warning("store %s: written before records had checksums; its records "
+                           "are computed again", self.path)
+
     def _load_index(self):
+        import zarr
+
         ds = self._open()
         self.index = {key: i for i, key in enumerate(self._index_keys(ds))}
-        self._done = ds["done"].values.copy()
+        group = zarr.open_group(self.path, mode="r")
+        done, readable = _read_rows(group, "done", ds.sizes["task"])
+        self._done = np.asarray(done, dtype=bool) & readable
+        if not readable.all():
+            logger.warning("store %s: the done flag of %d record(s) unreadable: computed "
+                           "again", self.path, np.count_nonzero(~readable))
+
+    def checksum(self, task, rows):
+        """The checksum of a task's record: a 64-bit hash (never 0, the value of no
+        checksum) of the task's identity and of each variable's row as stored."""
+        h = hashlib.blake2b(repr(self._coords(task)).encode(), digest_size=8)
+        for name in self._record_names:
+            value = np.asarray(rows[name])
+            h.update(f"\0{name}\0{value.shape}\0".encode())
+            if value.dtype.kind in "OUST":  # text, whatever its NumPy dtype
+                h.update(json.dumps([str(v) for v in value.ravel()]).encode())
+            else:
+                h.update(value.dtype.str.encode() + np.ascontiguousarray(value).tobytes())
+        return int.from_bytes(h.digest(), "little") or 1
 
     def finished(self, tasks):
-        """``task -> record`` of the given tasks that are done in the store."""
+        """``task -> record`` of the given tasks that are done in the store and pass
+        their check (every chunk readable, the checksum matching); the records that
+        fail it get ``done`` false, to be computed again."""
         import zarr
 
         rows = {task: self.index[self._coords(task)] for task in tasks}
@@ -208,19 +283,66 @@ class RecordStore:
         if not rows:
             return {}
         group = zarr.open_group(self.path, mode="r")
-        columns = {name: group[name][:] for name in self._record_names}
-        return {task: self._record(task, i, columns) for task, i in rows.items()}
+        n = len(self._done)
+        columns, readable = {}, np.ones(n, dtype=bool)
+        for name in (*self._record_names, CHECKSUM):
+            columns[name], ok = _read_rows(group, name, n)
+            readable &= ok
+        records, damaged = {}, []
+        for task, i in rows.items():
+            if readable[i] and int(columns[CHECKSUM][i]) == self.checksum(
+                    task, {name: columns[name][i] for name in self._record_names}):
+                records[task] = self._record(task, i, columns)
+            else:
+                damaged.append((task, i))
+        if damaged:
+            logger.warning("store %s: %d finished record(s) damaged (a chunk missing, "
+                           "unreadable or not the task's): computed again; first %r",
+                           self.path, len(damaged), damaged[0][0])
+            group = self._writable()
+            for _, i in damaged:
+                group["done"][i] = False
+                self._done[i] = False
+        return records
 
-    def write(self, task, record):
-        """Store one task's record: its data first, then its ``done`` flag."""
+    def _writable(self):
         import zarr
 
-        i = self.index[self._coords(task)]
         if self._group is None:
             self._group = zarr.open_group(self.path, mode="r+")
-        self._write_values(self._group, i, task, record)
-        self._group["done"][i] = True  # last: the record counts only from here on
+        return self._group
+
+    def write(self, task, record):
+        """Store one task's record: its data, then its checksum, then its ``done`` flag."""
+        i = self.index[self._coords(task)]
+        group = self._writable()
+        self._write_values(group, i, task, record)
+        stored = {name: group[name][i] for name in self._record_names}  # as read later
+        group[CHECKSUM][i] = self.checksum(task, stored)
+        group["done"][i] = True  # last: the record counts only from here on
         self._done[i] = True
+
+
+def _read_rows(group, name, n):
+    """The rows of a variable and which of them could be read (a chunk that does not
+    decode is unreadable; one that is missing reads as the fill value)."""
+    array = group[name] if name in group else None
+    if array is None:
+        return np.zeros(n), np.zeros(n, dtype=bool)
+    try:
+        return array[:], np.ones(n, dtype=bool)
+    except Exception:  # some chunk does not decode (truncated, garbage): row by row
+        values, ok = [None] * n, np.ones(n, dtype=bool)
+        for i in range(n):
+            try:
+                values[i] = array[i][()]  # a 0-d row as a scalar, as array[:][i] gives it
+            except Exception:
+                ok[i] = False
+                kind = array.dtype.kind
+                values[i] = (np.full(array.shape[1:], np.nan) if kind in "fc" else
+                             np.full(array.shape[1:], "", dtype=object) if kind in "OUST"
+                             else np.zeros(array.shape[1:], dtype=array.dtype))
+        return values, ok
 
 
 class GridStore(RecordStore):
@@ -335,13 +457,18 @@ class GridStore(RecordStore):
         return zip(*(columns[name] for name in PARAMETERS), strict=True)
 
     def _write_values(self, group, i, task, record):
+        # whole rows (one chunk each), never read back and merged: a damaged chunk is
+        # replaced whatever it holds
         for name in OBSERVABLES:
             if self.layout == UNITS and name in MATRIX_OBSERVABLES:
                 extent = _extent(name, task)
-                value = np.reshape(np.asarray(record[name], dtype=np.float64),
-                                   tuple(s.stop for s in extent))
-                group[name][(i, *extent)] = value
+                row = np.full(group[name].shape[1:], np.nan)
+                row[extent] = np.reshape(np.asarray(record[name], dtype=np.float64),
+                                         tuple(s.stop for s in extent))
+                group[name][i] = row
             else:
                 group[name][i] = record[name]
         if self.layout == UNITS:
-            group["phases"][i, :task.M] = np.array(record_phases(task, record), dtype=object)
+            phases = np.full(self.shape[0], "", dtype=object)
+            phases[:task.M] = record_phases(task, record)
+            group["phases"][i] = phases

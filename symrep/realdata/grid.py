@@ -13,10 +13,11 @@ Store layout (:class:`RealDataStore`, ``xarray.open_zarr(path)`` reads it): the
 dimensions ``task`` and ``beta``; one coordinate along ``task`` per field of the task's
 identity (:data:`TASK_FIELDS`), the coordinate ``beta`` (the grid, the same for every
 task of a store); ``rate``, ``reconstruction``, ``frechet`` and ``final_loss``
-(task, beta) and ``P`` (task), NaN until computed; the boolean ``done``; the attributes
-``symrep_version``, ``settings`` (the data set and its spectrum estimate) and
-``layout`` (``"realdata"``). Records are written as in :class:`symrep.grid.GridStore`:
-data first, ``done`` last.
+(task, beta) and ``P`` (task), NaN until computed; the record's ``checksum`` and the
+boolean ``done``; the attributes ``symrep_version``, ``settings`` (the data set and its
+spectrum estimate) and ``layout`` (``"realdata"``). Records are written and checked as
+in :class:`symrep.grid.GridStore`: data first, then the checksum, ``done`` last; a
+damaged record is computed again.
 """
 
 from __future__ import annotations
