@@ -1,16 +1,19 @@
 """The RS solver for M latent units and M* features (symrep.solvers.latent_units).
 
 Independent checks: the population observables against their definitions written here
-from the model (Gaussian local fields with the moments of docs/model.md), the one-unit
-solver at M = M* = 1, and the exact finite-N optimum (an eigendecomposition of the data,
-no RS theory) at growing N.
+from the model (Gaussian local fields with the moments of docs/model.md), the free energy
+and every unit's Q and overlap against the decoupled closed forms of tests/closed_forms.py
+(no symrep code), the one-unit solver at M = M* = 1, and the exact finite-N optimum (an
+eigendecomposition of the data, no RS theory) at growing N.
 """
 
+import itertools
 import math
 
+import closed_forms
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from profiles import examples
 
@@ -93,23 +96,66 @@ def test_one_unit_one_feature_is_the_one_unit_solver(alpha, beta, lam, rho, eta)
     assert r.phases == (want,)
 
 
+def _decoupled_units(alpha, beta, lam, rho, eta, M):
+    """The RS optimum of M units on orthogonal features, from tests/closed_forms.py alone.
+
+    As N -> infinity the sample covariance has one BBP outlier per feature above the
+    spectral transition (alpha rho_k^2 > eta^2), with mutually orthogonal eigenvectors,
+    and the Marchenko-Pastur bulk, with O(N) eigenvalues at its upper edge. At the optimum
+    the units lie along distinct eigenvectors, so the objective is a sum over units of the
+    one-unit reduced objective f(Q_i) at their eigenvalue s_i: a feature's outlier (or the
+    edge below the transition) serves one unit, the edge any number of idle units. Each
+    unit minimises f on its own (closed_forms.optimum, closed_forms.reference), and the
+    assignment of units to features is the best of all (brute force).
+
+    Returns (free energy, [(Q_i, |m_i|) of the units by decreasing Q], unique): ``unique``
+    is False where another assignment with other (Q, |m|) comes within 1e-9 of the best,
+    or a unit sits within 1e-9 of its own first-order transition (either may be reported).
+    """
+    features = [closed_forms.reference(alpha, beta, lam, r, eta) for r in rho]
+    edge = eta * (1 + alpha**-0.5) ** 2
+    Q_idle, f_idle, gap_idle = closed_forms.optimum(alpha, beta, lam, edge)
+    options = []
+    for choice in itertools.product(range(-1, len(rho)), repeat=M):  # -1: idle
+        taken = [k for k in choice if k >= 0]
+        if len(taken) != len(set(taken)):
+            continue
+        units = [(features[k]["Q"], features[k]["m"], features[k]["free_energy"],
+                  features[k]["gap"]) if k >= 0 else (Q_idle, 0.0, f_idle, gap_idle)
+                 for k in choice]
+        options.append((sum(u[2] for u in units), sorted(((u[0], u[1]) for u in units),
+                                                         reverse=True),
+                        min(u[3] for u in units)))
+    options.sort(key=lambda o: o[0])
+    best, units, gap = options[0]
+    tol = 1e-9 * (1 + abs(best))
+    unique = gap > tol and all(
+        np.allclose(o[1], units, rtol=1e-9, atol=1e-12) for o in options if o[0] - best < tol)
+    return best, units, unique
+
+
+@pytest.mark.parametrize("M", [1, 2, 3])
 @given(st.floats(0.5, 20), st.floats(0.05, 4), st.floats(0.0, 2), st.floats(0.2, 5),
        st.floats(0.2, 5), st.floats(0.3, 3))
 @settings(max_examples=examples(10), deadline=None)
-def test_free_energy_is_the_best_sum_of_unit_free_energies(alpha, beta, lam, r1, r2, eta):
-    """With two units and two features the optimum is the best of: each unit on its own
-    feature, one learner and an idle unit, two idle units (free energies of the one-unit
-    solver at rho_1 and rho_2; an idle unit is collapsed or overfitting)."""
-    r = solve_units(alpha, beta, lam, (r1, r2), eta, M=2)
-    one = [solve(alpha, beta, lam, rho, eta) for rho in (r1, r2)]
-    learn = [s.branches.get("learning", math.inf) for s in one]
-    idle = min(min(s.branches.get("regularized", math.inf),
-                   s.branches.get("collapsed", math.inf),
-                   s.branches.get("overfitting", math.inf)) for s in one)
-    best = min(learn[0] + learn[1], learn[0] + idle, learn[1] + idle, 2 * idle)
-    assert r.free_energy == pytest.approx(best, rel=1e-10, abs=1e-12)
+# just above the spectral transition of feature 2 (alpha rho_2^2 = 1.21 eta^2): its
+# outlier sits 0.2 % above the bulk edge, its unit learns it with a small overlap
+@example(alpha=4.0, beta=0.1, lam=0.5, r1=2.0, r2=0.55, eta=1.0)
+def test_units_on_two_features_are_the_decoupled_closed_forms(M, alpha, beta, lam, r1, r2,
+                                                              eta):
+    """The M-unit solver with two features against :func:`_decoupled_units`, which shares
+    no code with symrep (neither the one-unit solver nor the unit search): the free energy
+    to 1e-9, and, where the optimum is unique, each unit's norm Q_i and overlap |m_i|."""
+    r = solve_units(alpha, beta, lam, (r1, r2), eta, M=M)
+    best, units, unique = _decoupled_units(alpha, beta, lam, (r1, r2), eta, M)
+    assert abs(r.free_energy - best) <= 1e-9 * (1 + abs(best))
     assert np.sum(r.unit_free_energy) == pytest.approx(r.free_energy, rel=1e-12,
                                                        abs=1e-14)
+    if unique:
+        got = list(zip(np.diag(r.Q), np.max(np.abs(r.m), axis=1), strict=True))
+        for (Q, m), (Q_want, m_want) in zip(got, units, strict=True):
+            assert abs(Q - Q_want) <= 1e-9 * (1 + Q_want), (got, units)
+            assert abs(m - m_want) <= 1e-9 * (1 + m_want), (got, units)
 
 
 def test_staged_collapse_weaker_feature_first():
