@@ -97,13 +97,24 @@ class LinearVAE:
     # --- symbolic ------------------------------------------------------------------
 
     def symbols(self) -> ModelSymbols:
-        """The SymPy symbols of the model (computed once per model)."""
+        """The SymPy symbols of the model (computed once per model).
+
+        Returns
+        -------
+        ModelSymbols
+            The symbols and symbol matrices of the model.
+        """
         return _model_symbols(self.M, self.Mstar)
 
     def reconstruction_term(self):
         """E_q ||x - W z/sqrt(N)||^2 / 2 of one sample in its local fields.
 
         (x2 - 2 u.v + v^T Q v + tr(Q D)) / 2, with x2 = ||x||^2.
+
+        Returns
+        -------
+        sympy.Expr
+            The term, in x2, the fields u, v (M x 1 each), Q and D.
         """
         s = self.symbols()
         u, v = s.u, s.v
@@ -114,20 +125,44 @@ class LinearVAE:
         return s.D.trace() + (s.v.T * s.v)[0, 0] - self.M - _log_det_diagonal(s.D)
 
     def kl_term(self):
-        """KL(q(z|x) || p(z)) of one sample: (tr D + v.v - M - log det D) / 2."""
+        """KL(q(z|x) || p(z)) of one sample: (tr D + v.v - M - log det D) / 2.
+
+        Returns
+        -------
+        sympy.Expr
+            The KL term, in the field v and D.
+        """
         return self._twice_kl() / 2
 
     def per_sample_objective(self):
-        """The objective of one sample: reconstruction term + beta KL term."""
+        """The objective of one sample: reconstruction term + beta KL term.
+
+        Returns
+        -------
+        sympy.Expr
+            The objective, in x2, u, v, Q, D and beta.
+        """
         return self.reconstruction_term() + self.symbols().beta * self._twice_kl() / 2
 
     def regularizer(self):
-        """The weight decay per N: lam/2 (||W||^2 + ||W~||^2)/N = lam/2 tr(Q + E)."""
+        """The weight decay per N: lam/2 (||W||^2 + ||W~||^2)/N = lam/2 tr(Q + E).
+
+        Returns
+        -------
+        sympy.Expr
+            The weight decay term, in lam, Q and E.
+        """
         s = self.symbols()
         return s.lam * (s.Q + s.E).trace() / 2
 
     def field_moments(self):
-        """Second moments of the fields h = (u, v) under the data: t diag(rho) t^T + eta G."""
+        """Second moments of the fields h = (u, v) under the data: t diag(rho) t^T + eta G.
+
+        Returns
+        -------
+        sympy.ImmutableMatrix
+            The 2M x 2M moments, in m, d, Q, R, E, rho and eta.
+        """
         s = self.symbols()
         return _as_matrix(s.t * s.P * s.t.T + s.eta * s.G)
 
@@ -138,6 +173,23 @@ class LinearVAE:
         (as the objective and its parts are), so its average over any distribution of h
         with second moments ``moments`` (2M x 2M) is its value at h = 0 plus
         tr(H moments)/2, H its Hessian in h.
+
+        Parameters
+        ----------
+        expr : sympy.Expr
+            A polynomial in the fields h of degree at most two with no linear term.
+        moments : sympy.Matrix
+            The 2M x 2M second moments of h (symmetric).
+
+        Returns
+        -------
+        sympy.Expr
+            The average, expr(h = 0) + tr(H moments) / 2.
+
+        Raises
+        ------
+        ValueError
+            If ``expr`` has a term linear in h or is not quadratic in h.
         """
         import sympy as sp
 
@@ -156,6 +208,12 @@ class LinearVAE:
         ``rate``: the KL term averaged over the fields' population moments
         (:meth:`field_moments`); ``distortion``: the reconstruction term averaged, with
         E||x||^2 = sum_k rho_k + N eta, less the constant (N - 1) eta / 2.
+
+        Returns
+        -------
+        dict
+            ``rate`` and ``distortion``, SymPy expressions in the overlaps, D and the
+            parameters.
         """
         s = self.symbols()
         moments = self.field_moments()
@@ -164,7 +222,18 @@ class LinearVAE:
                 "distortion": reconstruction.xreplace({s.x2: sum(s.rho) + s.eta})}
 
     def average_objective(self, moments):
-        """The per-sample objective less ||x||^2/2, averaged over fields with given moments."""
+        """The per-sample objective less ||x||^2/2, averaged over fields with given moments.
+
+        Parameters
+        ----------
+        moments : sympy.Matrix
+            The 2M x 2M second moments of h (symmetric).
+
+        Returns
+        -------
+        sympy.Expr
+            The averaged objective, in the overlaps, D, beta and the moments.
+        """
         return self.average(self.per_sample_objective() - self.symbols().x2 / 2, moments)
 
     # --- numeric -------------------------------------------------------------------
@@ -280,26 +349,31 @@ class ModelSymbols:
 
     @property
     def G(self):
+        """The 2M x 2M overlap matrix of a replica with itself, [[Q, R], [R^T, E]]."""
         return _blocks(self.Q, self.R, self.E)
 
     @property
     def g(self):
+        """The 2M x 2M overlaps between two different replicas, [[q, r], [r^T, e]]."""
         return _blocks(self.q, self.r, self.e)
 
     @property
     def t(self):
+        """The 2M x M* overlaps with the features, the blocks m (decoder) over d (encoder)."""
         import sympy as sp
 
         return sp.ImmutableMatrix(sp.Matrix.vstack(self.m, self.d))
 
     @property
     def h(self):
+        """The 2M local fields of one sample, the column u (decoder) over v (encoder)."""
         import sympy as sp
 
         return sp.ImmutableMatrix(sp.Matrix.vstack(self.u, self.v))
 
     @property
     def D_entries(self) -> tuple:
+        """The diagonal entries D_1, ..., D_M of the posterior variance D."""
         return tuple(self.D[i, i] for i in range(self.D.shape[0]))
 
     @property
