@@ -96,8 +96,11 @@ def rd_points(alphas, betas, lam, rho=1.0, eta=1.0, panel=""):
 
 
 def draw_rd_panel(ax, alphas, lam, rows, size, *, rho=1.0, eta=1.0, colors=None,
-                  rate_max=3.0, limit=True):
+                  rate_max=3.0, limit=True, legends=True):
     """Rate against distortion: RS curves at each alpha, the limit, simulation points.
+
+    With ``legends=False`` the caller places the legend of the curves (and the methods'
+    legend is left out).
 
     Returns
     -------
@@ -124,8 +127,9 @@ def draw_rd_panel(ax, alphas, lam, rows, size, *, rho=1.0, eta=1.0, colors=None,
     ax.set_ylabel(OBSERVABLE_LABELS["rate"] + " (nats)")
     ax.set_ylim(0, rate_max)
     ax.set_xlim(0, None)
-    method_legend(ax, size, loc="upper right", bbox_to_anchor=(1.0, 0.9))
-    ax.legend(loc="lower left", fontsize="small", framealpha=0.9)
+    if legends:
+        method_legend(ax, size, loc="upper right", bbox_to_anchor=(1.0, 0.9))
+        ax.legend(loc="lower left", fontsize="small", framealpha=0.9)
     return curves
 
 

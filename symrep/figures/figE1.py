@@ -81,7 +81,12 @@ def figE1_no_weight_decay(size="quick", *, rho=1.0, eta=1.0, progress=None, cach
     ax_q.set_title(r"decoder norm: $Q\to 0$ for $\beta>\rho+\eta$", fontsize="medium")
 
     rd_rows = [r for r in rows if r.get("panel") == "rate-distortion"]
-    draw_rd_panel(ax_rd, RD_ALPHAS, 0.0, rd_rows, size, rho=rho, eta=eta)
+    draw_rd_panel(ax_rd, RD_ALPHAS, 0.0, rd_rows, size, rho=rho, eta=eta, legends=False)
+    # without weight decay the curves meet the limit at small D and the alpha = 1 curve
+    # bulges past D = 1 at small rates: the empty place is at high rate, right of all
+    # curves, below the collapse mark (the methods' legend is the middle panel's)
+    ax_rd.legend(loc="upper right", bbox_to_anchor=(1.0, 0.93), fontsize="small",
+                 framealpha=0.9)
     ax_rd.set_title(r"rate-distortion, $\lambda=0$, traced by $\beta$", fontsize="medium")
     return FigureResult("figE1_no_weight_decay", fig, rows, size,
                         notes={"observables": ("eg", "Q", "rate", "distortion")})
