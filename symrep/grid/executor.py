@@ -68,7 +68,25 @@ class GridResults(list):
 
 
 def check_scheduler(scheduler):
-    """``None``, ``"serial"``, ``"local"`` or a scheduler address; else ValueError."""
+    """``None``, ``"serial"``, ``"local"`` or a scheduler address; else ValueError.
+
+    Parameters
+    ----------
+    scheduler : str or None
+        None (the default of the caller), ``"serial"``, ``"local"`` or the address of a
+        Dask scheduler (``tcp://``, ``tls://``, ``ucx://``, ``inproc://``, ``ws://``,
+        ``wss://`` followed by a host).
+
+    Returns
+    -------
+    str or None
+        ``scheduler``, unchanged.
+
+    Raises
+    ------
+    ValueError
+        If ``scheduler`` is none of these.
+    """
     if scheduler is None or scheduler in SCHEDULERS:
         return scheduler
     if isinstance(scheduler, str) and scheduler.startswith(_PROTOCOLS) and len(
@@ -79,7 +97,18 @@ def check_scheduler(scheduler):
 
 
 def estimate_seconds(tasks):
-    """Estimated run time of the tasks one after another (each task's ``seconds()``)."""
+    """Estimated run time of the tasks one after another (each task's ``seconds()``).
+
+    Parameters
+    ----------
+    tasks : iterable of Task
+        The tasks.
+
+    Returns
+    -------
+    float
+        The sum of their estimated run times, in seconds.
+    """
     return sum(t.seconds() for t in tasks)
 
 

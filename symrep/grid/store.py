@@ -261,7 +261,20 @@ class RecordStore:
 
     def checksum(self, task, rows):
         """The checksum of a task's record: a 64-bit hash (never 0, the value of no
-        checksum) of the task's identity and of each variable's row as stored."""
+        checksum) of the task's identity and of each variable's row as stored.
+
+        Parameters
+        ----------
+        task : Task
+            The task.
+        rows : mapping
+            Each recorded variable's row of the task, as stored.
+
+        Returns
+        -------
+        int
+            The checksum, in [1, 2**64).
+        """
         h = hashlib.blake2b(repr(self._coords(task)).encode(), digest_size=8)
         for name in self._record_names:
             value = np.asarray(rows[name])
@@ -275,7 +288,19 @@ class RecordStore:
     def finished(self, tasks):
         """``task -> record`` of the given tasks that are done in the store and pass
         their check (every chunk readable, the checksum matching); the records that
-        fail it get ``done`` false, to be computed again."""
+        fail it get ``done`` false, to be computed again.
+
+        Parameters
+        ----------
+        tasks : iterable of Task
+            The tasks to look up; each must be in the store.
+
+        Returns
+        -------
+        dict
+            Maps each finished task that passes the check to its record, as
+            :func:`~symrep.grid.tasks.run_task` gives it.
+        """
         import zarr
 
         rows = {task: self.index[self._coords(task)] for task in tasks}
@@ -313,7 +338,15 @@ class RecordStore:
         return self._group
 
     def write(self, task, record):
-        """Store one task's record: its data, then its checksum, then its ``done`` flag."""
+        """Store one task's record: its data, then its checksum, then its ``done`` flag.
+
+        Parameters
+        ----------
+        task : Task
+            A task of the store.
+        record : dict
+            Its record, as :func:`~symrep.grid.tasks.run_task` gives it.
+        """
         i = self.index[self._coords(task)]
         group = self._writable()
         self._write_values(group, i, task, record)

@@ -146,24 +146,57 @@ class Task:
         return max(1, round(self.alpha * self.N))
 
     def key(self) -> tuple:
-        """The task's identity as plain values (what a store matches on)."""
+        """The task's identity as plain values (what a store matches on).
+
+        Returns
+        -------
+        tuple
+            The values of the task's fields, in their order.
+        """
         return tuple(getattr(self, f.name) for f in fields(self))
 
     # what symrep.grid.run_tasks asks of a task (symrep.realdata.RealDataTask has the same)
 
     def run(self):
-        """The task's record: :func:`run_task`."""
+        """The task's record: :func:`run_task`.
+
+        Returns
+        -------
+        dict
+            The observables by name (see :func:`run_task`).
+        """
         return run_task(self)
 
     def seconds(self):
-        """Estimated run time (see :mod:`symrep.resources`)."""
+        """Estimated run time (see :mod:`symrep.resources`).
+
+        Returns
+        -------
+        float
+            The estimated run time, in seconds, of one seed at the task's N, alpha and method.
+        """
         from symrep.resources import simulation_estimate
 
         return simulation_estimate(self.N, self.alpha, 1, self.method).seconds
 
     @classmethod
     def open_store(cls, path, tasks, settings=None):
-        """The store of a grid of such tasks: :class:`~symrep.grid.store.GridStore`."""
+        """The store of a grid of such tasks: :class:`~symrep.grid.store.GridStore`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The store (a folder); created when missing.
+        tasks : sequence of Task
+            The tasks of the run.
+        settings : dict, optional
+            What defines the grid beyond its tasks (default None).
+
+        Returns
+        -------
+        GridStore
+            The opened store.
+        """
         from symrep.grid.store import GridStore
 
         return GridStore(path, tasks, settings)
@@ -272,7 +305,20 @@ def run_task(task):
 
 def record_phases(task, record):
     """The phase of each latent unit of a task's record (for one unit and one feature,
-    as ``SimulationResult.as_units()`` gives it)."""
+    as ``SimulationResult.as_units()`` gives it).
+
+    Parameters
+    ----------
+    task : Task
+        The task.
+    record : dict
+        Its record, as :func:`run_task` gives it.
+
+    Returns
+    -------
+    tuple of str
+        One phase per latent unit.
+    """
     if task.units:
         return tuple(record["phases"])
     from symrep.simulate.observables import unit_phases
