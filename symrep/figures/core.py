@@ -83,10 +83,22 @@ class Size:
 
     @property
     def quick(self) -> bool:
+        """True for every size but ``"full"``."""
         return self.name != "full"
 
     def with_(self, **changes) -> Size:
-        """A copy with some fields changed (e.g. ``N``, ``seeds``)."""
+        """A copy with some fields changed (e.g. ``N``, ``seeds``).
+
+        Parameters
+        ----------
+        **changes
+            New values of fields, by name (``N``, ``seeds``, ``methods``, ``device``).
+
+        Returns
+        -------
+        Size
+            The copy.
+        """
         return replace(self, **changes)
 
 
@@ -98,7 +110,24 @@ SIZES = {
 
 
 def resolve_size(size) -> Size:
-    """A :class:`Size` from a Size, ``"quick"``/``"full"``, or a bool (True = quick)."""
+    """A :class:`Size` from a Size, ``"quick"``/``"full"``, or a bool (True = quick).
+
+    Parameters
+    ----------
+    size : Size, str or bool
+        A :class:`Size` (returned after checking N and seeds), ``"quick"`` or ``"full"``
+        (the sizes of :data:`SIZES`), or a bool (True for ``"quick"``).
+
+    Returns
+    -------
+    Size
+        The size.
+
+    Raises
+    ------
+    ValueError
+        If ``size`` is none of these, or a Size has N or seeds not a positive integer.
+    """
     if isinstance(size, Size):
         check_positive_int("N", size.N)
         check_positive_int("seeds", size.seeds)
@@ -116,6 +145,25 @@ def size_from_env(var="SYMREP_QUICK", default="1") -> Size:
     ``SYMREP_QUICK=1`` (the default) gives the quick size, ``SYMREP_QUICK=0`` the full one;
     ``SYMREP_N``, where set, replaces the size's input dimension N of the simulations (the
     same points and seeds: a smaller N runs faster, with larger finite-size effects).
+
+    Parameters
+    ----------
+    var : str, optional
+        The variable that chooses quick or full (default ``"SYMREP_QUICK"``); ``1``,
+        ``true``, ``yes``, ``on`` or ``quick`` for quick, ``0``, ``false``, ``no``, ``off``
+        or ``full`` for full.
+    default : str, optional
+        Its value when unset (default ``"1"``).
+
+    Returns
+    -------
+    Size
+        The size.
+
+    Raises
+    ------
+    ValueError
+        If the variable has another value, or ``SYMREP_N`` is not a positive integer.
     """
     value = os.environ.get(var, default).strip().lower()
     if value in ("1", "true", "yes", "on", "quick"):
@@ -137,7 +185,18 @@ def size_from_env(var="SYMREP_QUICK", default="1") -> Size:
 
 
 def describe_size(size: Size) -> str:
-    """``"N = 300, 2 seeds"``, for titles and legends."""
+    """``"N = 300, 2 seeds"``, for titles and legends.
+
+    Parameters
+    ----------
+    size : Size
+        The size.
+
+    Returns
+    -------
+    str
+        The description, N in LaTeX math.
+    """
     return f"$N={size.N}$, {size.seeds} seed{'s' if size.seeds != 1 else ''}"
 
 
@@ -147,7 +206,24 @@ _PARAMS = ("alpha", "beta", "lam", "rho", "eta")
 
 
 def point_key(method, N, seeds, first_seed, p):
-    """Identity of one simulation point: method, N, seeds, first seed and the parameters."""
+    """Identity of one simulation point: method, N, seeds, first seed and the parameters.
+
+    Parameters
+    ----------
+    method : str
+        ``"exact"``, ``"lbfgs"`` or ``"adam"``.
+    N, seeds, first_seed : int
+        Input dimension, number of seeds and first seed.
+    p : mapping
+        The parameters ``alpha``, ``beta``, ``lam``, ``rho`` and ``eta`` (numbers or
+        numeric text).
+
+    Returns
+    -------
+    tuple
+        ``(method, N, seeds, first_seed, alpha, beta, lam, rho, eta)``, the parameters
+        rounded to 12 significant digits so that values read back from a CSV match.
+    """
     return (method, int(N), int(seeds), int(first_seed),
             *(float(f"{float(p[k]):.12g}") for k in _PARAMS))
 
@@ -159,6 +235,20 @@ def measured_phase(result, q_floor=1e-6, cos_floor=0.25):
     is clearly aligned with the feature, |m| / sqrt(Q) > ``cos_floor`` (below the
     transition the alignment of a finite-N model is of order N^(-1/2)); ``"overfitting"``
     otherwise.
+
+    Parameters
+    ----------
+    result : SimulationResult
+        A finite-N result with scalar ``Q`` and ``m``.
+    q_floor : float, optional
+        Largest Q of a collapsed model (default 1e-6).
+    cos_floor : float, optional
+        Smallest cosine |m| / sqrt(Q) of a learning model (default 0.25).
+
+    Returns
+    -------
+    str
+        ``"regularized"``, ``"learning"`` or ``"overfitting"``.
     """
     Q, m = float(result.Q), float(result.m)
     if not Q > q_floor:
@@ -193,7 +283,13 @@ class Progress:
         self._last = time.perf_counter()
 
     def step(self, text=""):
-        """One step done; ``text`` says which."""
+        """One step done; ``text`` says which.
+
+        Parameters
+        ----------
+        text : str, optional
+            The step's label, shown by the bar or at the end of the line (default empty).
+        """
         self.done += 1
         now = time.perf_counter()
         line = f"{self.desc}: {self.done}/{self.total} {text} ({now - self._last:.1f} s)"
@@ -401,6 +497,17 @@ def load_points(path):
     an observable that is not a number) is left out, so that its point is simulated
     again, and an unreadable file counts as empty. symrep writes the table atomically,
     so a damaged one comes from elsewhere (an older version, another program).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV file.
+
+    Returns
+    -------
+    dict
+        Maps the :func:`point_key` of each complete row to the row (a dict with the
+        numbers parsed).
     """
     try:
         raw = Path(path).read_bytes()
@@ -459,6 +566,11 @@ def series_colors(n, cmap=None, start=0.0, stop=0.82):
         A sequential colour map to sample from ``start`` to ``stop`` instead of the
         default, :data:`SERIES_COLORS` (which serves up to seven curves; beyond that the
         colour-blind-safe map ``"cividis"`` is sampled).
+
+    Returns
+    -------
+    list
+        ``n`` Matplotlib colours.
     """
     if cmap is None and n <= len(SERIES_COLORS):
         return list(SERIES_COLORS[:n])
@@ -495,7 +607,27 @@ def plot_points(ax, rows, x, y, color, *, xerr=False, zorder=3):
 
 
 def method_legend(ax, size, *, loc="upper right", theory_label="RS theory", **kw):
-    """A legend of the line and marker styles (theory, exact optimum, trained models)."""
+    """A legend of the line and marker styles (theory, exact optimum, trained models).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes to add the legend to (added as an artist, so that a further legend
+        does not replace it).
+    size : Size
+        Its methods get a marker each; its N and seeds make the title.
+    loc : str, optional
+        Location of the legend (default ``"upper right"``).
+    theory_label : str, optional
+        Label of the theory line (default ``"RS theory"``).
+    **kw
+        Further arguments of ``Axes.legend`` (``title`` replaces the default).
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+        The legend.
+    """
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], color="0.25", lw=1.6, label=theory_label)]

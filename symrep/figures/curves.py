@@ -36,13 +36,40 @@ PARAMETER_LABELS = {"alpha": r"\alpha", "beta": r"\beta", "lam": r"\lambda", "rh
 
 
 def parameter_text(params, names=None):
-    """``$\\lambda=1,\\ \\rho=1$`` for a dict of parameter values."""
+    r"""``$\lambda=1,\ \rho=1$`` for a dict of parameter values.
+
+    Parameters
+    ----------
+    params : mapping
+        Parameter values by name (``alpha``, ``beta``, ``lam``, ``rho``, ``eta``).
+    names : sequence of str, optional
+        The parameters to show, in order (default: those of ``params``, in the order of
+        :data:`PARAMETER_LABELS`).
+
+    Returns
+    -------
+    str
+        The LaTeX text, in math mode.
+    """
     names = names or [k for k in PARAMETER_LABELS if k in params]
     return "$" + r",\ ".join(f"{PARAMETER_LABELS[k]}={params[k]:g}" for k in names) + "$"
 
 
 def rows_matching(rows, **values):
-    """Rows whose parameters equal ``values`` (to 1e-12 relative)."""
+    """Rows whose parameters equal ``values`` (to 1e-12 relative).
+
+    Parameters
+    ----------
+    rows : iterable of dict
+        Simulation rows.
+    **values
+        Parameter values by name.
+
+    Returns
+    -------
+    list of dict
+        The matching rows, in order.
+    """
     return [r for r in rows
             if all(math.isclose(float(r[k]), float(v), rel_tol=1e-12) for k, v in values.items())]
 
@@ -95,13 +122,26 @@ class CurvePanel:
             self.colors = series_colors(len(self.values))
 
     def points(self):
-        """The parameter points to simulate (dicts with a ``panel`` key)."""
+        """The parameter points to simulate (dicts with a ``panel`` key).
+
+        Returns
+        -------
+        list of dict
+            One point per curve in ``sim_values`` (default all) and x in ``sim_x``: ``x``,
+            ``series``, the fixed parameters and ``panel``.
+        """
         chosen = self.values if self.sim_values is None else self.sim_values
         return [{self.x: float(xv), self.series: float(v), **self.fixed, "panel": self.panel}
                 for v in chosen for xv in self.sim_x]
 
     def solve(self):
-        """The RS sweep over (grid, values), kept in :attr:`theory`."""
+        """The RS sweep over (grid, values), kept in :attr:`theory`.
+
+        Returns
+        -------
+        xarray.Dataset
+            The sweep, computed on the first call (points without a solution masked).
+        """
         from symrep.solvers import sweep
 
         if self.theory is None:
@@ -110,7 +150,20 @@ class CurvePanel:
         return self.theory
 
     def curve(self, value, observable=None):
-        """Theory values of an observable along the grid, for one curve."""
+        """Theory values of an observable along the grid, for one curve.
+
+        Parameters
+        ----------
+        value : float
+            The curve's value of :attr:`series`.
+        observable : str, optional
+            The observable (default :attr:`observable`).
+
+        Returns
+        -------
+        ndarray
+            The values along :attr:`grid` (NaN where the solver found no solution).
+        """
         da = self.solve()[observable or self.observable].sel({self.series: value})
         return np.asarray(da.transpose(self.x).values, dtype=float)
 
@@ -120,12 +173,23 @@ class CurvePanel:
 
         Parameters
         ----------
+        ax : matplotlib.axes.Axes
+            The axes.
         rows : sequence of dict
             Simulation rows (only those of this panel, matching a curve, are drawn).
         label : callable, optional
             ``value -> legend label`` (default ``$\\beta=0.5$`` style).
+        lw : float, optional
+            Line width of the curves (default 1.6).
         observable : str, optional
             Draw another observable than :attr:`observable` (same points).
+        xlabel, ylabel : bool, optional
+            Label the axes (default True).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            ``ax``.
         """
         obs = observable or self.observable
         name = PARAMETER_LABELS[self.series]

@@ -26,7 +26,25 @@ __all__ = ["fig2_left", "fig2_middle", "fig2_right", "alpha_grid"]
 
 
 def alpha_grid(stop, start=0.02, num=600, kinks=(1.0,)):
-    """Evenly spaced alphas with the kinks of the curves (alpha = 1) included exactly."""
+    """Evenly spaced alphas with the kinks of the curves (alpha = 1) included exactly.
+
+    Parameters
+    ----------
+    stop : float
+        Largest alpha.
+    start : float, optional
+        Smallest alpha (default 0.02).
+    num : int, optional
+        Number of evenly spaced values (default 600).
+    kinks : sequence of float, optional
+        Values added where they lie strictly between ``start`` and ``stop`` (default
+        ``(1.0,)``).
+
+    Returns
+    -------
+    ndarray
+        The sorted alphas.
+    """
     return np.union1d(np.linspace(start, stop, num), [k for k in kinks if start < k < stop])
 
 
@@ -37,7 +55,15 @@ def _figure(figsize=(5.6, 4.2)):
 
 
 def plain_log_ticks(axis, ticks):
-    """Log-scale axis with plain-number tick labels at ``ticks``."""
+    """Log-scale axis with plain-number tick labels at ``ticks``.
+
+    Parameters
+    ----------
+    axis : matplotlib.axis.Axis
+        The axis (``ax.xaxis`` or ``ax.yaxis``), on a log scale.
+    ticks : sequence of float
+        Where to put the major ticks; the minor ticks get no labels.
+    """
     from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 
     axis.set_major_locator(FixedLocator(ticks))
@@ -46,7 +72,19 @@ def plain_log_ticks(axis, ticks):
 
 
 def mark_plateau(ax, rho=1.0, x=0.98, text=r"$\epsilon_g=\rho$ ($W=0$)"):
-    """Dotted line at the error of the collapsed model, eg = rho, with a label."""
+    """Dotted line at the error of the collapsed model, eg = rho, with a label.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes.
+    rho : float, optional
+        The signal strength, the height of the line (default 1.0).
+    x : float, optional
+        Right end of the label, in axes coordinates (default 0.98).
+    text : str, optional
+        The label.
+    """
     ax.axhline(rho, color="0.55", lw=0.8, ls=":", zorder=1)
     ax.text(x, rho, text, transform=ax.get_yaxis_transform(), ha="right", va="bottom",
             fontsize="x-small", color="0.35")

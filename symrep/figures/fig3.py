@@ -34,7 +34,19 @@ LABEL_AT = {"learning": (4.0, 0.7, 0), "overfitting": (0.56, 0.7, 90),
 
 
 def majority_phase(row):
-    """The measured phase of most seeds of a simulation row (ties: the first listed)."""
+    """The measured phase of most seeds of a simulation row (ties: the first listed).
+
+    Parameters
+    ----------
+    row : mapping
+        A simulation row with the counts ``n_learning``, ``n_overfitting`` and
+        ``n_regularized``.
+
+    Returns
+    -------
+    str
+        ``"learning"``, ``"overfitting"`` or ``"regularized"``.
+    """
     counts = {p: row[f"n_{p}"] for p in ("learning", "overfitting", "regularized")}
     return max(counts, key=counts.get)
 

@@ -29,7 +29,14 @@ __all__ = ["fig4_rate_distortion", "rd_limit_function", "rd_limit_curve", "rd_th
 def rd_limit_function():
     """The alpha -> infinity rate as a NumPy function ``rate(distortion, rho, eta)``,
     lambdified from :func:`symrep.asymptotics.rd_curve_limit` (valid for
-    0 < distortion <= (rho + eta) / 2)."""
+    0 < distortion <= (rho + eta) / 2).
+
+    Returns
+    -------
+    callable
+        ``rate(distortion, rho=1.0, eta=1.0)``: the rate, an array of the shape of
+        ``distortion``.
+    """
     import sympy as sp
 
     from symrep import symbols as S
@@ -48,6 +55,17 @@ def rd_limit_function():
 def rd_limit_curve(rho=1.0, eta=1.0, num=400, d_min=1e-3):
     """The alpha -> infinity rate-distortion curve.
 
+    Parameters
+    ----------
+    rho : float, optional
+        Signal strength (default 1.0).
+    eta : float, optional
+        Noise strength (default 1.0).
+    num : int, optional
+        Number of log-spaced distortions (default 400).
+    d_min : float, optional
+        Smallest distortion (default 1e-3).
+
     Returns
     -------
     distortion, rate : ndarray
@@ -59,6 +77,19 @@ def rd_limit_curve(rho=1.0, eta=1.0, num=400, d_min=1e-3):
 
 def rd_theory_curves(alphas, lam, rho=1.0, eta=1.0, betas=None):
     """RS (distortion, rate) along beta at each alpha.
+
+    Parameters
+    ----------
+    alphas : sequence of float
+        Sample complexities, one curve each.
+    lam : float
+        Weight decay.
+    rho : float, optional
+        Signal strength (default 1.0).
+    eta : float, optional
+        Noise strength (default 1.0).
+    betas : array_like, optional
+        The KL weights along each curve.
 
     Returns
     -------
@@ -90,7 +121,26 @@ def _split_jumps(x, y, phase, tol=0.05):
 
 
 def rd_points(alphas, betas, lam, rho=1.0, eta=1.0, panel=""):
-    """Parameter points for simulation on the rate-distortion plane."""
+    """Parameter points for simulation on the rate-distortion plane.
+
+    Parameters
+    ----------
+    alphas, betas : sequence of float
+        Sample complexities and KL weights; every pair is a point.
+    lam : float
+        Weight decay.
+    rho : float, optional
+        Signal strength (default 1.0).
+    eta : float, optional
+        Noise strength (default 1.0).
+    panel : str, optional
+        Name recorded in the simulation rows (default empty).
+
+    Returns
+    -------
+    list of dict
+        One dict of ``alpha``, ``beta``, ``lam``, ``rho``, ``eta`` and ``panel`` per point.
+    """
     return [dict(alpha=a, beta=b, lam=lam, rho=rho, eta=eta, panel=panel)
             for a in alphas for b in betas]
 
@@ -101,6 +151,31 @@ def draw_rd_panel(ax, alphas, lam, rows, size, *, rho=1.0, eta=1.0, colors=None,
 
     With ``legends=False`` the caller places the legend of the curves (and the methods'
     legend is left out).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes.
+    alphas : sequence of float
+        Sample complexities, one RS curve each (along beta).
+    lam : float
+        Weight decay.
+    rows : sequence of dict
+        Simulation rows; those at an alpha of ``alphas`` are drawn with its colour.
+    size : Size
+        The simulation size, for the methods' legend.
+    rho : float, optional
+        Signal strength (default 1.0).
+    eta : float, optional
+        Noise strength (default 1.0).
+    colors : sequence, optional
+        One colour per alpha (default :func:`series_colors`).
+    rate_max : float, optional
+        Top of the rate axis (default 3.0).
+    limit : bool, optional
+        Draw the alpha -> infinity curve (default True).
+    legends : bool, optional
+        Draw the legends (default True).
 
     Returns
     -------
