@@ -150,9 +150,19 @@ class UnitsPhaseDiagram:
     def plot(self, ax=None, thresholds=True, legend=True):
         """Draw the structures (colours) and each unit's collapse threshold (lines).
 
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            The axes to draw on (default: a new figure).
+        thresholds : bool, optional
+            Draw each unit's collapse threshold in beta (default True), where computed.
+        legend : bool, optional
+            Draw a legend of the structures and thresholds, right of the axes (default True).
+
         Returns
         -------
         matplotlib.figure.Figure
+            The figure of ``ax``.
         """
         import matplotlib.pyplot as plt
         from matplotlib.colors import ListedColormap
