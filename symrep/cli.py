@@ -677,7 +677,8 @@ def _cmd_realdata(args):
     files = write_outputs(result, out)
     for line in summary_lines(result):
         print(line)
-    print(f"# {len(result.runs)} VAEs in {result.seconds:.0f} s ({result.notes['grid']})")
+    print(f"# {len(result.runs)} VAEs trained by {result.notes['training_seconds']:.0f} s, "
+          f"{result.seconds:.0f} s in all ({result.notes['grid']})")
     print(f"figure: {files['figure']}")
     print(f"table: {files['summary']}")
     return 0

@@ -49,6 +49,8 @@ def test_small_experiment_end_to_end(tmp_path):
                                        steps=40, latent=1)
     result = run_experiment("digits", settings=settings, store=tmp_path / "batches.zarr")
     assert result.notes["grid"] == "2 of 2 batches computed, 0 found in the store (serial)"
+    # one clock: the training ends within the whole run
+    assert 0 < result.notes["training_seconds"] <= result.seconds
     # alpha = 10^4 needs more samples than digits has: dropped
     assert {r["alpha"] for r in result.runs} == {2.0}
     assert len(result.runs) == 2 * 4

@@ -15,6 +15,10 @@ import numpy as np
 
 __all__ = ["fig_realdata", "LABELS"]
 
+#: Colours of the sample complexities, in increasing alpha: the Okabe-Ito palette
+#: (distinct hues of distinct lightness, readable with colour-vision deficiencies).
+_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+
 #: Panel titles of the VAE kinds.
 LABELS = {"mlp": "MLP VAE", "linear": "linear VAE", "conv": "convolutional VAE"}
 
@@ -41,10 +45,11 @@ def fig_realdata(result):
     matplotlib.figure.Figure
     """
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     kinds = result.settings.kinds
     alphas = sorted({r["alpha"] for r in result.runs})
-    colours = plt.cm.viridis(np.linspace(0.0, 0.85, len(alphas)))
+    colours = [_COLOURS[k % len(_COLOURS)] for k in range(len(alphas))]
     fig, axes = plt.subplots(len(kinds), 2, figsize=(10, 3.6 * len(kinds)), squeeze=False,
                              constrained_layout=True)
     spec = result.spectrum
@@ -67,9 +72,9 @@ def fig_realdata(result):
                          ls="--", lw=1.2)
         for ax in (ax_fd, ax_rate):
             ax.axvline(limit, color="k", ls=":", lw=1.2,
-                       label=f"rho_1 + eta = {limit:.3g}" if ax is ax_rate else None)
+                       label=f"collapse limit rho_1 + eta = {limit:.3g}")
             ax.axvline(float(spec.eta), color="0.5", ls="-.", lw=1.2,
-                       label=f"eta = {float(spec.eta):.3g}" if ax is ax_fd else None)
+                       label=f"best-beta limit eta = {float(spec.eta):.3g}")
             ax.set_xscale("log")
             ax.set_xlabel("beta")
         ax_rate.set_yscale("symlog", linthresh=1e-2)  # a collapsed run's rate is 0
@@ -78,6 +83,13 @@ def fig_realdata(result):
         ax_rate.set_ylabel("rate: KL per sample (held out)")
         ax_fd.set_title(f"{result.dataset}: {LABELS.get(kind, kind)}")
         ax_rate.set_title("rate; dashed: RS theory at the estimated rho, eta")
-        ax_fd.legend(fontsize=7)
-        ax_rate.legend(fontsize=7)
+        # the line styles of the per-alpha predictions, in grey (their colour is alpha's)
+        grey = dict(color="0.35", lw=0.9)
+        threshold = Line2D([], [], ls="--", label="collapse threshold at alpha", **grey)
+        best = Line2D([], [], ls="-.", label="best beta at alpha", **grey)
+        theory = Line2D([], [], ls="--", label="RS theory; vertical: collapse threshold",
+                        **grey)
+        for ax, extra in ((ax_fd, [threshold, best]), (ax_rate, [theory])):
+            handles, _ = ax.get_legend_handles_labels()
+            ax.legend(handles=handles + extra, fontsize=7)
     return fig

@@ -156,6 +156,11 @@ class RealDataResult:
     theory : xarray.Dataset
         The theory on the (alpha, beta) grid.
     seconds : float
+        Wall time of the whole experiment (data, spectrum, training, theory).
+    notes : dict
+        ``"grid"``: the batches computed and found in the store, and where they ran;
+        ``"training_seconds"``: the wall time from the start to the last VAE trained
+        (the same clock as ``seconds``); ``"mp"``: the Marchenko-Pastur fit.
     """
 
     dataset: str
@@ -433,15 +438,16 @@ def _run(dataset, root, settings, device, progress, features, theory_lam, start,
 
     bar = progress_bar(len(tasks), "batches of VAEs", progress=bool(progress), unit="batch")
 
+    # one clock for every duration of the run: the seconds since run_experiment started
     def finished(task, record):
-        log.info("%s VAE, alpha = %g (P = %d), seed %d: %d runs, %d epochs (%.0f s)",
+        log.info("%s VAE, alpha = %g (P = %d), seed %d: %d runs, %d epochs (done at %.0f s)",
                  task.kind, task.alpha, record["P"], task.seed, len(task.betas),
                  task.epochs, time.perf_counter() - start)
         if bar is not None:
             bar.update()
 
     try:
-        records = run_tasks(tasks, progress=finished, log=log.info,
+        records = run_tasks(tasks, progress=finished, log=log.debug,  # its own clock
                             settings=dict(command="realdata", dataset=dataset,
                                           n_test=settings.n_test,
                                           spectrum=settings.spectrum_method,
@@ -459,6 +465,9 @@ def _run(dataset, root, settings, device, progress, features, theory_lam, start,
                              **{name: float(record[name][r]) for name in RECORD_FIELDS}))
     notes["grid"] = (f"{records.computed} of {records.total} batches computed, "
                      f"{records.found} found in the store ({records.where})")
+    notes["training_seconds"] = time.perf_counter() - start
+    log.info("%s (done at %.0f s); now the theory's curves and thresholds",
+             notes["grid"], notes["training_seconds"])
     curves = theory.theory_curves(spec, alphas, betas, lam=theory_lam, M=M)
     thresholds = theory.collapse_threshold(spec, alphas, lam=theory_lam, M=M)
     # the rule that defines the measured threshold, applied to the theory's rate on a
