@@ -258,6 +258,53 @@ def _report(line):
     logging.getLogger(REPORT_LOGGER_NAME).info(line)
 
 
+#: A job estimated to take longer than this shows its progress: a bar when stderr is a
+#: terminal, else a ``# `` line on stderr at most every :data:`PROGRESS_EVERY` seconds.
+PROGRESS_SECONDS = 3.0
+PROGRESS_EVERY = 5.0
+
+
+def _progress_lines(total, what, estimate):
+    """``step(n=1)`` that logs ``# K of T WHAT (S s)`` on stderr at most every
+    :data:`PROGRESS_EVERY` seconds (and at the end), for a job whose ``estimate`` exceeds
+    :data:`PROGRESS_SECONDS` when stderr is no terminal; None otherwise (a terminal
+    gets the progress bar of the job itself; a short job no lines)."""
+    import logging
+    import time
+
+    if estimate.seconds <= PROGRESS_SECONDS or sys.stderr.isatty():
+        return None
+    log = logging.getLogger("symrep.progress")
+    start = time.perf_counter()
+    state = {"done": 0, "shown": start}
+    log.info("%s %s, expected to take about %s", f"{total:,}", what,
+             _format_seconds(estimate.seconds))
+
+    def step(n=1):
+        state["done"] += n
+        now = time.perf_counter()
+        if now - state["shown"] >= PROGRESS_EVERY or state["done"] >= total:
+            state["shown"] = now
+            log.info("%s of %s %s done (%.0f s)", f"{state['done']:,}", f"{total:,}", what,
+                     now - start)
+
+    return step
+
+
+def _format_seconds(seconds):
+    from symrep.resources import format_seconds
+
+    return format_seconds(seconds)
+
+
+def _check_store(args):
+    """``--store``: a folder store that can be opened or created (exit 2 before work)."""
+    if getattr(args, "store", None) is not None:
+        from symrep.io import check_store_path
+
+        check_store_path(args.store, name="store")
+
+
 def _add_grid_options(parser, what="simulated data sets", runs="simulations"):
     parser.add_argument(
         "--store", default=None, metavar="PATH",
@@ -316,11 +363,15 @@ def _cmd_sweep(args):
     grid = _grid_parameters(args, names=("alpha", "beta", "lam", "eta") if units else
                             ("alpha", "beta", "lam", "rho", "eta"))
     n = math.prod(_size(v) for v in grid.values()) * len(units.get("rho", (1,)))
-    check_resources(sweep_estimate(n, csv=csv), force=args.force)
+    estimate = check_resources(sweep_estimate(n, csv=csv), force=args.force)
     from symrep.solvers import sweep, sweep_table
 
+    step = _progress_lines(n, "points", estimate)
     res = sweep(**{k: materialize(v) for k, v in grid.items()}, **units,
-                errors="mask" if args.keep_going else "raise", force=True)
+                errors="mask" if args.keep_going else "raise", force=True,
+                **({} if step is None else {"progress": step}))
+    if step is not None:
+        _report(f"writing {args.out}")
     with atomic_path(out) as tmp:
         if csv:
             sweep_table(res).to_csv(tmp, index=False)
@@ -332,9 +383,16 @@ def _cmd_sweep(args):
 
 
 def _figure_formats():
+    """The suffixes matplotlib writes without an outside program (.pgf needs a TeX
+    installation: offered only where its engine is on PATH)."""
+    import shutil
+
+    import matplotlib
     from matplotlib.backend_bases import FigureCanvasBase
 
-    return tuple(f".{ext}" for ext in FigureCanvasBase.get_supported_filetypes())
+    tex = matplotlib.rcParams.get("pgf.texsystem", "xelatex")
+    return tuple(f".{ext}" for ext in FigureCanvasBase.get_supported_filetypes()
+                 if ext != "pgf" or shutil.which(tex) is not None)
 
 
 def _cmd_phase_diagram(args):
@@ -435,15 +493,20 @@ def _cmd_simulate(args):
     params = _model_parameters(args)
     N = check_positive_int("N", args.N)
     seeds = check_positive_int("seeds", args.seeds)
+    from symrep.grid.executor import check_scheduler
     from symrep.resources import check_resources, simulation_estimate
 
-    # before importing the simulation code (torch): a refusal is immediate
-    check_resources(simulation_estimate(N, params["alpha"], seeds, args.method),
-                    force=args.force)
+    check_scheduler(args.scheduler)
+    _check_store(args)
+    # before importing the simulation code (torch): a refusal is immediate. Every data
+    # set is a grid task: fixed costs per task, each trained alone
+    estimate = check_resources(simulation_estimate(N, params["alpha"], seeds, args.method,
+                                                   tasks=True), force=args.force)
+    device = _device(args)
     from symrep.simulate.experiment import summarize
 
-    device = _device(args)
-    results = _simulate_grid(N, params, seeds, args, device)
+    results = _simulate_grid(N, params, seeds, args, device,
+                             progress=_progress_lines(seeds, "data sets", estimate))
     summary = summarize(results)
     if _several_units(args) and not args.json:
         return _print_unit_runs(results, summary, params, N, args.method)
@@ -474,7 +537,7 @@ def _plain(value):
     return value.tolist() if hasattr(value, "tolist") else value
 
 
-def _simulate_grid(N, params, seeds, args, device=None):
+def _simulate_grid(N, params, seeds, args, device=None, progress=None):
     """The data sets of ``symrep simulate`` as grid tasks: results shaped like those of
     ``simulate`` (``SimulationResult``, or ``MatrixSimulationResult`` for --M > 1 or
     several --rho: their fields, ``params`` and ``as_dict()``, without the weights)."""
@@ -490,7 +553,8 @@ def _simulate_grid(N, params, seeds, args, device=None):
     settings = dict(command="simulate", N=N, seeds=seeds, method=args.method, **params,
                     **units, **dict(options))
     records = run_tasks(tasks, store=args.store, scheduler=args.scheduler,
-                        settings=settings)
+                        settings=settings,
+                        progress=None if progress is None else lambda task, record: progress())
     return [task_result(task, rec) for task, rec in zip(tasks, records, strict=True)]
 
 
@@ -535,22 +599,29 @@ def _cmd_compare(args):
     params = check_parameters(lam=args.lam, rho=args.rho, eta=args.eta)
     N = check_positive_int("N", args.N)
     seeds = check_positive_int("seeds", args.seeds)
-    device = _device(args)
-    _check_folder_name(args.out)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from symrep.compare import finite_size_estimate, learning_curve_estimate
-    from symrep.io import check_output_dir, check_output_file
+    from symrep.grid.executor import check_scheduler as _scheduler_ok
     from symrep.resources import check_resources
 
-    scheduler = check_scheduler(args.scheduler)
+    _scheduler_ok(args.scheduler)
+    _check_folder_name(args.out)
+    _check_store(args)
     alphas, betas = COMPARE_GRIDS["quick" if args.quick else "full"]
-    methods = ("exact", "lbfgs")
-    estimate = learning_curve_estimate(alphas, betas, N=N, seeds=seeds, methods=methods)
+    from symrep.compare import finite_size_estimate, learning_curve_estimate
+
+    # before the device (torch) and matplotlib are imported: a refusal is immediate
+    estimate = learning_curve_estimate(alphas, betas, N=N, seeds=seeds,
+                                       methods=("exact", "lbfgs"))
     if args.finite_size:
         estimate = estimate + finite_size_estimate(Ns=FINITE_SIZE_NS, seeds=FINITE_SIZE_SEEDS)
     check_resources(estimate, force=args.force)
+    device = _device(args)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from symrep.io import check_output_dir, check_output_file
+
+    scheduler = check_scheduler(args.scheduler)
+    methods = ("exact", "lbfgs")
     out = check_output_dir(args.out, name="out")  # created only once the job may run
     files = {name: check_output_file(out / name, name="out")
              for name in ("learning_curve.png", "learning_curve.csv",
@@ -618,9 +689,10 @@ def _cmd_figures(args):
         size = size.with_(N=check_positive_int("N", args.N))
     if args.seeds is not None:
         size = size.with_(seeds=check_positive_int("seeds", args.seeds))
-    size = size.with_(device=_device(args))
     _check_folder_name(args.out)
+    _check_store(args)
     check_resources(estimate(names, size), force=args.force)
+    size = size.with_(device=_device(args))
     out = check_output_dir(args.out, name="out")  # fail now, not after the simulations
     for name in names:
         for suffix in (".png", ".csv"):
@@ -642,7 +714,6 @@ def _cmd_realdata(args):
     from symrep.realdata.experiment import SETTINGS, output_files
 
     name = str(args.dataset).lower()
-    device = _device(args)
     if name not in DATASETS:
         raise ValueError(f"dataset = {args.dataset!r} is invalid: must be one of "
                          f"{', '.join(DATASETS)}")
@@ -655,13 +726,18 @@ def _cmd_realdata(args):
             raise ValueError(f"kinds = {args.kinds!r} is invalid: a comma-separated list "
                              f"of {', '.join(KINDS)}")
         settings = settings.with_(kinds=kinds)
-    if args.seeds is not None:
-        settings = settings.with_(seeds=tuple(range(check_positive_int("seeds",
-                                                                          args.seeds))))
+    seeds = None if args.seeds is None else check_positive_int("seeds", args.seeds)
     from symrep.grid.executor import check_scheduler
+    from symrep.realdata.experiment import experiment_estimate
+    from symrep.resources import check_resources
 
     check_scheduler(args.scheduler)
     _check_folder_name(args.out)
+    _check_store(args)
+    check_resources(experiment_estimate(name, settings, seeds=seeds), force=args.force)
+    device = _device(args)  # torch: after a refusal that needs none
+    if seeds is not None:  # made once their number is known to fit
+        settings = settings.with_(seeds=tuple(range(seeds)))
     out = check_output_dir(args.out, name="out")
     for path in output_files(out, name).values():
         check_output_file(path, name="out")
@@ -806,6 +882,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=None,
                    help="seeds per point (default 1 quick, 5 full)")
     _add_device(p)
+    _add_force(p)
     _add_grid_options(p, what="batches of VAEs (one per kind, alpha and seed)",
                       runs="batches")
     p.set_defaults(handler=_cmd_realdata)

@@ -86,7 +86,7 @@ def finite_size_estimate(points=None, Ns=(500, 1000, 2000, 4000), seeds=8,
                         f"{max(Ns):,}, {seeds:,} seeds)", 0.0, 0.0)
     for N in Ns:
         estimate = estimate + simulations_estimate([p["alpha"] for p in points.values()], N,
-                                                   seeds, (method,))
+                                                   seeds, (method,), tasks=True)
     return estimate
 
 
@@ -96,7 +96,8 @@ def learning_curve_estimate(alphas, betas, *, N=500, seeds=3, methods=("exact",)
     alphas, betas = np.atleast_1d(alphas), np.atleast_1d(betas)
     what = (f"{alphas.size * betas.size * len(methods)} simulations with N = {N:,}, "
             f"{seeds:,} seed(s)")
-    return (simulations_estimate(list(alphas) * betas.size, N, seeds, methods, what=what)
+    return (simulations_estimate(list(alphas) * betas.size, N, seeds, methods, what=what,
+                                 tasks=True)
             + sweep_estimate(curve_points * betas.size))
 
 

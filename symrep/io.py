@@ -43,6 +43,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_directory",
     "check_output_file",
+    "check_store_path",
     "check_output_dir",
     "write_checksummed",
     "read_checksummed",
@@ -256,6 +257,94 @@ def _probe_writable(folder: Path, name: str, value) -> None:
                          f"{str(folder)!r} ({exc.strerror or exc})") from None
 
 
+#: Characters ``atomic_path`` and ``atomic_directory`` add to a name for its temporary
+#: twin (``.NAME.XXXXXXXX.tmpSUFFIX``): a name is refused when the twin would be too long.
+_TEMPORARY_EXTRA = 14
+
+
+def _name_max(folder: Path) -> int:
+    """Longest file name (bytes) the file system of ``folder`` takes (255 if unknown)."""
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
+def _check_name_lengths(p: Path, name: str, value, *, extra: int = 0) -> None:
+    """ValueError where a component of ``p`` (its last one with ``extra`` characters
+    more) is longer than the file system allows."""
+    parts = p.parts
+    for k, part in enumerate(parts):
+        longest = 255 if k < len(parts) - 1 else max(1, _name_max(_existing_ancestor(p))
+                                                     - extra - len(p.suffix))
+        if len(os.fsencode(part)) > longest:
+            what = "a folder name" if k < len(parts) - 1 else "the name"
+            raise ValueError(f"{name} = {_short(value)} is invalid: {what} is "
+                             f"{len(os.fsencode(part))} bytes long, more than the "
+                             f"{longest} bytes the file system allows"
+                             + (" for it and its temporary twin" if extra else ""))
+
+
+def _existing_ancestor(p: Path) -> Path:
+    folder = p.parent if str(p.parent) else Path(".")
+    for candidate in (folder, *folder.parents):
+        try:
+            if candidate.exists():
+                return candidate
+        except OSError:
+            continue
+    return Path(".")
+
+
+def _short(value) -> str:
+    """``repr`` of a path, shortened for absurdly long ones (the error stays one line)."""
+    text = repr(str(value))
+    return text if len(text) <= 120 else f"{text[:60]}...{text[-40:]}"
+
+
+def check_store_path(path, *, name: str = "store") -> Path:
+    """Check that a folder store (Zarr) can be opened or created at ``path``, before any
+    work starts.
+
+    The path may exist as a folder (a store to resume) or not yet exist; then the
+    nearest existing folder above it must be writable, and no folder on the way may be
+    a file. Names longer than the file system allows are refused.
+
+    Parameters
+    ----------
+    path : str or Path
+    name : str
+        Parameter name used in the error message.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ValueError
+        If the path is empty, a file, under a file, too long, or its folder is not
+        writable (a read-only file system, ``/proc``, ...).
+    """
+    if str(path) == "":
+        raise ValueError(f"{name} is invalid: the store name is empty")
+    p = Path(path)
+    _check_name_lengths(p, name, path, extra=_TEMPORARY_EXTRA)
+    try:
+        exists, is_dir = p.exists(), p.is_dir()
+    except OSError as exc:
+        raise ValueError(f"{name} = {_short(path)} is not usable ({exc.strerror or exc})") \
+            from None
+    if exists and not is_dir:
+        raise ValueError(f"{name} = {_short(path)} is a file: a folder is required")
+    folder = p if exists else _existing_ancestor(p)
+    if not folder.is_dir():
+        raise ValueError(f"{name} = {_short(path)} is not usable: {str(folder)!r} is a "
+                         "file, not a folder")
+    _probe_writable(folder, name, path)
+    return p
+
+
 def check_output_file(path, *, name: str = "out", suffixes=None, overwrite: bool = True) -> Path:
     """Check that a file can be written at ``path``, before any work starts.
 
@@ -286,15 +375,26 @@ def check_output_file(path, *, name: str = "out", suffixes=None, overwrite: bool
     if suffixes is not None and p.suffix.lower() not in tuple(s.lower() for s in suffixes):
         raise ValueError(f"{name} = {str(path)!r} is invalid: the file name must end in "
                          f"{' or '.join(suffixes)}")
-    if p.is_dir():
+    _check_name_lengths(p, name, path, extra=_TEMPORARY_EXTRA)
+    try:
+        is_dir, exists = p.is_dir(), p.exists()
+        folder = p.parent if str(p.parent) else Path(".")
+        folder_ok = folder.is_dir()
+    except OSError as exc:
+        raise ValueError(f"{name} = {_short(path)} is not usable ({exc.strerror or exc})") \
+            from None
+    if is_dir:
         raise ValueError(f"{name} = {str(path)!r} is a folder: a file name is required")
-    folder = p.parent if str(p.parent) else Path(".")
-    if not folder.is_dir():
+    if not folder_ok:
         raise ValueError(f"{name} = {str(path)!r} is not usable: the folder "
                          f"{str(folder)!r} does not exist")
-    if p.exists() and not overwrite:
+    if exists and not overwrite:
         raise ValueError(f"{name} = {str(path)!r} exists already")
-    _probe_writable(folder, name, path)
+    try:  # the temporary name atomic_path writes first, made and removed
+        _remove(_temporary_name(p))
+    except OSError as exc:
+        raise ValueError(f"{name} = {_short(path)} is not usable: cannot write in "
+                         f"{str(folder)!r} ({exc.strerror or exc})") from None
     return p
 
 
@@ -309,6 +409,7 @@ def check_output_dir(path, *, name: str = "out", create: bool = True) -> Path:
     p = Path(path)
     if str(path) == "":
         raise ValueError(f"{name} is invalid: the folder name is empty")
+    _check_name_lengths(p, name, path, extra=_TEMPORARY_EXTRA)
     if p.exists() and not p.is_dir():
         raise ValueError(f"{name} = {str(path)!r} is a file: a folder is required")
     if not p.exists():

@@ -65,18 +65,27 @@ MEMORY_FRACTION = 0.8
 #: Seconds a job may be estimated to take unless ``SYMREP_TIME_BUDGET`` says otherwise.
 DEFAULT_TIME_BUDGET = 3600.0
 
-# Measured constants (two CPU cores), rounded up; see the module docstring.
+# Measured constants (two CPU cores), rounded up; see the module docstring and the
+# section "Cost model" of docs/benchmarks.md (benchmarks/cost_model.py measures them).
 _SWEEP_FIXED_BYTES = 300e6  # for a whole chunk
 _SWEEP_CHUNK = 65_536
 _SWEEP_BYTES = 250.0
-_SWEEP_SECONDS = 30e-6
+_SWEEP_SECONDS = 100e-6  # measured 87 us (256 x 256 grid, loaded machine)
 _CSV_BYTES = 400.0
-_CSV_SECONDS = 50e-6
+_CSV_SECONDS = 100e-6  # measured 85 us (sweep_table + to_csv)
 _FLOPS = 1e10
 _NORMALS_PER_SECOND = 5e7
-_ITERATION_SECONDS = 0.005
-_TYPICAL_ITERATIONS = {"lbfgs": 300, "adam": 20_000}
+# Overhead of one training iteration: a fixed part and a part per batched run (measured:
+# 1.8 ms and 0.3 ms for one run at N = 1; L-BFGS 8.5 ms for 65 batched runs)
+_ITERATION_SECONDS = {"lbfgs": (0.002, 0.0001), "adam": (0.0005, 0.00002)}
+_TYPICAL_ITERATIONS = {"lbfgs": 300, "adam": 20_000}  # measured 10 and 5,680 at N = 1
 _FLOAT = 8.0  # bytes of a float64
+# Fixed costs of a grid task (symrep.grid.run_tasks: one data set, one Task, one record),
+# whatever its size: measured 1.3 ms and 1.2 kB for the exact optimum at N = 1.
+_TASK_SECONDS = 2e-3
+_TASK_BYTES = 2e3
+# Importing torch, once per process that trains (measured 1.1 s beyond Python's start).
+_TORCH_SECONDS = 1.5
 
 
 @dataclass(frozen=True)
@@ -249,31 +258,43 @@ def phase_diagram_estimate(n_alpha, n_beta) -> Estimate:
                     base.bytes + 50.0 * n, base.seconds * 1.2)
 
 
-def data_estimate(P, N, batch=1) -> Estimate:
-    """Drawing ``batch`` data sets of P samples in dimension N (:func:`sample_scm`)."""
+def data_estimate(P, N, batch=1, features=1) -> Estimate:
+    """Drawing ``batch`` data sets of P samples in dimension N (:func:`sample_scm`) with
+    ``features`` features (the N x M* matrix W0)."""
     size = _finite(P) * _finite(N) * _finite(batch)
-    # the noise, the signal term and their sum exist at once
+    # the noise, the signal term and their sum exist at once, besides the features
     return Estimate(f"{_count(batch)} data set(s) of {_count(P)} x {_count(N)}",
-                    3 * _FLOAT * size, size / _NORMALS_PER_SECOND)
+                    3 * _FLOAT * size + _FLOAT * _finite(N) * _finite(features),
+                    size / _NORMALS_PER_SECOND)
 
 
 def training_estimate(B, N, P_total, method="lbfgs", max_iter=None) -> Estimate:
     """Training ``B`` models in dimension N on ``P_total`` samples in all."""
     B, Nf, P = _finite(B), _finite(N), _finite(P_total)
     iters = _TYPICAL_ITERATIONS.get(method, 300)
+    fixed, per_run = _ITERATION_SECONDS.get(method, _ITERATION_SECONDS["lbfgs"])
     if max_iter is not None:
         iters = min(iters, _finite(max_iter))
     # data moments C (B x N x N), the data itself, and L-BFGS memory (20 vectors per run)
     memory = _FLOAT * (2 * B * Nf * Nf + P * Nf + 25 * B * 2 * Nf)
-    seconds = (2 * P * Nf * Nf + iters * 8 * B * Nf * Nf) / _FLOPS + iters * _ITERATION_SECONDS
+    seconds = ((2 * P * Nf * Nf + iters * 8 * B * Nf * Nf) / _FLOPS
+               + iters * (fixed + B * per_run))
     return Estimate(f"training {_count(B)} model(s) with N = {_count(N)}", memory, seconds)
 
 
-def simulation_estimate(N, alpha, seeds, method="exact") -> Estimate:
+def simulation_estimate(N, alpha, seeds, method="exact", *, tasks=False,
+                        start=True) -> Estimate:
     """``simulate(N, alpha, ..., seeds, method)``: data, then the exact optimum or training.
 
     The exact optimum draws and solves one data set at a time; training holds every data
     set and its N x N moments at once.
+
+    With ``tasks=True`` every data set is a grid task of its own (:func:`symrep.grid.
+    run_tasks`, the way the command line runs them): each costs a fixed time and memory
+    (its Task and record) besides its work, is trained alone (each L-BFGS or Adam
+    iteration pays its overhead once per data set) and draws the initialisation of the
+    whole batch of ``seeds`` runs to take its own row. ``start`` adds the import of
+    torch for training (once per process).
     """
     Nf, seeds_f = _finite(N), _finite(seeds)
     P = max(1.0, round(_finite(alpha) * Nf)) if math.isfinite(Nf) else math.inf
@@ -281,17 +302,28 @@ def simulation_estimate(N, alpha, seeds, method="exact") -> Estimate:
     draw = one.seconds * seeds_f
     what = (f"simulating {_count(seeds)} data set(s) with N = {_count(N)}, P = {_count(P)} "
             f"({method})")
+    fixed = Estimate(what, _TASK_BYTES * seeds_f if tasks else 0.0,
+                     _TASK_SECONDS * seeds_f if tasks else 0.0)
     if method == "exact":
         # S = X^T X / P and a dense eigensolver up to N = 1200, Lanczos on X beyond
         flops = 2 * P * Nf * Nf + 4 * Nf**3 if Nf <= 1200 else 1200 * P * Nf
         memory = one.bytes + (3 * _FLOAT * Nf * Nf if Nf <= 1200 else 70 * _FLOAT * Nf)
-        return Estimate(what, memory, draw + seeds_f * flops / _FLOPS)
+        return Estimate(what, memory + fixed.bytes, draw + seeds_f * flops / _FLOPS
+                        + fixed.seconds)
+    torch = _TORCH_SECONDS if start else 0.0
+    if tasks:  # one run per task, each drawing the batch's initialisation (2 N per run)
+        train = training_estimate(1, N, P, method)
+        init = seeds_f * 2 * Nf / _NORMALS_PER_SECOND
+        return Estimate(what, one.bytes + train.bytes + _FLOAT * 2 * Nf * seeds_f
+                        + fixed.bytes,
+                        draw + seeds_f * (train.seconds + init) + fixed.seconds + torch)
     train = training_estimate(seeds, N, P * seeds_f, method)
     return Estimate(what, one.bytes + _FLOAT * P * Nf * seeds_f + train.bytes,
-                    draw + train.seconds)
+                    draw + train.seconds + torch)
 
 
-def simulations_estimate(runs, N, seeds, methods=("exact",), what=None) -> Estimate:
+def simulations_estimate(runs, N, seeds, methods=("exact",), what=None, *,
+                         tasks=False) -> Estimate:
     """Many :func:`~symrep.simulate.simulate` calls, one after another.
 
     Parameters
@@ -302,11 +334,18 @@ def simulations_estimate(runs, N, seeds, methods=("exact",), what=None) -> Estim
         Size of every run.
     methods : sequence of str
         Every point is simulated with each method.
+    what : str, optional
+        The job's name in messages.
+    tasks : bool
+        Every data set a grid task (see :func:`simulation_estimate`).
     """
     alphas = list(runs)
     total = Estimate(what or f"{_count(len(alphas) * len(methods))} simulations with "
                      f"N = {_count(N)}, {_count(seeds)} seed(s)", 0.0, 0.0)
-    for alpha in alphas:
+    held = 0.0  # the tasks of every point are made before the first runs
+    for k, alpha in enumerate(alphas):
         for method in methods:
-            total = total + simulation_estimate(N, alpha, seeds, method)
-    return total
+            one = simulation_estimate(N, alpha, seeds, method, tasks=tasks, start=k == 0)
+            total = total + one
+            held += _TASK_BYTES * _finite(seeds) if tasks else 0.0
+    return Estimate(total.what, total.bytes + held, total.seconds)

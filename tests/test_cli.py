@@ -95,3 +95,112 @@ def test_help_starts_nearly_as_fast_as_python():
     bare = fastest([sys.executable, "-c", "pass"])
     helped = fastest([sys.executable, "-m", "symrep", "--help"])
     assert helped <= 1.5 * bare + 0.1, (helped, bare)
+
+
+# --- bounded work, checked paths and devices: refused before any work (exit 2) -----------
+
+def _one_error_line(capsys, command):
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"symrep {command}: error: "), err
+    assert "Traceback" not in err
+    return err
+
+
+def test_a_multi_line_error_message_is_one_stderr_line(monkeypatch, capsys):
+    import symrep.cli as cli
+
+    def fails(args):
+        raise ValueError("first line\nsecond line\n\n  third")
+
+    monkeypatch.setattr(cli, "_cmd_solve", fails)
+    assert main(["solve", "--alpha", "1", "--beta", "1", "--lam", "1"]) == 2
+    err = _one_error_line(capsys, "solve")
+    assert "first line second line third" in err
+
+
+@pytest.mark.parametrize("argv, command", [
+    (["simulate", "--alpha", "1", "--beta", "0.5", "--lam", "1", "--N", "1",
+      "--seeds", "1000000000"], "simulate"),
+    (["simulate", "--alpha", "1", "--beta", "0.5", "--lam", "1", "--N", "1",
+      "--seeds", "10000000"], "simulate"),
+    (["compare", "--quick", "--seeds", "10000000", "--N", "2"], "compare"),
+    (["realdata", "--quick", "--seeds", "100000"], "realdata"),
+])
+def test_unbounded_jobs_are_refused_before_work(tmp_path, capsys, argv, command):
+    out = tmp_path / "out"
+    assert main([*argv, *(["--out", str(out)] if command != "simulate" else [])]) == 2
+    err = _one_error_line(capsys, command)
+    assert "needs about" in err and "--force" in err
+    assert not out.exists()  # nothing made, not even the folder
+
+
+def test_a_sweep_over_the_time_budget_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SYMREP_TIME_BUDGET", "60")
+    out = tmp_path / "F.csv"
+    assert main(["sweep", "--alpha", "1:2:3000", "--beta", "1:2:3000", "--lam", "1",
+                 "--out", str(out)]) == 2
+    err = _one_error_line(capsys, "sweep")
+    assert "9,000,000 points" in err and "--force" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_long_jobs_report_progress_on_stderr(caplog):
+    import logging
+
+    from symrep.cli import _progress_lines
+    from symrep.resources import Estimate
+
+    assert _progress_lines(10, "points", Estimate("x", 0.0, 1.0)) is None  # short: none
+    with caplog.at_level(logging.INFO, logger="symrep.progress"):
+        step = _progress_lines(3, "points", Estimate("x", 0.0, 100.0))
+        for _ in range(3):
+            step()
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0].startswith("3 points, expected to take about 1.7 min")
+    assert lines[-1].startswith("3 of 3 points done")
+
+
+@pytest.mark.parametrize("length", [238, 250, 255, 300])
+def test_sweep_out_name_too_long_for_its_temporary_twin(tmp_path, capsys, length):
+    name = "a" * (length - 4) + ".csv"
+    assert main(["sweep", "--alpha", "1:2:3000", "--beta", "1", "--lam", "1",
+                 "--out", str(tmp_path / name)]) == 2
+    assert "bytes" in _one_error_line(capsys, "sweep")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sweep_out_name_at_the_limit_is_written(tmp_path, capsys):
+    out = tmp_path / ("a" * 233 + ".csv")  # 237 bytes: its temporary twin has 255
+    assert main(["sweep", "--alpha", "1", "--beta", "0.5", "--lam", "1",
+                 "--out", str(out)]) == 0
+    assert out.exists() and [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+@pytest.mark.parametrize("where", ["proc", "under a file", "too long", "a file"])
+def test_unusable_store_is_bad_input_before_work(tmp_path, capsys, where):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    store = {"proc": "/proc/symrep-store", "under a file": str(afile / "store"),
+             "too long": str(tmp_path / ("s" * 300)), "a file": str(afile)}[where]
+    assert main(["simulate", "--alpha", "1", "--beta", "0.5", "--lam", "1", "--N", "2",
+                 "--seeds", "2", "--store", store]) == 2
+    assert "store = " in _one_error_line(capsys, "simulate")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_cpu_device_with_an_index_is_refused(capsys):
+    assert main(["simulate", "--alpha", "1", "--beta", "0.5", "--lam", "1", "--N", "2",
+                 "--seeds", "2", "--method", "lbfgs", "--device", "cpu:7"]) == 2
+    assert "device = 'cpu:7'" in _one_error_line(capsys, "simulate")
+
+
+def test_phase_diagram_out_format_or_name_unusable(tmp_path, capsys):
+    import shutil
+
+    argv = ["phase-diagram", "--alpha", "0.5:2:3", "--beta", "0.5:1:2", "--out"]
+    if shutil.which("xelatex") is None:  # .pgf needs a TeX installation
+        assert main([*argv, str(tmp_path / "x.pgf")]) == 2
+        assert ".pgf" not in _one_error_line(capsys, "phase-diagram").split("end in")[1]
+    assert main([*argv, str(tmp_path / ("b" * 300 + ".png"))]) == 2
+    _one_error_line(capsys, "phase-diagram")
+    assert list(tmp_path.iterdir()) == []

@@ -517,3 +517,34 @@ def test_damaged_reuse_rows_are_simulated_again(tmp_path, row):
     (tmp_path / "f.csv").write_text(f"{header}\n{row}\n{good}\n")
     cache = load_points(tmp_path / "f.csv")
     assert list(cache) == [("exact", 10, 1, 0, 2.0, 0.5, 1.0, 1.0, 1.0)]
+
+
+# --- refused before any work ----------------------------------------------------------
+
+def test_sample_scm_beyond_memory_is_refused_before_allocating():
+    from symrep.errors import TooLargeError
+    from symrep.simulate import sample_scm
+
+    for P, N in ((1, 10**12), (10, 10**12), (10**12, 1)):
+        with pytest.raises(TooLargeError, match="needs about"):
+            sample_scm(P=P, N=N, rho=1.0, eta=1.0)
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file", "proc"])
+def test_sweep_checkpoint_unusable_is_a_value_error_before_work(tmp_path, monkeypatch,
+                                                               where):
+    import symrep
+    from symrep.solvers import sweep_grid
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    path = {"a file": afile, "under a file": afile / "ckpt",
+            "proc": "/proc/symrep-checkpoint"}[where]
+
+    def never(*args, **kwargs):  # no point may be solved
+        raise AssertionError("solved before the checkpoint was checked")
+
+    monkeypatch.setattr(sweep_grid, "solve_chunk", never)
+    with pytest.raises(ValueError, match="^checkpoint = "):
+        symrep.sweep([1.0, 2.0], 0.5, 1.0, checkpoint=path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]

@@ -138,8 +138,9 @@ def estimate(names=None, size="quick"):
         count, alpha_sum, alpha_max = SIMULATED_POINTS[name][which]
         # every point at the mean alpha for the time, one at the largest for the memory
         runs = simulations_estimate([alpha_sum / count] * count, size.N, size.seeds,
-                                    size.methods)
-        peak = simulations_estimate([alpha_max], size.N, size.seeds, size.methods)
+                                    size.methods, tasks=True)
+        peak = simulations_estimate([alpha_max], size.N, size.seeds, size.methods,
+                                    tasks=True)
         total = total + Estimate("", peak.bytes, runs.seconds)
     return total
 

@@ -30,7 +30,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from symrep.validation import check_seed
 
@@ -173,6 +172,8 @@ def load(name, root=None, *, split="train", patch_size=8, n_patches=None, seed=0
             images, labels = _cifar10(Path(root), split)
         else:
             images, labels = _idx_set(key, Path(root), split)
+    import torch  # here, not above: the shapes and names of this module need no torch
+
     X = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
     if return_labels:
         return X, torch.from_numpy(np.asarray(labels, dtype=np.int64))

@@ -38,7 +38,7 @@ import numpy as np
 __all__ = ["ExperimentSettings", "SETTINGS", "RealDataResult", "run_experiment",
            "collapse_beta", "best_grid_beta", "RATE_FRACTION", "output_files",
            "write_outputs", "summary_lines", "RUN_COLUMNS", "SUMMARY_COLUMNS",
-           "exact_linear_vaes", "beta_grid", "split_data"]
+           "exact_linear_vaes", "beta_grid", "split_data", "experiment_estimate"]
 
 log = logging.getLogger("symrep.realdata")
 
@@ -329,6 +329,52 @@ def beta_grid(settings, eta, upper):
 def _subset(pool_size, P, seed):
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(pool_size, size=P, replace=False))
+
+
+def experiment_estimate(dataset="digits", settings=None, *, quick=False, seeds=None):
+    """Memory and time of :func:`run_experiment` from its grid alone (nothing loaded).
+
+    Every batch of VAEs (one per kind, alpha and seed) costs its training, the measured
+    time per sample and epoch of :meth:`~symrep.realdata.grid.RealDataTask.seconds`
+    (every alpha of the settings counted, also one the data set turns out too small
+    for), plus the fixed cost of a grid task; the process imports torch once and holds
+    the data set and every batch's record.
+
+    ``seeds``, a number of seeds, replaces those of the settings (the command line
+    checks ``--seeds`` before it makes them).
+
+    Returns
+    -------
+    symrep.resources.Estimate
+
+    Raises
+    ------
+    ValueError
+        If ``dataset`` is not a name of :data:`symrep.realdata.datasets.DATASETS`.
+    """
+    from symrep.realdata.datasets import image_shape
+    from symrep.realdata.grid import _SECONDS_PER_SAMPLE_EPOCH
+    from symrep.resources import _TASK_BYTES, _TASK_SECONDS, _TORCH_SECONDS, Estimate
+
+    settings = settings or SETTINGS["quick" if quick else "full"]
+    N = math.prod(image_shape(dataset))
+    betas = settings.n_betas + settings.n_betas_near
+    seeds = len(settings.seeds) if seeds is None else seeds
+    per_seed = 0.0
+    for kind in settings.kinds:
+        for alpha in settings.alphas:
+            P = int(round(alpha * N))
+            if kind == "linear" and settings.linear_exact:
+                per_seed += 0.05 * betas
+            else:
+                per_seed += (_SECONDS_PER_SAMPLE_EPOCH * _epochs(settings, P) * betas * P
+                             * (4 if kind == "conv" else 1))
+    tasks = seeds * len(settings.kinds) * len(settings.alphas)
+    # the pool as float32 and float64, centred; a record of a few values per beta
+    memory = 16.0 * 70_000 * N + tasks * (_TASK_BYTES + 200.0 * betas)
+    return Estimate(f"{tasks:,} batches of VAEs on {dataset} ({len(settings.kinds)} "
+                    f"kind(s), {len(settings.alphas)} alpha(s), {seeds:,} seed(s))",
+                    memory, _TORCH_SECONDS + seeds * per_seed + tasks * _TASK_SECONDS)
 
 
 def _epochs(settings, P):

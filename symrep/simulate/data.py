@@ -265,8 +265,10 @@ def sample_scm(P, N, rho, eta, W0=None, seed=None, *, force=False):
     N = check_positive_int("N", N)
     eta = check_parameters(eta=eta)["eta"]
     seed = check_seed(seed)
+    # before features_for, which makes the N x M* features: N = 10**12 is refused, not
+    # allocated
+    check_resources(data_estimate(P, N, features=np.size(rho)), force=force)
     W0, rho = features_for(W0, N, rho)
-    check_resources(data_estimate(P, N), force=force)
     rng = np.random.default_rng(seed)
     c = rng.standard_normal((P, W0.shape[1]))
     noise = rng.standard_normal((P, N))
@@ -300,9 +302,10 @@ def sample_scm_torch(P, N, rho, eta, W0=None, seed=None, *, batch=None, device=N
     N = check_positive_int("N", N)
     eta = check_parameters(eta=eta)["eta"]
     seed = check_seed(seed)
-    W0, rho = features_for(W0, N, rho)
     shape = () if batch is None else (check_positive_int("batch", batch),)
-    check_resources(data_estimate(P, N, shape[0] if shape else 1), force=force)
+    check_resources(data_estimate(P, N, shape[0] if shape else 1, features=np.size(rho)),
+                    force=force)
+    W0, rho = features_for(W0, N, rho)
     device = resolve_device(device)
     dtype = torch.float64 if dtype is None else dtype
     W0t = torch.as_tensor(W0, dtype=dtype, device=device)

@@ -148,9 +148,10 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
     chunk_size : int
         Points solved per vectorised call (with ``lazy``: the target number of points
         per block, see :func:`symrep.solvers.sweep_lazy.block_chunks`).
-    progress : bool, optional
+    progress : bool or callable, optional
         Progress bar over chunks (default: when stderr is a terminal and there is more
-        than one chunk). Not with ``lazy`` (nothing is solved here; see
+        than one chunk); a callable is called as ``progress(n)`` after each chunk of
+        ``n`` points instead. Not with ``lazy`` (nothing is solved here; see
         :func:`symrep.solvers.sweep_lazy.sweep_to_zarr`).
     checkpoint : path, optional
         Folder where each finished chunk is saved; a sweep over the same grid resumes
@@ -218,6 +219,10 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
         if M is not None:
             chunk_size = min(chunk_size, 16_384)  # as the eager sweep with M units
         return lazy_sweep(*params, M=M, chunk_size=chunk_size, errors=errors, force=force)
+    if checkpoint is not None:  # a folder that can be made: checked before any work
+        from symrep.io import check_store_path
+
+        check_store_path(checkpoint, name="checkpoint")
     if any(is_lazy(p) for p in params):
         import dask
 
@@ -239,7 +244,8 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
     key = hashlib.sha256(b"".join(f.tobytes() for f in flat)
                          + f"{chunk_size};{__version__}".encode()).hexdigest()[:16]
     chunks = range(0, n, chunk_size)
-    show = (sys.stderr.isatty() and len(chunks) > 1) if progress is None else progress
+    show = ((sys.stderr.isatty() and len(chunks) > 1) if progress is None
+            else bool(progress) and not callable(progress))
     bar = None
     if show:
         from tqdm.auto import tqdm
@@ -257,6 +263,8 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
         parts.append(part)
         if bar is not None:
             bar.update(sl.stop - sl.start)
+        elif callable(progress):
+            progress(sl.stop - sl.start)
     if bar is not None:
         bar.close()
     out = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}

@@ -112,7 +112,8 @@ def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, chunk_size=16_384,
     key = hashlib.sha256(b"".join(f.tobytes() for f in flat)
                          + f"{rhos};{M};{chunk_size};{__version__}".encode()).hexdigest()[:16]
     chunks = range(0, n, chunk_size)
-    show = (sys.stderr.isatty() and len(chunks) > 1) if progress is None else progress
+    show = ((sys.stderr.isatty() and len(chunks) > 1) if progress is None
+            else bool(progress) and not callable(progress))
     bar = None
     if show:
         from tqdm.auto import tqdm
@@ -130,6 +131,8 @@ def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, chunk_size=16_384,
         parts.append(part)
         if bar is not None:
             bar.update(sl.stop - sl.start)
+        elif callable(progress):  # progress(n) after each chunk of n points
+            progress(sl.stop - sl.start)
     if bar is not None:
         bar.close()
     out = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}

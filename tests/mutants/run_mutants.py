@@ -177,6 +177,11 @@ MUTANTS = (
            "        group[CHECKSUM][i] = self.checksum(task, stored)\n",
            ("tests/test_grid.py::test_write_cut_off_at_any_step_is_never_read_as_done",),
            "RecordStore.write: the done flag written before the record's data"),
+    # (vii) the command line's one-line contract
+    Mutant("cli_keeps_newlines", "symrep/cli.py",
+           'text = " ".join(str(exc).split())', "text = str(exc)",
+           ("tests/test_cli.py::test_a_multi_line_error_message_is_one_stderr_line",),
+           "_one_line: the error line keeps the newlines of the message"),
 )
 
 _SKIP = shutil.ignore_patterns(".git", ".venv", ".ci-venv", "__pycache__", ".pytest_cache",
