@@ -41,7 +41,18 @@ _SQUARE = ("Q", "E", "R", "chihat_Q", "chihat_R", "chihat_E")
 
 
 def unit_state_names(Mstar: int) -> list[str]:
-    """The names of the unit-state codes 0 .. M* + 1."""
+    """The names of the unit-state codes 0 .. M* + 1.
+
+    Parameters
+    ----------
+    Mstar : int
+        Number of features.
+
+    Returns
+    -------
+    list of str
+        The names (:func:`unit_state_name`), indexed by code.
+    """
     return [unit_state_name(c) for c in range(Mstar + 2)]
 
 
@@ -143,7 +154,23 @@ def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, chunk_size=16_384,
 
 
 def field_dims(M, Mstar):
-    """The extra dimensions of every field of a units sweep, and their lengths."""
+    """The extra dimensions of every field of a units sweep, and their lengths.
+
+    Parameters
+    ----------
+    M : int
+        Number of latent units.
+    Mstar : int
+        Number of features.
+
+    Returns
+    -------
+    extra : dict
+        Maps each field to the names of its extra dimensions (``unit``, ``unit_``,
+        ``feature``; empty for a scalar field).
+    sizes : dict
+        The length of each extra dimension.
+    """
     sizes = {"unit": M, "unit_": M, "feature": Mstar}
     extra = {name: ("unit", "unit_") for name in _SQUARE}
     extra.update(m=("unit", "feature"), d=("unit", "feature"), D=("unit",),
@@ -154,13 +181,46 @@ def field_dims(M, Mstar):
 
 def solve_units_chunk(flat, rhos, M):
     """Solve a batch of points (``flat``: alpha, beta, lam, eta, arrays (n,)) with the
-    masked vectorised solver; the fields as :func:`solve_units_arrays` returns them."""
+    masked vectorised solver; the fields as :func:`solve_units_arrays` returns them.
+
+    Parameters
+    ----------
+    flat : sequence of 4 ndarray, shape (n,)
+        alpha, beta, lam and eta of each point.
+    rhos : list of float
+        The feature strengths rho_1, ..., rho_M*.
+    M : int
+        Number of latent units.
+
+    Returns
+    -------
+    dict
+        The fields, with ``converged`` false where no admissible state was found.
+    """
     a, b, lam_, e = flat
     return solve_units_arrays(a, b, lam_, rhos, e, M=M, errors="mask")
 
 
 def raise_unsolved_units(out, flat, rhos, M):
-    """Raise :class:`SolverError` for the first point of ``out`` without a solution."""
+    """Raise :class:`SolverError` for the first point of ``out`` without a solution.
+
+    Parameters
+    ----------
+    out : dict
+        The fields of :func:`solve_units_chunk`.
+    flat : sequence of 4 ndarray, shape (n,)
+        alpha, beta, lam and eta of each point.
+    rhos : list of float
+        The feature strengths rho_1, ..., rho_M*.
+    M : int
+        Number of latent units.
+
+    Raises
+    ------
+    SolverError
+        If a point has no admissible state; ``diagnostics`` has its ``parameters`` and
+        the number of points that ``failed``.
+    """
     failed = ~np.asarray(out["converged"]).ravel()
     if not failed.any():
         return
@@ -174,7 +234,30 @@ def raise_unsolved_units(out, flat, rhos, M):
 
 def units_dataset(dims, coords, axes, M, rhos, fields):
     """The Dataset of a units sweep from its fields (NumPy or Dask arrays of shape
-    grid + the field's extra dimensions, see :func:`field_dims`)."""
+    grid + the field's extra dimensions, see :func:`field_dims`).
+
+    Parameters
+    ----------
+    dims : sequence of str
+        The names of the swept parameters, the grid's dimensions.
+    coords : mapping
+        Their coordinate values.
+    axes : sequence
+        The values of alpha, beta, lam and eta (an array for a swept one, a number for a
+        fixed one).
+    M : int
+        Number of latent units.
+    rhos : list of float
+        The feature strengths.
+    fields : mapping
+        The arrays of every field, by name.
+
+    Returns
+    -------
+    xarray.Dataset
+        The sweep, with the unit and feature coordinates, the fixed parameters as scalar
+        coordinates and attributes, and ``unit_state`` as flag values.
+    """
     import xarray as xr
 
     extra, _ = field_dims(M, len(rhos))
@@ -209,6 +292,16 @@ def units_table(res):
     Matrix entries become columns ``Q_11``, ``m_12``, ``D_1``, ...; the phase of unit
     i the column ``phase_i`` (text); the strengths ``rho_1``, ... and every parameter
     a column. What ``symrep sweep --M ... --out FILE.csv`` writes.
+
+    Parameters
+    ----------
+    res : xarray.Dataset
+        The result of :func:`sweep_units`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per point.
     """
     import pandas as pd
 
