@@ -80,7 +80,24 @@ def _check_methods(methods):
 
 def finite_size_estimate(points=None, Ns=(500, 1000, 2000, 4000), seeds=8,
                          method="exact"):
-    """Memory and time of :func:`finite_size_study` (see :mod:`symrep.resources`)."""
+    """Memory and time of :func:`finite_size_study` (see :mod:`symrep.resources`).
+
+    Parameters
+    ----------
+    points : dict, optional
+        ``label -> dict(alpha, beta, lam[, rho, eta])``; default :data:`DEFAULT_POINTS`.
+    Ns : sequence of int, optional
+        Input dimensions (default 500, 1000, 2000, 4000).
+    seeds : int, optional
+        Independent data sets per (point, N) (default 8).
+    method : {"exact", "lbfgs", "adam"}, optional
+        Finite-N ground truth (default ``"exact"``).
+
+    Returns
+    -------
+    symrep.resources.Estimate
+        The estimated peak memory and run time.
+    """
     points = DEFAULT_POINTS if points is None else points
     estimate = Estimate(f"a finite-size study ({len(points)} points, N up to "
                         f"{max(Ns):,}, {seeds:,} seeds)", 0.0, 0.0)
@@ -92,7 +109,26 @@ def finite_size_estimate(points=None, Ns=(500, 1000, 2000, 4000), seeds=8,
 
 def learning_curve_estimate(alphas, betas, *, N=500, seeds=3, methods=("exact",),
                             curve_points=400):
-    """Memory and time of :func:`learning_curve_comparison` (see :mod:`symrep.resources`)."""
+    """Memory and time of :func:`learning_curve_comparison` (see :mod:`symrep.resources`).
+
+    Parameters
+    ----------
+    alphas, betas : float or sequence of float
+        Simulated alphas; one curve per beta.
+    N : int, optional
+        Input dimension of the simulations (default 500).
+    seeds : int, optional
+        Independent data sets per point (default 3).
+    methods : sequence of {"exact", "lbfgs", "adam"}, optional
+        Finite-N ground truths (default ``("exact",)``).
+    curve_points : int, optional
+        Points of each theory curve (default 400).
+
+    Returns
+    -------
+    symrep.resources.Estimate
+        The estimated peak memory and run time of the simulations and the theory curves.
+    """
     alphas, betas = np.atleast_1d(alphas), np.atleast_1d(betas)
     what = (f"{alphas.size * betas.size * len(methods)} simulations with N = {N:,}, "
             f"{seeds:,} seed(s)")
@@ -175,7 +211,28 @@ def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="
 
 
 def markdown_table(rows, observables=None):
-    """Markdown table: one line per (point, N), columns theory and mean +- sem (z)."""
+    """Markdown table: one line per (point, N), columns theory and mean +- sem (z).
+
+    Parameters
+    ----------
+    rows : iterable of dict
+        Rows of :func:`finite_size_study`.
+    observables : sequence of str, optional
+        The columns, in order (default: every observable of the rows, in order of first
+        appearance).
+
+    Returns
+    -------
+    str
+        The table: for each point a line of theory values, then one line per N with
+        the mean, its standard error and the z-score.
+
+    Raises
+    ------
+    ValueError
+        If a row lacks a key of :func:`finite_size_study`'s rows, or a (point, N) has no
+        row for an observable.
+    """
     rows = list(rows)
     needed = {"point", "N", "observable", "phase", "theory", "mean", "sem", "z"}
     for k, r in enumerate(rows):

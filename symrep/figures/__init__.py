@@ -46,7 +46,13 @@ class FigureSpec:
     title: str
 
     def load(self):
-        """The figure function."""
+        """The figure function.
+
+        Returns
+        -------
+        callable
+            The function ``name`` of ``module``, imported on first use.
+        """
         return getattr(importlib.import_module(self.module), self.name)
 
 
@@ -86,12 +92,28 @@ __getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 def figure_names():
-    """Names of all figures, in order."""
+    """Names of all figures, in order.
+
+    Returns
+    -------
+    list of str
+        The names.
+    """
     return list(FIGURES)
 
 
 def check_names(names):
     """Validate figure names (a list, or comma-separated strings); return them in order.
+
+    Parameters
+    ----------
+    names : iterable of str or None
+        Figure names, each item possibly a comma-separated list; None for every figure.
+
+    Returns
+    -------
+    list of str
+        The names, in the order of :data:`FIGURES`.
 
     Raises
     ------
@@ -111,6 +133,16 @@ def check_names(names):
 def make_figure(name, size="quick", **options):
     """Make one figure by name; ``options`` go to the figure function.
 
+    Parameters
+    ----------
+    name : str
+        A figure name (:func:`figure_names`).
+    size : Size, str or bool, optional
+        ``"quick"`` (default), ``"full"``, a bool (True for quick) or a
+        :class:`~symrep.figures.core.Size`.
+    **options
+        Keyword arguments of the figure function.
+
     Returns
     -------
     FigureResult
@@ -121,6 +153,14 @@ def make_figure(name, size="quick", **options):
 
 def estimate(names=None, size="quick"):
     """Memory and time to make figures, from their numbers of simulated points.
+
+    Parameters
+    ----------
+    names : iterable of str, optional
+        Figure names, as for :func:`check_names` (default: every figure).
+    size : Size, str or bool, optional
+        ``"quick"`` (default), ``"full"``, a bool (True for quick) or a
+        :class:`~symrep.figures.core.Size`.
 
     Returns
     -------
