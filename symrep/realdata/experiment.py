@@ -343,6 +343,17 @@ def experiment_estimate(dataset="digits", settings=None, *, quick=False, seeds=N
     ``seeds``, a number of seeds, replaces those of the settings (the command line
     checks ``--seeds`` before it makes them).
 
+    Parameters
+    ----------
+    dataset : str, optional
+        The data set (default ``"digits"``).
+    settings : ExperimentSettings, optional
+        The grid (default: the quick or full settings of :data:`SETTINGS`).
+    quick : bool, optional
+        Without ``settings``, take the quick ones (default False).
+    seeds : int, optional
+        Number of seeds (default: those of the settings).
+
     Returns
     -------
     symrep.resources.Estimate
