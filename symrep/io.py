@@ -135,6 +135,16 @@ def atomic_path(path):
     If the block raises (``KeyboardInterrupt`` included), the temporary file is removed
     and ``path`` keeps its previous content, if any.
 
+    Parameters
+    ----------
+    path : str or path-like
+        The destination; its folder must exist.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary path to write, a hidden name in the folder of ``path``.
+
     Examples
     --------
     >>> with atomic_path("figure.png") as tmp:          # doctest: +SKIP
@@ -169,7 +179,27 @@ def _fsync(path: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_open(path, mode: str = "w", **kwargs):
-    """``open(path, mode)`` writing to a temporary file, renamed into place on success."""
+    """``open(path, mode)`` writing to a temporary file, renamed into place on success.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The destination; its folder must exist.
+    mode : str, optional
+        A writing mode of ``open`` (default ``"w"``; ``"wb"`` for bytes).
+    **kwargs
+        Further arguments of ``open`` (``encoding``, ``newline``, ...).
+
+    Yields
+    ------
+    file object
+        The open temporary file.
+
+    Raises
+    ------
+    ValueError
+        If ``mode`` does not write (has neither ``w`` nor ``x``).
+    """
     if not any(c in mode for c in "wx"):
         raise ValueError(f"mode = {mode!r} is invalid: atomic_open only writes ('w', 'wb')")
     with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as fh:
@@ -177,7 +207,22 @@ def atomic_open(path, mode: str = "w", **kwargs):
 
 
 def atomic_write_text(path, text: str, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` atomically; return the path."""
+    """Write ``text`` to ``path`` atomically; return the path.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The destination; its folder must exist.
+    text : str
+        The content, written as is (no newline translation).
+    encoding : str, optional
+        The encoding (default ``"utf-8"``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     with atomic_open(path, "w", encoding=encoding, newline="") as fh:
         fh.write(text)
     return Path(path)
@@ -188,6 +233,20 @@ def atomic_write_csv(path, rows, columns=None) -> Path:
 
     ``columns`` (default: the keys of the first row) are the header, in order; keys of a
     row outside them are left out, and None is written as an empty cell.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The destination; its folder must exist.
+    rows : iterable of dict
+        The rows.
+    columns : sequence of str, optional
+        The header (default: the keys of the first row).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
     """
     import csv
     import io
@@ -203,7 +262,20 @@ def atomic_write_csv(path, rows, columns=None) -> Path:
 
 
 def atomic_write_bytes(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically; return the path."""
+    """Write ``data`` to ``path`` atomically; return the path.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The destination; its folder must exist.
+    data : bytes
+        The content.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     with atomic_open(path, "wb") as fh:
         fh.write(data)
     return Path(path)
@@ -218,6 +290,16 @@ def atomic_directory(path):
     is either the complete old folder or the complete new one (or, for an instant
     between the two renames, absent, which readers treat as "not computed"). If the
     block raises, the temporary folder is removed and ``path`` is left as it was.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The destination folder; its parent must exist.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary folder to fill.
     """
     path = Path(path)
     tmp = old = None
@@ -401,10 +483,26 @@ def check_output_file(path, *, name: str = "out", suffixes=None, overwrite: bool
 def check_output_dir(path, *, name: str = "out", create: bool = True) -> Path:
     """Check that ``path`` is (or can be created as) a writable folder.
 
+    Parameters
+    ----------
+    path : str or path-like
+        The output folder.
+    name : str, optional
+        Parameter name used in the error message (default ``"out"``).
+    create : bool, optional
+        Create the folder (with its parents) when missing (default True); else a missing
+        folder is an error.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+
     Raises
     ------
     ValueError
-        If ``path`` is an existing file, cannot be created, or is not writable.
+        If ``path`` is empty or an existing file, is missing (``create`` False) or
+        cannot be created, or is not writable.
     """
     p = Path(path)
     if str(path) == "":
@@ -429,6 +527,18 @@ def write_checksummed(path, data: bytes) -> Path:
 
     The trailer is one line, ``# symrep-sha256: <hex>``, after the content; text files
     and Python modules stay valid. :func:`read_checksummed` verifies it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The destination; its folder must exist.
+    data : bytes
+        The content.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
     """
     digest = hashlib.sha256(data).hexdigest().encode()
     return atomic_write_bytes(path, data + CHECKSUM_MARK + digest + b"\n")
@@ -439,6 +549,16 @@ def read_checksummed(path):
 
     None means: the file is missing, unreadable, truncated, edited, or has no checksum.
     The caller recomputes the content in every such case.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+
+    Returns
+    -------
+    bytes or None
+        The content without the trailer, or None.
     """
     try:
         raw = Path(path).read_bytes()
