@@ -126,7 +126,19 @@ def _count(n) -> str:
 
 
 def format_bytes(n: float) -> str:
-    """``"3.2 GB"``; decimal units."""
+    """``"3.2 GB"``; decimal units.
+
+    Parameters
+    ----------
+    n : float
+        A number of bytes.
+
+    Returns
+    -------
+    str
+        The size, with three significant digits from kB on (``"an unbounded amount"``
+        for inf or NaN).
+    """
     if not math.isfinite(n):
         return "an unbounded amount"
     for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):
@@ -137,7 +149,18 @@ def format_bytes(n: float) -> str:
 
 
 def format_seconds(s: float) -> str:
-    """``"40 s"``, ``"12 min"``, ``"3.5 h"``, ``"20 days"``, ``"3e+04 years"``."""
+    """``"40 s"``, ``"12 min"``, ``"3.5 h"``, ``"20 days"``, ``"3e+04 years"``.
+
+    Parameters
+    ----------
+    s : float
+        A duration in seconds.
+
+    Returns
+    -------
+    str
+        The duration in the largest fitting unit (``"forever"`` for inf or NaN).
+    """
     if not math.isfinite(s):
         return "forever"
     if s < 60:
@@ -178,12 +201,24 @@ def _cgroup_available():
 
 
 def available_memory() -> float:
-    """Bytes of memory a new job can use now (inf if the system does not say)."""
+    """Bytes of memory a new job can use now (inf if the system does not say).
+
+    Returns
+    -------
+    float
+        The smaller of the available memory of the system and the limit of the process's
+        control group, in bytes.
+    """
     return min(_meminfo_available(), _cgroup_available())
 
 
 def time_budget() -> float:
     """Seconds a job may take: ``SYMREP_TIME_BUDGET``, else :data:`DEFAULT_TIME_BUDGET`.
+
+    Returns
+    -------
+    float
+        The budget in seconds.
 
     Raises
     ------
@@ -239,7 +274,23 @@ def check_resources(estimate: Estimate, *, force: bool = False) -> Estimate:
 # --- models of the jobs ------------------------------------------------------------------
 
 def sweep_estimate(n_points, *, csv: bool = False, what=None) -> Estimate:
-    """A sweep of ``n_points`` parameter points (and writing it as CSV)."""
+    """A sweep of ``n_points`` parameter points (and writing it as CSV).
+
+    Parameters
+    ----------
+    n_points : int
+        Number of parameter points.
+    csv : bool, optional
+        Include writing the result as CSV (default False).
+    what : str, optional
+        The job's name in messages (default: the number of points).
+
+    Returns
+    -------
+    Estimate
+        The estimated peak memory (bytes) and run time (seconds), with a description of
+        the job.
+    """
     n = _finite(n_points)
     per_byte = _SWEEP_BYTES + (_CSV_BYTES if csv else 0.0)
     per_second = _SWEEP_SECONDS + (_CSV_SECONDS if csv else 0.0)
@@ -251,7 +302,19 @@ def sweep_estimate(n_points, *, csv: bool = False, what=None) -> Estimate:
 
 def phase_diagram_estimate(n_alpha, n_beta) -> Estimate:
     """A phase diagram on an ``n_alpha`` x ``n_beta`` grid (the grid, its boundaries and
-    the figure: about 50 bytes per point more than the sweep)."""
+    the figure: about 50 bytes per point more than the sweep).
+
+    Parameters
+    ----------
+    n_alpha, n_beta : int
+        Number of values of alpha and beta.
+
+    Returns
+    -------
+    Estimate
+        The estimated peak memory (bytes) and run time (seconds), with a description of
+        the job.
+    """
     n = _finite(n_alpha) * _finite(n_beta)
     base = sweep_estimate(n)
     return Estimate(f"a {_count(n_alpha)} x {_count(n_beta)} phase diagram",
@@ -260,7 +323,25 @@ def phase_diagram_estimate(n_alpha, n_beta) -> Estimate:
 
 def data_estimate(P, N, batch=1, features=1) -> Estimate:
     """Drawing ``batch`` data sets of P samples in dimension N (:func:`sample_scm`) with
-    ``features`` features (the N x M* matrix W0)."""
+    ``features`` features (the N x M* matrix W0).
+
+    Parameters
+    ----------
+    P : int
+        Number of samples of each data set.
+    N : int
+        Input dimension.
+    batch : int, optional
+        Number of data sets (default 1).
+    features : int, optional
+        Number of features M* (default 1).
+
+    Returns
+    -------
+    Estimate
+        The estimated peak memory (bytes) and run time (seconds), with a description of
+        the job.
+    """
     size = _finite(P) * _finite(N) * _finite(batch)
     # the noise, the signal term and their sum exist at once, besides the features
     return Estimate(f"{_count(batch)} data set(s) of {_count(P)} x {_count(N)}",
@@ -269,7 +350,27 @@ def data_estimate(P, N, batch=1, features=1) -> Estimate:
 
 
 def training_estimate(B, N, P_total, method="lbfgs", max_iter=None) -> Estimate:
-    """Training ``B`` models in dimension N on ``P_total`` samples in all."""
+    """Training ``B`` models in dimension N on ``P_total`` samples in all.
+
+    Parameters
+    ----------
+    B : int
+        Number of models trained together.
+    N : int
+        Input dimension.
+    P_total : int
+        Number of samples of all the models together.
+    method : {"lbfgs", "adam"}, optional
+        The optimiser (default ``"lbfgs"``).
+    max_iter : int, optional
+        Largest number of iterations (default: the typical number of the method).
+
+    Returns
+    -------
+    Estimate
+        The estimated peak memory (bytes) and run time (seconds), with a description of
+        the job.
+    """
     B, Nf, P = _finite(B), _finite(N), _finite(P_total)
     iters = _TYPICAL_ITERATIONS.get(method, 300)
     fixed, per_run = _ITERATION_SECONDS.get(method, _ITERATION_SECONDS["lbfgs"])
@@ -295,6 +396,27 @@ def simulation_estimate(N, alpha, seeds, method="exact", *, tasks=False,
     iteration pays its overhead once per data set) and draws the initialisation of the
     whole batch of ``seeds`` runs to take its own row. ``start`` adds the import of
     torch for training (once per process).
+
+    Parameters
+    ----------
+    N : int
+        Input dimension.
+    alpha : float
+        Sample complexity; P = max(1, round(alpha N)).
+    seeds : int
+        Number of data sets.
+    method : {"exact", "lbfgs", "adam"}, optional
+        The exact optimum or training (default ``"exact"``).
+    tasks : bool, optional
+        Every data set a grid task of its own (default False).
+    start : bool, optional
+        Count the import of torch for training (default True).
+
+    Returns
+    -------
+    Estimate
+        The estimated peak memory (bytes) and run time (seconds), with a description of
+        the job.
     """
     Nf, seeds_f = _finite(N), _finite(seeds)
     P = max(1.0, round(_finite(alpha) * Nf)) if math.isfinite(Nf) else math.inf
@@ -338,6 +460,12 @@ def simulations_estimate(runs, N, seeds, methods=("exact",), what=None, *,
         The job's name in messages.
     tasks : bool
         Every data set a grid task (see :func:`simulation_estimate`).
+
+    Returns
+    -------
+    Estimate
+        The estimated peak memory (bytes) and run time (seconds), with a description of
+        the job.
     """
     alphas = list(runs)
     total = Estimate(what or f"{_count(len(alphas) * len(methods))} simulations with "
