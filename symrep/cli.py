@@ -22,12 +22,48 @@ __all__ = ["main", "run", "build_parser"]
 # symrep.validation (and NumPy with it) is imported on first use, not with this module:
 # the `symrep` script imports this module before main() can catch a Ctrl-C.
 def check_parameters(**params):
+    """Validate model parameters: :func:`symrep.validation.check_parameters`.
+
+    Parameters
+    ----------
+    **params
+        The values by name (``alpha``, ``beta``, ``lam``, ``rho``, ``eta``).
+
+    Returns
+    -------
+    dict
+        The validated values by name, in the order given.
+
+    Raises
+    ------
+    ValueError
+        For the first invalid value, naming the parameter and its allowed range.
+    """
     from symrep.validation import check_parameters as check
 
     return check(**params)
 
 
 def check_positive_int(name, value):
+    """Validate a positive integer: :func:`symrep.validation.check_positive_int`.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name, for the message.
+    value : object
+        The value.
+
+    Returns
+    -------
+    int
+        The value as a Python int.
+
+    Raises
+    ------
+    ValueError
+        If the value is not an integer >= 1.
+    """
     from symrep.validation import check_positive_int as check
 
     return check(name, value)
@@ -57,7 +93,23 @@ class _Parser(argparse.ArgumentParser):
 
 def strengths(text):
     """Parse ``--rho``: one strength (``1.5``) or the strengths of M* features
-    (``1.5,0.8``)."""
+    (``1.5,0.8``).
+
+    Parameters
+    ----------
+    text : str
+        The argument.
+
+    Returns
+    -------
+    float or tuple of float
+        One strength, or one per feature.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If an item is not a number.
+    """
     try:
         values = tuple(float(t) for t in text.split(","))
     except ValueError:
@@ -121,9 +173,17 @@ class Grid:
 
     @property
     def size(self) -> int:
+        """The number of values."""
         return self.num
 
     def values(self):
+        """The values of the range.
+
+        Returns
+        -------
+        ndarray
+            ``num`` values from ``start`` to ``stop``, evenly spaced or (``log``) log-spaced.
+        """
         import numpy as np
 
         return (np.geomspace if self.log else np.linspace)(self.start, self.stop, self.num)
@@ -137,7 +197,24 @@ def grid_values(text):
     spaced) or ``log:start:stop:num`` (log-spaced, start and stop > 0).
 
     Returns a float, a NumPy array (a list) or a :class:`Grid` (a range, made into values
-    by :func:`materialize` once its size is known to fit)."""
+    by :func:`materialize` once its size is known to fit).
+
+    Parameters
+    ----------
+    text : str
+        The argument.
+
+    Returns
+    -------
+    float, ndarray or Grid
+        One value, a list of values, or a range.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If ``text`` is none of these forms (``num`` < 1, or start or stop <= 0 for
+        ``log:``).
+    """
     import numpy as np
 
     try:
@@ -167,7 +244,18 @@ def _size(value) -> int:
 
 
 def materialize(value):
-    """The float or array a parsed grid argument stands for."""
+    """The float or array a parsed grid argument stands for.
+
+    Parameters
+    ----------
+    value : float, ndarray or Grid
+        A value returned by :func:`grid_values`.
+
+    Returns
+    -------
+    float or ndarray
+        ``value``, with a :class:`Grid` made into its values.
+    """
     return value.values() if isinstance(value, Grid) else value
 
 
@@ -761,7 +849,13 @@ def _cmd_realdata(args):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the ``symrep`` argument parser with all subcommands."""
+    """Build the ``symrep`` argument parser with all subcommands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; each subcommand sets ``handler``, the function that runs it.
+    """
     parser = _Parser(
         prog="symrep",
         description="Replica theory of the linear beta-VAE on spiked-covariance data: "
@@ -933,6 +1027,16 @@ def main(argv=None) -> int:
     1 the computation failed (the solver did not converge, out of memory, an error
     while writing); 130 interrupted (Ctrl-C). Every failure is one line on stderr, never
     a traceback; set ``SYMREP_DEBUG=1`` to get the traceback instead.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status.
     """
     debug = os.environ.get("SYMREP_DEBUG", "") not in ("", "0")
     try:
