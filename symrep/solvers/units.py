@@ -62,11 +62,11 @@ RESIDUAL_TOLERANCE = 1e-9
 #: the overfitting unit's norm goes to zero).
 UNIT_GRID = 32
 _GRID = np.concatenate([np.geomspace(1.0, 1e-9, 28), [1e-11, 1e-13, 1e-15, 1e-17]])
-#: Grid points times parameter points evaluated at once in the scan: a batch of up to
-#: 256 points is scanned in one block, so that a bisection round of a phase diagram's
-#: boundaries (about 500 points) runs as a few blocks, not as many sequential blocks of
-#: warm-started fixed points (timings in docs/benchmarks.md, "Solver constants").
-_BLOCK_COLUMNS = 8192
+#: Grid points times parameter points evaluated at once in the scan: the points are
+#: taken in chunks of this many columns, all grid points of a point in one chunk, each
+#: from a fresh start, so that a point's scan is the same whatever batch it is in
+#: (docs/benchmarks.md, "Solver constants").
+_BLOCK_COLUMNS = 65536
 _FIXED_POINT_TOL = 1e-12  # |T(Y) - Y| relative to 1 + |Y|
 _STEP_TOL = 1e-14  # or a Newton step relative to 1 + |Y|
 _REFINE_MAX = 80  # regula falsi iterations per bracket, at most
@@ -241,25 +241,39 @@ def _newton_map(Y, y, c, alpha, lam, eta, boundary, *, max_steps=20):
     U = unit_functions()
     Y = np.array(_real(Y))
     finer = _finer(Y)
-    Y[1:] = np.where(boundary, 0.0, Y[1:])
+    Y = Y.astype(np.result_type(Y, y, c, alpha, lam, eta), copy=False)
+    args = [np.broadcast_to(v, Y.shape[1:]) for v in (y, c, alpha, lam, eta, boundary)]
+    Y[1:] = np.where(args[-1], 0.0, Y[1:])
     done = np.zeros(Y.shape[1:], bool)
+    # a column stays where it converged: only the others are evaluated (the same steps,
+    # column by column, as evaluating all of them until every one has converged)
+    live = np.arange(Y.shape[1])
+    Yl, par = Y.copy(), args
     with np.errstate(all="ignore"):
         for _ in range(max_steps):
-            out = stacked(U.map_step, *Y, y, c, alpha, lam, eta)
+            *values, edge = par
+            out = stacked(U.map_step, *Yl, *values)
             F, step = out[:3], out[3:6].copy()
-            step[0] = np.where(boundary, F[0] / out[7], step[0])
-            step[1:] = np.where(boundary, 0.0, step[1:])
+            step[0] = np.where(edge, F[0] / out[7], step[0])
+            step[1:] = np.where(edge, 0.0, step[1:])
             # converged: the residual at rounding, or (where T - Y cancels terms much
             # larger than Y) a Newton step at rounding
-            done = ((np.max(np.abs(F) / (1 + np.abs(Y)), axis=0) < _FIXED_POINT_TOL * finer)
-                    | (np.max(np.abs(step) / (1 + np.abs(Y)), axis=0) < _STEP_TOL * finer))
-            if done.all():
-                break
-            trial = Y - step
-            trial[1:] = np.where(boundary, 0.0, trial[1:])
-            plain = Y + F
-            Y = np.where(done, Y, np.where(_positive(trial), trial,
-                                           np.where(_positive(plain), plain, Y)))
+            now = ((np.max(np.abs(F) / (1 + np.abs(Yl)), axis=0) < _FIXED_POINT_TOL * finer)
+                   | (np.max(np.abs(step) / (1 + np.abs(Yl)), axis=0) < _STEP_TOL * finer))
+            if now.any():
+                done[live[now]] = True
+                Y[:, live[now]] = Yl[:, now]
+                rest = ~now
+                live, Yl, F, step = live[rest], Yl[:, rest], F[:, rest], step[:, rest]
+                par = [v[rest] for v in par]
+                edge = par[-1]
+                if not len(live):
+                    break
+            trial = Yl - step
+            trial[1:] = np.where(edge, 0.0, trial[1:])
+            plain = Yl + F
+            Yl = np.where(_positive(trial), trial, np.where(_positive(plain), plain, Yl))
+        Y[:, live] = Yl
     return Y, done & _positive(Y)
 
 
@@ -541,10 +555,12 @@ def _unit_state(params, s, family, Q, start):
 def _scan(params, s, family):
     """Values of d f/dQ on the grid of Q for units on spectral value s.
 
-    Returns (Q (G, n), g (G, n), starts (G, k, n)) from the largest Q down. The grid
-    points are evaluated in blocks of about :data:`_BLOCK_COLUMNS` columns (all of them
-    at once for a single parameter point); each block starts from the last point of the
-    previous one.
+    Returns (Q (G, n), g (G, n), starts (G, k, n)) from the largest Q down. Every grid
+    point starts its fixed point afresh, so that a point's values depend on that point
+    alone, not on the batch it is in (the grid rows were once split into blocks sized by
+    the batch, each warm-started from the one before: the same point then had other
+    roots among thousands of points than alone). The points are taken in chunks of
+    about :data:`_BLOCK_COLUMNS` columns, all grid points of a chunk's points at once.
     """
     n = s.shape[0]
     alpha, beta, lam, rho, eta = params
@@ -553,27 +569,15 @@ def _scan(params, s, family):
     Q = fractions[:, None] * q_max[None]
     g = np.full(Q.shape, np.nan)
     starts = np.full((UNIT_GRID, 6 if family == 1 else 3, n), np.nan)
-    block = int(np.clip(_BLOCK_COLUMNS // max(n, 1), 1, UNIT_GRID))
-    previous = None
-    for lo in range(0, UNIT_GRID, block):
-        rows = slice(lo, min(lo + block, UNIT_GRID))
-        k = rows.stop - rows.start
-        sub = tuple(np.tile(p, k) for p in params)
-        start = None if previous is None else np.tile(previous, (1, k))
-        if start is not None and not np.all(np.isfinite(start)):
-            start = None if not np.any(np.isfinite(start)) else start
-        z, gi, after = _unit_state(sub, np.tile(s, k), family, Q[rows].ravel(), start)
-        if start is not None:
-            # where the warm start failed, a fresh one
-            redo = np.nonzero(~np.isfinite(gi))[0]
-            if len(redo):
-                z2, g2, a2 = _unit_state(tuple(p[redo] for p in sub), np.tile(s, k)[redo],
-                                         family, Q[rows].ravel()[redo], None)
-                gi[redo], after[:, redo] = g2, a2
-        g[rows] = gi.reshape(k, n)
-        starts[rows] = after.reshape(after.shape[0], k, n).transpose(1, 0, 2)
-        last = starts[rows.stop - 1]
-        previous = last if previous is None else np.where(np.isfinite(last), last, previous)
+    chunk = max(1, _BLOCK_COLUMNS // UNIT_GRID)
+    for lo in range(0, n, chunk):
+        pts = slice(lo, min(lo + chunk, n))
+        k = pts.stop - pts.start
+        sub = tuple(np.tile(p[pts], UNIT_GRID) for p in params)
+        _, gi, after = _unit_state(sub, np.tile(s[pts], UNIT_GRID), family,
+                                   Q[:, pts].ravel(), None)
+        g[:, pts] = gi.reshape(UNIT_GRID, k)
+        starts[:, :, pts] = after.reshape(after.shape[0], UNIT_GRID, k).transpose(1, 0, 2)
     return Q, g, starts
 
 
