@@ -799,3 +799,25 @@ def test_cli_sweep_and_phase_diagram(tmp_path):
                           "--beta", "1", "--lam", "1", "--out", str(csv)],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_polish_damps_a_newton_step_that_overshoots():
+    """From five times the overlaps of the learning state at (2, 0.5, 1, 1, 1) the full
+    Newton step leaves the domain of the equations (its residual is not finite): the
+    polish's line search takes a shorter step and ends on the closed-form state."""
+    from symrep.crosscheck import closed_form_solution
+    from symrep.solvers import units
+
+    params = [np.array([v]) for v in (2.0, 0.5, 1.0, 1.0, 1.0)]
+    ref = closed_form_solution(*params)
+    assert ref["phase"][0] == 2
+    want = ref["z"][:, 0]
+    z0 = want.copy()
+    z0[:5] *= 5  # Q, R, E, m, d; the precision as at the solution
+    z0 = z0[:, None]
+    family = np.array([2])
+    full, _ = units._newton_step(z0, params, family)
+    assert not (units.residual_norm(full, params)[0] < units.residual_norm(z0, params)[0])
+    z, res = units.polish(z0, params, family)
+    assert res[0] <= 1e-15
+    assert np.allclose(z[:, 0], want, rtol=1e-12, atol=1e-14)

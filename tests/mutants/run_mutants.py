@@ -182,6 +182,11 @@ MUTANTS = (
            'text = " ".join(str(exc).split())', "text = str(exc)",
            ("tests/test_cli.py::test_a_multi_line_error_message_is_one_stderr_line",),
            "_one_line: the error line keeps the newlines of the message"),
+    # (viii) the solver's Newton iteration
+    Mutant("polish_line_search_off", "symrep/solvers/units.py",
+           "for t in (1.0, 0.5, 0.25, 0.1, 0.03):", "for t in (1.0,):",
+           ("tests/test_solver.py::test_polish_damps_a_newton_step_that_overshoots",),
+           "polish: the Newton line search switched off (full steps only)"),
 )
 
 _SKIP = shutil.ignore_patterns(".git", ".venv", ".ci-venv", "__pycache__", ".pytest_cache",
