@@ -133,6 +133,16 @@ def effective_weight_decay(alpha, beta, lam, eta):
     cone, the flat encoder directions), and next to alpha = 1 it leaves the system
     nearly singular: the solution is its limit lam -> 0+ (the measurements are in
     docs/benchmarks.md, "Solver constants").
+
+    Parameters
+    ----------
+    alpha, beta, lam, eta : array_like
+        Sample complexity, KL weight, weight decay and noise strength (broadcast together).
+
+    Returns
+    -------
+    ndarray
+        The weight decay the solver uses.
     """
     lam = np.asarray(lam, dtype=float)
     alpha = np.asarray(alpha, dtype=float)
@@ -149,6 +159,16 @@ def weak_weight_decay(params):
     (off by up to 5.7e-9 at lam = 1e-13). At such points a converged float64 Newton
     step says nothing about the error: :func:`finish` always refines them in extended
     precision, and continuation checks the condition of their Newton system.
+
+    Parameters
+    ----------
+    params : sequence of 5 array_like
+        alpha, beta, lam, rho, eta, each broadcasting to ``(n,)``.
+
+    Returns
+    -------
+    ndarray of bool
+        True where the weight decay is weak.
     """
     alpha, beta, lam, rho, eta = (np.asarray(p, dtype=float) for p in params)
     return lam <= 1e-6 * alpha * np.minimum(beta, eta)
@@ -186,7 +206,26 @@ def _positive(Y):
 
 def ridge(s, y, alpha, lam):
     """c and kappa for a unit on spectral value s: (1, 1) entry lam + c = alpha s kappa,
-    with the ridge-optimal encoder W~ = kappa W, kappa = 1/(y + lam/(alpha s))."""
+    with the ridge-optimal encoder W~ = kappa W, kappa = 1/(y + lam/(alpha s)).
+
+    Parameters
+    ----------
+    s : array_like
+        The spectral value the unit is attached to (> 0).
+    y : array_like
+        y = Q + beta of the unit.
+    alpha : array_like
+        Sample complexity.
+    lam : array_like
+        Weight decay.
+
+    Returns
+    -------
+    c : ndarray
+        The constant of the (1, 1) entry of the conjugate map.
+    kappa : ndarray
+        The ratio W~ / W of the ridge-optimal encoder.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         kappa = 1 / (y + lam / (alpha * s))
     return alpha * s * kappa - lam, kappa
@@ -214,6 +253,20 @@ def contraction(Y, y, alpha, eta):
     map (tr J = sigma^2 - pi and det J = pi^3 with sigma = mu_1 + mu_2, pi = mu_1 mu_2),
     which stays finite where the encoder precision vanishes (chi_E infinite). The
     Jacobian does not depend on the additive constants c and lam of the map.
+
+    Parameters
+    ----------
+    Y : ndarray, shape (3, n)
+        The precision matrix (Y_11, Y_12, Y_22) of each column.
+    y : array_like
+        y = Q + beta of the unit.
+    alpha, eta : array_like
+        Sample complexity and noise strength.
+
+    Returns
+    -------
+    ndarray
+        The rate max |mu| of each column.
     """
     U = unit_functions()
     with np.errstate(all="ignore"):
@@ -298,6 +351,25 @@ def attracting_fixed_point(y, c, alpha, lam, eta, start=None):
     start and then after plain map iterations, which converge to the attracting point
     (slowly). Where no attracting point exists (a collapsed unit below its threshold)
     ``ok`` is False.
+
+    Parameters
+    ----------
+    y : array_like
+        y = Q + beta of the unit.
+    c : array_like
+        The constant on the (1, 1) entry of the map.
+    alpha, lam, eta : array_like
+        Sample complexity, weight decay and noise strength (broadcast with ``y``, ``c`` to
+        one dimension of n columns).
+    start : array_like, shape (3, n), optional
+        Warm start (Y_11, Y_12, Y_22) (default: a fresh start above the fixed point).
+
+    Returns
+    -------
+    Y : ndarray, shape (3, n)
+        The fixed point (Y_11, Y_12, Y_22) of each column, meaningful where ``ok``.
+    ok : ndarray of bool, shape (n,)
+        Where an attracting fixed point was found.
     """
     y, c, alpha, lam, eta = _arrays((y, c, alpha, lam, eta))
     fresh = _fresh(y, c, alpha, lam, eta)
@@ -846,14 +918,42 @@ def unit_states(alpha, beta, lam, rho, eta):
 
 
 def equation_scale(z, alpha, beta, lam, rho, eta):
-    """Typical magnitude of the terms of the saddle-point equations at unknowns z."""
+    """Typical magnitude of the terms of the saddle-point equations at unknowns z.
+
+    Parameters
+    ----------
+    z : ndarray, shape (8, n)
+        The unknowns (Q, R, E, m, d, chihat_Q, chihat_R, chihat_E), one column per state.
+    alpha, beta, lam, rho, eta : array_like
+        The parameters, broadcasting to ``(n,)``.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        (1 + max |z|) (1 + alpha + lam + 1/beta) (1 + rho + eta).
+    """
     size = 1.0 + np.max(np.abs(z), axis=0)
     return size * (1.0 + alpha + lam + 1.0 / beta) * (1.0 + rho + eta)
 
 
 def residual_norm(z, params, *, dtype=float):
     """Largest residual of the saddle-point equations relative to :func:`equation_scale`,
-    evaluated in ``dtype`` (``np.longdouble`` for an extended-precision check)."""
+    evaluated in ``dtype`` (``np.longdouble`` for an extended-precision check).
+
+    Parameters
+    ----------
+    z : ndarray, shape (8, n)
+        The unknowns (Q, R, E, m, d, chihat_Q, chihat_R, chihat_E), one column per state.
+    params : sequence of 5 array_like
+        alpha, beta, lam, rho, eta, each broadcasting to ``(n,)``.
+    dtype : numpy dtype, optional
+        The precision of the evaluation (default float).
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        The relative residual, as float64 (NaN or inf where the equations are not finite).
+    """
     gen = generated("compiled")
     with np.errstate(all="ignore"):
         res = stacked(gen.residual, *np.asarray(z, dtype=dtype),
@@ -909,24 +1009,41 @@ def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15,
            return_step=False):
     """Newton's method on the generated saddle-point equations, to rounding.
 
-    Parameters
-    ----------
-    z : ndarray (8, n)
-    params : sequence of 5 ndarrays (n,)
-    family : int or ndarray (n,) of int
-        Which unknowns are free (:data:`NEWTON_BLOCKS`).
-
-    minimum_norm : bool ndarray (n,), optional
-        Columns whose steps are least-squares steps of minimum norm with singular values
-        below ``rcond`` times the largest dropped (default: those without weight decay
-        whose precision starts on the boundary Y_12 = Y_22 = 0, where the encoder has
-        flat directions, see :func:`_solve`).
-
     Runs until a full step below 1e-12 of the unknowns is taken (the iterate is then at
     rounding) or the residual, relative to the size of the terms of the equations, stops
     decreasing; returns the unknowns and that residual, and with ``return_step`` the size
     of the last step computed (relative to 1 + |z|): below 1e-12 where converged, about
     cond(J) times the rounding where the iteration stalls at its noise.
+
+    Parameters
+    ----------
+    z : ndarray, shape (8, n)
+        The starting unknowns (Q, R, E, m, d, chihat_Q, chihat_R, chihat_E), one column
+        per state.
+    params : sequence of 5 ndarray, shape (n,)
+        alpha, beta, lam, rho, eta.
+    family : int or ndarray of int, shape (n,)
+        Which unknowns are free (:data:`NEWTON_BLOCKS`).
+    max_iter : int, optional
+        Largest number of Newton steps (default 40).
+    minimum_norm : bool ndarray (n,), optional
+        Columns whose steps are least-squares steps of minimum norm with singular values
+        below ``rcond`` times the largest dropped (default: those without weight decay
+        whose precision starts on the boundary Y_12 = Y_22 = 0, where the encoder has
+        flat directions, see :func:`_solve`).
+    rcond : float, optional
+        The relative cut of the singular values of the minimum-norm steps (default 1e-15).
+    return_step : bool, optional
+        Also return the size of the last step (default False).
+
+    Returns
+    -------
+    z : ndarray, shape (8, n)
+        The polished unknowns.
+    residual : ndarray, shape (n,)
+        The residual relative to :func:`equation_scale` (inf where it is not finite).
+    step : ndarray, shape (n,)
+        With ``return_step`` only: the size of the last step, relative to 1 + |z|.
     """
     gen = generated("compiled")
     z = np.array(z, dtype=float)
@@ -1001,6 +1118,23 @@ def refine_extended(z, params, family, *, steps=2):
     weight decay the directions along which the equations are exactly flat (singular
     values below 1e-16 of the largest) are left alone. On platforms whose ``longdouble``
     is the plain double this changes nothing.
+
+    Parameters
+    ----------
+    z : ndarray, shape (8, n)
+        The unknowns (Q, R, E, m, d, chihat_Q, chihat_R, chihat_E), one column per state.
+    params : sequence of 5 array_like
+        alpha, beta, lam, rho, eta, each broadcasting to ``(n,)``.
+    family : int or ndarray of int, shape (n,)
+        0 collapsed, 1 overfitting, 2 learning: which unknowns are free
+        (:data:`NEWTON_BLOCKS`).
+    steps : int, optional
+        Largest number of extended-precision steps (default 2).
+
+    Returns
+    -------
+    ndarray, shape (8, n)
+        The refined unknowns.
     """
     gen = generated("compiled")
     z = np.array(z, dtype=float)
@@ -1076,6 +1210,20 @@ def physical(z, alpha, beta, eta, *, tol=1e-9):
     times b), G - t t^T is positive semidefinite (the overlaps of the weights'
     components orthogonal to the feature), Q >= 0, and the precision is a fixed point of
     the conjugate map that does not repel (its partner of the pair does).
+
+    Parameters
+    ----------
+    z : ndarray, shape (8, n)
+        The unknowns (Q, R, E, m, d, chihat_Q, chihat_R, chihat_E), one column per state.
+    alpha, beta, eta : array_like
+        Sample complexity, KL weight and noise strength, broadcasting to ``(n,)``.
+    tol : float, optional
+        Relative slack of the inequalities (default 1e-9).
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+        True for an admissible state (every entry finite).
     """
     Q, R, E, m, d, Y11, Y12, Y22 = z
     size = tol * (1 + np.abs(Q) + np.abs(E))
@@ -1337,7 +1485,26 @@ def finish(z, params, family, step=None):
     """The reported solution from a polished state: :func:`refine_extended` where the
     last float64 Newton step ``step`` exceeds 1e-14 (None: everywhere), and without
     weight decay the encoder overlaps of the ridge limit (see :func:`_ridge_limit`) and
-    a precision on the boundary of the cone where it lies there to rounding."""
+    a precision on the boundary of the cone where it lies there to rounding.
+
+    Parameters
+    ----------
+    z : ndarray, shape (8, n)
+        The unknowns (Q, R, E, m, d, chihat_Q, chihat_R, chihat_E), one column per state.
+    params : sequence of 5 array_like
+        alpha, beta, lam, rho, eta, each broadcasting to ``(n,)``.
+    family : int or ndarray of int, shape (n,)
+        0 collapsed, 1 overfitting, 2 learning: which unknowns are free
+        (:data:`NEWTON_BLOCKS`).
+    step : array_like, shape (n,), optional
+        The size of the last float64 Newton step of each state, from :func:`polish`
+        (default None: refine every state).
+
+    Returns
+    -------
+    ndarray, shape (8, n)
+        The reported unknowns.
+    """
     z = np.array(z, dtype=float)
     # without weight decay, or with a very weak one, a small last step says nothing
     # (see weak_weight_decay): always refined
