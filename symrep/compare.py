@@ -17,7 +17,6 @@ import math
 import numpy as np
 
 from symrep.resources import Estimate, check_resources, simulations_estimate, sweep_estimate
-from symrep.simulate.experiment import SIMULATION_METHODS, summarize
 from symrep.simulate.observables import SCALAR_FIELDS
 from symrep.solvers import solve
 from symrep.solvers.saddle_point import RESULT_FIELDS
@@ -70,6 +69,8 @@ def _check_observables(observables):
 
 
 def _check_methods(methods):
+    from symrep.simulate.experiment import SIMULATION_METHODS  # torch: not for an estimate
+
     methods = [methods] if isinstance(methods, str) else list(methods)
     unknown = [m for m in methods if m not in SIMULATION_METHODS]
     if unknown or not methods:
@@ -79,7 +80,7 @@ def _check_methods(methods):
 
 
 def finite_size_estimate(points=None, Ns=(500, 1000, 2000, 4000), seeds=8,
-                         method="exact"):
+                         method="exact", scheduler=None):
     """Memory and time of :func:`finite_size_study` (see :mod:`symrep.resources`).
 
     Parameters
@@ -92,6 +93,9 @@ def finite_size_estimate(points=None, Ns=(500, 1000, 2000, 4000), seeds=8,
         Independent data sets per (point, N) (default 8).
     method : {"exact", "lbfgs", "adam"}, optional
         Finite-N ground truth (default ``"exact"``).
+    scheduler : str, optional
+        Where the grid runs, as for :func:`symrep.grid.run_tasks` (default None: decided
+        from its size; see :func:`symrep.resources.grid_estimate`).
 
     Returns
     -------
@@ -103,12 +107,13 @@ def finite_size_estimate(points=None, Ns=(500, 1000, 2000, 4000), seeds=8,
                         f"{max(Ns):,}, {seeds:,} seeds)", 0.0, 0.0)
     for N in Ns:
         estimate = estimate + simulations_estimate([p["alpha"] for p in points.values()], N,
-                                                   seeds, (method,), tasks=True)
+                                                   seeds, (method,), tasks=True,
+                                                   scheduler=scheduler)
     return estimate
 
 
 def learning_curve_estimate(alphas, betas, *, N=500, seeds=3, methods=("exact",),
-                            curve_points=400):
+                            curve_points=400, scheduler=None):
     """Memory and time of :func:`learning_curve_comparison` (see :mod:`symrep.resources`).
 
     Parameters
@@ -123,6 +128,9 @@ def learning_curve_estimate(alphas, betas, *, N=500, seeds=3, methods=("exact",)
         Finite-N ground truths (default ``("exact",)``).
     curve_points : int, optional
         Points of each theory curve (default 400).
+    scheduler : str, optional
+        Where the simulations run, as for :func:`symrep.grid.run_tasks` (default None:
+        decided from their size; see :func:`symrep.resources.grid_estimate`).
 
     Returns
     -------
@@ -133,7 +141,7 @@ def learning_curve_estimate(alphas, betas, *, N=500, seeds=3, methods=("exact",)
     what = (f"{alphas.size * betas.size * len(methods)} simulations with N = {N:,}, "
             f"{seeds:,} seed(s)")
     return (simulations_estimate(list(alphas) * betas.size, N, seeds, methods, what=what,
-                                 tasks=True)
+                                 tasks=True, scheduler=scheduler)
             + sweep_estimate(curve_points * betas.size))
 
 
@@ -186,6 +194,7 @@ def finite_size_study(points=None, Ns=(500, 1000, 2000, 4000), seeds=8, method="
     from types import SimpleNamespace
 
     from symrep.grid import Task, run_groups
+    from symrep.simulate.experiment import summarize
 
     pairs = [(label, N) for label in points for N in Ns]
     grid = {(label, N): [Task(**points[label], N=N, seed=k, method=method, first_seed=0,

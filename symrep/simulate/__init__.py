@@ -8,20 +8,12 @@
   units, M* features): order parameters, observables and per-unit phases of one model;
 - :func:`simulate`, :func:`summarize`, :func:`count_phases`: many data sets at one point,
   mean and standard error; :func:`finite_size_runs`: several points and sizes.
+
+Each name is imported from its module on first use: ``import symrep.simulate.observables``
+or a job's estimate does not load torch, which the model and the trainers need.
 """
 
-from symrep.simulate.data import default_features, sample_scm, sample_scm_torch
-from symrep.simulate.exact import exact_minimum
-from symrep.simulate.experiment import count_phases, finite_size_runs, simulate, summarize
-from symrep.simulate.model import LinearVAE, gram_objective, vae_objective
-from symrep.simulate.observables import (
-    MatrixSimulationResult,
-    SimulationResult,
-    observables_from_unit_weights,
-    observables_from_weights,
-    unit_phases,
-)
-from symrep.simulate.training import METHODS, train
+from symrep._lazy import lazy_getattr
 
 __all__ = [
     "METHODS",
@@ -43,3 +35,30 @@ __all__ = [
     "unit_phases",
     "vae_objective",
 ]
+
+_LAZY = {
+    "default_features": "symrep.simulate.data",
+    "sample_scm": "symrep.simulate.data",
+    "sample_scm_torch": "symrep.simulate.data",
+    "exact_minimum": "symrep.simulate.exact",
+    "count_phases": "symrep.simulate.experiment",
+    "finite_size_runs": "symrep.simulate.experiment",
+    "simulate": "symrep.simulate.experiment",
+    "summarize": "symrep.simulate.experiment",
+    "LinearVAE": "symrep.simulate.model",
+    "gram_objective": "symrep.simulate.model",
+    "vae_objective": "symrep.simulate.model",
+    "MatrixSimulationResult": "symrep.simulate.observables",
+    "SimulationResult": "symrep.simulate.observables",
+    "observables_from_unit_weights": "symrep.simulate.observables",
+    "observables_from_weights": "symrep.simulate.observables",
+    "unit_phases": "symrep.simulate.observables",
+    "METHODS": "symrep.simulate.training",
+    "train": "symrep.simulate.training",
+}
+
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
