@@ -3,7 +3,7 @@
 Each quantity is the minimum over a few repeats (the machine may be loaded by other
 work: the minimum is the cost of the work itself). Prints one line per constant; the
 recorded values are in docs/benchmarks.md ("Cost model: the constants of
-symrep.resources"). About two minutes on two cores.
+symrep.resources"). About four minutes on two cores.
 
     .venv/bin/python benchmarks/cost_model.py [--repeats 3]
 """
@@ -52,7 +52,9 @@ def main():
     t_pass, _ = best(command(PY, "-c", "pass"), r + 2)
     show("python -c pass", t_pass, "s", "fresh interpreter")
     t_help, _ = best(command(SYMREP, "--help"), r + 2)
-    show("symrep --help", t_help, "s", f"ratio {t_help / t_pass:.2f}")
+    limit = 1.5 * t_pass + 0.1  # the criterion of a fast help: 1.5 x python + 0.1 s
+    show("symrep --help", t_help, "s", f"ratio {t_help / t_pass:.2f}; criterion "
+         f"1.5 x python + 0.1 s = {limit:.3f} s {'holds' if t_help <= limit else 'FAILS'}")
     t_np, _ = best(command(PY, "-c", "import numpy"), r)
     show("import numpy", t_np - t_pass, "s", "beyond python -c pass")
     t_torch, _ = best(command(PY, "-c", "import torch"), r)
@@ -121,8 +123,28 @@ def main():
         with open_client("local"):
             pass
 
-    t, _ = best(start, 2)
-    show("LocalCluster start and close", t, "s", f"{os.cpu_count()} workers")
+    t_start, _ = best(start, 2)
+    show("LocalCluster start and close", t_start, "s", f"{os.cpu_count()} workers")
+
+    # a grid task on Dask: tiny tasks (the exact optimum at N = 1), so that the time is
+    # the scheduler's own per task; with the cluster's start-up (run_tasks, "local") and
+    # on a cluster already running (a client, as for a remote scheduler)
+    n_dask = 2000
+
+    def on_dask(n, offset=[10**6], **where):  # noqa: B006 - fresh seeds, fresh keys
+        offset[0] += n
+        tasks = [Task(alpha=1.0, beta=0.5, lam=1.0, N=1, seed=offset[0] + k)
+                 for k in range(n)]
+        run_tasks(tasks, progress=False, log=lambda line: None, **where)
+
+    t, _ = best(lambda: on_dask(n_dask, scheduler="local"), 2)
+    show("grid task on a LocalCluster", (t - t_start) / n_dask, "s/task",
+         f"{n_dask} tasks, run_tasks 'local', less the start-up")
+    with open_client("local") as client:
+        on_dask(100, client=client)
+        t, _ = best(lambda: on_dask(n_dask, client=client), r)
+    show("grid task on a running cluster", t / n_dask, "s/task",
+         f"{n_dask} tasks, run_tasks with a client")
 
 
 if __name__ == "__main__":

@@ -54,10 +54,14 @@ __all__ = [
     "simulation_estimate",
     "training_estimate",
     "simulations_estimate",
+    "grid_scheduler",
+    "grid_estimate",
     "format_bytes",
     "format_seconds",
     "MEMORY_FRACTION",
     "DEFAULT_TIME_BUDGET",
+    "SMALL_GRID_SECONDS",
+    "SMALL_GRID_TASKS",
 ]
 
 #: Share of the available memory a job may plan to use.
@@ -86,6 +90,19 @@ _TASK_SECONDS = 2e-3
 _TASK_BYTES = 2e3
 # Importing torch, once per process that trains (measured 1.1 s beyond Python's start).
 _TORCH_SECONDS = 1.5
+# A grid on Dask (symrep.grid.run_tasks): starting and closing a LocalCluster, and the
+# cost of a task on a cluster besides its work (scheduling it, moving its record, taking
+# it in as it finishes), measured with tasks of almost no work (the exact optimum at N = 1)
+_CLUSTER_START_SECONDS = 10.0  # measured 1.0 s idle, 6.6 s loaded (two workers)
+_DASK_TASK_SECONDS = 0.01  # measured 5.7 to 7.3 ms (2000 tasks), 27 ms at load 11
+
+#: A grid of at most this many seconds of estimated work (the sum of its tasks'
+#: ``seconds()``) runs in the process that asks for it (:func:`grid_scheduler`; the
+#: estimates are cautious: about four times the real time for the figures, so this is
+#: about half a minute of work).
+SMALL_GRID_SECONDS = 120.0
+#: A grid with fewer tasks than this to compute runs in the process that asks for it.
+SMALL_GRID_TASKS = 4
 
 
 @dataclass(frozen=True)
@@ -383,8 +400,80 @@ def training_estimate(B, N, P_total, method="lbfgs", max_iter=None) -> Estimate:
     return Estimate(f"training {_count(B)} model(s) with N = {_count(N)}", memory, seconds)
 
 
+def grid_scheduler(n_tasks, work_seconds, scheduler=None, *, client=False) -> str:
+    """Where :func:`symrep.grid.run_tasks` runs a grid: ``"serial"`` (this process),
+    ``"local"`` (a LocalCluster started for it) or ``"client"`` (a running cluster).
+
+    Parameters
+    ----------
+    n_tasks : int
+        Tasks to compute.
+    work_seconds : float
+        Their estimated work, the sum of their ``seconds()``.
+    scheduler : str, optional
+        ``None`` (decide from the size), ``"serial"``, ``"local"`` or an address.
+    client : bool, optional
+        A ``distributed.Client`` was given (default False).
+
+    Returns
+    -------
+    str
+        ``"serial"`` for fewer than :data:`SMALL_GRID_TASKS` tasks or at most
+        :data:`SMALL_GRID_SECONDS` of work when ``scheduler`` does not say; else
+        ``"local"``.
+    """
+    if client:
+        return "client"
+    if scheduler == "serial":
+        return "serial"
+    if scheduler is not None:
+        return "local" if scheduler == "local" else "client"
+    if _finite(n_tasks) < SMALL_GRID_TASKS or _finite(work_seconds) <= SMALL_GRID_SECONDS:
+        return "serial"
+    return "local"
+
+
+def grid_estimate(serial, n_tasks, work_seconds, scheduler=None, *, once=0.0,
+                  workers=None) -> Estimate:
+    """A grid of tasks on the scheduler that :func:`grid_scheduler` picks for it.
+
+    Parameters
+    ----------
+    serial : Estimate
+        The grid run in this process, one task after another (fixed costs included).
+    n_tasks : int
+        Its tasks.
+    work_seconds : float
+        The sum of its tasks' ``seconds()`` (what decides where it runs).
+    scheduler : str, optional
+        As for :func:`symrep.grid.run_tasks` (default None: decided from the size).
+    once : float, optional
+        Seconds of ``serial`` paid once per process (importing torch): once per worker,
+        in parallel, on a cluster (default 0).
+    workers : int, optional
+        Worker processes of the cluster (default: this machine's cores; a remote cluster
+        is assumed to have at least as many).
+
+    Returns
+    -------
+    Estimate
+        ``serial`` itself in this process; on a cluster, the start of a LocalCluster
+        (``"local"``), a fixed time per task and the rest of the work shared among the
+        workers.
+    """
+    where = grid_scheduler(n_tasks, work_seconds, scheduler)
+    if where == "serial":
+        return serial
+    workers = max(1, workers or os.cpu_count() or 1)
+    start = _CLUSTER_START_SECONDS if where == "local" else 0.0
+    seconds = (start + _DASK_TASK_SECONDS * _finite(n_tasks)
+               + max(serial.seconds - once, 0.0) / workers + once)
+    on = "a local Dask cluster" if where == "local" else "a Dask cluster"
+    return Estimate(f"{serial.what} on {on}", serial.bytes, seconds)
+
+
 def simulation_estimate(N, alpha, seeds, method="exact", *, tasks=False,
-                        start=True) -> Estimate:
+                        start=True, scheduler=None) -> Estimate:
     """``simulate(N, alpha, ..., seeds, method)``: data, then the exact optimum or training.
 
     The exact optimum draws and solves one data set at a time; training holds every data
@@ -395,7 +484,9 @@ def simulation_estimate(N, alpha, seeds, method="exact", *, tasks=False,
     (its Task and record) besides its work, is trained alone (each L-BFGS or Adam
     iteration pays its overhead once per data set) and draws the initialisation of the
     whole batch of ``seeds`` runs to take its own row. ``start`` adds the import of
-    torch for training (once per process).
+    torch for training (once per process). The grid is estimated on the scheduler that
+    :func:`symrep.grid.run_tasks` will use for it (:func:`grid_estimate`: a Dask cluster
+    costs its start and a fixed time per task).
 
     Parameters
     ----------
@@ -411,6 +502,9 @@ def simulation_estimate(N, alpha, seeds, method="exact", *, tasks=False,
         Every data set a grid task of its own (default False).
     start : bool, optional
         Count the import of torch for training (default True).
+    scheduler : str, optional
+        With ``tasks``: where the grid runs, as for :func:`symrep.grid.run_tasks`
+        (default None: decided from its size).
 
     Returns
     -------
@@ -426,6 +520,12 @@ def simulation_estimate(N, alpha, seeds, method="exact", *, tasks=False,
             f"({method})")
     fixed = Estimate(what, _TASK_BYTES * seeds_f if tasks else 0.0,
                      _TASK_SECONDS * seeds_f if tasks else 0.0)
+    if tasks and scheduler != "serial":  # where run_tasks will run them (Task.seconds)
+        serial = simulation_estimate(N, alpha, seeds, method, tasks=True, start=start,
+                                     scheduler="serial")
+        work = seeds_f * simulation_estimate(N, alpha, 1, method).seconds
+        return grid_estimate(serial, seeds_f, work, scheduler,
+                             once=_TORCH_SECONDS if method != "exact" and start else 0.0)
     if method == "exact":
         # S = X^T X / P and a dense eigensolver up to N = 1200, Lanczos on X beyond
         flops = 2 * P * Nf * Nf + 4 * Nf**3 if Nf <= 1200 else 1200 * P * Nf
@@ -445,7 +545,7 @@ def simulation_estimate(N, alpha, seeds, method="exact", *, tasks=False,
 
 
 def simulations_estimate(runs, N, seeds, methods=("exact",), what=None, *,
-                         tasks=False) -> Estimate:
+                         tasks=False, scheduler=None) -> Estimate:
     """Many :func:`~symrep.simulate.simulate` calls, one after another.
 
     Parameters
@@ -459,7 +559,11 @@ def simulations_estimate(runs, N, seeds, methods=("exact",), what=None, *,
     what : str, optional
         The job's name in messages.
     tasks : bool
-        Every data set a grid task (see :func:`simulation_estimate`).
+        Every data set a grid task (see :func:`simulation_estimate`), all of them one
+        grid.
+    scheduler : str, optional
+        With ``tasks``: where the grid runs, as for :func:`symrep.grid.run_tasks`
+        (default None: decided from its size; see :func:`grid_estimate`).
 
     Returns
     -------
@@ -471,9 +575,17 @@ def simulations_estimate(runs, N, seeds, methods=("exact",), what=None, *,
     total = Estimate(what or f"{_count(len(alphas) * len(methods))} simulations with "
                      f"N = {_count(N)}, {_count(seeds)} seed(s)", 0.0, 0.0)
     held = 0.0  # the tasks of every point are made before the first runs
+    work, torch = 0.0, 0.0  # the tasks' seconds(), which decide where the grid runs
     for k, alpha in enumerate(alphas):
         for method in methods:
-            one = simulation_estimate(N, alpha, seeds, method, tasks=tasks, start=k == 0)
+            one = simulation_estimate(N, alpha, seeds, method, tasks=tasks, start=k == 0,
+                                      scheduler="serial")
             total = total + one
             held += _TASK_BYTES * _finite(seeds) if tasks else 0.0
-    return Estimate(total.what, total.bytes + held, total.seconds)
+            work += _finite(seeds) * simulation_estimate(N, alpha, 1, method).seconds
+            torch = _TORCH_SECONDS if method != "exact" else torch
+    total = Estimate(total.what, total.bytes + held, total.seconds)
+    if not tasks:
+        return total
+    return grid_estimate(total, len(alphas) * len(methods) * _finite(seeds), work,
+                         scheduler, once=torch)

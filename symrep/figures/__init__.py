@@ -151,7 +151,7 @@ def make_figure(name, size="quick", **options):
     return FIGURES[name].load()(size, **options)
 
 
-def estimate(names=None, size="quick"):
+def estimate(names=None, size="quick", scheduler=None):
     """Memory and time to make figures, from their numbers of simulated points.
 
     Parameters
@@ -161,28 +161,36 @@ def estimate(names=None, size="quick"):
     size : Size, str or bool, optional
         ``"quick"`` (default), ``"full"``, a bool (True for quick) or a
         :class:`~symrep.figures.core.Size`.
+    scheduler : str, optional
+        Where the simulations run, as for :func:`generate` (default None: in this process
+        when they are estimated at :data:`~symrep.resources.SMALL_GRID_SECONDS` or less,
+        else on a LocalCluster, whose start and time per task are counted).
 
     Returns
     -------
     symrep.resources.Estimate
     """
     from symrep.figures.core import resolve_size
-    from symrep.resources import Estimate, simulations_estimate
+    from symrep.resources import _TORCH_SECONDS, Estimate, grid_estimate, simulations_estimate
 
     names = check_names(names)
     size = resolve_size(size)
     which = "quick" if size.quick else "full"
     total = Estimate(f"{len(names)} figure(s) with N = {size.N:,}, {size.seeds:,} seed(s)",
                      0.0, 0.0)
+    tasks = 0
     for name in names:
         count, alpha_sum, alpha_max = SIMULATED_POINTS[name][which]
         # every point at the mean alpha for the time, one at the largest for the memory
         runs = simulations_estimate([alpha_sum / count] * count, size.N, size.seeds,
-                                    size.methods, tasks=True)
+                                    size.methods, tasks=True, scheduler="serial")
         peak = simulations_estimate([alpha_max], size.N, size.seeds, size.methods,
-                                    tasks=True)
+                                    tasks=True, scheduler="serial")
         total = total + Estimate("", peak.bytes, runs.seconds)
-    return total
+        tasks += count * size.seeds * len(size.methods)
+    # one cluster for all the figures, as generate() decides (on the estimate in-process)
+    return grid_estimate(total, tasks, total.seconds, scheduler,
+                         once=0.0 if set(size.methods) == {"exact"} else _TORCH_SECONDS)
 
 
 def generate(out, names=None, size="quick", *, progress=None, reuse=False, log=print,
@@ -239,7 +247,8 @@ def generate(out, names=None, size="quick", *, progress=None, reuse=False, log=p
     with ExitStack() as stack:
         # one cluster for all the figures, not one per figure
         if client is None and (scheduler not in (None, "serial") or (
-                scheduler is None and estimate(names, size).seconds > SMALL_GRID_SECONDS)):
+                scheduler is None
+                and estimate(names, size, "serial").seconds > SMALL_GRID_SECONDS)):
             client, scheduler = stack.enter_context(open_client(scheduler)), None
         grid = dict(store=store, client=client, scheduler=scheduler)
         return _generate(out, names, size, progress, reuse, log, grid)
