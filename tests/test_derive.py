@@ -30,6 +30,62 @@ def test_committed_derivations_are_identical_to_a_fresh_run(fresh):
         assert (ROOT / "derivations" / name).read_bytes() == (fresh / name).read_bytes(), name
 
 
+#: Points of the three phases, with weight decay (where the susceptibilities are finite):
+#: (alpha, beta, lam, rho, eta).
+CONTENT_POINTS = [(3.0, 0.5, 0.7, 1.0, 1.0), (0.5, 0.5, 0.2, 1.0, 1.0),
+                  (2.0, 3.0, 1.0, 1.0, 1.0), (2.0, 0.3, 0.05, 2.0, 0.5),
+                  (10.0, 1.0, 0.3, 0.5, 1.5)]
+
+
+def test_committed_free_energy_and_saddle_point_equations_are_the_physics(fresh):
+    """What the committed sections 08 (free energy) and 09 (saddle point) say is true.
+
+    The byte-identical regeneration above only shows that the files are what the code
+    prints today. Here the SymPy objects those two sections print (their LaTeX is checked
+    to be the committed files, so the check is about the committed text) are evaluated at
+    the random-matrix optimum of tests/closed_forms.py, which shares no code with symrep:
+    Q minimising the reduced objective at the BBP spike or MP edge, W~ = kappa W,
+    D = beta/(beta + Q), and the susceptibilities chi as Marchenko-Pastur integrals of the
+    inverse Hessian of the objective. There the printed f must equal the minimum of the
+    objective per N (less the data norm), every printed derivative df/dz must vanish, and
+    D^* must be beta/(beta + Q); at points of the learning, overfitting and collapsed
+    phases (measured: within 1e-13). (``fresh``: the derivation, cached in the process,
+    is then done once for this module.)
+    """
+    import closed_forms
+    import sympy as sp
+
+    from symrep import symbols as S
+    from symrep.derive import step_latex
+    from symrep.replica import derivation_step_functions
+
+    steps = {st.key: st for st in (make(None) for make in derivation_step_functions())
+             if st.key in ("08_free_energy", "09_saddle_point")}
+    for key, step in steps.items():
+        assert step_latex(step) == (ROOT / "derivations" / f"{key}.tex").read_text(), key
+    (f,) = [e.rhs for e in steps["08_free_energy"].equations if e.lhs == "f"]
+    equations = {e.lhs: e.rhs for e in steps["09_saddle_point"].equations}
+    unknowns = ("Q", "R", "E", "m", "d", r"\chi_{Q}", r"\chi_{R}", r"\chi_{E}")
+    assert sorted(equations) == sorted(["D^*", *(rf"\partial f/\partial {z}" for z in unknowns)])
+    args = (S.Q, S.R, S.E, S.m, S.d, S.chi_Q, S.chi_R, S.chi_E, S.D,
+            S.alpha, S.beta, S.lam, S.rho, S.eta)
+    f_num = sp.lambdify(args, f, "math")
+    grads = {k: sp.lambdify(args, v, "math") for k, v in equations.items() if k != "D^*"}
+    D_star = sp.lambdify(args, equations["D^*"], "math")
+    phases = set()
+    for point in CONTENT_POINTS:
+        ref = closed_forms.reference(*point, chi=True)
+        phases.add(ref["phase"])
+        values = (ref["Q"], ref["R"], ref["E"], ref["m"], ref["d"], ref["chi_Q"],
+                  ref["chi_R"], ref["chi_E"], ref["D"], *point)
+        scale = 1 + abs(ref["free_energy"])
+        assert abs(f_num(*values) - ref["free_energy"]) <= 1e-10 * scale, point
+        for name, grad in grads.items():
+            assert abs(grad(*values)) <= 1e-10 * scale, (point, name)
+        assert D_star(*values) == pytest.approx(point[1] / (point[1] + ref["Q"]), rel=1e-14)
+    assert phases == {"learning", "overfitting", "regularized"}
+
+
 def test_main_document_includes_every_step(fresh):
     main = (fresh / "main.tex").read_text()
     for tex in fresh.glob("*.tex"):
