@@ -1,7 +1,7 @@
 """The numbers quoted on docs/claims.md: each qualitative claim of the paper, computed.
 
-Run from the repository root (about a minute on two cores, most of it SymPy deriving the
-asymptotic formulas once):
+Run from the repository root (about 100 s on two cores without --finite-n; see "Stated
+times" in docs/benchmarks.md):
 
     .venv/bin/python docs/claims_numbers.py                   # RS theory only
     .venv/bin/python docs/claims_numbers.py --finite-n        # + exact finite-N checks

@@ -920,7 +920,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lam", type=float, default=1.0, help="weight decay")
     p.add_argument("--rho", type=float, default=1.0, help="signal strength")
     p.add_argument("--eta", type=float, default=1.0, help="noise strength")
-    p.add_argument("--quick", action="store_true", help="fewer points (about a minute)")
+    p.add_argument("--quick", action="store_true",
+                   help="fewer points (about 15 s on two CPU cores)")
     p.add_argument("--finite-size", action="store_true",
                    help="also tabulate theory against the exact optimum at N = 500..4000")
     _add_device(p)
@@ -934,11 +935,12 @@ def build_parser() -> argparse.ArgumentParser:
         "exact finite-N optimum and trained models (L-BFGS), mean +- standard error over "
         "seeds (points). Writes OUT/<name>.png, OUT/<name>.pdf and the simulation points "
         "OUT/<name>.csv. "
-        "Measured on two CPU cores: --quick (N = 300, 2 seeds) about one minute for all "
-        "six figures; the full run (N = 1000, 5 seeds) about 13 minutes.")
+        "Measured on two CPU cores: --quick (N = 300, 2 seeds) about 40 s for all six "
+        "figures; the full run (N = 1000, 5 seeds) about 13 minutes (docs/benchmarks.md, "
+        "Stated times).")
     p.add_argument("--out", default="figures", help="output folder")
     p.add_argument("--quick", action="store_true",
-                   help="N = 300, 2 seeds, fewer simulation points (about one minute)")
+                   help="N = 300, 2 seeds, fewer simulation points (about 40 s)")
     p.add_argument("--only", action="append", metavar="NAME",
                    help="make only this figure (repeat, or comma-separate; see --list)")
     p.add_argument("--list", action="store_true", help="list the figures and exit")
@@ -960,8 +962,8 @@ def build_parser() -> argparse.ArgumentParser:
         "beta and sample complexities alpha; estimate the spiked-covariance parameters "
         "(eta, rho) from its spectrum; write the Frechet distance and the rate against "
         "beta with the predicted collapse threshold and best beta (OUT/realdata_NAME.png, "
-        ".pdf, _spectrum.png, .csv, _summary.csv). digits: --quick about 30 seconds, the "
-        "full run about 6 minutes on two CPU cores (two worker processes; 10 in one). With "
+        ".pdf, _spectrum.png, .csv, _summary.csv). digits: --quick about 25 seconds, the "
+        "full run about 6 minutes on two CPU cores (two worker processes; 9.5 in one). With "
         "--store every finished batch of VAEs is kept and a rerun trains only what is "
         "missing; --scheduler runs the batches on Dask.")
     p.add_argument("--dataset", default="digits",
@@ -970,7 +972,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=None, help="folder with the data set's files")
     p.add_argument("--out", default="realdata", help="output folder")
     p.add_argument("--quick", action="store_true",
-                   help="two alphas, 10 betas, one seed (about 20 s)")
+                   help="two alphas, 18 betas, one seed (about 25 s)")
     p.add_argument("--kinds", default=None,
                    help="comma-separated VAE kinds: mlp, linear, conv (default mlp,linear)")
     p.add_argument("--seeds", type=int, default=None,
