@@ -6,6 +6,7 @@ import math
 import subprocess
 import sys
 
+import closed_forms
 import numpy as np
 import pytest
 from closed_forms import reference
@@ -217,6 +218,30 @@ def test_the_returned_branch_has_the_lowest_free_energy():
     assert r.free_energy < r.branches["overfitting"]
 
 
+#: Mean of the Tracy-Widom law of order 1 (the largest eigenvalue of a real white
+#: sample covariance, centred and scaled as in Johnstone 2001).
+TW1_MEAN = -1.2065335745820
+
+
+def _edge_shift_bias(alpha, beta, lam, N, eta, theory):
+    """Finite-size bias of (Q, free energy) of the exact optimum in the overfitting phase.
+
+    There the optimum sits on the top eigenvalue s_N of the white part of the sample
+    covariance X^T X / P (the reduced objective of tests/closed_forms.py at s_N is exact at
+    finite N), whose mean lies below the limiting MP edge by the Tracy-Widom shift:
+    E[s_N] = eta (mu + TW1_MEAN sigma) / P, mu = (sqrt(P - 1) + sqrt(N))^2,
+    sigma = (sqrt(P - 1) + sqrt(N)) (1/sqrt(P - 1) + 1/sqrt(N))^(1/3) (Johnstone 2001).
+    The closed-form optimum at E[s_N] less the theory is the bias to first order in the
+    shift; it overestimates the measured one (about 0.8 of it at N = 300, where the next
+    order matters), so it is used as a bound.
+    """
+    P = round(alpha * N)
+    a = math.sqrt(P - 1) + math.sqrt(N)
+    s = eta * (a * a + TW1_MEAN * a * (1 / math.sqrt(P - 1) + 1 / math.sqrt(N)) ** (1 / 3)) / P
+    Q, f, _ = closed_forms.optimum(alpha, beta, lam, s)
+    return Q - theory.Q, f - theory.free_energy
+
+
 @pytest.mark.parametrize(
     "params, phase",
     [((3.0, 0.5, 0.7), "learning"), ((0.5, 0.5, 0.2), "overfitting"),
@@ -224,19 +249,37 @@ def test_the_returned_branch_has_the_lowest_free_energy():
      ((0.5, 0.3, 0.0), "overfitting")],
 )
 def test_phases_agree_with_the_exact_optimum(params, phase):
+    """The theory is the large-N limit of the exact finite-N optimum, to a tolerance set by
+    the statistics of the optimum over data sets, not a fixed percentage.
+
+    N = 300, 8 data sets: the mean of Q and of the free energy (and of m in the learning
+    phase) over the data sets must be within 4 standard errors of the mean of the theory
+    (a t variable with 7 degrees of freedom exceeds 4 with probability 0.5 %), plus, in
+    the overfitting phase, the Tracy-Widom shift of the top bulk eigenvalue,
+    :func:`_edge_shift_bias` (a bias of order N^(-2/3): 0.03 on Q, 1.2 standard errors
+    here). In the learning phase the bias of the spike eigenvalue and of its overlap is of
+    order 1/N, below a standard error (measured over 96 data sets: |mean - theory| <= 0.7
+    standard errors of the 8-set mean for Q and f). m in the overfitting phase is not
+    compared: |m| ~ N^(-1/2) there, biased by the sign convention. The collapsed phase is
+    exactly W = 0 on every data set.
+    """
     r = solve(*params)
     assert r.phase == phase
     a, b, lam, *rest = params
     rho, eta = rest if rest else (1.0, 1.0)
-    N = 1500
-    X, W0 = sample_scm(round(a * N), N, rho, eta, seed=11)
-    ex = exact_minimum(X, W0, b, lam, rho, eta)
-    assert abs(ex.Q - r.Q) < 0.05 * (1 + r.Q)
-    assert abs(ex.free_energy - r.free_energy) < 0.05 * (1 + abs(r.free_energy))
-    if phase == "learning":
-        assert abs(ex.m - r.m) < 0.1
+    N, seeds = 300, (2 if phase == "regularized" else 8)
+    results = [exact_minimum(*sample_scm(round(a * N), N, rho, eta, seed=11 + k), b, lam,
+                             rho, eta) for k in range(seeds)]
     if phase == "regularized":
-        assert ex.Q == 0.0
+        assert all(ex.Q == 0.0 and ex.m == 0.0 for ex in results)
+        return
+    bias = dict(zip(("Q", "free_energy"), _edge_shift_bias(a, b, lam, N, eta, r),
+                    strict=True)) if phase == "overfitting" else {}
+    for name in ("Q", "free_energy", *(("m",) if phase == "learning" else ())):
+        values = np.array([getattr(ex, name) for ex in results])
+        sem = values.std(ddof=1) / math.sqrt(seeds)
+        assert abs(values.mean() - getattr(r, name)) <= 4 * sem + abs(bias.get(name, 0.0)), \
+            (name, values.mean(), sem, getattr(r, name), bias)
 
 
 def test_training_objective_equals_the_free_energy_at_the_saddle():
