@@ -825,23 +825,32 @@ def test_cli_solve_json_has_the_result_attributes():
     assert data["phase"] == "learning" and data["converged"] is True
 
 
-def test_cli_sweep_and_phase_diagram(tmp_path):
+def test_cli_sweep_and_phase_diagram(tmp_path, capsys):
+    """The sweep and phase-diagram commands, by the CLI's entry point in this process (the
+    process itself, ``python -m symrep``, is tested in tests/test_fuzz_cli.py)."""
+    from symrep.cli import main
+
+    def run(*argv):
+        capsys.readouterr()
+        try:
+            rc = main(list(argv))
+        except SystemExit as exc:  # argparse: usage errors and malformed values
+            rc = exc.code
+        return rc, capsys.readouterr().err
+
     csv = tmp_path / "s.csv"
-    out = subprocess.run([sys.executable, "-m", "symrep", "sweep", "--alpha", "0.1:4:20",
-                          "--beta", "0.5,1", "--lam", "1", "--out", str(csv)],
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
+    rc, err = run("sweep", "--alpha", "0.1:4:20", "--beta", "0.5,1", "--lam", "1", "--out",
+                  str(csv))
+    assert rc == 0, err
     assert len(csv.read_text().splitlines()) == 41
     png = tmp_path / "pd.png"
-    out = subprocess.run([sys.executable, "-m", "symrep", "phase-diagram", "--alpha",
-                          "0.1:4:30", "--beta", "0.05:2.5:30", "--out", str(png)],
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
+    rc, err = run("phase-diagram", "--alpha", "0.1:4:30", "--beta", "0.05:2.5:30", "--out",
+                  str(png))
+    assert rc == 0, err
     assert png.stat().st_size > 1000
-    bad = subprocess.run([sys.executable, "-m", "symrep", "sweep", "--alpha", "0.1:x:3",
-                          "--beta", "1", "--lam", "1", "--out", str(csv)],
-                         capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    rc, err = run("sweep", "--alpha", "0.1:x:3", "--beta", "1", "--lam", "1", "--out",
+                  str(csv))
+    assert rc == 2 and len(err.strip().splitlines()) == 1
 
 
 def test_polish_damps_a_newton_step_that_overshoots():
