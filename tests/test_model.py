@@ -143,22 +143,31 @@ def test_two_unit_residual_and_jacobian_are_derivatives(system22):
     assert np.allclose(J, np.swapaxes(fd_J, 0, 1), rtol=1e-6, atol=1e-6)
 
 
-def one_unit_state(rho, alpha, beta, lam, eta):
-    import symrep
-
-    r = symrep.solve(alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
-    assert r.phase == "learning" and r.converged
-    return r
-
-
 def test_block_diagonal_state_of_two_units_is_a_saddle_point(system22):
-    """Two M = M* = 1 saddle points, unit k learning feature k: the assembled state solves
-    the (2, 2) equations and its f is the sum of theirs."""
-    alpha, beta, lam, eta, rho = 4.0, 0.3, 0.1, 1.0, (2.0, 1.2)
-    units = [one_unit_state(r, alpha, beta, lam, eta) for r in rho]
+    """Two one-unit optima, unit k learning feature k, assembled: the state solves the
+    (2, 2) equations, and f, eg, rate, distortion and D are the sums (D: the values) of
+    the units'.
+
+    Independent of symrep (of the one-unit solver and of the field moments the generated
+    observables of both models are built from): each unit is the random-matrix optimum
+    of tests/closed_forms.py at its feature's strength (f(Q) minimised at the BBP spike,
+    W~ = kappa W, the susceptibilities as Marchenko-Pastur integrals, chihat their inverse
+    matrix), and its observables are typed there from their definitions. With orthogonal
+    features and block-diagonal overlaps the units decouple: f, the rate, the distortion
+    (whose constant, (rho_k + eta)/2 per unit, adds up to (rho_1 + rho_2 + 2 eta)/2 with
+    M* = 2) and eg are sums over the units. Measured: residual 1e-15, the sums to 4e-15.
+    """
+    import closed_forms
+
+    alpha, beta, lam, eta, rho = 4.0, 0.3, 0.1, 0.7, (2.0, 1.2)
+    units = [closed_forms.reference(alpha, beta, lam, r, eta, chi=True) for r in rho]
+    assert all(u["phase"] == "learning" for u in units)
+    for u in units:
+        chihat = np.linalg.inv([[u["chi_Q"], u["chi_R"]], [u["chi_R"], u["chi_E"]]])
+        u.update(chihat_Q=chihat[0, 0], chihat_R=chihat[0, 1], chihat_E=chihat[1, 1])
 
     def diag(name):
-        return np.diag([getattr(u, name) for u in units])[:, :, None]
+        return np.diag([u[name] for u in units])[:, :, None]
 
     mats = {k: diag(k) for k in ("Q", "R", "E", "m", "d", "chihat_Q", "chihat_R",
                                  "chihat_E")}
@@ -166,12 +175,37 @@ def test_block_diagonal_state_of_two_units_is_a_saddle_point(system22):
     params = {"alpha": alpha, "beta": beta, "lam": lam, "rho_1": rho[0], "rho_2": rho[1],
               "eta": eta}
     F = system22.residual(z, params)
-    assert np.max(np.abs(F)) < 1e-12
+    assert np.max(np.abs(F)) < 1e-10
     f = system22.free_energy(z, params)[0]
-    assert f == pytest.approx(sum(u.free_energy for u in units), rel=1e-12, abs=1e-12)
+    assert f == pytest.approx(sum(u["free_energy"] for u in units), rel=1e-12, abs=1e-12)
     obs = system22.observables(z, params)
-    assert obs["eg"][0] == pytest.approx(sum(u.eg for u in units), rel=1e-12)
-    assert obs["D_2"][0] == pytest.approx(units[1].D, rel=1e-12)
+    for name in ("eg", "rate"):
+        assert obs[name][0] == pytest.approx(sum(u[name] for u in units), rel=1e-12), name
+    for k in (1, 2):
+        assert obs[f"D_{k}"][0] == pytest.approx(units[k - 1]["D"], rel=1e-12)
+    # the distortion: test_generated_distortion_of_two_features_follows_the_convention
+
+
+@pytest.mark.xfail(strict=True, reason="known defect: LinearVAE.population_observables "
+                   "subtracts (N - 1) eta / 2 from the distortion for every M*, not the "
+                   "(N - M*) eta / 2 of docs/model.md (which solve_units and the "
+                   "simulations use): with M* = 2 the generated distortion is eta / 2 low")
+def test_generated_distortion_of_two_features_follows_the_convention(system22):
+    """The generated two-feature distortion at the assembled closed-form state of
+    :func:`test_block_diagonal_state_of_two_units_is_a_saddle_point` is the sum of the
+    units' distortions (tests/closed_forms.py), each less its (rho_k + eta)/2 of the
+    (N - M*) eta / 2 convention."""
+    import closed_forms
+
+    alpha, beta, lam, eta, rho = 4.0, 0.3, 0.1, 0.7, (2.0, 1.2)
+    units = [closed_forms.reference(alpha, beta, lam, r, eta) for r in rho]
+    mats = {k: np.diag([u[k] for u in units])[:, :, None] for k in ("Q", "R", "E", "m", "d")}
+    mats["Y"] = np.eye(4)[:, :, None]  # the distortion does not depend on the precision
+    z = system22.pack(mats)
+    params = {"alpha": alpha, "beta": beta, "lam": lam, "rho_1": rho[0], "rho_2": rho[1],
+              "eta": eta}
+    got = system22.observables(z, params)["distortion"][0]
+    assert got == pytest.approx(sum(u["distortion"] for u in units), rel=1e-12)
 
 
 def test_matrices_and_pack_are_inverse(system22):
