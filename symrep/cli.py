@@ -458,16 +458,48 @@ def _cmd_sweep(args):
     res = sweep(**{k: materialize(v) for k, v in grid.items()}, **units,
                 errors="mask" if args.keep_going else "raise", force=True,
                 **({} if step is None else {"progress": step}))
-    if step is not None:
-        _report(f"writing {args.out}")
-    with atomic_path(out) as tmp:
-        if csv:
-            sweep_table(res).to_csv(tmp, index=False)
-        else:
+    if csv:
+        _write_csv(sweep_table(res), out)
+    else:
+        if step is not None:
+            _report(f"writing {args.out}")
+        with atomic_path(out) as tmp:
             res.to_netcdf(tmp)
     print(f"{args.out}: {int(res['converged'].size)} points, "
           f"{int(res['converged'].sum())} converged, dimensions {dict(res.sizes)}")
     return 0
+
+
+#: Rows of a table written to CSV at once: a large table is written in such chunks, with
+#: its progress.
+CSV_CHUNK_ROWS = 100_000
+
+
+def _write_csv(table, out):
+    """Write a DataFrame as CSV (no index) to ``out`` atomically (a temporary name, then
+    renamed), in chunks of :data:`CSV_CHUNK_ROWS` rows with its progress when it is
+    estimated to take longer than :data:`PROGRESS_SECONDS`."""
+    from symrep.io import atomic_open
+    from symrep.progress import progress_bar
+    from symrep.resources import _CSV_SECONDS, Estimate
+
+    rows = len(table)
+    estimate = Estimate("writing", 0.0, _CSV_SECONDS * rows)
+    step = _progress_lines(rows, f"rows written to {out}", estimate)
+    bar = (progress_bar(rows, f"writing {out.name}", unit="row")
+           if step is None and estimate.seconds > PROGRESS_SECONDS else None)
+    try:
+        with atomic_open(out, "w", newline="") as fh:
+            for first in range(0, max(rows, 1), CSV_CHUNK_ROWS):
+                chunk = table.iloc[first:first + CSV_CHUNK_ROWS]
+                chunk.to_csv(fh, index=False, header=first == 0)
+                if step is not None:
+                    step(len(chunk))
+                if bar is not None:
+                    bar.update(len(chunk))
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _figure_formats():
@@ -589,7 +621,8 @@ def _cmd_simulate(args):
     # before importing the simulation code (torch): a refusal is immediate. Every data
     # set is a grid task: fixed costs per task, each trained alone
     estimate = check_resources(simulation_estimate(N, params["alpha"], seeds, args.method,
-                                                   tasks=True), force=args.force)
+                                                   tasks=True, scheduler=args.scheduler),
+                               force=args.force)
     device = _device(args)
     from symrep.simulate.experiment import summarize
 
@@ -698,9 +731,10 @@ def _cmd_compare(args):
 
     # before the device (torch) and matplotlib are imported: a refusal is immediate
     estimate = learning_curve_estimate(alphas, betas, N=N, seeds=seeds,
-                                       methods=("exact", "lbfgs"))
+                                       methods=("exact", "lbfgs"), scheduler=args.scheduler)
     if args.finite_size:
-        estimate = estimate + finite_size_estimate(Ns=FINITE_SIZE_NS, seeds=FINITE_SIZE_SEEDS)
+        estimate = estimate + finite_size_estimate(Ns=FINITE_SIZE_NS, seeds=FINITE_SIZE_SEEDS,
+                                                   scheduler=args.scheduler)
     check_resources(estimate, force=args.force)
     device = _device(args)
     import matplotlib
@@ -779,7 +813,7 @@ def _cmd_figures(args):
         size = size.with_(seeds=check_positive_int("seeds", args.seeds))
     _check_folder_name(args.out)
     _check_store(args)
-    check_resources(estimate(names, size), force=args.force)
+    check_resources(estimate(names, size, args.scheduler), force=args.force)
     size = size.with_(device=_device(args))
     out = check_output_dir(args.out, name="out")  # fail now, not after the simulations
     for name in names:

@@ -29,18 +29,17 @@ import time
 from contextlib import ExitStack, closing, contextmanager
 
 from symrep.grid.tasks import Task
+from symrep.resources import SMALL_GRID_SECONDS, SMALL_GRID_TASKS, grid_scheduler
 
 __all__ = ["run_tasks", "run_groups", "open_client", "GridResults", "estimate_seconds",
            "SMALL_GRID_SECONDS", "SMALL_GRID_TASKS", "SCHEDULERS"]
 
 logger = logging.getLogger("symrep.grid")
 
-#: A grid with at most this many seconds of estimated work runs in this process (the
-#: estimates of :mod:`symrep.resources` are cautious: about four times the real time for
-#: the figures, so this is about half a minute of work).
-SMALL_GRID_SECONDS = 120.0
-#: A grid with fewer tasks than this to compute runs in this process.
-SMALL_GRID_TASKS = 4
+# A grid with at most SMALL_GRID_SECONDS of estimated work, or fewer than SMALL_GRID_TASKS
+# tasks, runs in this process: symrep.resources.grid_scheduler decides (and the estimate
+# of a job counts the scheduler it will run on).
+
 #: Named choices of ``scheduler`` (besides an address such as ``tcp://host:8786``).
 SCHEDULERS = ("serial", "local")
 _PROTOCOLS = ("tcp://", "tls://", "ucx://", "inproc://", "ws://", "wss://")
@@ -190,15 +189,9 @@ def _task_key(task):
 
 
 def _where(pending, client, scheduler):
-    if client is not None:
-        return "client"
-    if scheduler == "serial":
-        return "serial"
-    if scheduler is not None:
-        return "local" if scheduler == "local" else "client"
-    if len(pending) < SMALL_GRID_TASKS or estimate_seconds(pending) <= SMALL_GRID_SECONDS:
-        return "serial"
-    return "local"
+    if client is not None or scheduler is not None or len(pending) < SMALL_GRID_TASKS:
+        return grid_scheduler(len(pending), 0.0, scheduler, client=client is not None)
+    return grid_scheduler(len(pending), estimate_seconds(pending))  # the tasks' seconds()
 
 
 def _computed(pending, where, client, scheduler, log):
