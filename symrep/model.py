@@ -207,7 +207,8 @@ class LinearVAE:
 
         ``rate``: the KL term averaged over the fields' population moments
         (:meth:`field_moments`); ``distortion``: the reconstruction term averaged, with
-        E||x||^2 = sum_k rho_k + N eta, less the constant (N - 1) eta / 2.
+        E||x||^2 = sum_k rho_k + N eta, less the constant (N - M*) eta / 2 (the noise of
+        the N - M* directions without a feature, as in docs/model.md).
 
         Returns
         -------
@@ -219,7 +220,8 @@ class LinearVAE:
         moments = self.field_moments()
         reconstruction = self.average(self.reconstruction_term(), moments)
         return {"rate": self.average(self.kl_term(), moments),
-                "distortion": reconstruction.xreplace({s.x2: sum(s.rho) + s.eta})}
+                "distortion": reconstruction.xreplace(
+                    {s.x2: sum(s.rho) + self.Mstar * s.eta})}
 
     def average_objective(self, moments):
         """The per-sample objective less ||x||^2/2, averaged over fields with given moments.

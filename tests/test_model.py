@@ -186,10 +186,6 @@ def test_block_diagonal_state_of_two_units_is_a_saddle_point(system22):
     # the distortion: test_generated_distortion_of_two_features_follows_the_convention
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: LinearVAE.population_observables "
-                   "subtracts (N - 1) eta / 2 from the distortion for every M*, not the "
-                   "(N - M*) eta / 2 of docs/model.md (which solve_units and the "
-                   "simulations use): with M* = 2 the generated distortion is eta / 2 low")
 def test_generated_distortion_of_two_features_follows_the_convention(system22):
     """The generated two-feature distortion at the assembled closed-form state of
     :func:`test_block_diagonal_state_of_two_units_is_a_saddle_point` is the sum of the

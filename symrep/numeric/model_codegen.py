@@ -33,7 +33,7 @@ __all__ = ["model_expressions", "module_source", "total_derivative", "OBSERVABLE
 OBSERVABLES_DOC = """\
 ``D`` (``D_1`` ... ``D_M``): encoder variances beta/(beta + Q_ii);
 ``rate``, ``distortion``: population rate KL(q(z|x) || p(z)) and reconstruction term less
-(N - 1) eta / 2, averaged over the data (field moments t diag(rho) t^T + eta G);
+(N - M*) eta / 2, averaged over the data (field moments t diag(rho) t^T + eta G);
 ``signal_overlap_ik`` (``signal_overlap`` for M = M* = 1): sqrt(rho_k) |m_ik|, from which
 the wrapper forms eg = sum_k rho_k + tr Q - 2 max over assignments of units to features of
 the sum of signal overlaps."""
