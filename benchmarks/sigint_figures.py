@@ -8,6 +8,8 @@ for. Each run must
 
 - exit with status 130 (interrupted) and print one line on stderr, or exit with 0 and
   print nothing there when it finished before the signal;
+- leave no process of its own running once it has exited (the signal goes to its whole
+  process group, as Ctrl-C at a terminal sends it to the workers of a Dask cluster too);
 - leave in DIR only files of the reference run (hidden ones included: no temporary
   file is left behind), each byte for byte identical to the reference file of the same
   name; a pre-populated DIR must still hold every reference file.
@@ -61,6 +63,7 @@ class Trial:
     stderr: str
     files: int
     failures: list = field(default_factory=list)
+    left: list = field(default_factory=list)
 
 
 def reference_run(folder, timeout):
@@ -90,6 +93,8 @@ def check(trial, folder, reference):
         trial.failures.append(f"exit status {trial.returncode}, stderr {lines!r}")
     if not trial.signalled and trial.returncode != 0:
         trial.failures.append("not signalled, yet it did not finish cleanly")
+    if trial.left:
+        trial.failures.append(f"processes left running: {trial.left}")
     found = folder_bytes(folder)
     trial.files = len(found)
     for name, data in found.items():
@@ -109,6 +114,20 @@ def check(trial, folder, reference):
 
 def _default_sigint():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def session_processes(sid):
+    """Processes of the session ``sid`` still running (zombies excluded)."""
+    import psutil
+
+    alive = []
+    for proc in psutil.process_iter(["pid", "status"]):
+        try:
+            if os.getsid(proc.pid) == sid and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                alive.append(proc.pid)
+        except (OSError, psutil.Error):
+            pass
+    return alive
 
 def run_trials(runs=50, seed=0, work=None, timeout=1800, log=print):
     """Make the reference run, then ``runs`` interrupted runs; return (T, trials).
@@ -148,15 +167,16 @@ def run_trials(runs=50, seed=0, work=None, timeout=1800, log=print):
             delay = rng.uniform(0.0, full)
             start = time.perf_counter()
             # SIGINT at its default in the child (as in a terminal), even when this
-            # script runs in the background of a shell, which ignores SIGINT there
+            # script runs in the background of a shell, which ignores SIGINT there; the
+            # child leads a process group of its own, which gets the signal as a whole
             proc = subprocess.Popen(command(folder), stdout=subprocess.DEVNULL,
                                     stderr=subprocess.PIPE, text=True,
-                                    preexec_fn=_default_sigint)
+                                    preexec_fn=_default_sigint, start_new_session=True)
             signalled = False
             try:
                 proc.wait(timeout=delay)
             except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGINT)
+                os.killpg(proc.pid, signal.SIGINT)
                 signalled = True
             try:
                 _, err = proc.communicate(timeout=timeout)
@@ -165,7 +185,13 @@ def run_trials(runs=50, seed=0, work=None, timeout=1800, log=print):
                 _, err = proc.communicate()
                 err += "\n(killed: it did not end after the signal)"
             trial = Trial(k, prepopulated, delay, signalled, proc.returncode,
-                          time.perf_counter() - start, err, 0)
+                          time.perf_counter() - start, err, 0,
+                          left=session_processes(proc.pid))
+            for pid in trial.left:  # the next run starts clean
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
             check(trial, folder, reference)
             trials.append(trial)
             if log:

@@ -1131,13 +1131,26 @@ def main(argv=None) -> int:
 def run() -> None:
     """Entry point of the ``symrep`` script and ``python -m symrep``: exit with main's status.
 
-    After Ctrl-C the process exits at once with status 130 (standard streams flushed).
-    CPython remembers a KeyboardInterrupt that passed through ``exec`` of a string (some
-    libraries import through it) and would otherwise end the process by SIGINT at exit,
-    whatever status main() returned.
+    After Ctrl-C the process exits at once with status 130 (standard streams flushed),
+    once the processes it started are gone. CPython remembers a KeyboardInterrupt that
+    passed through ``exec`` of a string (some libraries import through it) and would
+    otherwise end the process by SIGINT at exit, whatever status main() returned. Once
+    main() has returned another status the work is done and reported, and Ctrl-C is
+    ignored: during the interpreter's own exit it would end the process by the signal,
+    with no message and status -2.
     """
-    status = main()
+    import signal
+
+    try:
+        status = main()
+        if status != EXIT_INTERRUPTED:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except KeyboardInterrupt:  # between main()'s own handlers and the line above
+        sys.stderr.write("symrep: interrupted\n")
+        status = EXIT_INTERRUPTED
     if status == EXIT_INTERRUPTED:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # one Ctrl-C, one line
+        _end_children()
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
@@ -1145,6 +1158,36 @@ def run() -> None:
                 pass
         os._exit(EXIT_INTERRUPTED)
     sys.exit(status)
+
+
+def _end_children(timeout=3.0):
+    """End the processes this one started that are still running (after Ctrl-C: what a
+    library left behind), SIGTERM first, SIGKILL after ``timeout`` seconds; then
+    multiprocessing's resource tracker, which ignores SIGTERM and is stopped (and waited
+    for) by closing its pipe, after it has freed what the others left."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover (a dependency of dask.distributed)
+        return
+    tracker = getattr(sys.modules.get("multiprocessing.resource_tracker"),
+                      "_resource_tracker", None)
+    tracker_pid = getattr(tracker, "_pid", None)
+    try:
+        children = [c for c in psutil.Process().children(recursive=True)
+                    if c.pid != tracker_pid]
+        for child in children:
+            child.terminate()
+        _, alive = psutil.wait_procs(children, timeout=timeout)
+        for child in alive:
+            child.kill()
+        psutil.wait_procs(alive, timeout=timeout)
+    except psutil.Error:  # pragma: no cover (gone meanwhile, or not ours to end)
+        pass
+    if tracker_pid is not None:
+        try:
+            tracker._stop()
+        except Exception:  # pragma: no cover (a private method of multiprocessing)
+            pass
 
 
 if __name__ == "__main__":  # pragma: no cover

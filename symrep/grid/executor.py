@@ -24,7 +24,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from contextlib import ExitStack, closing, contextmanager
 
@@ -130,6 +132,8 @@ def open_client(scheduler=None, *, workers=None):
     """
     from distributed import Client, LocalCluster
 
+    from symrep.io import interrupts_deferred
+
     scheduler = check_scheduler(scheduler)
     if scheduler == "serial":
         raise ValueError("scheduler = 'serial' is invalid here: a client needs a cluster")
@@ -137,13 +141,61 @@ def open_client(scheduler=None, *, workers=None):
         if scheduler in (None, "local"):
             n = (os.cpu_count() or 1) if workers is None else workers
             stack.enter_context(_worker_environment())
-            cluster = stack.enter_context(LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True,
-                dashboard_address=":0", silence_logs=logging.ERROR))
-            client = stack.enter_context(Client(cluster))
+            import dask
+
+            # Ctrl-C reaches this process, not the workers: SIGINT blocked in the threads
+            # that start them (a mask is inherited), then ignored in each (a preload)
+            preload = [*(dask.config.get("distributed.worker.preload", None) or []),
+                       "symrep.grid._worker_setup"]
+            # and a Ctrl-C while the cluster starts takes effect once it can be closed
+            with interrupts_deferred(), _sigint_blocked():
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                       dashboard_address=":0", silence_logs=logging.CRITICAL,
+                                       preload=preload)
+                stack.callback(_close_deferring_sigint, cluster)
+                client = Client(cluster)
+                stack.callback(_close_deferring_sigint, client)
         else:
             client = stack.enter_context(Client(scheduler))
         yield client
+
+
+@contextmanager
+def _sigint_blocked():
+    """SIGINT blocked in this thread meanwhile, so in every thread started here and in
+    every process those threads start (a signal mask is inherited by both).
+
+    A LocalCluster starts its event loop and the threads that spawn its worker processes
+    here: with SIGINT blocked there, a Ctrl-C at the terminal, which the system sends to
+    every process of the foreground group, reaches this process only. Its main thread
+    gets the KeyboardInterrupt (a Ctrl-C meanwhile is delivered when the block ends)
+    and closes the cluster, which stops the workers; before, every worker died of it
+    with a traceback of its own, and some outlived the command.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or not hasattr(signal, "pthread_sigmask")):  # pragma: no cover
+        yield
+        return
+    # multiprocessing starts its resource tracker in the first thread that makes a lock,
+    # and then unblocks SIGINT in that thread (the cluster's event loop, whose threads
+    # start the workers): started here and now, it is not started again
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def _close_deferring_sigint(closable):
+    """Close a client or cluster; a Ctrl-C meanwhile takes effect once it is closed (a
+    second Ctrl-C while the first one stops the run would leave workers behind)."""
+    from symrep.io import interrupts_deferred
+
+    with interrupts_deferred():
+        closable.close()
 
 
 #: Dask's default for the workers it starts (``distributed.nanny.pre-spawn-environ``).
