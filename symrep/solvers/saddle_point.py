@@ -31,6 +31,7 @@ from symrep.solvers.units import (
     RESIDUAL_TOLERANCE,
     effective_weight_decay,
     finish,
+    order_transition_pairs,
     stationary_points,
 )
 from symrep.validation import check_parameters
@@ -279,6 +280,9 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise", continua
     n = params[0].shape[0]
     points = (stationary_points_along(*params) if continuation
               else stationary_points(*params))
+    # next to a continuous transition (the spectral one, a collapse) a state's f is
+    # within rounding of that of the state it leaves: ordered by their gap
+    order_transition_pairs(points, params)
     f = np.stack([pt["free_energy"] for pt in points])  # (state, n), +inf where absent
     best = np.argmin(f, axis=0)
     converged = np.isfinite(f[best, np.arange(n)])

@@ -51,7 +51,8 @@ __all__ = ["spectral_values", "unit_states", "stationary_points", "polish", "phy
            "effective_weight_decay", "weak_weight_decay", "refine_soft_states",
            "refine_extended", "finish", "collapsed_state",
            "attracting_fixed_point", "contraction", "equation_scale", "FAMILIES",
-           "NEWTON_BLOCKS", "RESIDUAL_TOLERANCE", "UNIT_GRID"]
+           "NEWTON_BLOCKS", "RESIDUAL_TOLERANCE", "UNIT_GRID", "learning_newton",
+           "order_transition_pairs"]
 
 #: Unit families, in the order of their codes.
 FAMILIES = ("collapsed", "overfitting", "learning")
@@ -244,6 +245,15 @@ def _fresh(y, c, alpha, lam, eta):
                                         lam + alpha * eta + 1e-3 * (1 + lam)))
 
 
+def _fresh_high(y, c, alpha, lam, eta):
+    """Without weight decay and for alpha > 1 the fixed point's Y_22 grows like
+    (alpha - 1) eta y and exceeds that of :func:`_fresh` at large y (at alpha = 1.03,
+    eta = 40 from Q ~ 50 on: no fixed point was found on the overfitting unit's
+    Q = 157): a start with Y_22 = alpha eta max(1, y), the last one tried."""
+    return np.stack(np.broadcast_arrays(lam + c + alpha * eta, 0 * y,
+                                        alpha * eta * np.maximum(1, y) + 1e-3))
+
+
 def contraction(Y, y, alpha, eta):
     """Contraction rate of the map at Y: below 1 on an attracting fixed point.
 
@@ -385,11 +395,15 @@ def attracting_fixed_point(y, c, alpha, lam, eta, start=None):
         ok[idx[good]] = True
     # a fresh start rescues nearly every failed warm start, 30 map iterations first the
     # rest (docs/benchmarks.md, "Solver constants")
-    for stage in ("start", "fresh", 30):
+    for stage in ("start", "fresh", 30, "high"):
         todo = np.nonzero(~ok)[0]
+        if stage == "high":
+            todo = todo[no_decay[todo]]
         if not len(todo) or (stage == "fresh" and start is None):
             continue
         Yi = Y[:, todo] if stage == "start" else fresh[:, todo]
+        if stage == "high":
+            Yi = _fresh_high(*sub(todo))
         if stage == "start" and start is None:
             Yi = Yi.copy()
         if isinstance(stage, int):
@@ -1105,6 +1119,247 @@ def polish(z, params, family, *, max_iter=40, minimum_norm=None, rcond=1e-15,
     return z, best
 
 
+#: A learning unit with m^2 below this fraction of Q, or an overfitting unit whose
+#: (m, d) block of the Hessian has a relative determinant below it, is near the
+#: spectral transition (the BBP point), where the learning branch leaves the overfitting
+#: one with m ~ sqrt(distance): there the learning unit is solved in the variables
+#: (m^2, d/m) (:func:`learning_newton`), and sought from each overfitting unit.
+_NEAR_TRANSITION = 1e-3
+#: Last step of :func:`learning_newton` (relative to 1 + |w|, for m^2 as the step of m)
+#: below which its iterate is converged: its error is far below this.
+_LEARNING_STEP = 1e-13
+
+
+def _w_residual(w, params, dtype):
+    """The saddle-point residual in the variables w = (Q, R, E, mu, t, Y) of a learning
+    unit, (m, d) = sqrt(mu) (1, t): f is quadratic in (m, d), so the equations of
+    (Q, R, E, Y) are F(0, 0) + mu (F(1, t) - F(0, 0)), exact also for mu <= 0, and those
+    of (m, d) divided by m are F_m(1, t), F_d(1, t). Returns (r (8, n), F0, F1)."""
+    gen = generated("compiled")
+    zero, one = np.zeros_like(w[0]), np.ones_like(w[0])
+    ld = [np.asarray(p, dtype) for p in params]
+    with np.errstate(all="ignore"):
+        F0 = stacked(gen.residual, *w[:3], zero, zero, *w[5:8], *ld)
+        F1 = stacked(gen.residual, *w[:3], one, w[4], *w[5:8], *ld)
+    r = F0 + w[3] * (F1 - F0)
+    r[3:5] = F1[3:5]
+    return r
+
+
+def _w_jacobian(w, params):
+    """The Jacobian (n, 8, 8) of :func:`_w_residual` (float64)."""
+    gen = generated("compiled")
+    zero, one = np.zeros_like(w[0]), np.ones_like(w[0])
+    with np.errstate(all="ignore"):
+        out0 = stacked(gen.residual_jacobian, *w[:3], zero, zero, *w[5:8], *params)
+        out1 = stacked(gen.residual_jacobian, *w[:3], one, w[4], *w[5:8], *params)
+    F0, F1 = out0[:8], out1[:8]
+    J0, J1 = out0[8:].reshape(8, 8, -1), out1[8:].reshape(8, 8, -1)
+    mu = w[3]
+    J = J0 + mu * (J1 - J0)
+    J[:, 3] = F1 - F0
+    J[:, 4] = mu * J1[:, 4]
+    J[3:5] = J1[3:5]
+    J[3:5, 3] = 0.0
+    return np.moveaxis(J, -1, 0)
+
+
+def learning_newton(z, params, *, max_iter=12):
+    """Newton's method for learning units in the variables (Q, R, E, m^2, d/m, Y).
+
+    Near the spectral transition the learning state leaves the overfitting one with
+    m ~ sqrt(distance), and in the unknowns (m, d) the saddle-point system is nearly
+    singular there (smallest singular value ~ m^2): a residual at rounding leaves m off
+    by eps / m^2, and the learning root is taken for the overfitting one. In
+    (m^2, d/m) the system is regular through the transition (see :func:`_w_residual`):
+    the residual is evaluated in extended precision, and the iteration stops when its
+    step, measured on the unknowns (m for m^2), is below 1e-13. Starting from an
+    overfitting state (m = 0) it finds the learning state next to it, where one exists
+    (m^2 > 0).
+
+    Parameters
+    ----------
+    z : ndarray, shape (8, n)
+        Starting unknowns (Q, R, E, m, d, chihat_Q, chihat_R, chihat_E); where m = 0,
+        d/m starts at R/Q (the ridge-optimal encoder).
+    params : sequence of 5 array_like
+        alpha, beta, lam, rho, eta, each broadcasting to ``(n,)``.
+    max_iter : int, optional
+        Largest number of Newton steps (default 12).
+
+    Returns
+    -------
+    z : ndarray, shape (8, n)
+        The learning states (m >= 0).
+    ok : ndarray of bool, shape (n,)
+        Converged to a state with m^2 > 0.
+    """
+    z = np.array(z, dtype=float)
+    n = z.shape[1]
+    params = [np.broadcast_to(np.asarray(p, float), (n,)) for p in params]
+    with np.errstate(all="ignore"):
+        t = np.where(z[3] != 0, z[4] / z[3], z[1] / z[0])
+    w = np.concatenate([z[:3], (z[3] ** 2)[None], t[None], z[5:8]])
+    flat = ((params[2] == 0) & (np.abs(z[6]) <= 1e-12 * np.abs(z[5]))
+            & (np.abs(z[7]) <= 1e-12 * np.abs(z[5])))
+    w[6:8] = np.where(flat, 0.0, w[6:8])  # on the invariant boundary to rounding: on it
+    # without weight decay the encoder overlaps (R, E, d/m) are set to their ridge limit
+    # afterwards (see finish): next to alpha = 1 they lie along soft directions, which
+    # do not count in the convergence test (as in refine_extended)
+    measured = np.ones((8, n), bool)
+    measured[[1, 2, 4]] = params[2] != 0
+    done = np.zeros(n, bool)
+    live = np.all(np.isfinite(w), axis=0)
+    for _ in range(max_iter):
+        idx = np.nonzero(live & ~done)[0]
+        if not len(idx):
+            break
+        wi, sub = w[:, idx], [p[idx] for p in params]
+        r = _w_residual(wi.astype(np.longdouble), sub, np.longdouble).astype(float)
+        A = _w_jacobian(wi, sub)
+        # on the invariant boundary Y_12 = Y_22 = 0 (flat encoder directions) those two
+        # stay: their columns are left out of the minimum-norm solve
+        A[:, :, 6:8] = np.where(flat[idx, None, None], 0.0, A[:, :, 6:8])
+        with np.errstate(all="ignore"):
+            delta = _solve(A, r.T, flat[idx], rcond=1e-16).T
+        delta[6:8] = np.where(flat[idx], 0.0, delta[6:8])
+        new = wi - delta
+        with np.errstate(all="ignore"):
+            m_old = np.sqrt(np.maximum(wi[3], 0))
+            m_new = np.sqrt(np.maximum(new[3], 0))
+            rel = np.abs(delta) / (1 + np.abs(wi))
+            rel[3] = np.abs(m_new - m_old) / (1 + m_old)
+            size = np.max(np.where(measured[:, idx], rel, 0.0), axis=0)
+        finite = np.all(np.isfinite(new), axis=0)
+        w[:, idx] = np.where(finite, new, wi)
+        done[idx] = finite & (size <= _LEARNING_STEP)
+        live[idx] = finite
+    mu = w[3]
+    ok = done & (mu > 0)
+    m = np.sqrt(np.maximum(mu, 0))
+    out = np.concatenate([w[:3], m[None], (w[4] * m)[None], w[5:8]])
+    return out, ok
+
+
+def _near_transition(z, params, family):
+    """Which states are next to the spectral transition: learning units with
+    m^2 <= 1e-3 Q, overfitting units whose (m, d) block of the Hessian has a relative
+    determinant below 1e-3 (a learning branch leaves them there)."""
+    near = np.zeros(z.shape[1], bool)
+    with np.errstate(all="ignore"):
+        near |= (family == 2) & (z[3] ** 2 <= _NEAR_TRANSITION * z[0])
+        over = np.nonzero((family == 1) & np.all(np.isfinite(z), axis=0))[0]
+        if len(over):
+            gen = generated("compiled")
+            out = stacked(gen.residual_jacobian, *z[:, over], *(p[over] for p in params))
+            J = out[8:].reshape(8, 8, -1)
+            b11, b12, b22 = J[3, 3], J[3, 4], J[4, 4]
+            det = np.abs(b11 * b22 - b12 * b12) / (np.abs(b11 * b22) + b12 * b12)
+            # without weight decay on the boundary Y_12 = Y_22 = 0 of the cone d
+            # decouples (b12 = b22 = 0): then b11 itself, against the scale of the
+            # equations' terms
+            sub = [p[over] for p in params]
+            scale = equation_scale(z[:, over], *sub) / (1 + np.max(np.abs(z[:, over]), axis=0))
+            decoupled = ((sub[2] == 0) & (np.abs(z[6, over]) <= 1e-12 * np.abs(z[5, over]))
+                         & (np.abs(z[7, over]) <= 1e-12 * np.abs(z[5, over])))
+            near[over] = np.where(decoupled, np.abs(b11) <= _NEAR_TRANSITION * scale,
+                                  det <= _NEAR_TRANSITION)
+    return near
+
+
+def _transition_gap(z_ref, z, params):
+    """f(z) - f(z_ref) for a state next to the state ``z_ref`` it leaves at a continuous
+    transition (a learning state next to the overfitting one at the spectral transition,
+    a unit of small norm next to the collapsed one), where the two differ by less than
+    the rounding of f: Simpson's rule on the derivative of f along the segment between
+    them in the variables (Q, R, E, m^2, d/m, Y) (exact for a cubic; the error is of
+    fifth order in the segment's length, the gap of second)."""
+    ld = [np.asarray(p, np.longdouble) for p in params]
+    with np.errstate(all="ignore"):
+        t = np.where(z[3] != 0, z[4] / z[3], 0.0)
+    w1 = np.concatenate([z[:3], (z[3] ** 2)[None], t[None], z[5:8]])
+    w0 = np.concatenate([z_ref[:3], (z_ref[3] ** 2)[None], t[None], z_ref[5:8]])
+    w0, w1 = w0.astype(np.longdouble), w1.astype(np.longdouble)
+    dw = w1 - w0
+    rows = [0, 1, 2, 5, 6, 7]
+
+    def slope(w):
+        r = _w_residual(w, ld, np.longdouble)
+        return (np.sum(r[rows] * dw[rows], axis=0) + (r[3] + w[4] * r[4]) / 2 * dw[3])
+
+    with np.errstate(all="ignore"):
+        gap = (slope(w0) + 4 * slope((w0 + w1) / 2) + slope(w1)) / 6
+    return gap.astype(float)
+
+
+def _order_against(pt, idx, z_ref, f_ref, params):
+    """Set the free energy of entry ``pt`` at columns ``idx`` to ``f_ref`` plus its gap
+    to the states ``z_ref`` (8, len(idx)), at least one unit in the last place off."""
+    z, f = pt["z"], pt["free_energy"]
+    sub = [np.broadcast_to(np.asarray(p, float), z.shape[1:])[idx] for p in params]
+    gap = _transition_gap(z_ref, z[:, idx], sub)
+    new = f_ref + gap
+    new = np.where((new == f_ref) & (gap < 0), np.nextafter(f_ref, -np.inf), new)
+    new = np.where((new == f_ref) & (gap > 0), np.nextafter(f_ref, np.inf), new)
+    f[idx] = np.where(np.isfinite(gap) & np.isfinite(f_ref), new, f[idx])
+
+
+def order_transition_pairs(points, params):
+    """Order the free energies of states next to a continuous transition against the
+    states they leave there (in place).
+
+    A learning state next to the spectral transition (m^2 <= 1e-3 Q) and the overfitting
+    state it leaves differ in f by ~ m^4 (1e-18 at 1e-9 above the transition), and a
+    unit of small norm (Q <= 1e-3 beta) and the collapsed state by ~ Q^2: below the
+    rounding of f, so that the comparison of f alone picks either. Such a state gets
+    the free energy of the state it leaves (the collapsed one, or for a learning state
+    the nearest overfitting one where there is one) plus the gap of
+    :func:`_transition_gap`, moved by at least one unit in the last place in the gap's
+    direction.
+
+    Parameters
+    ----------
+    points : list of dict
+        As returned by :func:`stationary_points` (``free_energy`` is updated).
+    params : sequence of 5 ndarray, shape (n,)
+        alpha, beta, lam, rho, eta.
+    """
+    beta = np.asarray(params[1], float)
+    collapsed = [pt for pt in points if pt["family"] == 0]
+    for family in (1, 2):
+        for pt in points:
+            if pt["family"] != family:
+                continue
+            z, ok = pt["z"], pt["ok"]
+            with np.errstate(invalid="ignore"):
+                small = ok & (z[0] <= _NEAR_TRANSITION * beta)
+            for ref in collapsed:
+                idx = np.nonzero(small & ref["ok"])[0]
+                if len(idx):
+                    _order_against(pt, idx, ref["z"][:, idx], ref["free_energy"][idx], params)
+    over = [pt for pt in points if pt["family"] == 1]
+    if not over:
+        return
+    zo = np.stack([pt["z"] for pt in over])  # (k, 8, n)
+    fo = np.stack([pt["free_energy"] for pt in over])
+    for pt in points:
+        if pt["family"] != 2:
+            continue
+        z = pt["z"]
+        with np.errstate(invalid="ignore"):
+            near = pt["ok"] & (z[3] ** 2 <= _NEAR_TRANSITION * z[0])
+        idx = np.nonzero(near)[0]
+        if not len(idx):
+            continue
+        dist = np.where(np.isfinite(fo[:, idx]), np.abs(zo[:, 0, idx] - z[0, idx]), np.inf)
+        k = np.argmin(dist, axis=0)
+        closest = dist[k, np.arange(len(idx))]
+        has = np.isfinite(closest) & (closest <= _NEAR_TRANSITION * (1 + z[0, idx]))
+        idx, k = idx[has], k[has]
+        if len(idx):
+            _order_against(pt, idx, zo[k, :, idx].T, fo[k, idx], params)
+
+
 def refine_extended(z, params, family, *, steps=2):
     """Newton steps with the residual in extended precision (``np.longdouble``).
 
@@ -1291,6 +1546,9 @@ def stationary_points(alpha, beta, lam, rho, eta, *, scans=None):
     if len(flat):
         zi[:, flat], step[flat] = _ridge_limit(zi[:, flat], [p[flat] for p in sub],
                                                fams[flat])
+    zi, step, fams, which, cols, states, z0 = _transition_states(
+        zi, step, sub, fams, which, cols, states, z0)
+    sub = tuple(p[cols] for p in params)
     return _assemble(states, zi, cols, fams, which, sub, n, z0, step)
 
 
@@ -1321,6 +1579,46 @@ def _needs_regula_falsi(z, params, family, soft=None):
     soft = _soft(z, params) if soft is None else soft
     return _condition(z, params, family) < np.where(soft, _ILL_CONDITIONED,
                                                     _SEVERELY_ILL_CONDITIONED)
+
+
+def _transition_states(zi, step, params, fams, which, cols, states, z0):
+    """Learning states next to the spectral transition (see :func:`learning_newton`):
+    the learning states found there are solved again in (m^2, d/m) (dropped where that
+    fails), and a learning state is sought from every overfitting state next to the
+    transition; those found where the point has no such learning state yet are appended
+    as new states. Returns the batch (zi, step, fams, which, cols, states, z0), extended."""
+    near = _near_transition(zi, params, fams)
+    learn = np.nonzero(near & (fams == 2))[0]
+    if len(learn):
+        z, ok = learning_newton(zi[:, learn], [p[learn] for p in params])
+        zi[:, learn] = np.where(ok, z, np.nan)
+        z0[:, learn[~ok]] = np.nan  # not brought back by _assemble either
+        step[learn] = np.where(ok, 0.0, np.inf)
+    over = np.nonzero(near & (fams == 1))[0]
+    if not len(over):
+        return zi, step, fams, which, cols, states, z0
+    z, ok = learning_newton(zi[:, over], [p[over] for p in params])
+    # the learning state next to the overfitting one, not another root far from it
+    with np.errstate(invalid="ignore"):
+        ok &= ((z[3] ** 2 <= _NEAR_TRANSITION * z[0])
+               & (np.abs(z[0] - zi[0, over]) <= _NEAR_TRANSITION * (1 + zi[0, over])))
+    known = np.nonzero((fams == 2) & np.all(np.isfinite(zi), axis=0))[0]
+    for j in np.nonzero(ok)[0]:
+        same = known[cols[known] == cols[over[j]]]
+        if np.any((np.abs(zi[0, same] - z[0, j]) <= 1e-8 * (1 + z[0, j]))
+                   & (np.abs(zi[3, same] - z[3, j]) <= 1e-8 * (1 + z[3, j]))):
+            ok[j] = False
+    over, z = over[ok], z[:, ok]
+    if not len(over):
+        return zi, step, fams, which, cols, states, z0
+    # one new state per overfitting state it comes from
+    origin, new_which = np.unique(which[over], return_inverse=True)
+    new_which = new_which.ravel() + len(states)
+    states = list(states) + [(2, None, None, None)] * len(origin)
+    return (np.concatenate([zi, z], axis=1), np.concatenate([step, np.zeros(len(over))]),
+            np.concatenate([fams, np.full(len(over), 2)]),
+            np.concatenate([which, new_which]), np.concatenate([cols, cols[over]]),
+            states, np.concatenate([z0, np.full((8, len(over)), np.nan)], axis=1))
 
 
 def _refine_ill_conditioned(zi, step, params, fams, which, cols, states):
@@ -1511,6 +1809,15 @@ def finish(z, params, family, step=None):
     weak = np.broadcast_to(weak_weight_decay(params), z.shape[1:])
     need = (np.ones(z.shape[1], bool) if step is None
             else ~(np.asarray(step) <= _EXTENDED_STEP) | weak)
+    # learning states next to the spectral transition: in (m^2, d/m), see learning_newton
+    fam = np.broadcast_to(np.asarray(family), z.shape[1:])
+    with np.errstate(invalid="ignore"):
+        near = np.nonzero((fam == 2) & (z[3] ** 2 <= _NEAR_TRANSITION * z[0]))[0]
+    if len(near):
+        zl, ok = learning_newton(z[:, near], [np.broadcast_to(p, need.shape)[near]
+                                              for p in params])
+        z[:, near[ok]] = zl[:, ok]
+        need[near] = False
     if step is not None:
         # a Newton iteration that converged quadratically stops with a last step
         # anywhere below 1e-12 (about 40 % of the states carried along a curve are in
