@@ -349,11 +349,21 @@ class RecordStore:
         """
         i = self.index[self._coords(task)]
         group = self._writable()
-        self._write_values(group, i, task, record)
-        stored = {name: group[name][i] for name in self._record_names}  # as read later
+        rows = self._write_values(group, i, task, record)  # the rows, or None: read back
+        stored = ({name: group[name][i] for name in self._record_names} if rows is None
+                  else {name: _as_stored(rows[name], group[name].dtype)
+                        for name in self._record_names})
         group[CHECKSUM][i] = self.checksum(task, stored)
         group["done"][i] = True  # last: the record counts only from here on
         self._done[i] = True
+
+
+def _as_stored(value, dtype):
+    """A row as the store gives it back: numbers in the array's dtype (text is hashed
+    as text whatever its dtype)."""
+    value = np.asarray(value)
+    return value if dtype.kind in "OUST" or value.dtype.kind in "OUST" else \
+        value.astype(dtype)
 
 
 def _read_rows(group, name, n):
@@ -490,18 +500,21 @@ class GridStore(RecordStore):
         return zip(*(columns[name] for name in PARAMETERS), strict=True)
 
     def _write_values(self, group, i, task, record):
+        """Write the record's rows; return them (for its checksum)."""
         # whole rows (one chunk each), never read back and merged: a damaged chunk is
         # replaced whatever it holds
+        rows = {}
         for name in OBSERVABLES:
             if self.layout == UNITS and name in MATRIX_OBSERVABLES:
                 extent = _extent(name, task)
                 row = np.full(group[name].shape[1:], np.nan)
                 row[extent] = np.reshape(np.asarray(record[name], dtype=np.float64),
                                          tuple(s.stop for s in extent))
-                group[name][i] = row
             else:
-                group[name][i] = record[name]
+                row = np.float64(record[name])
+            group[name][i] = rows[name] = row
         if self.layout == UNITS:
             phases = np.full(self.shape[0], "", dtype=object)
             phases[:task.M] = record_phases(task, record)
-            group["phases"][i] = phases
+            group["phases"][i] = rows["phases"] = phases
+        return rows
