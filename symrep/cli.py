@@ -758,6 +758,9 @@ def _cmd_compare(args):
     client = None
     settings = dict(command="compare", N=N, seeds=seeds, quick=bool(args.quick), **params,
                     **({} if device is None else dict(device=device)))
+    from symrep.grid.store import GridStore
+
+    GridStore.check(args.store, settings)  # a store of another grid: before the cluster
     with ExitStack() as stack:
         if scheduler not in (None, "serial"):  # one cluster for both grids
             client, scheduler = stack.enter_context(open_client(scheduler)), None

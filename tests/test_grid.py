@@ -367,3 +367,24 @@ def test_cli_store_of_other_settings_is_refused_untouched(tmp_path, capsys, monk
     out, err = capsys.readouterr()
     assert err.count("\n") == 1 and "store" in err and "another grid" in err, err
     assert cli_store_files(store) == before  # byte for byte
+
+
+def test_cli_compare_refuses_a_store_of_another_grid_before_its_cluster(tmp_path, capsys,
+                                                                         monkeypatch):
+    from symrep.cli import main
+
+    store = tmp_path / "s.zarr"
+    assert main(["simulate", "--N", "30", "--alpha", "2", "--beta", "0.5", "--lam", "1",
+                 "--seeds", "2", "--store", str(store), "-q"]) == 0
+    before = cli_store_files(store)
+    capsys.readouterr()
+
+    def no_cluster(*args, **kwargs):
+        raise AssertionError("a cluster was started")
+
+    monkeypatch.setattr("symrep.grid.executor.open_client", no_cluster)
+    assert main(["compare", "--quick", "--N", "30", "--seeds", "1", "--scheduler", "local",
+                 "--store", str(store), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "store" in err and "another grid" in err, err
+    assert cli_store_files(store) == before

@@ -151,19 +151,7 @@ class RecordStore:
         self.settings = _settings_text(settings)
         tasks = list(dict.fromkeys(tasks))
         if self.path.exists():
-            ds = self._open()
-            self._read_layout(ds)
-            missing = [n for n in (*self._parameters, *self._record_names, "done")
-                       if n not in ds.variables]
-            if "settings" not in ds.attrs or missing:
-                raise ValueError(f"store = {str(self.path)!r} is invalid: it is not a symrep "
-                                 f"{self.kind} store (no settings or variables "
-                                 f"{', '.join(missing) or 'settings'})")
-            if ds.attrs["settings"] != self.settings:
-                raise ValueError(f"store = {str(self.path)!r} is invalid: it holds another "
-                                 f"grid (settings {ds.attrs['settings']}, here "
-                                 f"{self.settings}); use another store, or remove this one "
-                                 "to start again")
+            ds = self._check_existing()
             self._check_fit(tasks)  # every refusal before the store is touched
             self._repair(ds)
         else:
@@ -178,6 +166,34 @@ class RecordStore:
         if new:
             self._append(new)
             self._load_index()
+
+    @classmethod
+    def check(cls, path, settings=None):
+        """Refuse, before any work, a ``path`` that holds no store of this kind or one
+        written with other settings (ValueError naming ``store``); a missing one is
+        fine. Reads the store only."""
+        if path is None or not Path(path).exists():
+            return
+        store = cls.__new__(cls)
+        store.path, store.settings = Path(path), _settings_text(settings)
+        store._check_existing()
+
+    def _check_existing(self):
+        """The existing store's dataset, once it is one of this kind and settings."""
+        ds = self._open()
+        self._read_layout(ds)
+        missing = [n for n in (*self._parameters, *self._record_names, "done")
+                   if n not in ds.variables]
+        if "settings" not in ds.attrs or missing:
+            raise ValueError(f"store = {str(self.path)!r} is invalid: it is not a symrep "
+                             f"{self.kind} store (no settings or variables "
+                             f"{', '.join(missing) or 'settings'})")
+        if ds.attrs["settings"] != self.settings:
+            raise ValueError(f"store = {str(self.path)!r} is invalid: it holds another "
+                             f"grid (settings {ds.attrs['settings']}, here "
+                             f"{self.settings}); use another store, or remove this one "
+                             "to start again")
+        return ds
 
     def _check_fit(self, tasks):
         """Refuse tasks the store has no room for (default: none)."""
