@@ -169,9 +169,23 @@ class RecordStore:
 
     @classmethod
     def check(cls, path, settings=None):
-        """Refuse, before any work, a ``path`` that holds no store of this kind or one
-        written with other settings (ValueError naming ``store``); a missing one is
-        fine. Reads the store only."""
+        """Refuse, before any work, a store of another kind or of other settings.
+
+        A missing ``path`` is fine (the run will create it). The store is only read.
+
+        Parameters
+        ----------
+        path : str, pathlib.Path or None
+            The store's location; None (no store) passes.
+        settings : mapping, optional
+            The settings of the grid about to run, as the store records them.
+
+        Raises
+        ------
+        ValueError
+            Naming ``store``: ``path`` holds no store of this kind, or one written with
+            other settings.
+        """
         if path is None or not Path(path).exists():
             return
         store = cls.__new__(cls)
