@@ -667,6 +667,10 @@ def _simulate_grid(N, params, seeds, args, device=None, progress=None):
 
     options = (("device", device),) if device is not None and args.method != "exact" else ()
     units = dict(M=args.M) if _several_units(args) else {}
+    if progress is not None:  # making and checking 10^6 tasks takes tens of seconds
+        import logging
+
+        logging.getLogger("symrep.progress").info("preparing %s tasks", f"{seeds:,}")
     tasks = [Task(**params, N=N, seed=k, method=args.method, first_seed=0, seeds=seeds,
                   options=options, **units)
              for k in range(seeds)]
