@@ -11,7 +11,7 @@ phase, or :class:`SolverError`, never a wrong converged answer.
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from profiles import examples
 
@@ -88,6 +88,15 @@ _decay = st.one_of(st.just(0.0), st.floats(1e-3, 5.0))
 @settings(max_examples=examples(12), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(st.floats(-9, -5), st.floats(0.02, 5.0), _decay, _strength, _strength)
+# lam = 0, m = 3.4e-5: Newton's iterate in (m^2, d/m) stalled at rounding with steps of
+# m of 1.1e-13, above the convergence bound, and the learning state was dropped
+@example(log_h=-9.0, beta=0.125, lam=0.0, rho=0.25, eta=1.0)
+# lam = 0 next to alpha = 1 (the transition at alpha = 1 itself): the overfitting unit's
+# whole (m, d) block is ~1e-8 while its relative determinant is 0.3, and no learning
+# state was sought from it
+@example(log_h=-8.0, beta=0.25, lam=0.0, rho=0.125, eta=0.125)
+# lam = 0, eta/rho = 6.7: the stall's steps of m are 1.9e-12
+@example(log_h=-9.0, beta=0.5, lam=0.0, rho=1.5, eta=10.0)
 def test_random_points_just_above_the_spectral_transition(log_h, beta, lam, rho, eta):
     alpha = eta**2 / rho**2 * (1 + 10.0**log_h)
     if not 0.01 <= alpha <= 100:

@@ -1128,6 +1128,15 @@ _NEAR_TRANSITION = 1e-3
 #: Last step of :func:`learning_newton` (relative to 1 + |w|, for m^2 as the step of m)
 #: below which its iterate is converged: its error is far below this.
 _LEARNING_STEP = 1e-13
+#: Next to the transition the float64 rounding of the other unknowns leaves a noise in
+#: m^2 that is a step of m ~ noise / (2 m): it can exceed _LEARNING_STEP (at 1e-9 above
+#: the transition, lam = 0: 1.1e-13 for ever, the iterate alternating between two points
+#: at rounding). A step below this bound that is no smaller than the one before it is
+#: such a stall at rounding, and Newton's iterate of the regular (m^2, d/m) system is
+#: then within about one step of the root: converged too. Ten times below the solver's
+#: documented accuracy (1e-10 relative): at 1e-9 above the transition the stalls seen
+#: are steps of m of 1e-13 to 2e-12 (lam = 0, eta/rho from 1 to 7).
+_LEARNING_STALL = 1e-11
 
 
 def _w_residual(w, params, dtype):
@@ -1173,9 +1182,10 @@ def learning_newton(z, params, *, max_iter=12):
     by eps / m^2, and the learning root is taken for the overfitting one. In
     (m^2, d/m) the system is regular through the transition (see :func:`_w_residual`):
     the residual is evaluated in extended precision, and the iteration stops when its
-    step, measured on the unknowns (m for m^2), is below 1e-13. Starting from an
-    overfitting state (m = 0) it finds the learning state next to it, where one exists
-    (m^2 > 0).
+    step, measured on the unknowns (m for m^2), is below 1e-13, or below 1e-11 and no
+    smaller than the step before it (a stall at rounding, see :data:`_LEARNING_STALL`).
+    Starting from an overfitting state (m = 0) it finds the learning state next to it,
+    where one exists (m^2 > 0).
 
     Parameters
     ----------
@@ -1210,6 +1220,7 @@ def learning_newton(z, params, *, max_iter=12):
     measured[[1, 2, 4]] = params[2] != 0
     done = np.zeros(n, bool)
     live = np.all(np.isfinite(w), axis=0)
+    last = np.full(n, np.inf)  # each column's previous step
     for _ in range(max_iter):
         idx = np.nonzero(live & ~done)[0]
         if not len(idx):
@@ -1232,7 +1243,9 @@ def learning_newton(z, params, *, max_iter=12):
             size = np.max(np.where(measured[:, idx], rel, 0.0), axis=0)
         finite = np.all(np.isfinite(new), axis=0)
         w[:, idx] = np.where(finite, new, wi)
-        done[idx] = finite & (size <= _LEARNING_STEP)
+        stalled = (size <= _LEARNING_STALL) & (size >= last[idx])
+        done[idx] = finite & ((size <= _LEARNING_STEP) | stalled)
+        last[idx] = size
         live[idx] = finite
     mu = w[3]
     ok = done & (mu > 0)
@@ -1244,7 +1257,8 @@ def learning_newton(z, params, *, max_iter=12):
 def _near_transition(z, params, family):
     """Which states are next to the spectral transition: learning units with
     m^2 <= 1e-3 Q, overfitting units whose (m, d) block of the Hessian has a relative
-    determinant below 1e-3 (a learning branch leaves them there)."""
+    determinant below 1e-3 or entries below 1e-3 of the equations' scale (a learning
+    branch leaves them there)."""
     near = np.zeros(z.shape[1], bool)
     with np.errstate(all="ignore"):
         near |= (family == 2) & (z[3] ** 2 <= _NEAR_TRANSITION * z[0])
@@ -1262,8 +1276,14 @@ def _near_transition(z, params, family):
             scale = equation_scale(z[:, over], *sub) / (1 + np.max(np.abs(z[:, over]), axis=0))
             decoupled = ((sub[2] == 0) & (np.abs(z[6, over]) <= 1e-12 * np.abs(z[5, over]))
                          & (np.abs(z[7, over]) <= 1e-12 * np.abs(z[5, over])))
+            # without weight decay next to alpha = 1 the whole block is of the order of
+            # the distance to the cone's boundary (1e-8 at alpha = 1 + 1e-8) while its
+            # relative determinant stays of order one: a block that small against the
+            # equations' terms is next to a transition as well
+            small = (np.maximum(np.maximum(np.abs(b11), np.abs(b22)), np.abs(b12))
+                     <= _NEAR_TRANSITION * scale)
             near[over] = np.where(decoupled, np.abs(b11) <= _NEAR_TRANSITION * scale,
-                                  det <= _NEAR_TRANSITION)
+                                  (det <= _NEAR_TRANSITION) | small)
     return near
 
 
