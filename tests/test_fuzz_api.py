@@ -15,7 +15,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import symrep
@@ -132,7 +132,16 @@ def test_any_float_for_any_parameter(name, value):
        value=st.one_of(st.text(max_size=4), st.none(), st.booleans(), st.complex_numbers(),
                        st.lists(st.floats(), min_size=1, max_size=3), st.binary(max_size=3),
                        st.integers(min_value=10**309)))
+@example(name="rho", value=[1.0])  # one feature's strength: valid
+@example(name="rho", value=[1.0, float("nan")])
 def test_any_non_number_for_any_parameter(name, value):
+    rule = PARAMETER_RANGES["rho"]
+    if name == "rho" and isinstance(value, list) and all(
+            math.isfinite(v) and rule.contains(v) for v in value):
+        # a list of valid strengths is not a bad value of rho: one per feature (M* of
+        # them), as in solve(..., rho=(1.0, 0.5))
+        assert math.isfinite(symrep.solve(**dict(BASE, rho=value)).eg)
+        return
     with pytest.raises(ValueError, match=rf"\b{name}\b"):
         symrep.solve(**dict(BASE, **{name: value}))
 

@@ -117,7 +117,11 @@ def test_ctrl_c_of_simulate_stops_every_process_and_keeps_the_store(tmp_path, sc
     assert err.splitlines() == ["symrep simulate: interrupted"], err
     assert left == []  # the workers, the resource tracker: all gone
     done = records_done(store)
-    assert 1 <= done < 24
+    # serial: the run stops at the task it is in. local: the records of the tasks the
+    # workers finish while the cluster is being closed are still written (finished work
+    # is kept), and on a fast host that can be all 24 of this small grid; the resume
+    # from a partial store is then exercised by the serial case
+    assert 1 <= done < 24 if scheduler == "serial" else 1 <= done <= 24
     # resumable: the rest computed, the numbers those of a run without interruption
     import contextlib
     import io
