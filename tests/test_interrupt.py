@@ -15,6 +15,7 @@ of an uninterrupted run.
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "sigint_figures
 def load_script():
     spec = importlib.util.spec_from_file_location("sigint_figures", SCRIPT)
     module = importlib.util.module_from_spec(spec)
+    # registered first: its dataclasses resolve their (string) annotations through it
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
