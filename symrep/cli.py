@@ -708,16 +708,6 @@ COMPARE_GRIDS = {
 FINITE_SIZE_NS, FINITE_SIZE_SEEDS = (500, 1000, 2000, 4000), 8
 
 
-def _check_folder_name(path):
-    """An output folder that cannot be one (an existing file), before anything is made."""
-    from pathlib import Path
-
-    if str(path) == "":
-        raise ValueError("out is invalid: the folder name is empty")
-    if Path(path).exists() and not Path(path).is_dir():
-        raise ValueError(f"out = {str(path)!r} is a file: a folder is required")
-
-
 def _cmd_compare(args):
     from symrep.grid.executor import check_scheduler
 
@@ -728,7 +718,9 @@ def _cmd_compare(args):
     from symrep.resources import check_resources
 
     _scheduler_ok(args.scheduler)
-    _check_folder_name(args.out)
+    from symrep.io import check_folder_name
+
+    check_folder_name(args.out)
     _check_store(args)
     alphas, betas = COMPARE_GRIDS["quick" if args.quick else "full"]
     from symrep.compare import finite_size_estimate, learning_curve_estimate
@@ -818,7 +810,9 @@ def _cmd_figures(args):
         size = size.with_(N=check_positive_int("N", args.N))
     if args.seeds is not None:
         size = size.with_(seeds=check_positive_int("seeds", args.seeds))
-    _check_folder_name(args.out)
+    from symrep.io import check_folder_name
+
+    check_folder_name(args.out)
     _check_store(args)
     check_resources(estimate(names, size, args.scheduler), force=args.force)
     size = size.with_(device=_device(args))
@@ -861,7 +855,9 @@ def _cmd_realdata(args):
     from symrep.resources import check_resources
 
     check_scheduler(args.scheduler)
-    _check_folder_name(args.out)
+    from symrep.io import check_folder_name
+
+    check_folder_name(args.out)
     _check_store(args)
     check_resources(experiment_estimate(name, settings, seeds=seeds), force=args.force)
     device = _device(args)  # torch: after a refusal that needs none

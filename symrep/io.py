@@ -44,6 +44,7 @@ __all__ = [
     "atomic_directory",
     "check_output_file",
     "check_store_path",
+    "check_folder_name",
     "check_output_dir",
     "write_checksummed",
     "read_checksummed",
@@ -480,6 +481,35 @@ def check_output_file(path, *, name: str = "out", suffixes=None, overwrite: bool
     return p
 
 
+def check_folder_name(path, *, name: str = "out") -> Path:
+    """Check, without creating or writing anything, that ``path`` can name a folder.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The folder.
+    name : str, optional
+        Parameter name used in the error message (default ``"out"``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is empty, an existing file, or longer than the file system allows.
+    """
+    p = Path(path)
+    if str(path) == "":
+        raise ValueError(f"{name} is invalid: the folder name is empty")
+    _check_name_lengths(p, name, path, extra=_TEMPORARY_EXTRA)
+    if p.exists() and not p.is_dir():
+        raise ValueError(f"{name} = {str(path)!r} is a file: a folder is required")
+    return p
+
+
 def check_output_dir(path, *, name: str = "out", create: bool = True) -> Path:
     """Check that ``path`` is (or can be created as) a writable folder.
 
@@ -504,12 +534,7 @@ def check_output_dir(path, *, name: str = "out", create: bool = True) -> Path:
         If ``path`` is empty or an existing file, is missing (``create`` False) or
         cannot be created, or is not writable.
     """
-    p = Path(path)
-    if str(path) == "":
-        raise ValueError(f"{name} is invalid: the folder name is empty")
-    _check_name_lengths(p, name, path, extra=_TEMPORARY_EXTRA)
-    if p.exists() and not p.is_dir():
-        raise ValueError(f"{name} = {str(path)!r} is a file: a folder is required")
+    p = check_folder_name(path, name=name)
     if not p.exists():
         if not create:
             raise ValueError(f"{name} = {str(path)!r} does not exist")
