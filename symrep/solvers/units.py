@@ -1139,6 +1139,12 @@ _LEARNING_STEP = 1e-13
 _LEARNING_STALL = 1e-11
 
 
+def _to_w(z, t):
+    """The variables w = (Q, R, E, m^2, t, Y) of the unknowns ``z`` (8, n), with t = d/m
+    given (it is undefined where m = 0)."""
+    return np.concatenate([z[:3], (z[3] ** 2)[None], t[None], z[5:8]])
+
+
 def _w_residual(w, params, dtype):
     """The saddle-point residual in the variables w = (Q, R, E, mu, t, Y) of a learning
     unit, (m, d) = sqrt(mu) (1, t): f is quadratic in (m, d), so the equations of
@@ -1209,7 +1215,7 @@ def learning_newton(z, params, *, max_iter=12):
     params = [np.broadcast_to(np.asarray(p, float), (n,)) for p in params]
     with np.errstate(all="ignore"):
         t = np.where(z[3] != 0, z[4] / z[3], z[1] / z[0])
-    w = np.concatenate([z[:3], (z[3] ** 2)[None], t[None], z[5:8]])
+    w = _to_w(z, t)
     flat = ((params[2] == 0) & (np.abs(z[6]) <= 1e-12 * np.abs(z[5]))
             & (np.abs(z[7]) <= 1e-12 * np.abs(z[5])))
     w[6:8] = np.where(flat, 0.0, w[6:8])  # on the invariant boundary to rounding: on it
@@ -1297,8 +1303,7 @@ def _transition_gap(z_ref, z, params):
     ld = [np.asarray(p, np.longdouble) for p in params]
     with np.errstate(all="ignore"):
         t = np.where(z[3] != 0, z[4] / z[3], 0.0)
-    w1 = np.concatenate([z[:3], (z[3] ** 2)[None], t[None], z[5:8]])
-    w0 = np.concatenate([z_ref[:3], (z_ref[3] ** 2)[None], t[None], z_ref[5:8]])
+    w1, w0 = _to_w(z, t), _to_w(z_ref, t)
     w0, w1 = w0.astype(np.longdouble), w1.astype(np.longdouble)
     dw = w1 - w0
     rows = [0, 1, 2, 5, 6, 7]
