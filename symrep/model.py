@@ -70,9 +70,73 @@ class LinearVAE:
     M: int = 1
     Mstar: int = 1
 
+    #: The model's name on the command line (``--model``) and in
+    #: :data:`symrep.models.MODELS`.
+    name = "linear-vae"
+
     def __post_init__(self):
         object.__setattr__(self, "M", _check_units("M", self.M))
         object.__setattr__(self, "Mstar", _check_units("Mstar", self.Mstar))
+
+    # --- what the numerical layers ask of a model (symrep.models, "The protocol") --
+
+    def theory_model(self) -> LinearVAE:
+        """The model whose generated saddle-point system gives this model's theory.
+
+        The linear VAE is solved by its own system.
+
+        Returns
+        -------
+        LinearVAE
+            ``self``.
+        """
+        return self
+
+    def theory_parameters(self, params: dict) -> dict:
+        """Parameters of :meth:`theory_model` at the parameter point ``params``.
+
+        Parameters
+        ----------
+        params : dict
+            ``alpha``, ``beta``, ``lam``, ``rho`` (or ``rho_1``...), ``eta``: numbers or
+            arrays of one shape.
+
+        Returns
+        -------
+        dict
+            The same point (the linear VAE is its own theory model).
+        """
+        return dict(params)
+
+    def theory_extras(self, params: dict) -> dict:
+        """Order parameters of this model that its theory model lacks (none here).
+
+        Parameters
+        ----------
+        params : dict
+            The parameter point, as for :meth:`theory_parameters`.
+
+        Returns
+        -------
+        dict
+            Empty.
+        """
+        return {}
+
+    def objective_scale(self, params: dict):
+        """Factor from the theory model's objective (per N) to this model's O(1) part.
+
+        Parameters
+        ----------
+        params : dict
+            The parameter point, as for :meth:`theory_parameters`.
+
+        Returns
+        -------
+        float
+            1.0.
+        """
+        return 1.0
 
     @property
     def key(self) -> str:
