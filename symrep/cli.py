@@ -146,6 +146,52 @@ def _add_units(parser, default=1):
                                                   " (default: one unit, --rho a grid)"))
 
 
+def model_name(text):
+    """Parse ``--model``: the name of a built-in model (:data:`symrep.models.MODELS`).
+
+    Parameters
+    ----------
+    text : str
+        The argument.
+
+    Returns
+    -------
+    str
+        The name.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If ``text`` names no built-in model; the message lists the allowed names.
+    """
+    from symrep.models import MODELS  # no NumPy or SymPy: refused before heavy imports
+
+    if text not in MODELS:
+        raise argparse.ArgumentTypeError(
+            f"model = {text!r} is invalid: must be one of {', '.join(MODELS)}")
+    return text
+
+
+#: The model of every command unless ``--model`` names another.
+DEFAULT_MODEL = "linear-vae"
+
+
+def _add_model(parser):
+    from symrep.models import MODELS
+
+    parser.add_argument(
+        "--model", type=model_name, default=DEFAULT_MODEL, metavar="NAME",
+        help=f"the model: {', '.join(MODELS)} (default {DEFAULT_MODEL}; "
+        "docs/model.md); --M and the features of --rho set its size")
+
+
+def _model(args, M=1, Mstar=1):
+    """The model ``--model`` names, with M units and M* features (ValueError: exit 2)."""
+    from symrep.models import model_from_name
+
+    return model_from_name(args.model, M=M, Mstar=Mstar)
+
+
 def _several_units(args) -> bool:
     return args.M != 1 or isinstance(args.rho, tuple)
 
@@ -590,13 +636,11 @@ def _cmd_derive(args):
 
         logging.getLogger("symrep").warning(
             "pdflatex is not installed: the .tex files will be written, the PDF not")
-    from symrep.model import LinearVAE
-
-    model = LinearVAE(M=args.M, Mstar=args.Mstar)  # ValueError (exit 2) when out of range
+    model = _model(args, M=args.M, Mstar=args.Mstar)  # ValueError (exit 2) when out of range
     check_output_dir(args.out, name="out")
     from symrep.derive import compile_pdf, write_derivations
 
-    for path in write_derivations(args.out, model=None if model.is_scalar else model):
+    for path in write_derivations(args.out, model=model):
         print(path)
     if no_pdflatex:
         sys.stderr.write(f"symrep derive: error: --pdf needs pdflatex, which is not on PATH; "
@@ -936,6 +980,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="latent units of the model (1 to 9; default 1)")
     p.add_argument("--Mstar", type=int, default=1,
                    help="features of the data (1 to 9; default 1)")
+    _add_model(p)
     p.set_defaults(handler=_cmd_derive)
 
     p = sub.add_parser("simulate", help="finite-N ground truth: exact optimum or training")

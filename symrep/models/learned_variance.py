@@ -211,6 +211,19 @@ class LearnedVarianceVAE:
         """
         return _reduction(self.M, self.Mstar)
 
+    def derivation_steps(self) -> tuple:
+        """This model's own chapter of ``symrep derive``: the reduction to the linear VAE.
+
+        Returns
+        -------
+        tuple of symrep.replica.derivation.Step
+            One step (:func:`symrep.models.learned_variance_step.reduction_step`), printed
+            before the chapters of :meth:`theory_model`.
+        """
+        from symrep.models.learned_variance_step import reduction_step
+
+        return (reduction_step(self),)
+
     # --- what the numerical layers ask of a model ------------------------------------
 
     def theory_model(self) -> LinearVAE:
