@@ -3,8 +3,10 @@
 ``docs/derivation.md`` holds an introduction and the marker line
 ``<!-- derivation-steps -->``; at build time :func:`on_page_markdown` replaces the marker
 with the steps, read from ``derivations/main.tex`` and the files it ``\\input``s, in that
-order. Nothing generated is committed, so the page cannot go stale: it always shows the
-LaTeX that ``symrep derive`` last wrote. The math is left as LaTeX for MathJax
+order. The marker ``<!-- derivation-model-steps -->`` is replaced with the sections of
+the other models' documents (``derivations/<name>/``) that are their own. Nothing
+generated is committed, so the page cannot go stale: it always shows the LaTeX that
+``symrep derive`` last wrote. The math is left as LaTeX for MathJax
 (``pymdownx.arithmatex`` in generic mode); only the text between equations is translated
 (sections, ``\\texttt``, ``\\emph``, dashes, ties).
 
@@ -21,6 +23,7 @@ import sys
 from pathlib import Path
 
 MARKER = "<!-- derivation-steps -->"
+MODEL_MARKER = "<!-- derivation-model-steps -->"
 PAGE = "derivation.md"
 
 log = logging.getLogger("mkdocs.hooks.gen_derivation")
@@ -117,20 +120,51 @@ def derivation_markdown(root: Path, heading_level: int = 2) -> str:
     blocks = []
     for number, name in enumerate(inputs, start=1):
         path = folder / (name if name.endswith(".tex") else name + ".tex")
-        tex = path.read_text(encoding="utf-8")
-        where = f"derivations/{path.name}"
-        body, title = tex, path.stem
-        section = _SECTION.search(tex)
-        if section:
-            title = section.group(2)
-            body = tex[:section.start()] + tex[section.end():]
-        hashes = "#" * heading_level
-        label = f"{number}. {_toc_label(title)}"
-        slug = "step-" + path.stem.split("_", 1)[0]
-        blocks.append(
-            f'{hashes} {number}. {title} {{ #{slug} data-toc-label="{label}" }}\n\n'
-            f"*Source: `{where}`.*\n\n" + _body(body, where).strip() + "\n"
-        )
+        blocks.append(_step_block(path, number, heading_level, "step-", root))
+    return "\n\n".join(blocks)
+
+
+def _inputs(main: Path) -> list[str]:
+    """The files ``main`` includes, in order (names without ``.tex`` as written)."""
+    names = re.findall(r"^\s*\\input\{([^}]+)\}", main.read_text(encoding="utf-8"),
+                       flags=re.MULTILINE)
+    return [name if name.endswith(".tex") else name + ".tex" for name in names]
+
+
+def _step_block(path: Path, number: int, heading_level: int, slug_prefix: str,
+                root: Path) -> str:
+    """One step file as a Markdown section: heading (numbered, with an anchor), source
+    line and body."""
+    tex = path.read_text(encoding="utf-8")
+    where = path.resolve().relative_to(Path(root).resolve()).as_posix()
+    body, title = tex, path.stem
+    section = _SECTION.search(tex)
+    if section:
+        title = section.group(2)
+        body = tex[:section.start()] + tex[section.end():]
+    hashes = "#" * heading_level
+    label = f"{number}. {_toc_label(title)}"
+    slug = slug_prefix + path.stem.split("_", 1)[0]
+    return (f'{hashes} {number}. {title} {{ #{slug} data-toc-label="{label}" }}\n\n'
+            f"*Source: `{where}`.*\n\n" + _body(body, where).strip() + "\n")
+
+
+def model_markdown(root: Path, heading_level: int = 3) -> str:
+    """The sections of the other models' documents that are their own, as Markdown.
+
+    Every subfolder of ``derivations/`` with a ``main.tex`` is the document of one model
+    (written by ``symrep derive --model NAME``); the files it includes that are not the
+    linear VAE's (not in ``derivations/`` itself) are rendered, numbered as in that
+    document, under a heading naming the folder.
+    """
+    folder = Path(root) / "derivations"
+    linear = {p.name for p in folder.glob("*.tex")}
+    blocks = []
+    for sub in sorted(p for p in folder.iterdir() if (p / "main.tex").is_file()):
+        for number, name in enumerate(_inputs(sub / "main.tex"), start=1):
+            if name not in linear:
+                blocks.append(_step_block(sub / name, number, heading_level,
+                                          f"{sub.name}-step-", root))
     return "\n\n".join(blocks)
 
 
@@ -142,8 +176,12 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
         log.warning("%s: marker %s not found; derivation not inserted", PAGE, MARKER)
         return markdown
     root = Path(config["config_file_path"]).parent
-    return markdown.replace(MARKER, derivation_markdown(root))
+    markdown = markdown.replace(MARKER, derivation_markdown(root))
+    if MODEL_MARKER in markdown:
+        markdown = markdown.replace(MODEL_MARKER, model_markdown(root))
+    return markdown
 
 
 if __name__ == "__main__":
-    sys.stdout.write(derivation_markdown(Path(__file__).resolve().parent.parent) + "\n")
+    _root = Path(__file__).resolve().parent.parent
+    sys.stdout.write(derivation_markdown(_root) + "\n\n" + model_markdown(_root) + "\n")
