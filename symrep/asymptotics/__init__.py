@@ -7,7 +7,9 @@
 - :mod:`~symrep.asymptotics.rate_distortion`: :func:`rd_curve_limit`, its equality with
   Shannon's Gaussian R(D), finite-alpha curves;
 - :mod:`~symrep.asymptotics.stability`: per-mode linear stability of the collapsed
-  solution and the RS Jacobian there.
+  solution and the RS Jacobian there;
+- :mod:`~symrep.asymptotics.reduction`: the same results for another model through its
+  large-N reduction to the linear VAE (``collapse_threshold(model=...)``, ...).
 
 All expressions are in the symbols of :mod:`symrep.symbols`.
 """
@@ -26,6 +28,7 @@ from symrep.asymptotics.rate_distortion import (
     shannon_rate_distortion,
     source_variance,
 )
+from symrep.asymptotics.reduction import reduction_map, solve_for_beta
 from symrep.asymptotics.stability import (
     ModeStability,
     collapse_threshold_at,
@@ -49,9 +52,9 @@ __all__ = [
     "collapse_threshold_at", "collapsed_stability", "large_alpha_expansion",
     "large_alpha_step", "mode_objective", "mode_thresholds", "optimal_beta",
     "optimal_beta_expansion", "rate_distortion_step", "rd_curve", "rd_curve_limit",
-    "rd_limit_difference", "rs_collapsed_block", "rs_collapsed_eigenvalues",
-    "scaled_free_energy", "shannon_rate_distortion", "source_variance", "stability_step",
-    "thresholds_step",
+    "rd_limit_difference", "reduction_map", "rs_collapsed_block",
+    "rs_collapsed_eigenvalues", "scaled_free_energy", "shannon_rate_distortion",
+    "solve_for_beta", "source_variance", "stability_step", "thresholds_step",
 ]
 
 

@@ -61,11 +61,24 @@ def shannon_rate_distortion(distortion=S.Dcal, variance=None) -> sp.Expr:
 
 
 @cache
-def rd_curve_limit() -> tuple:
+def rd_curve_limit(model=None) -> tuple:
     """``(Dcal, rate)``: the VAE's rate-distortion curve as alpha -> infinity.
 
     SymPy eliminates beta between the leading-order rate and distortion of the learning
     branch. The curve holds for 0 < Dcal <= (rho + eta)/2, i.e. beta <= rho + eta.
+
+    Parameters
+    ----------
+    model : optional
+        A model with a large-N reduction to the linear VAE (default the linear VAE):
+        its rate and distortion are the linear VAE's at the mapped beta, and beta is
+        eliminated the same way (the learned decoder variance traces the same curve,
+        for beta <= (rho + eta)/eta).
+
+    Raises
+    ------
+    ValueError
+        If ``model`` declares no reduction.
 
     Returns
     -------
@@ -76,23 +89,34 @@ def rd_curve_limit() -> tuple:
     """
     obs = large_alpha_expansion().observables
     rate0, dist0 = obs["rate"][0], obs["distortion"][0]
+    if model is not None:
+        from symrep.asymptotics.reduction import reduction_map
+
+        mapping = reduction_map(model)
+        rate0, dist0 = rate0.xreplace(mapping), dist0.xreplace(mapping)
     (beta_of_D,) = sp.solve(sp.Eq(dist0, S.Dcal), S.beta)
     return S.Dcal, sp.simplify(rate0.subs(S.beta, beta_of_D))
 
 
-def rd_limit_difference() -> sp.Expr:
+def rd_limit_difference(model=None) -> sp.Expr:
     """VAE limit minus Shannon's R(D), simplified by SymPy (the proof: it is zero).
+
+    Parameters
+    ----------
+    model : optional
+        A model with a large-N reduction (default the linear VAE), as for
+        :func:`rd_curve_limit`.
 
     Returns
     -------
     sympy.Expr
         The simplified difference of the two rates at the VAE's distortion (zero).
     """
-    D, rate = rd_curve_limit()
+    D, rate = rd_curve_limit() if model is None else rd_curve_limit(model)
     return sp.simplify(sp.expand_log(rate - shannon_rate_distortion(D), force=True))
 
 
-def rd_curve(alpha, beta, lam, rho=1.0, eta=1.0):
+def rd_curve(alpha, beta, lam, rho=1.0, eta=1.0, *, model=None):
     """Rate-distortion curve at finite alpha, traced by beta (numeric).
 
     Parameters
@@ -100,6 +124,9 @@ def rd_curve(alpha, beta, lam, rho=1.0, eta=1.0):
     alpha, lam, rho, eta : float
     beta : array_like
         Values of beta tracing the curve.
+    model : optional
+        A model of :mod:`symrep.models` with one unit and one feature (default the
+        linear VAE), solved as :func:`symrep.solvers.solve_arrays` solves it.
 
     Returns
     -------
@@ -110,7 +137,8 @@ def rd_curve(alpha, beta, lam, rho=1.0, eta=1.0):
     from symrep.validation import check_parameter
 
     beta = np.asarray(check_parameter("beta", beta, allow_array=True), dtype=float)
-    res = solve_arrays(alpha, beta, lam, rho, eta)
+    res = (solve_arrays(alpha, beta, lam, rho, eta) if model is None
+           else solve_arrays(alpha, beta, lam, rho, eta, model=model))
     return np.asarray(res["distortion"]), np.asarray(res["rate"])
 
 

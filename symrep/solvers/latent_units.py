@@ -140,8 +140,8 @@ def _unit_observables(z, params):
         return evaluate(z, params)
 
 
-def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, errors="raise",
-                       continuation=True):
+def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="raise",
+                       continuation=True, model=None):
     """The RS optimum with M latent units and M* features at every point of arrays.
 
     Parameters
@@ -150,8 +150,8 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, errors="raise
         Parameters, broadcast against each other and against every strength.
     rho : float, array_like or sequence of them
         The feature strengths rho_1..rho_M* (a scalar or one array: one feature).
-    M : int, default 1
-        Number of latent units, 1 to 9.
+    M : int, optional
+        Number of latent units, 1 to 9: default 1, or the model's.
     errors : {"raise", "mask"}
         Where no admissible state exists: raise :class:`SolverError` (default) or return
         ``converged = False`` with NaN in the numeric fields there.
@@ -159,6 +159,10 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, errors="raise
         Carry the one-unit states along runs of close consecutive points (default), or
         run the full search at every point (as for
         :func:`symrep.solvers.saddle_point.solve_arrays`: points that are no curve).
+    model : optional
+        A model of :mod:`symrep.models` with M units and len(rho) features; default the
+        linear VAE. Its theory model is solved at the mapped points
+        (:mod:`symrep.solvers.model_map`).
 
     Returns
     -------
@@ -168,11 +172,23 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, errors="raise
         every name in :data:`SCALAR_FIELDS` (S); ``unit_state`` (S + (M,), codes for
         :func:`unit_state_name`); ``unit_free_energy`` (S + (M,)); ``converged`` and
         ``residual`` (S; the largest unit residual relative to the scale of its
-        equations).
+        equations); with a model, its extras (S each, ``sigma2``), and the free
+        energies scaled to the model's.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range, or ``M`` or the number of strengths disagrees
+        with the model's.
+    SolverError
+        With ``errors="raise"``, where no admissible state exists.
     """
     if errors not in ("raise", "mask"):
         raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
-    M = _check_units(M)
+    if model is not None:
+        return _model_units_arrays(model, alpha, beta, lam, rho, eta, M=M, errors=errors,
+                                   continuation=continuation)
+    M = _check_units(1 if M is None else M)
     rhos = _check_strengths(rho, allow_array=True)
     Mstar = len(rhos)
     p = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, eta=eta)
@@ -299,6 +315,25 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, errors="raise
     return {k: v.reshape(shape + v.shape[1:]) for k, v in out.items()}
 
 
+def _model_units_arrays(model, alpha, beta, lam, rho, eta, *, M, errors, continuation):
+    """:func:`solve_units_arrays` of a model: its theory model at the mapped points."""
+    from symrep.solvers.model_map import as_extras, check_model, theory_point
+
+    rhos = _check_strengths(rho, allow_array=True)
+    reserved = (*MATRIX_FIELDS, *SCALAR_FIELDS, "unit_state", "unit_free_energy")
+    check_model(model, M=M, Mstar=len(rhos), rho=rho, reserved=reserved)
+    p = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, eta=eta)
+    theory, q, scale, extras = theory_point(model, {**p, "rho": rhos})
+    out = solve_units_arrays(q["alpha"], q["beta"], q["lam"], q["rho"], q["eta"],
+                             M=theory.M, errors=errors, continuation=continuation)
+    shape = out["free_energy"].shape
+    scale = np.broadcast_to(np.asarray(scale, dtype=float), shape)
+    out["free_energy"] = out["free_energy"] * scale
+    out["unit_free_energy"] = out["unit_free_energy"] * scale[..., None]
+    out.update(as_extras(extras, shape))
+    return out
+
+
 def _full_residual(out, M, Mstar, params):
     """Largest residual of the (M, M*) model's own saddle-point equations at the
     assembled state, relative to the scale of the equations; zeros where the model's
@@ -397,6 +432,11 @@ class MatrixSolveResult:
         units' equations and, for the models whose generated code ships with the package
         ((M, M*) = (1, 1), (2, 2), (3, 1)), of the model's own matrix equations at the
         assembled state.
+    extras : dict
+        Order parameters of the model that the linear VAE lacks (``sigma2``), also read
+        as attributes (``r.sigma2``); empty for the linear VAE.
+    model : str
+        The model's name, ``"linear-vae"`` by default.
     """
 
     alpha: float
@@ -427,6 +467,15 @@ class MatrixSolveResult:
     unit_free_energy: np.ndarray = field(repr=False)
     converged: bool = True
     residual: float = 0.0
+    extras: dict = field(default_factory=dict)
+    model: str = "linear-vae"
+
+    def __getattr__(self, name):
+        # only reached when no field has the name: the model's extras (r.sigma2)
+        extras = self.__dict__.get("extras") or {}
+        if name in extras:
+            return extras[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def phase(self) -> str:
@@ -439,13 +488,16 @@ class MatrixSolveResult:
         Returns
         -------
         dict
-            Every field by name.
+            Every field by name, arrays as lists; the extras as entries of their own
+            (``"sigma2"``) in place of ``"extras"``.
         """
-        return {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                for k, v in asdict(self).items()}
+        out = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
+               for k, v in asdict(self).items()}
+        out.update(out.pop("extras"))
+        return out
 
 
-def solve_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1):
+def solve_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, model=None):
     """RS prediction for the linear VAE with M latent units and M* = len(rho) features.
 
     Parameters
@@ -454,12 +506,24 @@ def solve_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1):
         Sample complexity, KL weight, weight decay, noise strength.
     rho : float or sequence of float
         Feature strengths rho_1..rho_M* (a scalar: one feature).
-    M : int, default 1
-        Number of latent units (1 to 9).
+    M : int, optional
+        Number of latent units (1 to 9): default 1, or the model's.
+    model : optional
+        A model of :mod:`symrep.models` (default the linear VAE), as in
+        :func:`symrep.solve`: the result has the parameters as given, the free energies
+        scaled to the model's, its extras and its name.
 
     Returns
     -------
     MatrixSolveResult
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range, or ``M`` or the number of strengths disagrees
+        with the model's.
+    SolverError
+        If no admissible state of the units exists.
 
     Examples
     --------
@@ -468,7 +532,9 @@ def solve_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1):
     >>> r.phases
     ('learning feature 1', 'learning feature 2')
     """
-    M = _check_units(M)
+    if model is not None:
+        return _solve_units_model(model, alpha, beta, lam, rho, eta, M=M)
+    M = _check_units(1 if M is None else M)
     rhos = _check_strengths(rho, allow_array=False)
     p = check_parameters(alpha=alpha, beta=beta, lam=lam, eta=eta)
     out = solve_units_arrays(p["alpha"], p["beta"], p["lam"], rhos, p["eta"], M=M)
@@ -481,3 +547,23 @@ def solve_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1):
         unit_free_energy=np.array(out["unit_free_energy"]),
         converged=bool(out["converged"]), residual=float(out["residual"]),
     )
+
+
+def _solve_units_model(model, alpha, beta, lam, rho, eta, *, M):
+    """:func:`solve_units` of a model: its theory model at the mapped point."""
+    import dataclasses
+
+    from symrep.solvers.model_map import as_extras, check_model, theory_point
+
+    rhos = _check_strengths(rho, allow_array=False)
+    reserved = [f.name for f in dataclasses.fields(MatrixSolveResult)]
+    M = check_model(model, M=M, Mstar=len(rhos), rho=rho, reserved=reserved)
+    p = check_parameters(alpha=alpha, beta=beta, lam=lam, eta=eta)
+    theory, q, scale, extras = theory_point(model, {**p, "rho": rhos})
+    r = solve_units(q["alpha"], q["beta"], q["lam"], q["rho"], q["eta"], M=theory.M)
+    scale = float(scale)
+    return dataclasses.replace(
+        r, alpha=p["alpha"], beta=p["beta"], lam=p["lam"], eta=p["eta"], rho=tuple(rhos),
+        M=M, Mstar=len(rhos), free_energy=r.free_energy * scale,
+        unit_free_energy=r.unit_free_energy * scale, extras=as_extras(extras, None),
+        model=model.name)

@@ -42,6 +42,8 @@ class PhaseDiagram:
         the learning-regularized boundary at lam = rho = eta = 1).
     data : xarray.Dataset
         The full sweep (every observable on the grid).
+    model : str
+        The model's name, ``"linear-vae"`` by default.
     """
 
     alpha: np.ndarray
@@ -52,6 +54,7 @@ class PhaseDiagram:
     eta: float
     boundaries: dict = field(default_factory=dict)
     data: object = None
+    model: str = "linear-vae"
 
     @property
     def labels(self):
@@ -95,7 +98,7 @@ class PhaseDiagram:
         return ax.figure
 
 
-def _bisect(lo, hi, phase_lo, fixed, along_alpha, params, tol=1e-10, steps=60):
+def _bisect(lo, hi, phase_lo, fixed, along_alpha, params, tol=1e-10, steps=60, model=None):
     """Locate phase changes between lo and hi (vectorised bisection, to ``tol`` relative),
     each along its axis: alpha where ``along_alpha``, else beta, the other coordinate
     ``fixed``."""
@@ -107,16 +110,17 @@ def _bisect(lo, hi, phase_lo, fixed, along_alpha, params, tol=1e-10, steps=60):
         mid = (lo[k] + hi[k]) / 2
         # consecutive midpoints are no curve (each lies on either side of its boundary,
         # the next on another one or on another side): the full search at every point
+        more = {} if model is None else {"model": model}
         ph = solve_arrays(np.where(along_alpha[k], mid, fixed[k]),
                           np.where(along_alpha[k], fixed[k], mid), **params,
-                          continuation=False)["phase"]
+                          continuation=False, **more)["phase"]
         same = ph == phase_lo[k]
         lo[k] = np.where(same, mid, lo[k])
         hi[k] = np.where(same, hi[k], mid)
     return (lo + hi) / 2
 
 
-def _boundaries(alpha, beta, phase, params, tol=1e-10):
+def _boundaries(alpha, beta, phase, params, tol=1e-10, model=None):
     # the grid crossings along beta at every alpha and along alpha at every beta,
     # bisected together: about 30 rounds of the full search instead of 60, and a round
     # on a small batch costs nearly the same whatever its size
@@ -129,7 +133,7 @@ def _boundaries(alpha, beta, phase, params, tol=1e-10):
     pb = np.concatenate([phase[j + 1, i], phase[jb, ib + 1]])
     x = _bisect(np.concatenate([beta[j], alpha[ib]]),
                 np.concatenate([beta[j + 1], alpha[ib + 1]]), pa,
-                np.concatenate([alpha[i], beta[jb]]), along, params, tol)
+                np.concatenate([alpha[i], beta[jb]]), along, params, tol, model=model)
     a = np.concatenate([alpha[i], x[len(i):]])
     b = np.concatenate([x[:len(i)], beta[jb]])
     found = {}
@@ -146,7 +150,7 @@ def _boundaries(alpha, beta, phase, params, tol=1e-10):
 
 
 def phase_diagram(alpha, beta, lam=1.0, rho=1.0, eta=1.0, *, boundaries=True, progress=None,
-                  force=False, boundary_tol=1e-10):
+                  force=False, boundary_tol=1e-10, model=None):
     """Phase labels on an (alpha, beta) grid and the boundaries between phases.
 
     Parameters
@@ -166,6 +170,11 @@ def phase_diagram(alpha, beta, lam=1.0, rho=1.0, eta=1.0, *, boundaries=True, pr
         Relative width, in (0, 1), to which each boundary point is bisected (default
         1e-10). A plot resolves about 1e-3 of its axes: 1e-7 saves about a third of the
         bisection rounds.
+    model : optional
+        A model of :mod:`symrep.models` with one unit and one feature (default the
+        linear VAE), as in :func:`symrep.solve`: the phases of the model at the given
+        (alpha, beta); the units phase diagram
+        (:func:`symrep.solvers.units_phase_plane.units_phase_diagram`) takes the others.
 
     Returns
     -------
@@ -176,7 +185,7 @@ def phase_diagram(alpha, beta, lam=1.0, rho=1.0, eta=1.0, *, boundaries=True, pr
     ------
     ValueError
         If a parameter is out of range, or alpha or beta is not a 1-d array of at least
-        2 values.
+        2 values, or the model has several units or features.
     symrep.errors.TooLargeError
         If the grid would need more memory or time than is at hand (``force=False``).
 
@@ -195,9 +204,17 @@ def phase_diagram(alpha, beta, lam=1.0, rho=1.0, eta=1.0, *, boundaries=True, pr
             and 0 < boundary_tol < 1):
         raise ValueError(f"boundary_tol = {boundary_tol!r} is invalid: must be a number in "
                          "(0, 1)")
+    more = {}
+    if model is not None:
+        from symrep.solvers.model_map import check_model
+
+        check_model(model, M=1, Mstar=1, rho=rho)
+        more = {"model": model}
     check_resources(phase_diagram_estimate(alpha.size, beta.size), force=force)
-    data = sweep(alpha=alpha, beta=beta, **p, progress=progress, force=True)
+    data = sweep(alpha=alpha, beta=beta, **p, progress=progress, force=True, **more)
     phase = data["phase"].values.T.astype(int)  # rows along beta
-    bounds = _boundaries(alpha, beta, phase, p, boundary_tol) if boundaries else {}
+    bounds = (_boundaries(alpha, beta, phase, p, boundary_tol, **more) if boundaries
+              else {})
     return PhaseDiagram(alpha=alpha, beta=beta, phase=phase, lam=p["lam"], rho=p["rho"],
-                        eta=p["eta"], boundaries=bounds, data=data)
+                        eta=p["eta"], boundaries=bounds, data=data,
+                        model=data.attrs["model"])

@@ -26,6 +26,12 @@ from symrep.errors import SolverError
 from symrep.numeric.compiled import stacked
 from symrep.numeric.system import OBSERVABLE_NAMES, UNKNOWN_NAMES, generated
 from symrep.solvers.continuation import stationary_points_along
+from symrep.solvers.model_map import (
+    DEFAULT_MODEL_NAME,
+    as_extras,
+    check_model,
+    theory_point,
+)
 from symrep.solvers.units import FAMILIES as BRANCHES
 from symrep.solvers.units import (
     RESIDUAL_TOLERANCE,
@@ -87,6 +93,12 @@ class SolveResult:
     branches : dict
         Lowest free energy of each branch family that exists ("collapsed",
         "overfitting", "learning").
+    extras : dict
+        Order parameters of the model that the linear VAE lacks (``sigma2`` of the
+        learned-variance model), also read as attributes (``r.sigma2``); empty for the
+        linear VAE.
+    model : str
+        The model's name (:data:`symrep.models.MODELS`), ``"linear-vae"`` by default.
     """
 
     alpha: float
@@ -115,6 +127,15 @@ class SolveResult:
     converged: bool
     residual: float
     branches: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)
+    model: str = DEFAULT_MODEL_NAME
+
+    def __getattr__(self, name):
+        # only reached when no field has the name: the model's extras (r.sigma2)
+        extras = self.__dict__.get("extras") or {}
+        if name in extras:
+            return extras[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def as_dict(self):
         """Plain dict of all attributes (JSON-friendly).
@@ -122,9 +143,12 @@ class SolveResult:
         Returns
         -------
         dict
-            Every field by name.
+            Every field by name, the extras as entries of their own (``"sigma2"``)
+            in place of ``"extras"``.
         """
-        return asdict(self)
+        out = asdict(self)
+        out.update(out.pop("extras"))
+        return out
 
 
 def _scale(z, alpha, beta, lam, rho, eta):
@@ -241,7 +265,8 @@ def evaluate(z, params):
     return out
 
 
-def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise", continuation=True):
+def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise", continuation=True,
+                 model=None):
     """Vectorised solver: the optimum at every point of broadcast parameter arrays.
 
     Parameters
@@ -257,16 +282,32 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise", continua
         of a grid) from anchors of the full search (default), or run the full search at
         every point (points whose order is no curve, as the midpoints of a bisection,
         which cross and recross a phase boundary from one point to the next).
+    model : optional
+        A model of :mod:`symrep.models` with one unit and one feature; default the
+        linear VAE. The theory model is solved at the model's mapped point
+        (:mod:`symrep.solvers.model_map`).
 
     Returns
     -------
     dict
         Arrays for every name in :data:`RESULT_FIELDS`, ``phase`` (int codes into
         :data:`PHASES`), ``converged``, ``residual``, and ``branch_free_energy``
-        (array (3, ...) with +inf for absent branches).
+        (array (3, ...) with +inf for absent branches); with a model, also its extras
+        (``sigma2``), and the free energies scaled to the model's.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range, the arrays do not broadcast, or ``model`` has
+        more than one unit or feature.
+    SolverError
+        With ``errors="raise"``, where no branch satisfies the equations.
     """
     if errors not in ("raise", "mask"):
         raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
+    if model is not None:
+        return _model_arrays(model, alpha, beta, lam, rho, eta, errors=errors,
+                             continuation=continuation)
     p = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
     try:
         params = np.broadcast_arrays(*(np.asarray(p[k], dtype=float) for k in
@@ -333,8 +374,23 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise", continua
             for k, v in out.items()}
 
 
-def solve(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1):
-    """RS prediction for the linear beta-VAE at one parameter point.
+def _model_arrays(model, alpha, beta, lam, rho, eta, *, errors, continuation):
+    """:func:`solve_arrays` of a model: its theory model at the mapped points."""
+    check_model(model, M=1, Mstar=1, rho=rho, reserved=RESULT_FIELDS)
+    p = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
+    theory, q, scale, extras = theory_point(model, p)
+    out = solve_arrays(q["alpha"], q["beta"], q["lam"], q["rho"], q["eta"], errors=errors,
+                       continuation=continuation)
+    shape = out["free_energy"].shape
+    scale = np.broadcast_to(np.asarray(scale, dtype=float), shape)
+    out["free_energy"] = out["free_energy"] * scale
+    out["branch_free_energy"] = out["branch_free_energy"] * scale
+    out.update(as_extras(extras, shape))
+    return out
+
+
+def solve(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, model=None):
+    """RS prediction for the linear beta-VAE (or another model) at one parameter point.
 
     Parameters
     ----------
@@ -348,8 +404,14 @@ def solve(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1):
         Signal strength; a sequence gives the strengths rho_1..rho_M* of M* features.
     eta : float, default 1.0
         Noise strength (> 0).
-    M : int, default 1
-        Number of latent units (1 to 9).
+    M : int, optional
+        Number of latent units (1 to 9); default 1, or the model's.
+    model : optional
+        A model of :mod:`symrep.models` (``LearnedVarianceVAE(M, Mstar)``, ...); default
+        the linear VAE of M units and len(rho) features. Its theory model is solved at
+        ``model.theory_parameters``; the result has the parameters as given, the free
+        energies multiplied by ``model.objective_scale``, the model's extras
+        (``r.sigma2``) and its name (``r.model``).
 
     Returns
     -------
@@ -361,7 +423,8 @@ def solve(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1):
     Raises
     ------
     ValueError
-        If a parameter is out of range.
+        If a parameter is out of range, or ``M`` or the number of strengths in ``rho``
+        disagrees with the model's.
     SolverError
         If no stationary branch satisfies the saddle-point equations.
 
@@ -375,6 +438,10 @@ def solve(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1):
     >>> r.phases
     ('learning feature 1', 'learning feature 2')
     """
+    if model is not None:
+        return _solve_model(model, alpha, beta, lam, rho, eta, M=M)
+    if M is None:
+        M = 1
     one_unit = isinstance(M, int) and not isinstance(M, bool) and M == 1
     if not one_unit or np.ndim(rho) != 0:  # several units or features
         from symrep.solvers.latent_units import solve_units
@@ -392,3 +459,26 @@ def solve(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1):
     return SolveResult(**{n: p[n] for n in names}, **fields, phase=PHASES[int(out["phase"])],
                        converged=bool(out["converged"]), residual=float(out["residual"]),
                        branches=branches)
+
+
+def _solve_model(model, alpha, beta, lam, rho, eta, *, M):
+    """:func:`solve` of a model: its theory model at the mapped point, mapped back."""
+    import dataclasses
+
+    from symrep.solvers.latent_units import _check_strengths
+
+    Mstar = len(_check_strengths(rho, allow_array=False))
+    check_model(model, M=M, Mstar=Mstar, rho=rho, reserved=RESULT_FIELDS)
+    if model.M != 1 or np.ndim(rho) != 0:
+        from symrep.solvers.latent_units import solve_units
+
+        return solve_units(alpha, beta, lam, rho, eta, M=M, model=model)
+    p = check_parameters(alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
+    theory, q, scale, extras = theory_point(model, p)
+    r = solve(q["alpha"], q["beta"], q["lam"], q["rho"], q["eta"], M=theory.M)
+    scale = float(scale)
+    return dataclasses.replace(
+        r, **{k: p[k] for k in ("alpha", "beta", "lam", "rho", "eta")},
+        free_energy=r.free_energy * scale,
+        branches={k: v * scale for k, v in r.branches.items()},
+        extras=as_extras(extras, None), model=model.name)

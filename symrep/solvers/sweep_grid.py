@@ -28,6 +28,13 @@ import numpy as np
 from symrep._version import __version__
 from symrep.io import read_checksummed, write_checksummed
 from symrep.resources import check_resources, sweep_estimate
+from symrep.solvers.model_map import (
+    DEFAULT_MODEL_NAME,
+    as_extras,
+    check_model,
+    extras_names,
+    theory_point,
+)
 from symrep.solvers.saddle_point import (
     PHASES,
     RESIDUAL_TOLERANCE,
@@ -115,8 +122,9 @@ def _save_chunk(path, part):
     write_checksummed(path, buffer.getvalue())
 
 
-def _load_chunk(path, size):
-    """The saved chunk, or None if it is missing, damaged or not ``size`` points long."""
+def _load_chunk(path, size, extras=()):
+    """The saved chunk, or None if it is missing, damaged, not ``size`` points long or
+    without the model's ``extras``."""
     data = read_checksummed(path)
     if data is None:
         return None
@@ -125,14 +133,14 @@ def _load_chunk(path, size):
             part = {name: arrays[name] for name in arrays.files}
     except Exception:  # a checksummed file that is no .npz (another program's): ignore
         return None
-    fields = {*RESULT_FIELDS, "residual", "converged", "phase"}
+    fields = {*RESULT_FIELDS, "residual", "converged", "phase", *extras}
     if not fields <= part.keys() or any(np.shape(v) != (size,) for v in part.values()):
         return None
     return part
 
 
 def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, progress=None,
-          checkpoint=None, errors="raise", force=False, lazy=None):
+          checkpoint=None, errors="raise", force=False, lazy=None, model=None):
     """Solve the RS saddle point on a grid of parameters.
 
     Parameters
@@ -173,6 +181,13 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
         array (whose chunks then give the blocks along its dimension), eager
         otherwise. ``lazy=False`` with Dask arrays computes their values and solves
         now.
+    model : optional
+        A model of :mod:`symrep.models` (default the linear VAE): its theory model is
+        solved at the mapped points (:mod:`symrep.solvers.model_map`); the Dataset has
+        the parameters as given, the free energy scaled to the model's, a variable per
+        extra of the model (``sigma2``) and the model's name in ``attrs["model"]``. A
+        model with several units or features gives the Dataset of ``M`` units (``M``
+        may then be left out).
 
     Returns
     -------
@@ -187,7 +202,8 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
     Raises
     ------
     ValueError
-        If a parameter is out of range or not a scalar or 1-d array.
+        If a parameter is out of range or not a scalar or 1-d array, or ``M`` or the
+        strengths disagree with the model's.
     symrep.errors.TooLargeError
         If the grid would need more memory or time than is at hand (``force=False``).
     SolverError
@@ -207,6 +223,8 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
     from symrep.solvers.sweep_lazy import is_lazy, lazy_sweep
 
     params = (alpha, beta, lam, rho, eta)
+    if model is not None:
+        M = model_units(model, M, rho)
     if lazy is None:
         lazy = any(is_lazy(p) for p in params)
     if lazy not in (True, False):
@@ -218,7 +236,8 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
                                  "None (see symrep.solvers.sweep_lazy.sweep_to_zarr)")
         if M is not None:
             chunk_size = min(chunk_size, 16_384)  # as the eager sweep with M units
-        return lazy_sweep(*params, M=M, chunk_size=chunk_size, errors=errors, force=force)
+        return lazy_sweep(*params, M=M, chunk_size=chunk_size, errors=errors, force=force,
+                          model=model)
     if checkpoint is not None:  # a folder that can be made: checked before any work
         from symrep.io import check_store_path
 
@@ -232,7 +251,7 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
 
         return sweep_units(alpha, beta, lam, rho, eta, M=M,
                            chunk_size=min(chunk_size, 16_384), progress=progress,
-                           checkpoint=checkpoint, errors=errors, force=force)
+                           checkpoint=checkpoint, errors=errors, force=force, model=model)
     if errors not in ("raise", "mask"):
         raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
     chunk_size = check_positive_int("chunk_size", chunk_size)
@@ -241,8 +260,9 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
     n = grid_size(shape)
     check_resources(sweep_estimate(n), force=force)
     flat = [np.atleast_1d(f) for f in _grid(axes, shape)]
-    key = hashlib.sha256(b"".join(f.tobytes() for f in flat)
-                         + f"{chunk_size};{__version__}".encode()).hexdigest()[:16]
+    tag = f"{chunk_size};{__version__}" + ("" if model is None else f";{model.key}")
+    key = hashlib.sha256(b"".join(f.tobytes() for f in flat) + tag.encode()).hexdigest()[:16]
+    extras = extras_names(model)
     chunks = range(0, n, chunk_size)
     show = ((sys.stderr.isatty() and len(chunks) > 1) if progress is None
             else bool(progress) and not callable(progress))
@@ -255,9 +275,10 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
     for k, start in enumerate(chunks):
         sl = slice(start, min(start + chunk_size, n))
         path = _chunk_path(checkpoint, key, k) if checkpoint else None
-        part = _load_chunk(path, sl.stop - sl.start) if path is not None else None
+        part = _load_chunk(path, sl.stop - sl.start, extras) if path is not None else None
         if part is None:
-            part = solve_chunk([f[sl] for f in flat])
+            batch = [f[sl] for f in flat]
+            part = solve_chunk(batch) if model is None else solve_chunk(batch, model=model)
             if path is not None:
                 _save_chunk(path, part)
         parts.append(part)
@@ -271,10 +292,44 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
     if errors == "raise":
         raise_unsolved(out, flat)
     return grid_dataset(dims, coords, axes,
-                        {name: value.reshape(shape) for name, value in out.items()})
+                        {name: value.reshape(shape) for name, value in out.items()},
+                        extras=extras, model=model)
 
 
-def solve_chunk(params):
+def model_units(model, M, rho):
+    """Check a sweep's model against ``M`` and ``rho``; the ``M`` of the sweep's layout.
+
+    Parameters
+    ----------
+    model : object
+        A model with the numeric protocol of :mod:`symrep.models`.
+    M : int or None
+        The ``M`` passed to the sweep.
+    rho : object
+        The ``rho`` passed to the sweep (one strength or a swept array without ``M``, the
+        sequence of strengths with it).
+
+    Returns
+    -------
+    int or None
+        None for the one-unit layout (a model with one unit and one feature and no
+        ``M``), else the number of units.
+
+    Raises
+    ------
+    ValueError
+        If ``M`` or the number of strengths disagrees with the model's.
+    """
+    if M is None and model.M == 1 and model.Mstar == 1:
+        check_model(model, Mstar=1, reserved=RESULT_FIELDS)
+        return None
+    from symrep.solvers.latent_units import _check_strengths
+
+    rhos = _check_strengths(rho, allow_array=False)
+    return check_model(model, M=M, Mstar=len(rhos), rho=rho, reserved=RESULT_FIELDS)
+
+
+def solve_chunk(params, model=None):
     """Solve a batch of points in this order: the vectorised solver (continuation along
     the batch), then Newton from the nearest converged neighbour where it failed.
 
@@ -282,13 +337,25 @@ def solve_chunk(params):
     ----------
     params : sequence of 5 ndarray (n,)
         alpha, beta, lam, rho, eta at every point.
+    model : optional
+        A model of :mod:`symrep.models` with one unit and one feature (default the
+        linear VAE): its theory model is solved at the mapped points.
 
     Returns
     -------
     dict
         Arrays (n,) for every name in ``RESULT_FIELDS``, ``phase``, ``converged`` and
-        ``residual`` (NaN observables where ``converged`` is False).
+        ``residual`` (NaN observables where ``converged`` is False); with a model, the
+        free energy scaled to the model's and its extras.
     """
+    if model is not None:
+        shape = np.shape(params[0])
+        _, q, scale, extras = theory_point(model, dict(zip(_NAMES, params, strict=True)))
+        part = solve_chunk([np.broadcast_to(np.asarray(q[k], dtype=float), shape)
+                            for k in _NAMES])
+        part["free_energy"] = part["free_energy"] * np.asarray(scale, dtype=float)
+        part.update(as_extras(extras, shape))
+        return part
     part = solve_arrays(*params, errors="mask")
     if not part["converged"].all():
         part = _continue_from_neighbours(part, params)
@@ -322,7 +389,7 @@ def raise_unsolved(out, flat):
                       {"parameters": point, "failed": int(failed.sum())})
 
 
-def grid_dataset(dims, coords, axes, fields):
+def grid_dataset(dims, coords, axes, fields, *, extras=(), model=None):
     """The Dataset of a sweep from its fields on the grid (NumPy or Dask arrays).
 
     Parameters
@@ -336,6 +403,10 @@ def grid_dataset(dims, coords, axes, fields):
     fields : dict
         ``RESULT_FIELDS``, ``residual``, ``phase`` (codes, any numeric dtype) and
         ``converged`` as arrays of the grid's shape.
+    extras : sequence of str
+        The model's extras in ``fields`` (``sigma2``), each a variable of its own.
+    model : optional
+        The model, whose name goes into ``attrs["model"]`` (default the linear VAE).
 
     Returns
     -------
@@ -353,9 +424,12 @@ def grid_dataset(dims, coords, axes, fields):
     data_vars["phase"] = (dims, fields["phase"].astype(np.int8), {
         "flag_values": list(range(len(PHASES))), "flag_meanings": " ".join(PHASES)})
     data_vars["converged"] = (dims, fields["converged"].astype(bool))
+    for name in extras:
+        data_vars[name] = (dims, fields[name])
     attrs = {name: float(v) for name, v in zip(_NAMES, axes, strict=True) if name not in dims}
     coords.update(attrs)  # the fixed parameters as 0-d coordinates
-    attrs.update(phases=json.dumps(PHASES), symrep_version=__version__)
+    attrs.update(phases=json.dumps(PHASES), symrep_version=__version__,
+                 model=DEFAULT_MODEL_NAME if model is None else model.name)
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from symrep.resources import check_resources, sweep_estimate
+from symrep.solvers.model_map import extras_names
 from symrep.solvers.saddle_point import RESULT_FIELDS
 from symrep.solvers.sweep_grid import (
     _NAMES,
@@ -153,23 +154,24 @@ def _block_grid(coords, swept, fixed, names):
     return [np.atleast_1d(f) for f in _grid([values[n] for n in names], shape)], shape
 
 
-def _solve_block(*coords, swept, fixed, errors, layout):
+def _solve_block(*coords, swept, fixed, errors, layout, model=None):
     """Solve one block: the outer product of ``coords`` (one 1-d array per swept
     parameter) with the fixed parameters, by the eager sweep's code for a grid solved
     as one chunk; the fields stacked along a new first axis."""
     flat, shape = _block_grid(coords, swept, fixed, _NAMES)
-    out = solve_chunk(flat)
+    out = solve_chunk(flat) if model is None else solve_chunk(flat, model=model)
     if errors == "raise":
         raise_unsolved(out, flat)
     return _stack(out, layout, shape)
 
 
-def _solve_units_block(*coords, swept, fixed, errors, layout, M, rhos):
+def _solve_units_block(*coords, swept, fixed, errors, layout, M, rhos, model=None):
     """:func:`_solve_block` for M latent units and the strengths ``rhos``."""
     from symrep.solvers.units_grid import _SWEPT, raise_unsolved_units, solve_units_chunk
 
     flat, shape = _block_grid(coords, swept, fixed, _SWEPT)
-    out = solve_units_chunk(flat, rhos, M)
+    out = (solve_units_chunk(flat, rhos, M) if model is None
+           else solve_units_chunk(flat, rhos, M, model=model))
     if errors == "raise":
         raise_unsolved_units(out, flat, rhos, M)
     return _stack(out, layout, shape)
@@ -231,7 +233,7 @@ def _parameters(names, values, chunk_size):
 
 
 def lazy_sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536,
-               errors="raise", force=False):
+               errors="raise", force=False, model=None):
     """The sweep of :func:`symrep.sweep` as a lazy, Dask-backed Dataset.
 
     Called by :func:`symrep.sweep` with ``lazy=True``, or when a parameter is a Dask
@@ -258,6 +260,9 @@ def lazy_sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536,
         Skip the check of memory and time. The check applies to the largest block (what
         one worker solves at once), not to the whole grid, whose size is limited only by
         where it is written.
+    model : optional
+        A model of :mod:`symrep.models`, as in :func:`symrep.sweep` (checked there
+        against ``M`` and ``rho``).
 
     Returns
     -------
@@ -277,18 +282,21 @@ def lazy_sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536,
         raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
     if M is not None:
         return _lazy_units(alpha, beta, lam, rho, eta, M=M, chunk_size=chunk_size,
-                           errors=errors, force=force)
+                           errors=errors, force=force, model=model)
     dims, coords, axes, chunks, block, fixed = _parameters(
         _NAMES, (alpha, beta, lam, rho, eta), chunk_size)
     check_resources(sweep_estimate(block, what=f"one block of {block:,} points of a sweep"),
                     force=force)
-    layout = tuple((name, (), _DTYPES.get(name, float)) for name in _FIELDS)
+    extras = extras_names(model)
+    layout = tuple((name, (), _DTYPES.get(name, float)) for name in (*_FIELDS, *extras))
+    # the model goes into the tasks only where there is one: the default graph is unchanged
+    more = {} if model is None else {"model": model}
     fields = _lazy_fields(dims, coords, chunks, _solve_block, layout, {}, fixed=fixed,
-                          errors=errors)
-    return grid_dataset(dims, coords, axes, fields)
+                          errors=errors, **more)
+    return grid_dataset(dims, coords, axes, fields, extras=extras, model=model)
 
 
-def _lazy_units(alpha, beta, lam, rho, eta, *, M, chunk_size, errors, force):
+def _lazy_units(alpha, beta, lam, rho, eta, *, M, chunk_size, errors, force, model=None):
     """:func:`lazy_sweep` with M latent units (see :func:`symrep.solvers.units_grid`)."""
     from symrep.solvers.latent_units import _check_strengths, _check_units
     from symrep.solvers.units_grid import _SWEPT, field_dims, units_dataset
@@ -300,12 +308,14 @@ def _lazy_units(alpha, beta, lam, rho, eta, *, M, chunk_size, errors, force):
     check_resources(sweep_estimate(block * len(rhos),
                                    what=f"one block of {block:,} points of a sweep"),
                     force=force)
-    extra, sizes = field_dims(M, len(rhos))
+    extras = extras_names(model)
+    extra, sizes = field_dims(M, len(rhos), extras)
     layout = tuple((name, tuple(sizes[d] for d in dims_), _UNITS_DTYPES.get(name, float))
                    for name, dims_ in extra.items())
+    more = {} if model is None else {"model": model}
     fields = _lazy_fields(dims, coords, chunks, _solve_units_block, layout, extra,
-                          fixed=fixed, errors=errors, M=M, rhos=rhos)
-    return units_dataset(dims, coords, axes, M, rhos, fields)
+                          fixed=fixed, errors=errors, M=M, rhos=rhos, **more)
+    return units_dataset(dims, coords, axes, M, rhos, fields, extras=extras, model=model)
 
 
 #: Blocks solved and written per scheduler call by :func:`sweep_to_zarr`.
@@ -418,7 +428,7 @@ def _count_blocks(res, sel):
 
 
 def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536,
-                  errors="raise", force=False, progress=None):
+                  errors="raise", force=False, progress=None, model=None):
     """Solve a sweep block by block and write it to a Zarr store, in bounded memory.
 
     The grid is that of :func:`symrep.sweep` with ``lazy=True`` (see
@@ -439,7 +449,7 @@ def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_si
         The Zarr store (a folder) to write; an existing store (or empty folder) is
         replaced, and only once every block is written (the folder is written under a
         temporary name first). Any other existing folder is refused.
-    alpha, beta, lam, rho, eta, M, chunk_size, errors, force
+    alpha, beta, lam, rho, eta, M, chunk_size, errors, force, model
         As in :func:`symrep.sweep` with ``lazy=True`` (see :func:`lazy_sweep`).
     progress : bool, optional
         A progress bar over the blocks on stderr (default: when stderr is a terminal
@@ -483,7 +493,7 @@ def sweep_to_zarr(store, alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_si
     from symrep.solvers.sweep_grid import sweep
 
     res = sweep(alpha, beta, lam, rho, eta, M=M, chunk_size=chunk_size, errors=errors,
-                force=force, lazy=True)
+                force=force, lazy=True, model=model)
     for d, c in zip(res["eg"].dims, res["eg"].chunks, strict=True):
         if len(c) > 1 and (len(set(c[:-1])) > 1 or c[-1] > c[0]):
             raise ValueError(f"{d} has chunks {c}: a Zarr store needs equal chunks along "

@@ -31,6 +31,7 @@ from symrep.solvers.latent_units import (
     solve_units_arrays,
     unit_state_name,
 )
+from symrep.solvers.model_map import extras_names
 from symrep.solvers.sweep_grid import _axes, _grid, _save_chunk, grid_size
 from symrep.validation import check_positive_int
 
@@ -60,7 +61,7 @@ def _chunk(folder, key, k):
     return Path(folder) / f"units_{key}_{k:05d}.npz"
 
 
-def _load(path, size, M):
+def _load(path, size, M, extras=()):
     data = read_checksummed(path)
     if data is None:
         return None
@@ -70,7 +71,7 @@ def _load(path, size, M):
     except Exception:  # a checksummed file that is no .npz: solve again
         return None
     need = {*MATRIX_FIELDS, *SCALAR_FIELDS, "unit_state", "unit_free_energy",
-            "converged", "residual"}
+            "converged", "residual", *extras}
     if not need <= part.keys() or any(len(v) != size for v in part.values()):
         return None
     if part["unit_state"].shape != (size, M):
@@ -78,8 +79,8 @@ def _load(path, size, M):
     return part
 
 
-def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, chunk_size=16_384,
-                progress=None, checkpoint=None, errors="raise", force=False):
+def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=16_384,
+                progress=None, checkpoint=None, errors="raise", force=False, model=None):
     """Solve the model with M latent units and M* = len(rho) features on a grid.
 
     Parameters
@@ -88,10 +89,13 @@ def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, chunk_size=16_384,
         Every array becomes a dimension of the result (in this order).
     rho : float or sequence of float
         The feature strengths rho_1..rho_M* (fixed numbers).
-    M : int
-        Number of latent units (1 to 9).
+    M : int, optional
+        Number of latent units (1 to 9): default 1, or the model's.
     chunk_size, progress, checkpoint, errors, force
         As in :func:`symrep.sweep`.
+    model : optional
+        A model of :mod:`symrep.models` with M units and len(rho) features (default the
+        linear VAE), as in :func:`symrep.sweep`.
 
     Returns
     -------
@@ -99,7 +103,14 @@ def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, chunk_size=16_384,
         Matrix fields with the extra dimensions ``unit`` (and ``unit_`` or ``feature``),
         the observables and ``free_energy``, ``unit_state`` (codes along ``unit``, with
         ``flag_meanings``), ``unit_free_energy``, ``converged`` and ``residual``; the
-        strengths as the coordinate ``rho`` along ``feature``.
+        strengths as the coordinate ``rho`` along ``feature``; with a model, a variable
+        per extra (``sigma2``); the model's name in ``attrs["model"]``.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range, or ``M`` or the strengths disagree with the
+        model's.
 
     Examples
     --------
@@ -111,17 +122,23 @@ def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, chunk_size=16_384,
     """
     if errors not in ("raise", "mask"):
         raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
-    M = _check_units(M)
     rhos = tuple(float(r) for r in _check_strengths(rho, allow_array=False))
     Mstar = len(rhos)
+    if model is not None:
+        from symrep.solvers.model_map import check_model
+
+        M = check_model(model, M=M, Mstar=Mstar, rho=rho)
+    M = _check_units(1 if M is None else M)
+    extras = extras_names(model)
     chunk_size = check_positive_int("chunk_size", chunk_size)
     dims, coords, axes, shape = _axes(dict(zip(_SWEPT, (alpha, beta, lam, eta),
                                                strict=True)))
     n = grid_size(shape)
     check_resources(sweep_estimate(n * Mstar), force=force)
     flat = [np.atleast_1d(f) for f in _grid(axes, shape)]
-    key = hashlib.sha256(b"".join(f.tobytes() for f in flat)
-                         + f"{rhos};{M};{chunk_size};{__version__}".encode()).hexdigest()[:16]
+    tag = f"{rhos};{M};{chunk_size};{__version__}" + ("" if model is None
+                                                       else f";{model.key}")
+    key = hashlib.sha256(b"".join(f.tobytes() for f in flat) + tag.encode()).hexdigest()[:16]
     chunks = range(0, n, chunk_size)
     show = ((sys.stderr.isatty() and len(chunks) > 1) if progress is None
             else bool(progress) and not callable(progress))
@@ -134,9 +151,11 @@ def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, chunk_size=16_384,
     for k, start in enumerate(chunks):
         sl = slice(start, min(start + chunk_size, n))
         path = _chunk(checkpoint, key, k) if checkpoint else None
-        part = _load(path, sl.stop - sl.start, M) if path is not None else None
+        part = _load(path, sl.stop - sl.start, M, extras) if path is not None else None
         if part is None:
-            part = solve_units_chunk([f[sl] for f in flat], rhos, M)
+            batch = [f[sl] for f in flat]
+            part = (solve_units_chunk(batch, rhos, M) if model is None
+                    else solve_units_chunk(batch, rhos, M, model=model))
             if path is not None:
                 _save_chunk(path, part)
         parts.append(part)
@@ -150,10 +169,11 @@ def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=1, chunk_size=16_384,
     if errors == "raise":
         raise_unsolved_units(out, flat, rhos, M)
     return units_dataset(dims, coords, axes, M, rhos,
-                         {name: v.reshape(shape + v.shape[1:]) for name, v in out.items()})
+                         {name: v.reshape(shape + v.shape[1:]) for name, v in out.items()},
+                         extras=extras, model=model)
 
 
-def field_dims(M, Mstar):
+def field_dims(M, Mstar, extras=()):
     """The extra dimensions of every field of a units sweep, and their lengths.
 
     Parameters
@@ -162,6 +182,8 @@ def field_dims(M, Mstar):
         Number of latent units.
     Mstar : int
         Number of features.
+    extras : sequence of str
+        The model's extras (``sigma2``): one number per point each.
 
     Returns
     -------
@@ -175,11 +197,11 @@ def field_dims(M, Mstar):
     extra = {name: ("unit", "unit_") for name in _SQUARE}
     extra.update(m=("unit", "feature"), d=("unit", "feature"), D=("unit",),
                  unit_free_energy=("unit",), unit_state=("unit",))
-    extra.update({name: () for name in (*SCALAR_FIELDS, "residual", "converged")})
+    extra.update({name: () for name in (*SCALAR_FIELDS, "residual", "converged", *extras)})
     return extra, sizes
 
 
-def solve_units_chunk(flat, rhos, M):
+def solve_units_chunk(flat, rhos, M, model=None):
     """Solve a batch of points (``flat``: alpha, beta, lam, eta, arrays (n,)) with the
     masked vectorised solver; the fields as :func:`solve_units_arrays` returns them.
 
@@ -191,14 +213,19 @@ def solve_units_chunk(flat, rhos, M):
         The feature strengths rho_1, ..., rho_M*.
     M : int
         Number of latent units.
+    model : optional
+        A model of :mod:`symrep.models` (default the linear VAE).
 
     Returns
     -------
     dict
-        The fields, with ``converged`` false where no admissible state was found.
+        The fields, with ``converged`` false where no admissible state was found; with a
+        model, its extras.
     """
     a, b, lam_, e = flat
-    return solve_units_arrays(a, b, lam_, rhos, e, M=M, errors="mask")
+    if model is None:
+        return solve_units_arrays(a, b, lam_, rhos, e, M=M, errors="mask")
+    return solve_units_arrays(a, b, lam_, rhos, e, M=M, errors="mask", model=model)
 
 
 def raise_unsolved_units(out, flat, rhos, M):
@@ -232,7 +259,7 @@ def raise_unsolved_units(out, flat, rhos, M):
                       {"parameters": point, "failed": int(failed.sum())})
 
 
-def units_dataset(dims, coords, axes, M, rhos, fields):
+def units_dataset(dims, coords, axes, M, rhos, fields, *, extras=(), model=None):
     """The Dataset of a units sweep from its fields (NumPy or Dask arrays of shape
     grid + the field's extra dimensions, see :func:`field_dims`).
 
@@ -251,6 +278,10 @@ def units_dataset(dims, coords, axes, M, rhos, fields):
         The feature strengths.
     fields : mapping
         The arrays of every field, by name.
+    extras : sequence of str
+        The model's extras in ``fields`` (``sigma2``), each a variable of its own.
+    model : optional
+        The model, whose name goes into ``attrs["model"]`` (default the linear VAE).
 
     Returns
     -------
@@ -260,7 +291,7 @@ def units_dataset(dims, coords, axes, M, rhos, fields):
     """
     import xarray as xr
 
-    extra, _ = field_dims(M, len(rhos))
+    extra, _ = field_dims(M, len(rhos), extras)
     Mstar = len(rhos)
     coords = dict(coords)
 
@@ -269,7 +300,7 @@ def units_dataset(dims, coords, axes, M, rhos, fields):
 
     data_vars = {name: var(name) for name in _SQUARE}
     data_vars.update({name: var(name) for name in ("m", "d", "D", "unit_free_energy")})
-    data_vars.update({name: var(name) for name in (*SCALAR_FIELDS, "residual")})
+    data_vars.update({name: var(name) for name in (*SCALAR_FIELDS, "residual", *extras)})
     data_vars["converged"] = (dims, fields["converged"].astype(bool))
     names = unit_state_names(Mstar)
     data_vars["unit_state"] = ((*dims, "unit"), fields["unit_state"].astype(np.int8), {
@@ -282,7 +313,8 @@ def units_dataset(dims, coords, axes, M, rhos, fields):
                   feature=np.arange(1, Mstar + 1))
     coords["rho"] = ("feature", np.array(rhos))
     attrs = {**fixed, "M": M, "Mstar": Mstar, "rho": json.dumps(rhos),
-             "unit_states": json.dumps(names), "symrep_version": __version__}
+             "unit_states": json.dumps(names), "symrep_version": __version__,
+             "model": "linear-vae" if model is None else model.name}
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 
@@ -334,4 +366,7 @@ def units_table(res):
                 columns[f"{name}_{label}"] = col
     for name in (*SCALAR_FIELDS, "residual", "converged"):
         columns[name] = table[name].to_numpy()
+    for name in base.data_vars:  # a model's extras (sigma2), after the fields
+        if name not in columns:
+            columns[name] = table[name].to_numpy()
     return pd.DataFrame(columns)

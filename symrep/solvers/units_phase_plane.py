@@ -19,6 +19,7 @@ from symrep.solvers.latent_units import (
     solve_units_arrays,
     unit_state_name,
 )
+from symrep.solvers.model_map import check_model
 from symrep.validation import check_parameters, check_positive_int
 
 __all__ = ["UnitsPhaseDiagram", "units_phase_diagram", "collapse_thresholds"]
@@ -33,7 +34,7 @@ def _structure_label(codes) -> str:
     return ", ".join(unit_state_name(c) for c in codes)
 
 
-def collapse_thresholds(alpha, lam, rho, eta=1.0, *, M=1, steps=48):
+def collapse_thresholds(alpha, lam, rho, eta=1.0, *, M=None, steps=48, model=None):
     """For each alpha, the beta at which each latent unit collapses.
 
     Parameters
@@ -44,10 +45,13 @@ def collapse_thresholds(alpha, lam, rho, eta=1.0, *, M=1, steps=48):
         Weight decay and noise strength.
     rho : float or sequence of float
         Feature strengths rho_1..rho_M*.
-    M : int
-        Number of latent units.
+    M : int, optional
+        Number of latent units: default 1, or the model's.
     steps : int
         Bisection steps in log beta over [1e-4, 1e4] (48 give ~1e-13 relative).
+    model : optional
+        A model of :mod:`symrep.models` (default the linear VAE): the thresholds in the
+        model's own beta.
 
     Returns
     -------
@@ -56,10 +60,20 @@ def collapse_thresholds(alpha, lam, rho, eta=1.0, *, M=1, steps=48):
         (the ``j``-th unit's collapse threshold, thresholds in decreasing order); the
         lower end of the range (1e-4) where fewer than j + 1 units are active at any
         beta in it.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range, or ``M`` or the strengths disagree with the
+        model's.
     """
-    M = _check_units(M)
-    steps = check_positive_int("steps", steps)
     rhos = _check_strengths(rho, allow_array=False)
+    more = {}
+    if model is not None:
+        M = check_model(model, M=M, Mstar=len(rhos), rho=rho)
+        more = {"model": model}
+    M = _check_units(1 if M is None else M)
+    steps = check_positive_int("steps", steps)
     p = check_parameters(lam=lam, eta=eta)
     alpha = np.atleast_1d(check_parameters(allow_array=True, alpha=alpha)["alpha"])
     if alpha.ndim != 1:
@@ -74,15 +88,15 @@ def collapse_thresholds(alpha, lam, rho, eta=1.0, *, M=1, steps=48):
         # consecutive midpoints are no curve (each near its own threshold, on either
         # side): the full search at every point
         out = solve_units_arrays(a, np.exp(mid.ravel()), p["lam"], rhos, p["eta"], M=M,
-                                 continuation=False)
+                                 continuation=False, **more)
         active = np.sum(out["unit_state"] != 0, axis=-1) >= need
         lo = np.where(active.reshape(n, M), mid, lo)
         hi = np.where(active.reshape(n, M), hi, mid)
     return _extrapolate_to_zero_norm(np.exp(lo), np.exp(hi), a, lam=p["lam"], rhos=rhos,
-                                     eta=p["eta"], M=M)
+                                     eta=p["eta"], M=M, **more)
 
 
-def _extrapolate_to_zero_norm(lo, hi, a, *, lam, rhos, eta, M):
+def _extrapolate_to_zero_norm(lo, hi, a, *, lam, rhos, eta, M, **more):
     """Sharpen a continuous collapse: the norm Q of the last active unit vanishes
     linearly at the threshold, so two points on the active side extrapolate to it.
 
@@ -96,7 +110,7 @@ def _extrapolate_to_zero_norm(lo, hi, a, *, lam, rhos, eta, M):
     b2 = lo.ravel()
     b1 = b2 * (1 - 1e-5)
     out = solve_units_arrays(np.concatenate([a, a]), np.concatenate([b1, b2]), lam, rhos,
-                             eta, M=M, errors="mask", continuation=False)
+                             eta, M=M, errors="mask", continuation=False, **more)
     Q = np.diagonal(out["Q"], axis1=-2, axis2=-1)
     rows = np.arange(b2.size)
     Q1, Q2 = Q[rows, j], Q[b2.size + rows, j]
@@ -128,6 +142,8 @@ class UnitsPhaseDiagram:
     M : int
     data : xarray.Dataset
         Every order parameter and observable on the grid.
+    model : str
+        The model's name, ``"linear-vae"`` by default.
     """
 
     alpha: np.ndarray
@@ -141,6 +157,7 @@ class UnitsPhaseDiagram:
     M: int
     thresholds: np.ndarray | None = None
     data: object = field(default=None, repr=False)
+    model: str = "linear-vae"
 
     @property
     def colours(self) -> list:
@@ -194,8 +211,9 @@ class UnitsPhaseDiagram:
         return ax.figure
 
 
-def units_phase_diagram(alpha, beta, lam=1.0, rho=(2.0, 0.7), eta=1.0, *, M=2,
-                        thresholds=True, progress=None, force=False, threshold_steps=48):
+def units_phase_diagram(alpha, beta, lam=1.0, rho=(2.0, 0.7), eta=1.0, *, M=None,
+                        thresholds=True, progress=None, force=False, threshold_steps=48,
+                        model=None):
     """Phase structures of M latent units on an (alpha, beta) grid.
 
     Parameters
@@ -206,8 +224,8 @@ def units_phase_diagram(alpha, beta, lam=1.0, rho=(2.0, 0.7), eta=1.0, *, M=2,
         Weight decay and noise strength.
     rho : float or sequence of float
         Feature strengths rho_1..rho_M*.
-    M : int
-        Number of latent units.
+    M : int, optional
+        Number of latent units: default 2, or the model's.
     thresholds : bool
         Also locate each unit's collapse threshold for every alpha of the grid.
     progress : bool, optional
@@ -218,16 +236,29 @@ def units_phase_diagram(alpha, beta, lam=1.0, rho=(2.0, 0.7), eta=1.0, *, M=2,
         Bisection steps of the collapse thresholds (``steps`` of
         :func:`collapse_thresholds`: 48 give ~1e-13 relative, 28 ~1e-7, which a plot
         does not resolve).
+    model : optional
+        A model of :mod:`symrep.models` with M units and len(rho) features (default
+        the linear VAE), as in :func:`symrep.solve`.
 
     Returns
     -------
     UnitsPhaseDiagram
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range, or ``M`` or the strengths disagree with the
+        model's.
     """
     from symrep.solvers.units_grid import sweep_units
 
-    M = _check_units(M)
-    threshold_steps = check_positive_int("threshold_steps", threshold_steps)
     rhos = tuple(float(r) for r in _check_strengths(rho, allow_array=False))
+    more = {}
+    if model is not None:
+        M = check_model(model, M=M, Mstar=len(rhos), rho=rho)
+        more = {"model": model}
+    M = _check_units(2 if M is None else M)
+    threshold_steps = check_positive_int("threshold_steps", threshold_steps)
     p = check_parameters(lam=lam, eta=eta)
     alpha = np.asarray(check_parameters(allow_array=True, alpha=alpha)["alpha"], float)
     beta = np.asarray(check_parameters(allow_array=True, beta=beta)["beta"], float)
@@ -235,7 +266,7 @@ def units_phase_diagram(alpha, beta, lam=1.0, rho=(2.0, 0.7), eta=1.0, *, M=2,
         raise ValueError("alpha and beta must be 1-d arrays with at least 2 values each")
     check_resources(phase_diagram_estimate(alpha.size * len(rhos), beta.size), force=force)
     data = sweep_units(alpha, beta, p["lam"], rhos, p["eta"], M=M, progress=progress,
-                       force=True)
+                       force=True, **more)
     states = data["unit_state"].transpose("beta", "alpha", "unit").values.astype(int)
     flat = states.reshape(-1, M)
     found = np.unique(flat, axis=0)
@@ -244,9 +275,10 @@ def units_phase_diagram(alpha, beta, lam=1.0, rho=(2.0, 0.7), eta=1.0, *, M=2,
                                                   -sum(c == 1 for c in s), s))
     index = {tuple(s): k for k, s in enumerate(found)}
     structure = np.array([index[tuple(s)] for s in flat.tolist()]).reshape(states.shape[:2])
-    th = (collapse_thresholds(alpha, p["lam"], rhos, p["eta"], M=M, steps=threshold_steps)
+    th = (collapse_thresholds(alpha, p["lam"], rhos, p["eta"], M=M, steps=threshold_steps,
+                              **more)
           if thresholds else None)
     return UnitsPhaseDiagram(alpha=alpha, beta=beta, structure=structure,
                              structures=[_structure_label(s) for s in found],
                              unit_state=states, lam=p["lam"], rho=rhos, eta=p["eta"], M=M,
-                             thresholds=th, data=data)
+                             thresholds=th, data=data, model=data.attrs["model"])
