@@ -138,6 +138,56 @@ class LinearVAE:
         """
         return 1.0
 
+    def trainable_scalars(self) -> tuple:
+        """Positive scalars trained with the weights, beyond W, W~ and D (none here).
+
+        Returns
+        -------
+        tuple of sympy.Symbol
+            Empty.
+        """
+        return ()
+
+    def exact_minimum(self, X, W0, beta, lam, rho=1.0, eta=1.0):
+        """The global minimum of the objective on the data X, exactly at finite N.
+
+        Parameters
+        ----------
+        X : array_like (P, N)
+            Training samples.
+        W0 : array_like (N, M*)
+            The features.
+        beta, lam, rho, eta : float
+            Parameters, as for :func:`symrep.simulate.exact_minimum`.
+
+        Returns
+        -------
+        SimulationResult or MatrixSimulationResult
+            :func:`symrep.simulate.exact_minimum` with this model's M (the linear
+            algebra of :mod:`symrep.simulate.exact`).
+
+        Raises
+        ------
+        NotImplementedError
+            For a subclass whose objective is not the linear VAE's (the linear algebra
+            holds for that objective only; :func:`symrep.simulate.train_model` trains
+            any model).
+        """
+        import sympy as sp
+
+        from symrep.simulate.exact import exact_minimum
+
+        # a subclass (symrep.models.base) may change the objective: the linear algebra
+        # is the optimum of this one only
+        linear = LinearVAE(self.M, self.Mstar)
+        if type(self) is not LinearVAE and (
+                sp.expand(self.per_sample_objective() - linear.per_sample_objective()) != 0
+                or sp.expand(self.regularizer() - linear.regularizer()) != 0):
+            raise NotImplementedError(
+                f"{self.name}: no exact optimum is known for this objective; train the "
+                "model with symrep.simulate.train_model")
+        return exact_minimum(X, W0, beta, lam, rho, eta, M=self.M)
+
     @property
     def key(self) -> str:
         """Name in file names and caches, e.g. ``"linear_vae_M2_Mstar2"``."""

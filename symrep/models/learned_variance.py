@@ -306,6 +306,41 @@ class LearnedVarianceVAE:
         """
         return (eta * (N - self.Mstar) + 2 * distortion_train) / N
 
+    def trainable_scalars(self) -> tuple:
+        """The positive scalars trained with the weights: ``(sigma2,)``.
+
+        Returns
+        -------
+        tuple of sympy.Symbol
+            :meth:`sigma2_symbol`.
+        """
+        return (self.sigma2_symbol(),)
+
+    def exact_minimum(self, X, W0, beta, lam, rho=1.0, eta=1.0):
+        """The global minimum of this model's objective on the data X, at finite N.
+
+        At fixed sigma^2 the optimum is the linear VAE's at (sigma^2 beta, sigma^2 lam);
+        the profile in sigma^2 is minimised globally
+        (:func:`symrep.simulate.variance_profile.learned_variance_minimum`).
+
+        Parameters
+        ----------
+        X : array_like (P, N)
+            Training samples.
+        W0 : array_like (N, M*)
+            The features.
+        beta, lam, rho, eta : float
+            Parameters, as for :func:`symrep.simulate.exact_minimum`.
+
+        Returns
+        -------
+        SimulationResult or MatrixSimulationResult
+            With ``sigma2`` (in ``extras``) and this model's objective.
+        """
+        from symrep.simulate.variance_profile import learned_variance_minimum
+
+        return learned_variance_minimum(X, W0, beta, lam, rho, eta, M=self.M)
+
 
 @cache
 def _reduction(M: int, Mstar: int) -> Reduction:

@@ -4,6 +4,9 @@
 - :class:`LinearVAE`, :func:`vae_objective`: the model and its objective;
 - :func:`exact_minimum`: the global minimum at finite N, by linear algebra;
 - :func:`train`: batched gradient training (Adam or L-BFGS) to convergence;
+- :func:`train_model`: any model (:mod:`symrep.models`) trained from its SymPy objective
+  printed to torch (L-BFGS, autograd); ``exact_minimum(..., model=...)`` the exact optimum
+  of a model that knows it (the linear VAE, the learned decoder variance);
 - :class:`SimulationResult` (M = M* = 1) and :class:`MatrixSimulationResult` (M latent
   units, M* features): order parameters, observables and per-unit phases of one model;
 - :func:`simulate`, :func:`summarize`, :func:`count_phases`: many data sets at one point,
@@ -32,6 +35,7 @@ __all__ = [
     "simulate",
     "summarize",
     "train",
+    "train_model",
     "unit_phases",
     "vae_objective",
 ]
@@ -55,6 +59,7 @@ _LAZY = {
     "unit_phases": "symrep.simulate.observables",
     "METHODS": "symrep.simulate.training",
     "train": "symrep.simulate.training",
+    "train_model": "symrep.simulate.model_training",
 }
 
 __getattr__ = lazy_getattr(__name__, _LAZY, globals())

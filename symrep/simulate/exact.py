@@ -254,8 +254,22 @@ def optimal_norm(alpha, s, beta, lam):
     return candidates[int(np.argmin(values))]
 
 
-def exact_minimum(X, W0, beta, lam, rho=1.0, eta=1.0, *, M=1):
-    """Global minimum of the linear-VAE objective with M latent units on the data X.
+class _DefaultUnits:
+    """The default of ``M``: 1, or the model's M (None is refused, as it always was)."""
+
+    def __repr__(self):
+        return "1"
+
+
+_DEFAULT_M = _DefaultUnits()
+
+
+def exact_minimum(X, W0, beta=1.0, lam=0.0, rho=1.0, eta=1.0, *, M=_DEFAULT_M, model=None):
+    """Global minimum of the training objective with M latent units on the data X.
+
+    Without ``model``, the linear VAE's (the derivation of the module docstring). With a
+    model, the model finds its own exact optimum (its method ``exact_minimum``); the
+    linear VAE's gives the same numbers as ``model=None``.
 
     Parameters
     ----------
@@ -273,8 +287,13 @@ def exact_minimum(X, W0, beta, lam, rho=1.0, eta=1.0, *, M=1):
         distribution.
     eta : float
         Noise strength.
-    M : int, default 1
-        Number of latent units (keyword only).
+    M : int, optional
+        Number of latent units (keyword only). Default 1, or the model's M; with a
+        model it must be the model's M.
+    model : optional
+        A model of :mod:`symrep.models` (keyword only), e.g.
+        ``LearnedVarianceVAE(M=2, Mstar=2)``; W0 must have its M* columns. None: the
+        linear VAE.
 
     Returns
     -------
@@ -283,20 +302,27 @@ def exact_minimum(X, W0, beta, lam, rho=1.0, eta=1.0, *, M=1):
         parameters, the same numbers as before M existed) for M = M* = 1, a
         :class:`~symrep.simulate.observables.MatrixSimulationResult` otherwise, with
         the optimal weights. For lam = 0 and P < N the encoder is determined only up to
-        the null space of X; the minimum-norm encoder is returned.
+        the null space of X; the minimum-norm encoder is returned. A model with order
+        parameters of its own returns them in ``extras`` (``result.sigma2`` for the
+        learned decoder variance), and its objective in ``loss`` and ``free_energy``.
 
     Raises
     ------
     ValueError
         Naming the parameter: beta, lam, rho or eta out of range, M not a positive
-        integer, rho of a length other than M*, X or W0 malformed.
+        integer or not the model's, rho of a length other than M*, X or W0 malformed
+        or W0 without the model's M* columns.
+    symrep.errors.SolverError
+        If the model's optimum cannot be certified (see the model's method).
 
     Notes
     -----
     See the module docstring for the reduction and the proof that the optimum decouples
     over the eigenvectors of S; the result is exact up to rounding.
     """
-    M = check_positive_int("M", M)
+    if model is not None:
+        return _model_minimum(model, X, W0, beta, lam, rho, eta, M)
+    M = check_positive_int("M", 1 if M is _DEFAULT_M else M)
     p = check_parameters(beta=beta, lam=lam, eta=eta)
     X = check_data(X)
     P, N = X.shape
@@ -323,6 +349,23 @@ def exact_minimum(X, W0, beta, lam, rho=1.0, eta=1.0, *, M=1):
         X, W0, W, W_enc, D, beta=beta, lam=lam, rho=rho, eta=p["eta"], method="exact",
         converged=True, n_iter=0, grad_norm=gradient_norm(X, W, W_enc, D, beta, lam),
     )
+
+
+def _model_minimum(model, X, W0, beta, lam, rho, eta, M):
+    """Check that M and W0 fit the model, then ask the model for its optimum."""
+    model_m, model_mstar = getattr(model, "M", None), getattr(model, "Mstar", None)
+    if not callable(getattr(model, "exact_minimum", None)) or model_m is None:
+        raise ValueError(f"model = {model!r} is invalid: expected a model of symrep.models "
+                         "(with M, Mstar and exact_minimum)")
+    if M is not _DEFAULT_M and check_positive_int("M", M) != model_m:
+        raise ValueError(f"M = {M!r} is invalid: the model has M = {model_m} latent units "
+                         "(leave M out)")
+    X = check_data(X)
+    W0 = check_features(W0, X.shape[1])
+    if W0.shape[1] != model_mstar:
+        raise ValueError(f"W0 is invalid: the model has M* = {model_mstar} feature(s), W0 "
+                         f"has {W0.shape[1]} column(s)")
+    return model.exact_minimum(X, W0, beta, lam, rho, eta)
 
 
 def _one_unit_minimum(X, W0, beta, lam, rho, eta):

@@ -23,8 +23,27 @@ __all__ = ["SimulationResult", "MatrixSimulationResult", "observables_from_weigh
            "SCALAR_FIELDS", "MATRIX_FIELDS", "UNIT_RESULT_FIELDS", "Q_FLOOR", "COS_FLOOR"]
 
 
+class _Extras:
+    """Attribute access to the ``extras`` of a result: ``result.sigma2``.
+
+    Model-specific order parameters (those of :meth:`theory_extras` of a model, such as
+    the learned decoder variance ``sigma2``) live in the ``extras`` dict of a result; they
+    are read as attributes, and :meth:`as_dict` lists them next to the other fields.
+    """
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        # only called when ordinary lookup fails; never for dunders (copy and pickle
+        # probe them before the instance has its fields)
+        extras = self.__dict__.get("extras") if not name.startswith("__") else None
+        if extras and name in extras:
+            return extras[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
 @dataclass(frozen=True)
-class SimulationResult:
+class SimulationResult(_Extras):
     """Order parameters and observables of one linear VAE (M = M* = 1) on one data set.
 
     Attributes
@@ -55,6 +74,11 @@ class SimulationResult:
         Iterations (epochs) used.
     grad_norm : float
         ||grad L|| / sqrt(N) at the returned weights (O(1)-normalised).
+    extras : dict
+        Order parameters of the model beyond the linear VAE's, by name (empty for the
+        linear VAE; ``{"sigma2": ...}`` for the learned decoder variance), also read as
+        attributes (``result.sigma2``). For such a model ``loss`` and ``free_energy``
+        are its own objective (see :func:`symrep.simulate.exact_minimum`).
     """
 
     m: float
@@ -79,6 +103,7 @@ class SimulationResult:
     converged: bool = True
     n_iter: int = 0
     grad_norm: float = 0.0
+    extras: dict = field(default_factory=dict)
 
     def as_dict(self, weights=False):
         """Plain dict (JSON-friendly); the weights only with ``weights=True``.
@@ -91,9 +116,13 @@ class SimulationResult:
         Returns
         -------
         dict
-            The fields of the result by name; ``params`` as a dict.
+            The fields of the result by name; ``params`` as a dict; the ``extras``
+            (``sigma2``, ...) by their own names.
         """
         out = asdict(self)
+        # the extras sit among the fields, by name (none for the linear VAE: the dict of
+        # its results is unchanged)
+        out.update(out.pop("extras"))
         if weights:
             out["W"], out["W_enc"] = self.W.tolist(), self.W_enc.tolist()
         else:
@@ -131,7 +160,7 @@ class SimulationResult:
             **{k: getattr(self, k) for k in UNIT_RESULT_FIELDS if k not in MATRIX_FIELDS},
             W=np.reshape(self.W, (-1, 1)), W_enc=np.reshape(self.W_enc, (1, -1)),
             params=params, method=self.method, converged=self.converged,
-            n_iter=self.n_iter, grad_norm=self.grad_norm)
+            n_iter=self.n_iter, grad_norm=self.grad_norm, extras=dict(self.extras))
 
 
 #: Names of the scalar observables of :class:`SimulationResult`, in display order.
@@ -338,7 +367,7 @@ def signal_recovery_error(m, Q, rho):
 
 
 @dataclass(frozen=True)
-class MatrixSimulationResult:
+class MatrixSimulationResult(_Extras):
     """Order parameters and observables of one linear VAE with M units and M* features.
 
     The counterpart of :class:`SimulationResult` for any (M, M*); the latent units are
@@ -380,6 +409,9 @@ class MatrixSimulationResult:
         Iterations (epochs) used.
     grad_norm : float
         ||grad L|| / sqrt(N) at the returned weights.
+    extras : dict
+        Order parameters of the model beyond the linear VAE's (as for
+        :class:`SimulationResult`), also read as attributes.
     """
 
     m: np.ndarray
@@ -405,6 +437,7 @@ class MatrixSimulationResult:
     converged: bool = True
     n_iter: int = 0
     grad_norm: float = 0.0
+    extras: dict = field(default_factory=dict)
 
     @property
     def M(self) -> int:
@@ -428,7 +461,8 @@ class MatrixSimulationResult:
         Returns
         -------
         dict
-            The fields of the result by name, arrays as nested lists.
+            The fields of the result by name, arrays as nested lists; the ``extras``
+            by their own names.
         """
         out = {}
         for name in UNIT_RESULT_FIELDS:
@@ -436,6 +470,7 @@ class MatrixSimulationResult:
             out[name] = value.tolist() if isinstance(value, np.ndarray) else value
         out.update(phases=list(self.phases), params=dict(self.params), method=self.method,
                    converged=self.converged, n_iter=self.n_iter, grad_norm=self.grad_norm)
+        out.update(self.extras)
         if weights:
             out["W"], out["W_enc"] = self.W.tolist(), self.W_enc.tolist()
         return out
