@@ -176,20 +176,44 @@ def model_name(text):
 DEFAULT_MODEL = "linear-vae"
 
 
-def _add_model(parser):
+def _add_model(parser, sizes="--M and the number of --rho strengths set its size"):
     from symrep.models import MODELS
 
+    # default None, shown as linear-vae: without --model a command runs the linear VAE's
+    # code as it always did, and its output stays the same byte for byte
     parser.add_argument(
-        "--model", type=model_name, default=DEFAULT_MODEL, metavar="NAME",
-        help=f"the model: {', '.join(MODELS)} (default {DEFAULT_MODEL}; "
-        "docs/model.md); --M and the features of --rho set its size")
+        "--model", type=model_name, default=None, metavar="NAME",
+        help=f"the model: {', '.join(MODELS)} (default {DEFAULT_MODEL}; docs/model.md); "
+        + sizes)
 
 
 def _model(args, M=1, Mstar=1):
-    """The model ``--model`` names, with M units and M* features (ValueError: exit 2)."""
+    """The model ``--model`` names (the linear VAE without it), with M units and M*
+    features (ValueError, exit 2, when they are out of range)."""
     from symrep.models import model_from_name
 
-    return model_from_name(args.model, M=M, Mstar=Mstar)
+    return model_from_name(args.model or DEFAULT_MODEL, M=M, Mstar=Mstar)
+
+
+def _chosen_model(args, rho, M=None):
+    """``{"model": model}`` for the library call when ``--model`` is given, sized by
+    ``M`` (default ``--M``, else 1) and the number of strengths in ``rho``; ``{}``
+    without ``--model``."""
+    if getattr(args, "model", None) is None:
+        return {}
+    import numbers
+
+    M = (args.M if M is None else M) or 1
+    Mstar = 1 if isinstance(rho, numbers.Real) else len(rho)
+    return {"model": _model(args, M=M, Mstar=Mstar)}
+
+
+def _shown(row: dict) -> dict:
+    """A result's entries as the commands print them: the model's name only when it is
+    not the default (the default's output is what it was before models had names)."""
+    if row.get("model") == DEFAULT_MODEL:
+        row = {k: v for k, v in row.items() if k != "model"}
+    return row
 
 
 def _several_units(args) -> bool:
@@ -464,12 +488,13 @@ def _cmd_solve(args):
     params = _model_parameters(args)
     from symrep.solvers import solve
 
-    result = solve(**params, M=args.M)
+    result = solve(**params, M=args.M, **_chosen_model(args, params["rho"]))
+    row = _shown(result.as_dict())  # with the model's extras (sigma2), if it has any
     if args.json:
-        print(json.dumps(result.as_dict(), indent=2))
+        print(json.dumps(row, indent=2))
         return 0
-    width = max(len(k) for k in result.as_dict())
-    for key, value in result.as_dict().items():
+    width = max(len(k) for k in row)
+    for key, value in row.items():
         print(f"{key:>{width}}  {_show(value)}")
     return 0
 
@@ -503,7 +528,8 @@ def _cmd_sweep(args):
     step = _progress_lines(n, "points", estimate)
     res = sweep(**{k: materialize(v) for k, v in grid.items()}, **units,
                 errors="mask" if args.keep_going else "raise", force=True,
-                **({} if step is None else {"progress": step}))
+                **({} if step is None else {"progress": step}),
+                **_chosen_model(args, units.get("rho", 1.0), M=units.get("M")))
     if csv:
         _write_csv(sweep_table(res), out)
     else:
@@ -584,7 +610,8 @@ def _cmd_phase_diagram(args):
     from symrep.solvers import phase_diagram
 
     pd = phase_diagram(materialize(grid["alpha"]), materialize(grid["beta"]), lam=args.lam,
-                       rho=args.rho, eta=args.eta, force=True)
+                       rho=args.rho, eta=args.eta, force=True,
+                       **_chosen_model(args, args.rho))
     fig = pd.plot()
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=150, format=out.suffix[1:].lower())
@@ -611,7 +638,8 @@ def _units_phase_diagram(args, grid, out, data):
     from symrep.solvers.units_phase_plane import units_phase_diagram
 
     pd = units_phase_diagram(materialize(grid["alpha"]), materialize(grid["beta"]),
-                             lam=args.lam, rho=rho, eta=args.eta, M=M, force=True)
+                             lam=args.lam, rho=rho, eta=args.eta, M=M, force=True,
+                             **_chosen_model(args, rho, M=M))
     fig = pd.plot()
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=150, format=out.suffix[1:].lower())
@@ -667,27 +695,36 @@ def _cmd_simulate(args):
     estimate = check_resources(simulation_estimate(N, params["alpha"], seeds, args.method,
                                                    tasks=True, scheduler=args.scheduler),
                                force=args.force)
+    model = _chosen_model(args, params["rho"]).get("model")
+    if model is not None:
+        _check_model_simulation(args)
     device = _device(args)
-    from symrep.simulate.experiment import summarize
+    from symrep.simulate.experiment import SCALAR_FIELDS, summarize
 
-    results = _simulate_grid(N, params, seeds, args, device,
-                             progress=_progress_lines(seeds, "data sets", estimate))
-    summary = summarize(results)
+    progress = _progress_lines(seeds, "data sets", estimate)
+    if model is None:
+        results = _simulate_grid(N, params, seeds, args, device, progress=progress)
+    else:
+        results = _simulate_model(N, params, seeds, args.method, model, device, progress)
+    extras = _extras(results)  # the model's own order parameters (sigma2), if any
+    summary = summarize(results, fields=(*SCALAR_FIELDS, *extras)) if extras else \
+        summarize(results)
     if _several_units(args) and not args.json:
-        return _print_unit_runs(results, summary, params, N, args.method)
+        return _print_unit_runs(results, summary, params, N, args.method, extras, model)
     if args.json:
         print(json.dumps({
             "params": {**params, "N": N, "P": results[0].params["P"]},
             "method": args.method,
+            **({} if model is None else {"model": model.name}),
             "runs": [dict(seed=k, **r.as_dict()) for k, r in enumerate(results)],
             "summary": {k: {"mean": _plain(m), "sem": _plain(e)}
                         for k, (m, e) in summary.items()},
         }, indent=2))
         return 0
-    cols = ("m", "Q", "eg", "rate", "distortion", "kl_posterior", "free_energy")
+    cols = ("m", "Q", "eg", "rate", "distortion", "kl_posterior", "free_energy", *extras)
     P = results[0].params["P"]
     print(f"# N = {N}, P = {P}, " + ", ".join(f"{k} = {v:g}" for k, v in params.items())
-          + f", method = {args.method}")
+          + f", method = {args.method}" + _model_note(model))
     print(f"{'seed':>6} " + " ".join(f"{c:>13}" for c in cols) + f" {'converged':>9}")
     for k, r in enumerate(results):
         print(f"{k:>6} " + " ".join(f"{getattr(r, c):>13.6g}" for c in cols)
@@ -695,6 +732,59 @@ def _cmd_simulate(args):
     print(f"{'mean':>6} " + " ".join(f"{summary[c][0]:>13.6g}" for c in cols))
     print(f"{'+-se':>6} " + " ".join(f"{summary[c][1]:>13.2g}" for c in cols))
     return 0
+
+
+def _extras(results) -> tuple:
+    """Names of the model's own order parameters in simulation results (``sigma2``)."""
+    return tuple(getattr(results[0], "extras", None) or ())
+
+
+def _model_note(model) -> str:
+    """``, model = NAME`` for the header of a table of ``--model``'s runs."""
+    return "" if model is None else f", model = {model.name}"
+
+
+def _check_model_simulation(args):
+    """``simulate --model``: the runs are made in this process, exact or by L-BFGS."""
+    if args.method == "adam":
+        raise ValueError("method = 'adam' is invalid with --model: a model's objective is "
+                         "trained with L-BFGS (--method lbfgs) or solved exactly "
+                         "(--method exact)")
+    for name in ("store", "scheduler"):
+        if getattr(args, name) is not None:
+            raise ValueError(f"{name} = {getattr(args, name)!r} is invalid with --model: "
+                             "the data sets of a model run one after another in this "
+                             f"process (leave out --{name})")
+
+
+def _simulate_model(N, params, seeds, method, model, device=None, progress=None):
+    """The data sets of ``symrep simulate --model NAME``, in this process: the data of
+    the linear VAE's grid tasks (same seeds, features and P), solved by the model's
+    exact optimum (``exact_minimum(model=...)``) or trained with L-BFGS on its SymPy
+    objective (``train_model``)."""
+    import numpy as np
+
+    from symrep.grid import Task
+    from symrep.simulate import default_features, exact_minimum, sample_scm, train_model
+
+    results = []
+    for k in range(seeds):
+        # the task checks the point and gives P = max(1, round(alpha N))
+        task = Task(**params, N=N, seed=k, method="exact", M=model.M)
+        if isinstance(task.rho, float):
+            W0, rho = np.ones((N, 1)), task.rho
+        else:
+            W0, rho = default_features(N, model.Mstar), np.array(task.rho, dtype=np.float64)
+        X = sample_scm(task.P, N, rho, task.eta, W0=W0, seed=k, force=True)[0]
+        point = dict(beta=task.beta, lam=task.lam, rho=rho, eta=task.eta)
+        if method == "exact":
+            results.append(exact_minimum(X, W0, **point, model=model))
+        else:
+            results.append(train_model(X, W0, **point, model=model, seed=k,
+                                       **({} if device is None else {"device": device})))
+        if progress is not None:
+            progress()
+    return results
 
 
 def _plain(value):
@@ -727,13 +817,13 @@ def _simulate_grid(N, params, seeds, args, device=None, progress=None):
     return [task_result(task, rec) for task, rec in zip(tasks, records, strict=True)]
 
 
-def _print_unit_runs(results, summary, params, N, method):
+def _print_unit_runs(results, summary, params, N, method, extras=(), model=None):
     """The table of ``simulate`` for M units: observables and each unit's phase."""
-    cols = ("eg", "rate", "distortion", "kl_posterior", "free_energy")
+    cols = ("eg", "rate", "distortion", "kl_posterior", "free_energy", *extras)
     P = results[0].params["P"]
     print(f"# N = {N}, P = {P}, " + ", ".join(
         f"{k} = {v}" if isinstance(v, tuple) else f"{k} = {v:g}" for k, v in params.items())
-        + f", M = {results[0].params['M']}, method = {method}")
+        + f", M = {results[0].params['M']}, method = {method}" + _model_note(model))
     print(f"{'seed':>6} " + " ".join(f"{c:>13}" for c in cols) + "  phases")
     for k, r in enumerate(results):
         print(f"{k:>6} " + " ".join(f"{getattr(r, c):>13.6g}" for c in cols)
@@ -950,6 +1040,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("solve", help="solve the saddle point at one parameter point")
     _add_parameters(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_model(p)
     p.set_defaults(handler=_cmd_solve)
 
     p = sub.add_parser("sweep", help="solve on a grid of parameters (CSV or NetCDF out)")
@@ -959,6 +1050,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-going", action="store_true",
                    help="keep points where the solver fails (flagged converged = False)")
     _add_force(p)
+    _add_model(p)
     p.set_defaults(handler=_cmd_sweep)
 
     p = sub.add_parser(
@@ -971,6 +1063,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="figure file; its suffix picks the format (.png, .pdf, .svg, ...)")
     p.add_argument("--data", default=None, help="also write the grid as NetCDF (.nc)")
     _add_force(p)
+    _add_model(p)
     p.set_defaults(handler=_cmd_phase_diagram)
 
     p = sub.add_parser("derive", help="regenerate the LaTeX derivations")
@@ -980,7 +1073,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="latent units of the model (1 to 9; default 1)")
     p.add_argument("--Mstar", type=int, default=1,
                    help="features of the data (1 to 9; default 1)")
-    _add_model(p)
+    _add_model(p, sizes="--M and --Mstar set its size")
     p.set_defaults(handler=_cmd_derive)
 
     p = sub.add_parser("simulate", help="finite-N ground truth: exact optimum or training")
