@@ -25,6 +25,7 @@ __all__ = [
     "SolveResult",
     "SolverError",
     "PhaseDiagram",
+    "parameter_derivatives",
 ]
 
 # The solvers are imported on first use, so that `import symrep` (and `symrep --help`)
@@ -38,6 +39,7 @@ _LAZY = {
     "sweep_to_zarr": "symrep.solvers.sweep_lazy",
     "phase_diagram": "symrep.solvers.phase_plane",
     "PhaseDiagram": "symrep.solvers.phase_plane",
+    "parameter_derivatives": "symrep.solvers.derivatives",
 }
 
 
