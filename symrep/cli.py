@@ -1086,6 +1086,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device(p)
     _add_force(p)
     _add_grid_options(p)
+    _add_model(p)
     p.set_defaults(handler=_cmd_simulate)
 
     p = sub.add_parser("compare", help="theory curves against finite-N simulation, with figure")

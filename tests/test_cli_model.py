@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from symrep.cli import main
@@ -21,6 +22,8 @@ COMMANDS = {
     "sweep": ["sweep", "--alpha", "0.5,2", "--beta", "0.5", "--lam", "1", "--out", "OUT.csv"],
     "phase-diagram": ["phase-diagram", "--alpha", "0.5:2:3", "--beta", "0.5:1:2",
                       "--out", "OUT.png"],
+    "simulate": ["simulate", "--N", "20", "--alpha", "1", "--beta", "0.5", "--lam", "1",
+                 "--seeds", "1"],
     "derive": ["derive", "--out", "OUT"],
 }
 
@@ -97,7 +100,7 @@ def test_unknown_model_is_one_line_exit_2(tmp_path, capsys, command, name):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("command", ["solve", "derive"])
+@pytest.mark.parametrize("command", ["solve", "simulate", "derive"])
 def test_unknown_model_is_refused_before_numpy_and_sympy(tmp_path, command):
     """(The grid options of sweep and phase-diagram are parsed with NumPy, before
     --model, as they always were.)"""
@@ -113,7 +116,7 @@ def test_unknown_model_is_refused_before_numpy_and_sympy(tmp_path, command):
 def test_help_names_the_models_without_numpy():
     code = ("import sys\nfrom symrep.cli import main\ntry:\n    main(sys.argv[1:])\n"
             "except SystemExit:\n    pass\nprint('numpy' in sys.modules, file=sys.stderr)")
-    for command in ("solve", "sweep", "phase-diagram", "derive"):
+    for command in ("solve", "sweep", "phase-diagram", "simulate", "derive"):
         out = subprocess.run([sys.executable, "-c", code, command, "--help"],
                              capture_output=True, text=True, timeout=60)
         assert "--model NAME" in out.stdout and "learned-variance" in out.stdout, command
@@ -224,6 +227,74 @@ def test_learned_variance_phase_diagram_is_the_mapped_one(tmp_path, capsys):
                    "--out", str(tmp_path / "lin.png")], capsys)
     assert learned.split(":", 1)[1] == linear.split(":", 1)[1]
     assert (tmp_path / "lv.png").stat().st_size > 1000
+
+
+def test_learned_variance_simulate_is_probabilistic_pca(capsys):
+    """beta = 1, lam = 0: the exact finite-N optimum's sigma^2 is the mean of the
+    sample-covariance eigenvalues not kept (Tipping & Bishop 1999), computed here with
+    numpy from the same data sets."""
+    from symrep.simulate import sample_scm
+
+    N, alpha, eta = 60, 3.0, 1.5
+    out = _run(["simulate", "--N", str(N), "--alpha", str(alpha), "--beta", "1", "--lam",
+                "0", "--eta", str(eta), "--rho", "2", "--seeds", "2", "--json",
+                "--model", "learned-variance"], capsys)
+    data = json.loads(out)
+    assert data["model"] == "learned-variance" and len(data["runs"]) == 2
+    P = data["params"]["P"]
+    for k, run in enumerate(data["runs"]):
+        X = sample_scm(P, N, 2.0, eta, W0=np.ones((N, 1)), seed=k, force=True)[0]
+        eig = np.sort(np.linalg.eigvalsh(X.T @ X / P))[::-1]
+        # one unit: the top direction is kept (its eigenvalue exceeds sigma^2), the
+        # other N - 1 make up sigma^2
+        assert eig[0] > run["sigma2"]
+        assert run["sigma2"] == pytest.approx(eig[1:].mean(), rel=1e-9)
+    assert data["summary"]["sigma2"]["mean"] == pytest.approx(
+        np.mean([r["sigma2"] for r in data["runs"]]), rel=1e-12)
+    # the table prints the same runs with a sigma2 column
+    table = _run(["simulate", "--N", str(N), "--alpha", str(alpha), "--beta", "1", "--lam",
+                  "0", "--eta", str(eta), "--rho", "2", "--seeds", "2",
+                  "--model", "learned-variance"], capsys).splitlines()
+    assert table[0].endswith("method = exact, model = learned-variance")
+    assert table[1].split()[-2:] == ["sigma2", "converged"]
+    assert float(table[2].split()[-2]) == pytest.approx(data["runs"][0]["sigma2"], rel=1e-5)
+
+
+def test_learned_variance_simulate_lbfgs_reaches_the_pca_optimum(capsys):
+    """Training (L-BFGS on the printed SymPy objective) finds the same sigma^2 as the
+    eigenvalues of the sample covariance."""
+    from symrep.simulate import sample_scm
+
+    N, alpha = 30, 3.0
+    data = json.loads(_run(["simulate", "--N", str(N), "--alpha", str(alpha), "--beta", "1",
+                            "--lam", "0", "--rho", "2", "--seeds", "1", "--method", "lbfgs",
+                            "--device", "cpu", "--json", "--model", "learned-variance"],
+                           capsys))
+    (run,) = data["runs"]
+    assert data["method"] == "lbfgs" and run["converged"]
+    X = sample_scm(data["params"]["P"], N, 2.0, 1.0, W0=np.ones((N, 1)), seed=0,
+                   force=True)[0]
+    eig = np.sort(np.linalg.eigvalsh(X.T @ X / data["params"]["P"]))[::-1]
+    assert run["sigma2"] == pytest.approx(eig[1:].mean(), rel=1e-6)
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--method", "adam"], "method = 'adam' is invalid with --model"),
+    (["--store", "STORE"], "store = "),
+    (["--scheduler", "serial"], "scheduler = 'serial' is invalid with --model"),
+])
+def test_simulate_with_a_model_refuses_what_it_cannot_do(tmp_path, capsys, extra, needle):
+    extra = [e.replace("STORE", str(tmp_path / "store")) for e in extra]
+    argv = [*COMMANDS["simulate"], "--model", "learned-variance", *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_simulate_without_model_has_no_model_in_its_header(capsys):
+    out = _run(COMMANDS["simulate"], capsys).splitlines()
+    assert out[0].endswith("method = exact") and "sigma2" not in out[1]
 
 
 def test_module_entry_point_takes_the_option():
