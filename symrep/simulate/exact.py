@@ -80,7 +80,7 @@ from symrep.simulate.observables import observables_from_unit_weights, observabl
 from symrep.validation import check_parameters, check_positive_int
 
 __all__ = ["exact_minimum", "top_eigenpair", "top_eigenpairs", "reduced_objective",
-           "optimal_norm"]
+           "optimal_norm", "spectrum", "minimum_on_spectrum"]
 
 # Above this dimension the top eigenpair comes from Lanczos iterations on X, which never
 # forms the N x N covariance; below it a dense solver is both fast and unconditionally
@@ -329,13 +329,67 @@ def exact_minimum(X, W0, beta=1.0, lam=0.0, rho=1.0, eta=1.0, *, M=_DEFAULT_M, m
     W0 = check_features(W0, N)
     rho = check_strengths(rho, W0.shape[1] if np.ndim(rho) else None)
     beta, lam = p["beta"], p["lam"]
-    if M == 1 and W0.shape[1] == 1:
-        return _one_unit_minimum(X, W0, beta, lam, float(np.ravel(rho)[0]), p["eta"])
-    alpha = P / N
+    return minimum_on_spectrum(X, W0, beta, lam, rho, p["eta"], spectrum(X, M))
+
+
+def spectrum(X, M):
+    """The M largest eigenpairs of S = X^T X / P, padded with zeros beyond N.
+
+    Parameters
+    ----------
+    X : ndarray (P, N)
+        The data (checked).
+    M : int
+        Number of latent units.
+
+    Returns
+    -------
+    s : ndarray (M,)
+        Eigenvalues, largest first (0 beyond N).
+    V : ndarray (N, M)
+        Unit eigenvectors as columns (0 beyond N).
+    """
+    N = X.shape[1]
+    if M == 1:  # the one-unit solver of the top eigenpair, as it always was
+        s, e = top_eigenpair(X)
+        return np.array([s]), e[:, None]
     k = min(M, N)
     s, V = top_eigenpairs(X, k)
-    s = np.concatenate([s, np.zeros(M - k)])
-    V = np.concatenate([V, np.zeros((N, M - k))], axis=1)
+    return (np.concatenate([s, np.zeros(M - k)]),
+            np.concatenate([V, np.zeros((N, M - k))], axis=1))
+
+
+def minimum_on_spectrum(X, W0, beta, lam, rho, eta, eigen):
+    """The linear VAE's optimum from the top eigenpairs ``eigen`` = :func:`spectrum` (X, M).
+
+    For a caller that needs the optimum at several (beta, lam) on one data set: the
+    eigenvalue problem is solved once. The arguments are taken as checked.
+
+    Parameters
+    ----------
+    X : ndarray (P, N)
+        Training samples.
+    W0 : ndarray (N, M*)
+        The features.
+    beta, lam, eta : float
+        Parameters.
+    rho : float or ndarray
+        Feature strengths.
+    eigen : tuple (s, V)
+        From :func:`spectrum`.
+
+    Returns
+    -------
+    SimulationResult or MatrixSimulationResult
+        As :func:`exact_minimum`.
+    """
+    P, N = X.shape
+    s, V = eigen
+    M = s.size
+    if M == 1 and W0.shape[1] == 1:
+        return _one_unit_minimum(X, W0, beta, lam, float(np.ravel(rho)[0]), eta,
+                                 (float(s[0]), V[:, 0]))
+    alpha = P / N
     Q = np.array([optimal_norm(alpha, float(si), beta, lam) for si in s])
     W = V * np.sqrt(N * Q)[None, :]
     # kappa_i = alpha s_i / ((Q_i + beta) alpha s_i + lam); a unit with no variance and
@@ -346,7 +400,7 @@ def exact_minimum(X, W0, beta=1.0, lam=0.0, rho=1.0, eta=1.0, *, M=_DEFAULT_M, m
     W_enc = (W * kappa[None, :]).T
     D = beta / (beta + Q)
     return observables_from_unit_weights(
-        X, W0, W, W_enc, D, beta=beta, lam=lam, rho=rho, eta=p["eta"], method="exact",
+        X, W0, W, W_enc, D, beta=beta, lam=lam, rho=rho, eta=eta, method="exact",
         converged=True, n_iter=0, grad_norm=gradient_norm(X, W, W_enc, D, beta, lam),
     )
 
@@ -368,11 +422,11 @@ def _model_minimum(model, X, W0, beta, lam, rho, eta, M):
     return model.exact_minimum(X, W0, beta, lam, rho, eta)
 
 
-def _one_unit_minimum(X, W0, beta, lam, rho, eta):
+def _one_unit_minimum(X, W0, beta, lam, rho, eta, eigen):
     """M = M* = 1: the optimum of the module docstring, as a SimulationResult."""
     P, N = X.shape
     alpha = P / N
-    s, e = top_eigenpair(X)
+    s, e = eigen
     Q = optimal_norm(alpha, s, beta, lam)
     W = math.sqrt(N * Q) * e
     # kappa = alpha s / ((Q + beta) alpha s + lam); without signal and without weight

@@ -42,7 +42,7 @@ from scipy.optimize import brentq, minimize_scalar
 
 from symrep.errors import SolverError
 from symrep.simulate.data import check_data, check_features, check_strengths
-from symrep.simulate.exact import exact_minimum, optimal_norm, reduced_objective, top_eigenpairs
+from symrep.simulate.exact import minimum_on_spectrum, optimal_norm, reduced_objective, spectrum
 from symrep.validation import check_parameters, check_positive_int
 
 __all__ = ["learned_variance_minimum", "reconstruction_error"]
@@ -165,11 +165,11 @@ def learned_variance_minimum(X, W0, beta=1.0, lam=0.0, rho=1.0, eta=1.0, *, M=1)
     X = check_data(X)
     P, N = X.shape
     W0 = check_features(W0, N)
-    check_strengths(rho, W0.shape[1] if np.ndim(rho) else None)
+    rho = check_strengths(rho, W0.shape[1] if np.ndim(rho) else None)
     beta, lam = p["beta"], p["lam"]
     k = min(M, N)
-    s, _ = top_eigenpairs(X, k)
-    s = np.concatenate([s, np.zeros(M - k)])
+    eigen = spectrum(X, M)
+    s = eigen[0]
     x2 = float(np.einsum("ij,ij->", X, X))
     trace = x2 / P
     upper = trace / N
@@ -199,7 +199,7 @@ def learned_variance_minimum(X, W0, beta=1.0, lam=0.0, rho=1.0, eta=1.0, *, M=1)
             if profile.value(math.log(root)) <= profile.value(math.log(sigma2)) + 1e-15:
                 sigma2 = root
             break
-    linear = exact_minimum(X, W0, sigma2 * beta, sigma2 * lam, rho, p["eta"], M=M)
+    linear = minimum_on_spectrum(X, W0, sigma2 * beta, sigma2 * lam, rho, p["eta"], eigen)
     recon = reconstruction_error(X, linear.W, linear.W_enc, linear.D)
     mean_error = recon / (P * N)
     if not abs(mean_error - sigma2) <= STATIONARITY_RTOL * sigma2:
