@@ -209,6 +209,10 @@ def phase_diagram(alpha, beta, lam=1.0, rho=1.0, eta=1.0, *, boundaries=True, pr
         from symrep.solvers.model_map import check_model
 
         check_model(model, M=1, Mstar=1, rho=rho)
+        if hasattr(model, "theory_solver"):  # a model that brings its own solver
+            return model.theory_solver().phase_diagram(
+                alpha, beta, p["lam"], p["rho"], p["eta"], boundaries=boundaries,
+                boundary_tol=boundary_tol)
         more = {"model": model}
     check_resources(phase_diagram_estimate(alpha.size, beta.size), force=force)
     data = sweep(alpha=alpha, beta=beta, **p, progress=progress, force=True, **more)

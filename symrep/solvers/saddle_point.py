@@ -438,6 +438,9 @@ def solve(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, model=None):
     >>> r.phases
     ('learning feature 1', 'learning feature 2')
     """
+    if model is not None and hasattr(model, "theory_solver"):  # it brings its own solver
+        check_model(model, M=M)
+        return model.theory_solver().solve(alpha, beta, lam, rho, eta)
     if model is not None:
         return _solve_model(model, alpha, beta, lam, rho, eta, M=M)
     if M is None:
