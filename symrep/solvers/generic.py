@@ -768,7 +768,7 @@ class GenericSolver:
                   if boundaries else {})
         return PhaseDiagram(alpha=alpha, beta=beta, phase=phase, lam=float(lam),
                             rho=float(rho_arr.reshape(-1)[0]), eta=float(eta),
-                            boundaries=bounds, data=data)
+                            boundaries=bounds, data=data, model=self.model.name)
 
     def _phase_at(self, a, b, lam, rho, eta):
         rho_b = rho if np.ndim(rho) == 0 else np.asarray(rho).reshape(-1, 1)
