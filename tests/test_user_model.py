@@ -307,3 +307,18 @@ def test_one_point_result(user_module):
     assert r.as_dict()["model"] == "decoder-decay"
     with pytest.raises(ValueError, match="alpha"):
         user_module.DecoderDecay().theory_solver().solve(-1.0, 0.5, 1.0)
+
+
+def test_training_reaches_the_finite_n_optimum(user_module):
+    """L-BFGS on the model's SymPy objective printed to torch (symrep.simulate)."""
+    from symrep.simulate import sample_scm, train_model
+
+    N, alpha, beta, lam, rho, eta = 80, 2.0, 0.5, 0.3, 1.5, 1.0
+    X, W0 = sample_scm(int(alpha * N), N, rho, eta, seed=3)
+    r = train_model(X, W0, beta, lam, rho, eta, model=user_module.DecoderDecay(), seed=0)
+    w, V = np.linalg.eigh(X.T @ X / N)
+    want = _profile_minimum(w[-1], (V[:, -1] @ W0[:, 0]) ** 2 / N, alpha, beta, lam)
+    assert r.converged
+    assert r.free_energy == pytest.approx(want["free_energy"], rel=1e-8)
+    for name in ("Q", "m", "R", "E", "d"):
+        assert abs(getattr(r, name)) == pytest.approx(want[name], rel=1e-5), name
