@@ -390,7 +390,7 @@ def _model_arrays(model, alpha, beta, lam, rho, eta, *, errors, continuation):
 
 
 def solve(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, model=None):
-    """RS prediction for the linear beta-VAE (or another model) at one parameter point.
+    """RS prediction for the linear beta-VAE at one parameter point.
 
     Parameters
     ----------
