@@ -230,7 +230,7 @@ def test_decoder_decay_phase_diagram(user_module):
 
 @pytest.mark.slow
 def test_decoder_decay_phase_diagram_boundaries(user_module):
-    """A small grid: the collapse line beta = s/(alpha + lam) and the BBP line (20 s)."""
+    """A small grid: the collapse line beta = s/(alpha + lam) and the BBP line (5 s)."""
     model = user_module.DecoderDecay()
     lam, rho, eta = 0.5, 1.0, 1.0
     pd = model.theory_solver().phase_diagram(np.linspace(0.4, 3.0, 5),

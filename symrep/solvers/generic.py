@@ -53,6 +53,10 @@ _ZERO = 1e-7  # an overlap below this (relative to 1 + its matrix) is zero
 # projections
 _NUDGES = np.array([0.01, 0.3])
 
+# Newton's method from a start in a root's basin converges in a few steps; a start whose
+# merit is still above _FAR after _PATIENCE steps is crawling along a valley: dropped
+_PATIENCE, _FAR = 15, 1e-4
+
 _ROUNDING = 1e-15  # a merit (2-norm residual in the units of the equations) at rounding
 
 _HINT = ("no start converged: declare starting points near the model's states by "
@@ -303,7 +307,9 @@ def newton(system, z0, params, *, max_iter=40, halvings=12, deflate=None, free=N
         units = np.where(np.isfinite(units), units, 1.0)
         res = merit(z, allc, p, rho_sum)
         active = np.isfinite(res)
-        for _ in range(max_iter):
+        for it in range(max_iter):
+            if it == _PATIENCE:  # far from any root after as many steps: abandoned
+                active &= res < _FAR
             idx = np.nonzero(active)[0]
             if not len(idx):
                 break
