@@ -174,16 +174,22 @@ _FIELDS = ("F0", "F1", "leading", "first", "observables", "collapsed", "free_ene
 def _sources():
     from pathlib import Path
 
+    from symrep.numeric.keys import default_model_sources
+
     package = Path(__file__).resolve().parents[1]
+    # the derivation's model (LinearVAE()) defines the objective expanded here
     return ([package / "symbols.py", package / "observables.py", Path(__file__)]
-            + sorted((package / "replica").glob("*.py")))
+            + sorted((package / "replica").glob("*.py")) + default_model_sources())
 
 
-def _cache_key(*, versions=True):
-    """Key of the cached expansion; ``versions=False``: the key of the shipped copy."""
+def _cache_key(*, versions=True, root=None):
+    """Key of the cached expansion; ``versions=False``: the key of the shipped copy;
+    ``root``: a copy of the package folder to read the sources from (tests)."""
     from symrep.numeric.codegen import source_key
+    from symrep.numeric.keys import relocate
 
-    return source_key(_sources(), extra=("large_alpha_expansion",), versions=versions)
+    return source_key(relocate(_sources(), root), extra=("large_alpha_expansion",),
+                      versions=versions)
 
 
 def _build_source() -> str:

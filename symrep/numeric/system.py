@@ -22,6 +22,7 @@ from functools import cache
 from pathlib import Path
 
 from symrep.numeric.codegen import load_or_generate, source_key
+from symrep.numeric.keys import default_model_sources, relocate
 
 __all__ = ["UNKNOWN_NAMES", "PARAMETER_NAMES", "OBSERVABLE_NAMES", "expressions", "generated"]
 
@@ -35,12 +36,20 @@ OBSERVABLE_NAMES = ("eg", "rate", "distortion", "kl_posterior", "rate_train",
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 # The files whose content defines the generated expressions: editing any of them
-# changes the cache key.
+# changes the cache key. The derivation's model (LinearVAE()) defines the objective, so
+# its classes' files are among them.
 _SOURCES = (
     [_PACKAGE / "symbols.py", _PACKAGE / "observables.py", Path(__file__),
      _PACKAGE / "numeric" / "codegen.py"]
     + sorted((_PACKAGE / "replica").glob("*.py"))
+    + default_model_sources()
 )
+
+
+def _key(backend: str, *, versions: bool = True, root=None) -> str:
+    """Key of the generated module of ``backend`` (``versions=False``: the shipped one's);
+    ``root``: a copy of the package folder to read the sources from (tests)."""
+    return source_key(relocate(_SOURCES, root), extra=(backend,), versions=versions)
 
 
 def _symbols():
@@ -120,11 +129,9 @@ def generated(backend: str = "numpy"):
 
         return compiled(generated("numpy"))
     if backend in ("numpy", "math"):
-        return load_or_generate(f"saddle_point_{backend}",
-                                lambda: source_key(_SOURCES, extra=(backend,)),
+        return load_or_generate(f"saddle_point_{backend}", lambda: _key(backend),
                                 lambda: _build_source(backend),
-                                shipped_key=source_key(_SOURCES, extra=(backend,),
-                                                       versions=False))
+                                shipped_key=_key(backend, versions=False))
     if backend == "mpmath":
         return _mpmath_functions()
     raise ValueError(

@@ -55,13 +55,22 @@ from functools import cache
 from pathlib import Path
 
 from symrep.numeric.codegen import load_or_generate, source_key
+from symrep.numeric.keys import default_model_sources, relocate
 
 __all__ = ["unit_expressions", "newton_expressions", "unit_functions"]
 
 _PACKAGE = Path(__file__).resolve().parents[1]
+# the files the expressions come from, the derivation's model (LinearVAE()) included
 _SOURCES = ([_PACKAGE / "symbols.py", _PACKAGE / "observables.py", Path(__file__),
              _PACKAGE / "numeric" / "codegen.py", _PACKAGE / "numeric" / "system.py"]
-            + sorted((_PACKAGE / "replica").glob("*.py")))
+            + sorted((_PACKAGE / "replica").glob("*.py"))
+            + default_model_sources())
+
+
+def _key(*, versions: bool = True, root=None) -> str:
+    """Key of the generated module (``versions=False``: the shipped one's); ``root``: a
+    copy of the package folder to read the sources from (tests)."""
+    return source_key(relocate(_SOURCES, root), extra=("unit_map",), versions=versions)
 
 
 @cache
@@ -231,7 +240,5 @@ def unit_functions(backend: str = "compiled"):
         return compiled(unit_functions("numpy"))
     if backend != "numpy":
         raise ValueError(f"backend = {backend!r} is invalid: must be 'compiled' or 'numpy'")
-    return load_or_generate("unit_map", lambda: source_key(_SOURCES, extra=("unit_map",)),
-                            _build_source,
-                            shipped_key=source_key(_SOURCES, extra=("unit_map",),
-                                                   versions=False))
+    return load_or_generate("unit_map", _key, _build_source,
+                            shipped_key=_key(versions=False))
