@@ -76,6 +76,9 @@ MEASUREMENTS = {
               "docs/index.md", "inprocess", True),
     "phase_diagram": ("256 x 256 phase diagram with boundaries, `symrep.phase_diagram`",
                       "docs/index.md", "inprocess", True),
+    "boundary": ("collapse threshold with its derivatives at 200 values of alpha "
+                 "(`symrep boundary`'s work; stated per point)",
+                 "`boundary --help`, docs/cli.md", "inprocess", True),
     "startup": ("`symrep solve --alpha 2 --beta 0.5 --lam 1`: new process, code cache filled",
                 "docs/benchmarks.md",
                 [*SYMREP, "solve", "--alpha", "2", "--beta", "0.5", "--lam", "1"], True),
@@ -134,6 +137,11 @@ def _inprocess(name):
 
     if name == "point":
         return lambda: symrep.solve(alpha=2.0, beta=0.5, lam=1.0)
+    if name == "boundary":
+        from symrep.solvers.collapse_threshold import collapse_threshold_arrays
+
+        alpha = np.geomspace(2, 1000, 200)
+        return lambda: collapse_threshold_arrays(alpha, 1.0, 1.0, 1.0)
     if name == "curve":
         alpha = np.linspace(0.1, 5, 1000)
         return lambda: symrep.sweep(alpha=alpha, beta=0.5, lam=1.0)

@@ -346,8 +346,8 @@ def _grid_parameters(args, names=("alpha", "beta", "lam", "rho", "eta")):
     return out
 
 
-def _add_grid_parameters(parser, defaults):
-    for name, text in PARAMETER_HELP.items():
+def _add_grid_parameters(parser, defaults, names=tuple(PARAMETER_HELP)):
+    for name, text in ((n, PARAMETER_HELP[n]) for n in names):
         parser.add_argument(
             f"--{name}", type=grid_values, required=name not in defaults,
             default=defaults.get(name), metavar="VALUES",
@@ -585,6 +585,71 @@ def _figure_formats():
     tex = matplotlib.rcParams.get("pgf.texsystem", "xelatex")
     return tuple(f".{ext}" for ext in FigureCanvasBase.get_supported_filetypes()
                  if ext != "pgf" or shutil.which(tex) is not None)
+
+
+#: Cost of one point of ``symrep boundary`` (the collapse threshold: a scan of 97 values
+#: of beta, then Newton's method; docs/benchmarks.md, "Stated times", row ``boundary``)
+#: and its working memory (one chunk of 512 points).
+_BOUNDARY_SECONDS = 0.008
+_BOUNDARY_BYTES = 200
+_BOUNDARY_FIXED_BYTES = 60e6
+
+
+def _cmd_boundary(args):
+    from symrep.io import check_output_file
+    from symrep.resources import Estimate, check_resources
+
+    if args.along != "beta":
+        raise ValueError(f"along = {args.along!r} is invalid: the collapse threshold is a "
+                         "curve in beta: --along beta")
+    out = None if args.out is None else check_output_file(args.out, name="out",
+                                                           suffixes=(".csv",))
+    grid = _grid_parameters(args, names=("alpha", "lam", "rho", "eta"))
+    for name, value in grid.items():
+        if name != args.vary and _size(value) != 1:
+            raise ValueError(f"{name} = {_shown_argument(value)} is invalid: only the "
+                             f"parameter of --vary ({args.vary}) takes several values")
+    n = _size(grid[args.vary])
+    check_resources(Estimate(f"a boundary of {n:,} points",
+                             _BOUNDARY_FIXED_BYTES + _BOUNDARY_BYTES * n,
+                             _BOUNDARY_SECONDS * n), force=args.force)
+    import numpy as np
+    import pandas as pd
+
+    from symrep.errors import SolverError
+    from symrep.solvers.collapse_threshold import collapse_threshold_arrays
+
+    values = {k: np.atleast_1d(materialize(v)).astype(float) for k, v in grid.items()}
+    res = collapse_threshold_arrays(**values)
+    missing = ~res["found"]
+    if missing.any() and not args.keep_going:
+        k = int(np.flatnonzero(missing)[0])
+        point = ", ".join(f"{name}={float(np.broadcast_to(v, missing.shape)[k])!r}"
+                          for name, v in values.items())
+        raise SolverError(f"no collapse threshold at ({point}): the collapsed state "
+                          "loses stability to learning at no beta there (below the "
+                          "spectral transition, or lam = 0 with alpha <= 1); "
+                          "--keep-going writes such points with found = False")
+    shape = res["beta_c"].shape
+    table = pd.DataFrame({
+        **{name: np.broadcast_to(v, shape) for name, v in values.items()},
+        "beta_c": res["beta_c"],
+        **{f"dbeta_c_d{name}": res[f"d_{name}"] for name in ("alpha", "lam", "rho", "eta")},
+        "found": res["found"]})
+    if out is None:
+        print(table.to_string(index=False, na_rep="", float_format=lambda x: f"{x:.12g}"))
+        return 0
+    _write_csv(table, out)
+    print(f"{args.out}: {n} points, {int(res['found'].sum())} with a collapse threshold")
+    return 0
+
+
+def _shown_argument(value):
+    import numpy as np
+
+    if isinstance(value, Grid):
+        return f"{'log:' if value.log else ''}{value.start:g}:{value.stop:g}:{value.num}"
+    return ",".join(f"{v:g}" for v in np.ravel(value))
 
 
 def _cmd_phase_diagram(args):
@@ -1065,6 +1130,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_force(p)
     _add_model(p)
     p.set_defaults(handler=_cmd_phase_diagram)
+
+    p = sub.add_parser(
+        "boundary", help="a phase boundary as a curve, with its exact derivatives",
+        description="The collapse threshold beta_c (where the collapsed state loses "
+        "stability to learning; the phase boundary where the transition is continuous) "
+        "as one parameter varies, located as a root of the generated RS equations, "
+        "with d beta_c / d alpha, lam, rho, eta from the implicit-function theorem. "
+        "About 6 ms per point.")
+    _add_grid_parameters(p, {"lam": 1.0, "rho": 1.0, "eta": 1.0},
+                         names=("alpha", "lam", "rho", "eta"))
+    p.add_argument("--vary", choices=("alpha", "lam", "rho", "eta"), default="alpha",
+                   help="the parameter along which the boundary is traced (default alpha)")
+    p.add_argument("--along", default="beta",
+                   help="the parameter the boundary is solved for (beta)")
+    p.add_argument("--out", default=None, help="CSV file (default: print a table)")
+    p.add_argument("--keep-going", action="store_true",
+                   help="write points without a threshold (found = False) instead of "
+                   "failing")
+    _add_force(p)
+    p.set_defaults(handler=_cmd_boundary)
 
     p = sub.add_parser("derive", help="regenerate the LaTeX derivations")
     p.add_argument("--out", default="derivations", help="output folder")

@@ -124,6 +124,10 @@ def _refine_existence_edge(g, betas, alpha, lam, rho, eta, steps=50):
     g[rows, col] = gm
 
 
+#: Points solved at once: the scan holds about 100 kB per point.
+CHUNK = 512
+
+
 def collapse_threshold_arrays(alpha, lam, rho=1.0, eta=1.0):
     """The collapse threshold and its derivatives on arrays of points.
 
@@ -150,7 +154,14 @@ def collapse_threshold_arrays(alpha, lam, rho=1.0, eta=1.0):
     arrays = np.broadcast_arrays(*(np.asarray(p[k], dtype=float)
                                    for k in ("alpha", "lam", "rho", "eta")))
     shape = arrays[0].shape
-    alpha, lam, rho, eta = (a.ravel() for a in arrays)
+    flat = [a.ravel() for a in arrays]
+    parts = [_thresholds(*(a[i:i + CHUNK] for a in flat))
+             for i in range(0, max(flat[0].size, 1), CHUNK)]
+    return {k: np.concatenate([q[k] for q in parts]).reshape(shape) for k in parts[0]}
+
+
+def _thresholds(alpha, lam, rho, eta):
+    """:func:`collapse_threshold_arrays` on one chunk of flat arrays."""
     n = alpha.size
     # without weight decay and with alpha <= 1 the encoder has a null space: d is a flat
     # direction of the collapsed state at every beta and g vanishes identically
@@ -200,11 +211,10 @@ def collapse_threshold_arrays(alpha, lam, rho=1.0, eta=1.0):
                           f"{_MAX_STEPS} steps (bracket [{lo[k]!r}, {hi[k]!r}])")
     with np.errstate(all="ignore"):
         d = -grad / slope
-    out = {"beta_c": np.where(ok, beta, np.nan).reshape(shape),
-           "slope": np.where(ok, slope, np.nan).reshape(shape),
-           "found": ok.reshape(shape)}
+    out = {"beta_c": np.where(ok, beta, np.nan), "slope": np.where(ok, slope, np.nan),
+           "found": ok}
     for j, name in ((0, "alpha"), (2, "lam"), (3, "rho"), (4, "eta")):
-        out[f"d_{name}"] = np.where(ok, d[j], np.nan).reshape(shape)
+        out[f"d_{name}"] = np.where(ok, d[j], np.nan)
     return out
 
 
