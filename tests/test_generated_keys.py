@@ -24,7 +24,7 @@ from symrep.numeric import codegen
 from symrep.numeric import generated_system as gs
 from symrep.numeric.keys import PACKAGE, class_sources, definition_key, model_code_key
 from symrep.numeric.layout import unknown_layout
-from symrep.numeric.ship import model_module_keys, shipped_modules, stale_shipped
+from symrep.numeric.ship import model_module_keys, rename_shipped, shipped_modules, stale_shipped
 
 DOUBLED_KL = '''
 from symrep.model import LinearVAE
@@ -322,16 +322,21 @@ def test_editing_the_objective_in_model_py_makes_every_shipped_module_stale(pack
 
 
 def test_renaming_after_an_edit_makes_the_copy_current(package_copy):
-    """``ship --rename`` logic on a copy: the keys are refreshed without SymPy."""
+    """``python -m symrep.numeric.ship --rename`` on a copy: the keys are refreshed
+    without SymPy."""
     model_py = package_copy / "model.py"
     model_py.write_text(model_py.read_text() + "\n# a comment changes no generated code\n")
     assert stale_shipped(package_copy)
     folder = package_copy / "numeric" / "generated"
-    gs.stamp_shipped_modules(folder=folder, root=package_copy)
-    for name, (key, _) in shipped_modules(package_copy).items():
-        (old,) = folder.glob(f"{name}_*.py")
-        old.rename(folder / codegen.shipped_path(name, key).name)
+    before = {p.name: p.read_text() for p in folder.glob("*.py")}
+    written = rename_shipped(log=lambda text: None, root=package_copy)
+    assert len(written) == len(shipped_modules()) + len(gs.SHIPPED)
     assert stale_shipped(package_copy) == []
+    # the installed package is left alone; the one-unit modules only change names
+    assert stale_shipped() == []
+    after = {p.name: p.read_text() for p in folder.glob("*.py")}
+    assert sorted(v for k, v in after.items() if not k.startswith("linear_vae")) == sorted(
+        v for k, v in before.items() if not k.startswith("linear_vae"))
     # only the key line changed in the linear VAE modules
     for M, Ms in gs.SHIPPED:
         new = (folder / f"linear_vae_M{M}_Mstar{Ms}.py").read_text().split("\n")

@@ -114,7 +114,7 @@ def stale_shipped(root=None) -> list[str]:
     """
     from symrep.numeric.generated_system import shipped_source_key
 
-    folder = codegen.SHIPPED if root is None else Path(root) / "numeric" / "generated"
+    folder = _folder(root)
     problems = []
     for name, (key, _) in shipped_modules(root).items():
         path = folder / codegen.shipped_path(name, key).name
@@ -130,12 +130,17 @@ def stale_shipped(root=None) -> list[str]:
     return problems
 
 
-def _one_unit_files():
-    """``name -> (path for the current key, [other files of that name])``."""
+def _folder(root=None) -> Path:
+    return codegen.SHIPPED if root is None else Path(root) / "numeric" / "generated"
+
+
+def _one_unit_files(root=None):
+    """``name -> (path for the current key, [other files of that name], build)``."""
+    folder = _folder(root)
     out = {}
-    for name, (key, build) in shipped_modules().items():
-        path = codegen.shipped_path(name, key)
-        others = [p for p in codegen.SHIPPED.glob(f"{name}_*.py") if p != path]
+    for name, (key, build) in shipped_modules(root).items():
+        path = folder / codegen.shipped_path(name, key).name
+        others = sorted(p for p in folder.glob(f"{name}_*.py") if p != path)
         out[name] = (path, others, build)
     return out
 
@@ -201,7 +206,7 @@ def _without_key(text: str) -> str:
     return "\n".join(line for line in text.split("\n") if not line.startswith("SOURCE_KEY = "))
 
 
-def rename_shipped(log=print):
+def rename_shipped(log=print, root=None):
     """Give the shipped modules the keys of the current sources without regenerating them.
 
     For edits that change no generated code (no SymPy, seconds): each one-unit module
@@ -212,6 +217,9 @@ def rename_shipped(log=print):
     ----------
     log : callable, optional
         Called with one line per file renamed or rewritten (default ``print``).
+    root : path-like, optional
+        A copy of the ``symrep`` package folder to work on (default None: the installed
+        package).
 
     Returns
     -------
@@ -226,7 +234,7 @@ def rename_shipped(log=print):
     from symrep.numeric import generated_system as gs
 
     written = []
-    for name, (path, others, _) in _one_unit_files().items():
+    for name, (path, others, _) in _one_unit_files(root).items():
         if path.exists():
             for old in others:
                 old.unlink()
@@ -237,7 +245,8 @@ def rename_shipped(log=print):
         others[0].rename(path)
         written.append(path)
         log(f"renamed {others[0].name} to {path.name}")
-    for path in gs.stamp_shipped_modules():
+    for path in gs.stamp_shipped_modules(folder=None if root is None else _folder(root),
+                                         root=root):
         written.append(path)
         log(f"wrote the key into {path}")
     return written
