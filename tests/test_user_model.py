@@ -322,3 +322,35 @@ def test_training_reaches_the_finite_n_optimum(user_module):
     assert r.free_energy == pytest.approx(want["free_energy"], rel=1e-8)
     for name in ("Q", "m", "R", "E", "d"):
         assert abs(getattr(r, name)) == pytest.approx(want[name], rel=1e-5), name
+
+
+def test_the_notebook_runs(tmp_path, monkeypatch):
+    """notebooks/user_defined_model.ipynb, start to finish, in a fresh kernel (10 s).
+
+    In the fast suite as the other notebooks are: the kernel is this interpreter (a
+    kernel spec on a private JUPYTER_PATH), the working folder a temporary one.
+    """
+    import json
+    from pathlib import Path
+
+    nbclient = pytest.importorskip("nbclient")
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("ipykernel")
+    spec = tmp_path / "jupyter" / "kernels" / "symrep-user-model"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "symrep", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    path = Path(__file__).resolve().parent.parent / "notebooks" / "user_defined_model.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="symrep-user-model",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+    text = "".join(o.get("text", "") for o in outputs)
+    assert r"\frac{Q \lambda}{2}" in text
+    assert "decoder decay: learning, m = 0.5173" in text
