@@ -354,3 +354,24 @@ def test_the_notebook_runs(tmp_path, monkeypatch):
     text = "".join(o.get("text", "") for o in outputs)
     assert r"\frac{Q \lambda}{2}" in text
     assert "decoder decay: learning, m = 0.5173" in text
+
+
+def test_layers_ask_the_model_for_its_solver(user_module):
+    """symrep.solve and phase_diagram call the model's solver; solve_arrays and sweeps,
+    whose results need fields only the linear VAE's solver gives, refuse the model
+    instead of solving the linear VAE in its place."""
+    model = user_module.DecoderDecay()
+    want = decoder_decay_closed_form(2.0, 0.5, 1.0, 1.0, 1.0)
+    r = symrep.solve(2.0, 0.5, 1.0, model=model)
+    assert r.m == pytest.approx(want["m"], abs=1e-10) and r.model == "decoder-decay"
+    pd = symrep.phase_diagram([1.5, 3.0], [0.3, 4.0], lam=1.0, model=model,
+                              boundaries=False)
+    assert pd.model == "decoder-decay" and pd.phase[0, 0] == 2
+    from symrep.solvers import solve_arrays
+
+    with pytest.raises(ValueError, match="brings its own solver"):
+        solve_arrays(2.0, 0.5, 1.0, model=model)
+    with pytest.raises(ValueError, match="brings its own solver"):
+        symrep.sweep(alpha=np.array([2.0, 3.0]), beta=0.5, lam=1.0, model=model)
+    with pytest.raises(ValueError, match="M = 2"):
+        symrep.solve(2.0, 0.5, 1.0, M=2, model=model)

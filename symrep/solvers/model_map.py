@@ -88,7 +88,18 @@ def theory_point(model, params):
         ``model.objective_scale(params)``: the factor of every free energy.
     extras : dict
         ``model.theory_extras(params)``.
+
+    Raises
+    ------
+    ValueError
+        If the model brings its own solver (``theory_solver``): the code that calls this
+        solves the linear VAE.
     """
+    if hasattr(model, "theory_solver"):  # the linear VAE's code would solve another model
+        raise ValueError(f"model = {model.name!r} brings its own solver: solve it with "
+                         "model.theory_solver() (symrep.solve and symrep.phase_diagram "
+                         "call it; solve_arrays(...) for arrays); sweeps take the "
+                         "built-in models")
     return (model.theory_model(), model.theory_parameters(dict(params)),
             model.objective_scale(dict(params)), model.theory_extras(dict(params)))
 
