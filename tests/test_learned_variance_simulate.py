@@ -218,3 +218,62 @@ def test_learned_result_is_finite_and_certified():
         assert all(math.isfinite(v) for k, v in r.as_dict().items()
                    if isinstance(v, float)), r
         assert r.grad_norm < 1e-6
+
+
+# --------------------------------------------------------------------------------------
+# finite N against the theory (the points of benchmarks/finite_size_learned_variance.py)
+# --------------------------------------------------------------------------------------
+
+def _script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "finite_size_learned_variance.py"
+    spec = importlib.util.spec_from_file_location("finite_size_learned_variance", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SCRIPT = _script()
+LEARNING, OVERFITTING, COLLAPSED, TWO_UNITS = SCRIPT.POINTS
+
+
+def _within(row, quantities, z=4.0):
+    for name in quantities:
+        mean, sem, theory, diff, _ = row["table"][name]
+        assert abs(diff) <= z * sem + 1e-12 * max(1.0, abs(theory)), (row["point"], row["N"],
+                                                                    name, mean, sem, theory)
+
+
+def test_small_n_against_the_theory():
+    """N = 400, 6 data sets: every quantity within 4 SE of the theory at the learned
+    model's mapped point (learning, collapsed, two units); a collapsed model's sigma^2
+    is the data's variance per dimension exactly."""
+    points = {k: SCRIPT.POINTS[k] for k in (LEARNING, COLLAPSED, TWO_UNITS)}
+    rows = SCRIPT.run(Ns=(400,), seeds=6, points=points)
+    for row in rows:
+        assert row["phases"] == {tuple(
+            "collapsed" if p == "regularized" else "learning feature 1" if p == "learning"
+            else p for p in row["theory_phases"]): 6}, row
+        _within(row, row["table"])
+    collapsed = next(r for r in rows if r["point"] == COLLAPSED)
+    assert collapsed["table"]["sigma2_gap"][0] == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.slow
+def test_n2000_against_the_theory_and_shrinking_gaps():
+    """N = 2000 (reduced: 4 data sets; 8 for the overfitting point, also at N = 500):
+    within 4 SE of the theory, or, where the finite-N bias is larger (the overfitting
+    phase's m, eg, distortion below the BBP point), a difference that shrinks with N."""
+    points = {k: SCRIPT.POINTS[k] for k in (LEARNING, COLLAPSED, TWO_UNITS)}
+    for row in SCRIPT.run(Ns=(2000,), seeds=4, points=points):
+        _within(row, row["table"])
+    small, large = SCRIPT.run(Ns=(500, 2000), seeds=8,
+                              points={OVERFITTING: SCRIPT.POINTS[OVERFITTING]})
+    assert large["phases"] == {("overfitting",): 8}
+    for name, row in large["table"].items():
+        diff, z = row[3], row[4]
+        if abs(z) > 3:
+            assert abs(diff) < 0.75 * abs(small["table"][name][3]), (name, diff, small)
+    _within(large, ("Q_11", "rate", "sigma2", "sigma2_gap"))

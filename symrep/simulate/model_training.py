@@ -152,7 +152,7 @@ def train_model(X, W0, beta=1.0, lam=0.0, rho=1.0, eta=1.0, *, model, seed=None,
     while n_iter < max_iter:
         optimizer.param_groups[0]["max_iter"] = max_iter - n_iter
         f = float(optimizer.step(closure).detach())
-        state = optimizer.state[optimizer._params[0]]
+        state = optimizer.state[theta]
         n_iter += int(state.get("n_iter", 0))
         grad = torch.autograd.grad(value(theta), theta)[0]
         grad_norm = float(grad.norm()) * math.sqrt(N)
