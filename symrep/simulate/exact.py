@@ -59,6 +59,11 @@ vector of length M) and G = Q + beta I (Q = W^T W / N, an M x M matrix):
    ``Q*(s)`` is non-decreasing: the units come out ordered by Q as by eigenvalue, and
    collapsed units (Q = 0) are those of the smallest eigenvalues.
 
+**Other models.** ``exact_minimum(..., model=...)`` asks the model for its optimum: the
+linear VAE comes back here; the learned decoder variance minimises a one-variable
+profile over sigma^2 of this optimum at (sigma^2 beta, sigma^2 lam)
+(:mod:`symrep.simulate.variance_profile`), reusing one :func:`spectrum` of the data.
+
 Units beyond N (M > N) or on a zero eigenvalue are collapsed. The result is exact up to
 floating-point rounding; no gradient descent is involved. ``tests/test_simulate_units.py``
 checks it against multi-start gradient training, which never goes lower, and
