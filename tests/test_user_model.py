@@ -375,3 +375,24 @@ def test_layers_ask_the_model_for_its_solver(user_module):
         symrep.sweep(alpha=np.array([2.0, 3.0]), beta=0.5, lam=1.0, model=model)
     with pytest.raises(ValueError, match="M = 2"):
         symrep.solve(2.0, 0.5, 1.0, M=2, model=model)
+
+
+@pytest.mark.slow
+def test_two_units_of_decoder_decay(user_module):
+    """M = 2, M* = 1 (40 s: 18 s to generate the code, 18 s to solve). Without decay on
+    the encoder the units decouple along the eigenvectors of S: the first takes the top
+    eigenvalue (the feature's), the second the edge of the bulk, each with the one-unit
+    profile of the module docstring."""
+    model = user_module.DecoderDecay(M=2, Mstar=1)
+    alpha, beta, lam, rho, eta = 3.0, 0.5, 0.5, 1.0, 1.0
+    r = symrep.solve(alpha, beta, lam, rho, eta, model=model)
+    first = decoder_decay_closed_form(alpha, beta, lam, rho, eta)
+    edge = _profile_minimum(alpha * eta * (1 + math.sqrt(1 / alpha)) ** 2, 0.0, alpha, beta,
+                            lam)
+    assert r.unit_phases == ("learning", "overfitting")
+    assert r.Q_11 == pytest.approx(first["Q"], abs=1e-9)
+    assert r.Q_22 == pytest.approx(edge["Q"], abs=1e-9)
+    assert abs(r.Q_12) < 1e-9 and abs(r.m_21) < 1e-9
+    assert r.m_11 == pytest.approx(first["m"], abs=1e-9)
+    assert r.free_energy == pytest.approx(first["free_energy"] + edge["free_energy"],
+                                          abs=1e-9)
