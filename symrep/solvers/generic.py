@@ -441,7 +441,6 @@ class GenericSolver:
 
     def _parameters(self, alpha, beta, lam, rho, eta, allow_array):
         model = self.model
-        rhos = tuple(np.atleast_1d(rho)) if allow_array is False else None
         if allow_array:
             p = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, eta=eta)
             rho_arr = np.asarray(rho, dtype=float)
@@ -449,12 +448,13 @@ class GenericSolver:
                 rho_values = {"rho": check_parameters(allow_array=True, rho=rho_arr)["rho"]}
             else:
                 if rho_arr.shape[:1] != (model.Mstar,):
-                    raise ValueError(f"rho has {rho_arr.shape[:1]} strengths; the model has "
-                                     f"Mstar = {model.Mstar}")
+                    raise ValueError(f"rho is invalid: its first axis must have one strength "
+                                     f"per feature, Mstar = {model.Mstar}")
                 rho_values = {f"rho_{k + 1}": check_parameters(
                     allow_array=True, rho=rho_arr[k])["rho"] for k in range(model.Mstar)}
         else:
             p = check_parameters(alpha=alpha, beta=beta, lam=lam, eta=eta)
+            rhos = tuple(np.atleast_1d(rho))
             if len(rhos) != model.Mstar:
                 raise ValueError(f"rho = {rho!r} is invalid: the model has Mstar = "
                                  f"{model.Mstar} features, so rho needs {model.Mstar} "
@@ -475,7 +475,8 @@ class GenericSolver:
     # --- the search --------------------------------------------------------------
 
     def _roots(self, flat):
-        """Every converged admissible root at each point: list of (z, f, res, code)."""
+        """Newton's method from every start: the iterates z, their residuals, the point
+        each belongs to and the parameters per column."""
         system, model = self.system, self.model
         n = flat["alpha"].shape[0]
         starts = model.theory_starts(flat)
