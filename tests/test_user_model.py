@@ -148,7 +148,7 @@ def test_the_user_model_is_its_own_theory(user_module):
     assert model.theory_model() is model
     assert model.theory_parameters({"beta": 1.0}) == {"beta": 1.0}
     assert model.objective_scale({}) == 1.0
-    assert model != LinearVAE() and hash(model) == hash(LinearVAE())  # caches tell apart
+    assert model != LinearVAE()  # the caches of the derivation tell the two apart
 
 
 def test_derivation_reads_the_users_regularizer(user_module, tmp_path):
