@@ -22,6 +22,7 @@ from pathlib import Path
 
 from symrep.numeric import system
 from symrep.numeric.codegen import load_or_generate, source_key
+from symrep.numeric.keys import relocate
 
 __all__ = ["QUANTITIES", "expressions", "generated"]
 
@@ -29,6 +30,12 @@ __all__ = ["QUANTITIES", "expressions", "generated"]
 QUANTITIES = (*system.UNKNOWN_NAMES, "D", *system.OBSERVABLE_NAMES, "free_energy")
 
 _SOURCES = (*system._SOURCES, Path(__file__))
+
+
+def _key(*, versions: bool = True, root=None) -> str:
+    """Key of the generated module (``versions=False``: the shipped copy's); ``root``: a
+    copy of the package folder to read the sources from (tests)."""
+    return source_key(relocate(_SOURCES, root), extra=("sensitivities",), versions=versions)
 
 
 @cache
@@ -91,7 +98,7 @@ def _build_source() -> str:
 
 @cache
 def generated():
-    """The generated NumPy functions (from the disk cache when they are there).
+    """The generated NumPy functions (shipped with the package; else from the disk cache).
 
     ``residual_parameter_jacobian(*z, *p)``: dF_i/dp_j row by row (40 outputs);
     ``quantities(*z, *p)``: the values of :data:`QUANTITIES`; ``quantity_gradients(*z,
@@ -105,6 +112,5 @@ def generated():
     module
         The generated module.
     """
-    return load_or_generate("sensitivities",
-                            lambda: source_key(_SOURCES, extra=("sensitivities",)),
-                            _build_source)
+    return load_or_generate("sensitivities", lambda: _key(), _build_source,
+                            shipped_key=_key(versions=False))

@@ -1,10 +1,11 @@
 """Write the generated modules that ship with the package (``symrep/numeric/generated``).
 
-The one-unit saddle-point system (NumPy and math backends), the unit map and the
-large-alpha expansion are generated from the derivation on first use; shipping them
-makes the first ``symrep solve`` of a fresh install fast and free of SymPy, and the
-first use of :func:`symrep.asymptotics.large_alpha_expansion` take milliseconds instead
-of about 20 s of SymPy. Their file names carry the key of the source files they come
+The one-unit saddle-point system (NumPy and math backends), the unit map, the
+large-alpha expansion and the parameter derivatives are generated from the derivation
+on first use; shipping them makes the first ``symrep solve`` of a fresh install fast
+and free of SymPy, and the first use of
+:func:`symrep.asymptotics.large_alpha_expansion` take milliseconds instead of about
+20 s of SymPy. Their file names carry the key of the source files they come
 from (the derivation, the code generator and the model's definition, ``symrep/model.py``),
 so an edit of those sources makes the shipped copy stale. The linear VAEs' modules
 (``linear_vae_M<M>_Mstar<M*>.py``) carry their key in the constant ``SOURCE_KEY`` and are
@@ -56,8 +57,8 @@ def shipped_modules(root=None):
     -------
     dict
         Maps each module name (``saddle_point_numpy``, ``saddle_point_math``,
-        ``unit_map``, ``large_alpha``) to its version-free key and a function of no
-        arguments that returns its source (from the installed package).
+        ``unit_map``, ``large_alpha``, ``sensitivities``) to its version-free key and a
+        function of no arguments that returns its source (from the installed package).
     """
     out = {}
     for backend in ("numpy", "math"):
@@ -71,6 +72,10 @@ def shipped_modules(root=None):
 
     out["large_alpha"] = (large_alpha._cache_key(versions=False, root=root),
                           large_alpha._build_source)
+    from symrep.numeric import sensitivities
+
+    out["sensitivities"] = (sensitivities._key(versions=False, root=root),
+                            sensitivities._build_source)
     return out
 
 
