@@ -48,7 +48,7 @@ def kernel_path(tmp_path_factory):
 
 
 #: Notebooks beyond the figures of ``symrep figures`` (each makes its own figure).
-EXTRA_NOTEBOOKS = {"units_phase_diagram", "realdata"}
+EXTRA_NOTEBOOKS = {"units_phase_diagram", "realdata", "user_defined_model"}
 
 
 def test_there_is_a_notebook_per_figure():

@@ -324,11 +324,14 @@ def test_training_reaches_the_finite_n_optimum(user_module):
         assert abs(getattr(r, name)) == pytest.approx(want[name], rel=1e-5), name
 
 
+@pytest.mark.slow
 def test_the_notebook_runs(tmp_path, monkeypatch):
-    """notebooks/user_defined_model.ipynb, start to finish, in a fresh kernel (10 s).
+    """notebooks/user_defined_model.py, start to finish, in a fresh kernel (10 s), and
+    what it shows.
 
-    In the fast suite as the other notebooks are: the kernel is this interpreter (a
-    kernel spec on a private JUPYTER_PATH), the working folder a temporary one.
+    The fast suite runs it with the other notebooks in one kernel
+    (tests/test_notebooks.py); this checks its outputs: the kernel is this interpreter
+    (a kernel spec on a private JUPYTER_PATH), the working folder a temporary one.
     """
     import json
     from pathlib import Path
@@ -343,8 +346,9 @@ def test_the_notebook_runs(tmp_path, monkeypatch):
         "display_name": "symrep", "language": "python"}))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    path = Path(__file__).resolve().parent.parent / "notebooks" / "user_defined_model.ipynb"
-    nb = nbformat.read(path, as_version=4)
+    jupytext = pytest.importorskip("jupytext")
+    path = Path(__file__).resolve().parent.parent / "notebooks" / "user_defined_model.py"
+    nb = jupytext.read(path)
     assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
     client = nbclient.NotebookClient(nb, timeout=120, kernel_name="symrep-user-model",
                                      resources={"metadata": {"path": str(tmp_path)}})
