@@ -138,6 +138,23 @@ class LinearVAE:
         """
         return 1.0
 
+    def theory_observables(self, fields: dict, params: dict) -> dict:
+        """Result fields of this model that differ from its theory model's (none here).
+
+        Parameters
+        ----------
+        fields : dict
+            The theory model's result fields at the mapped point.
+        params : dict
+            The parameter point, as for :meth:`theory_parameters`.
+
+        Returns
+        -------
+        dict
+            Empty: the linear VAE's results are its own.
+        """
+        return {}
+
     def trainable_scalars(self) -> tuple:
         """Positive scalars trained with the weights, beyond W, W~ and D (none here).
 

@@ -38,6 +38,15 @@ POINTS = [
 ]
 
 
+def _kl_sigma2(r, s2):
+    """Population KL(N(v, D) || N(u/(s2 + Q), s2/(s2 + Q))), typed here (one unit)."""
+    uu, uv = r.rho * r.m**2 + r.eta * r.Q, r.rho * r.m * r.d + r.eta * r.R
+    vv = r.rho * r.d**2 + r.eta * r.E
+    a = 1 + r.Q / s2
+    gap2 = vv - 2 * uv / (s2 * a) + uu / (s2 * a) ** 2
+    return 0.5 * (a * r.D + a * gap2 - 1 - math.log(a * r.D))
+
+
 def _same_but_scaled(got, want, eta):
     """Every field of the learned model's result as the linear VAE's at the mapped
     point, the free energies divided by eta."""
@@ -45,6 +54,11 @@ def _same_but_scaled(got, want, eta):
         if name == "free_energy":
             assert got.free_energy == pytest.approx(want.free_energy / eta, rel=1e-15,
                                                     abs=1e-300)
+        elif name == "kl_posterior":  # to the posterior of the decoder of variance eta
+            assert got.kl_posterior == pytest.approx(_kl_sigma2(got, eta), rel=1e-10,
+                                                     abs=1e-14)
+        elif name == "kl_posterior_train":  # tests/test_learned_variance_posterior.py
+            continue
         else:
             assert getattr(got, name) == getattr(want, name), name
     assert got.phase == want.phase
@@ -96,7 +110,7 @@ def test_solve_arrays_with_the_model():
     got = solve_arrays(alpha, 0.8, 0.3, 1.2, 0.6, model=LV)
     want = solve_arrays(alpha, 0.6 * 0.8, 0.6 * 0.3, 1.2, 0.6)
     for name in (*RESULT_FIELDS, "phase", "converged", "residual"):
-        if name != "free_energy":
+        if name not in ("free_energy", "kl_posterior", "kl_posterior_train"):
             np.testing.assert_array_equal(got[name], want[name], err_msg=name)
     np.testing.assert_allclose(got["free_energy"], want["free_energy"] / 0.6, rtol=1e-15)
     np.testing.assert_allclose(got["branch_free_energy"], want["branch_free_energy"] / 0.6,
@@ -202,7 +216,7 @@ def test_two_units_two_features():
     for name in MATRIX_FIELDS:
         np.testing.assert_array_equal(getattr(got, name), getattr(want, name), name)
     for name in SCALAR_FIELDS:
-        if name != "free_energy":
+        if name not in ("free_energy", "kl_posterior", "kl_posterior_train"):
             assert getattr(got, name) == getattr(want, name), name
     assert got.free_energy == pytest.approx(want.free_energy / eta, rel=1e-15)
     np.testing.assert_allclose(got.unit_free_energy, want.unit_free_energy / eta,

@@ -306,6 +306,65 @@ class LearnedVarianceVAE:
         """
         return (eta * (N - self.Mstar) + 2 * distortion_train) / N
 
+    def theory_observables(self, fields: dict, params: dict) -> dict:
+        """``kl_posterior`` and ``kl_posterior_train`` of this model's decoder.
+
+        The theory model's results measure the KL to the posterior of a unit-variance
+        decoder; this model's decoder N(W z/sqrt(N), sigma^2 I) with sigma^2 = eta has
+        the posterior of precision I + Q/sigma^2 (:mod:`symrep.models.posterior_kl`).
+        Both KLs are computed from the state the result carries: the population
+        moments from (m, d, Q, R, E, rho, eta), the training moments from the same and
+        the precision matrix (chihat), for any M.
+
+        Parameters
+        ----------
+        fields : dict
+            The theory model's result fields at the mapped point: floats (one point),
+            arrays of the batch's shape, or matrices (..., M, M) of the units' solver.
+            A finite-N result passes ``sigma2`` (its own) and ``moments_train`` (the
+            2M x 2M second moments of (u, v) over the training set) instead of chihat.
+        params : dict
+            This model's parameter point (alpha, beta, lam, rho, eta).
+
+        Returns
+        -------
+        dict
+            ``kl_posterior`` and ``kl_posterior_train``, of the fields' shape.
+        """
+        from symrep.models.posterior_kl import corrected_posterior_kl
+
+        mapped = self.theory_parameters(params)
+        # a finite-N result carries its own sigma^2 (and its measured training moments)
+        sigma2 = fields.get("sigma2", self.theory_extras(params)["sigma2"])
+        return corrected_posterior_kl(fields, params["rho"], params["eta"],
+                                      mapped["beta"], sigma2)
+
+    def posterior_kl_expression(self):
+        """KL(N(v, D) || p(z|x)) of one sample, with this model's decoder (SymPy).
+
+        The posterior of p(x|z) = N(W z/sqrt(N), sigma^2 I) and p(z) = N(0, I) is
+        N(Lambda^{-1} u/sigma^2, Lambda^{-1}), Lambda = I + Q/sigma^2. At beta = 1 the
+        per-sample objective is minus the ELBO, log p(x) - KL, so the objective minus
+        this KL depends on neither v nor D (the tests check it with SymPy).
+
+        Returns
+        -------
+        sympy.Expr
+            In u, v, Q, D and sigma2 (the symbols of :meth:`symbols`).
+        """
+        import sympy as sp
+
+        s = self.symbols()
+        s2 = self.sigma2_symbol()
+        M = self.M
+        Lam = sp.eye(M) + sp.Matrix(s.Q) / s2
+        Lam_inv = Lam.inv()
+        mean = Lam_inv * sp.Matrix(s.u) / s2
+        gap = sp.Matrix(s.v) - mean
+        D = sp.Matrix(s.D)
+        return ((Lam * D).trace() + (gap.T * Lam * gap)[0, 0] - M
+                - sp.log((Lam * D).det())) / 2
+
     def trainable_scalars(self) -> tuple:
         """The positive scalars trained with the weights: ``(sigma2,)``.
 

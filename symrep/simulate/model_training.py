@@ -22,6 +22,7 @@ import torch
 from symrep.errors import SolverError
 from symrep.simulate.data import check_data, check_features, check_strengths
 from symrep.simulate.device import resolve_device
+from symrep.simulate.model_observables import model_observables_of_result
 from symrep.simulate.observables import (
     SCALAR_FIELDS,
     observables_from_unit_weights,
@@ -80,8 +81,9 @@ def train_model(X, W0, beta=1.0, lam=0.0, rho=1.0, eta=1.0, *, model, seed=None,
     -------
     SimulationResult or MatrixSimulationResult
         The observables of the trained weights (as :func:`symrep.simulate.train`
-        gives them), ``method="lbfgs"``, the model's trainable scalars in ``extras``
-        (``result.sigma2``), ``loss`` = L / N of the model's objective and
+        gives them, with those the model measures itself replaced:
+        ``model.theory_observables``), ``method="lbfgs"``, the model's trainable
+        scalars in ``extras`` (``result.sigma2``), ``loss`` = L / N of the model's objective and
         ``free_energy`` = (L - the data part of the objective) / N (the part of the
         per-sample objective with ||x||^2 or N: ``||x||^2 / 2`` for the linear VAE).
         ``converged`` is False when ``max_iter`` was reached first.
@@ -196,5 +198,8 @@ def train_model(X, W0, beta=1.0, lam=0.0, rho=1.0, eta=1.0, *, model, seed=None,
                            "parameters": dict(beta=beta, lam=lam, eta=p["eta"])})
     extras = {name: float(math.exp(v)) for name, v in
               zip(objective.scalar_names, log_s, strict=True)}
-    return dataclasses.replace(result, loss=float(total) / N,
-                               free_energy=float(total - data) / N, extras=extras)
+    result = dataclasses.replace(result, loss=float(total) / N,
+                                 free_energy=float(total - data) / N, extras=extras)
+    # the observables the model measures itself (the KL to its own decoder's posterior)
+    own = model_observables_of_result(model, X, result, rho, p["eta"])
+    return dataclasses.replace(result, **own)

@@ -146,7 +146,9 @@ def learned_variance_minimum(X, W0, beta=1.0, lam=0.0, rho=1.0, eta=1.0, *, M=1)
     SimulationResult or MatrixSimulationResult
         The optimum's order parameters and observables (those of the linear VAE's
         exact optimum at (sigma^2 beta, sigma^2 lam), which has the same weights),
-        ``extras = {"sigma2": sigma^2}``, and the model's own objective:
+        ``extras = {"sigma2": sigma^2}``, ``kl_posterior`` and
+        ``kl_posterior_train`` to the posterior of the decoder of variance sigma^2,
+        and the model's own objective:
         ``loss`` = L / N and ``free_energy`` = (L - sum_mu ||x^mu||^2 / (2 sigma^2)
         - (P N / 2) log sigma^2) / N, which is the linear VAE's free energy at the
         mapped parameters divided by sigma^2. ``params`` holds this model's beta, lam.
@@ -217,7 +219,16 @@ def learned_variance_minimum(X, W0, beta=1.0, lam=0.0, rho=1.0, eta=1.0, *, M=1)
     params = {**linear.params, "beta": beta, "lam": lam}
     logger.debug("learned variance: N = %d, P = %d, M = %d, sigma^2 = %.15g in [%.6g, %.6g]",
                  N, P, M, sigma2, lower, upper)
-    return dataclasses.replace(
+    result = dataclasses.replace(
         linear, loss=float(linear.loss / sigma2 + P * math.log(sigma2) / 2),
         free_energy=float(linear.free_energy / sigma2), params=params,
         grad_norm=float(grad_norm), extras={"sigma2": sigma2})
+    # the KL to the posterior of this decoder (variance sigma^2), not the linear VAE's
+    from symrep.models.posterior_kl import corrected_posterior_kl
+    from symrep.simulate.model_observables import training_field_moments
+
+    fields = {k: getattr(result, k) for k in ("m", "d", "Q", "R", "E", "D",
+                                              "kl_posterior")}
+    fields["moments_train"] = training_field_moments(X, result.W, result.W_enc)
+    own = corrected_posterior_kl(fields, rho, p["eta"], sigma2 * beta, sigma2)
+    return dataclasses.replace(result, **own)

@@ -317,7 +317,12 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="ra
 
 def _model_units_arrays(model, alpha, beta, lam, rho, eta, *, M, errors, continuation):
     """:func:`solve_units_arrays` of a model: its theory model at the mapped points."""
-    from symrep.solvers.model_map import as_extras, check_model, theory_point
+    from symrep.solvers.model_map import (
+        as_extras,
+        check_model,
+        model_observables,
+        theory_point,
+    )
 
     rhos = _check_strengths(rho, allow_array=True)
     reserved = (*MATRIX_FIELDS, *SCALAR_FIELDS, "unit_state", "unit_free_energy")
@@ -330,6 +335,7 @@ def _model_units_arrays(model, alpha, beta, lam, rho, eta, *, M, errors, continu
     scale = np.broadcast_to(np.asarray(scale, dtype=float), shape)
     out["free_energy"] = out["free_energy"] * scale
     out["unit_free_energy"] = out["unit_free_energy"] * scale[..., None]
+    out.update(model_observables(model, out, {**p, "rho": rhos}))
     out.update(as_extras(extras, shape))
     return out
 
@@ -553,7 +559,12 @@ def _solve_units_model(model, alpha, beta, lam, rho, eta, *, M):
     """:func:`solve_units` of a model: its theory model at the mapped point."""
     import dataclasses
 
-    from symrep.solvers.model_map import as_extras, check_model, theory_point
+    from symrep.solvers.model_map import (
+        as_extras,
+        check_model,
+        model_observables,
+        theory_point,
+    )
 
     rhos = _check_strengths(rho, allow_array=False)
     reserved = [f.name for f in dataclasses.fields(MatrixSolveResult)]
@@ -562,8 +573,11 @@ def _solve_units_model(model, alpha, beta, lam, rho, eta, *, M):
     theory, q, scale, extras = theory_point(model, {**p, "rho": rhos})
     r = solve_units(q["alpha"], q["beta"], q["lam"], q["rho"], q["eta"], M=theory.M)
     scale = float(scale)
+    own = model_observables(model, {n: getattr(r, n) for n in (*MATRIX_FIELDS,
+                                                                 *SCALAR_FIELDS)},
+                            {**p, "rho": rhos})
     return dataclasses.replace(
         r, alpha=p["alpha"], beta=p["beta"], lam=p["lam"], eta=p["eta"], rho=tuple(rhos),
-        M=M, Mstar=len(rhos), free_energy=r.free_energy * scale,
+        M=M, Mstar=len(rhos), **own, free_energy=r.free_energy * scale,
         unit_free_energy=r.unit_free_energy * scale, extras=as_extras(extras, None),
         model=model.name)

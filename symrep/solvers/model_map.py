@@ -3,7 +3,9 @@
 A model (:mod:`symrep.models`) says how its replica-symmetric theory is computed: the
 saddle point of ``model.theory_model()`` at ``model.theory_parameters(p)``, its free
 energy multiplied by ``model.objective_scale(p)``, with ``model.theory_extras(p)`` (order
-parameters the theory model lacks, such as ``sigma2``) attached. The solvers call
+parameters the theory model lacks, such as ``sigma2``) attached, and the observables the
+model measures differently replaced by ``model.theory_observables(fields, p)`` (the KL
+to the posterior of its own decoder). The solvers call
 :func:`theory_point` with the user's point, solve the returned point with their own code
 and report the user's parameters with the scaled free energies and the extras. No code
 here asks which model it is given: only the protocol.
@@ -14,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["DEFAULT_MODEL_NAME", "check_model", "theory_point", "extras_names",
-           "as_extras"]
+           "as_extras", "model_observables"]
 
 #: The name results carry when no model is given (the paper's linear VAE).
 DEFAULT_MODEL_NAME = "linear-vae"
@@ -143,3 +145,26 @@ def as_extras(extras, shape):
         return {k: float(v) for k, v in extras.items()}
     return {k: np.array(np.broadcast_to(np.asarray(v, dtype=float), shape))
             for k, v in extras.items()}
+
+
+def model_observables(model, fields, params) -> dict:
+    """The result fields the model replaces: ``model.theory_observables(fields, params)``.
+
+    Parameters
+    ----------
+    model : object
+        A model with the numeric protocol; one without ``theory_observables`` keeps
+        every field of its theory model.
+    fields : dict
+        The theory model's result fields at the mapped point (floats, arrays of the
+        batch's shape, or the matrices of the units' solver).
+    params : dict
+        The model's own parameter point.
+
+    Returns
+    -------
+    dict
+        Field name -> value, of the fields' shapes.
+    """
+    method = getattr(model, "theory_observables", None)
+    return {} if method is None else dict(method(dict(fields), dict(params)))

@@ -30,6 +30,7 @@ from symrep.solvers.model_map import (
     DEFAULT_MODEL_NAME,
     as_extras,
     check_model,
+    model_observables,
     theory_point,
 )
 from symrep.solvers.units import FAMILIES as BRANCHES
@@ -385,6 +386,7 @@ def _model_arrays(model, alpha, beta, lam, rho, eta, *, errors, continuation):
     scale = np.broadcast_to(np.asarray(scale, dtype=float), shape)
     out["free_energy"] = out["free_energy"] * scale
     out["branch_free_energy"] = out["branch_free_energy"] * scale
+    out.update(model_observables(model, out, p))
     out.update(as_extras(extras, shape))
     return out
 
@@ -480,8 +482,9 @@ def _solve_model(model, alpha, beta, lam, rho, eta, *, M):
     theory, q, scale, extras = theory_point(model, p)
     r = solve(q["alpha"], q["beta"], q["lam"], q["rho"], q["eta"], M=theory.M)
     scale = float(scale)
+    own = model_observables(model, {n: getattr(r, n) for n in RESULT_FIELDS}, p)
     return dataclasses.replace(
-        r, **{k: p[k] for k in ("alpha", "beta", "lam", "rho", "eta")},
+        r, **{k: p[k] for k in ("alpha", "beta", "lam", "rho", "eta")}, **own,
         free_energy=r.free_energy * scale,
         branches={k: v * scale for k, v in r.branches.items()},
         extras=as_extras(extras, None), model=model.name)
