@@ -179,8 +179,6 @@ def test_units_sweep_is_tight_at_ppca():
         assert np.all(np.abs(res[name].values) < 1e-12), name
 
 
-@pytest.mark.xfail(strict=True, reason="the one-unit sweep (symrep.solvers.sweep_grid."
-                   "solve_chunk) does not apply model_observables yet")
 def test_one_unit_sweep_is_tight_at_ppca():
     res = symrep.sweep(np.array([2.0, 4.0]), 1.0, 0.0, rho=2.0, eta=0.5,
                        model=LearnedVarianceVAE())

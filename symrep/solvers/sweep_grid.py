@@ -33,6 +33,7 @@ from symrep.solvers.model_map import (
     as_extras,
     check_model,
     extras_names,
+    model_observables,
     theory_point,
 )
 from symrep.solvers.saddle_point import (
@@ -346,7 +347,8 @@ def solve_chunk(params, model=None):
     dict
         Arrays (n,) for every name in ``RESULT_FIELDS``, ``phase``, ``converged`` and
         ``residual`` (NaN observables where ``converged`` is False); with a model, the
-        free energy scaled to the model's and its extras.
+        free energy scaled to the model's, its extras and the fields it computes itself
+        (``model.theory_observables``).
     """
     if model is not None:
         shape = np.shape(params[0])
@@ -355,6 +357,8 @@ def solve_chunk(params, model=None):
                             for k in _NAMES])
         part["free_energy"] = part["free_energy"] * np.asarray(scale, dtype=float)
         part.update(as_extras(extras, shape))
+        # the fields the model computes itself (the learned variance's posterior KL)
+        part.update(model_observables(model, part, dict(zip(_NAMES, params, strict=True))))
         return part
     part = solve_arrays(*params, errors="mask")
     if not part["converged"].all():
