@@ -39,11 +39,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 
-def command(out):
-    """``symrep figures --quick --out OUT`` through the installed script when there is one."""
+def command(out, scheduler=None):
+    """``symrep figures --quick --out OUT`` (``--scheduler SCHEDULER`` if given) through
+    the installed script when there is one."""
     script = Path(sys.executable).with_name("symrep")
     prefix = [str(script)] if script.is_file() else [sys.executable, "-m", "symrep"]
-    return [*prefix, "figures", "--quick", "--out", str(out)]
+    extra = [] if scheduler is None else ["--scheduler", scheduler]
+    return [*prefix, "figures", "--quick", "--out", str(out), *extra]
 
 
 def folder_bytes(folder):
@@ -68,10 +70,11 @@ class Trial:
     left: list = field(default_factory=list)
 
 
-def reference_run(folder, timeout):
+def reference_run(folder, timeout, scheduler=None):
     """The complete run: its files and its duration in seconds."""
     start = time.perf_counter()
-    proc = subprocess.run(command(folder), capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(command(folder, scheduler), capture_output=True, text=True,
+                          timeout=timeout)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"the reference run failed ({proc.returncode}): {proc.stderr}")
@@ -131,7 +134,7 @@ def session_processes(sid):
             pass
     return alive
 
-def run_trials(runs=50, seed=0, work=None, timeout=1800, log=print):
+def run_trials(runs=50, seed=0, work=None, timeout=1800, log=print, scheduler=None):
     """Make the reference run, then ``runs`` interrupted runs; return (T, trials).
 
     Parameters
@@ -146,6 +149,9 @@ def run_trials(runs=50, seed=0, work=None, timeout=1800, log=print):
         Seconds after which a run that does not end is killed (and counted as failed).
     log : callable or None
         Called with one line per run.
+    scheduler : str, optional
+        ``--scheduler`` of the command (``"local"``: a Dask LocalCluster whose worker
+        processes get the signal with the command's process group).
     """
     rng = random.Random(seed)
     owned = work is None
@@ -154,7 +160,7 @@ def run_trials(runs=50, seed=0, work=None, timeout=1800, log=print):
         ref_dir = work / "reference"
         shutil.rmtree(ref_dir, ignore_errors=True)
         ref_dir.mkdir(parents=True)
-        reference, full = reference_run(ref_dir, timeout)
+        reference, full = reference_run(ref_dir, timeout, scheduler)
         if log:
             log(f"reference run: {full:.1f} s, {len(reference)} files")
         trials = []
@@ -171,7 +177,7 @@ def run_trials(runs=50, seed=0, work=None, timeout=1800, log=print):
             # SIGINT at its default in the child (as in a terminal), even when this
             # script runs in the background of a shell, which ignores SIGINT there; the
             # child leads a process group of its own, which gets the signal as a whole
-            proc = subprocess.Popen(command(folder), stdout=subprocess.DEVNULL,
+            proc = subprocess.Popen(command(folder, scheduler), stdout=subprocess.DEVNULL,
                                     stderr=subprocess.PIPE, text=True,
                                     preexec_fn=_default_sigint, start_new_session=True)
             signalled = False
@@ -230,8 +236,11 @@ def main(argv=None):
     parser.add_argument("--work", default=None,
                         help="scratch folder (kept; failed runs' folders stay in it)")
     parser.add_argument("--json", default=None, help="also write the results as JSON")
+    parser.add_argument("--scheduler", default=None,
+                        help="figures' --scheduler: 'local' (a Dask LocalCluster), "
+                        "'serial' or an address (default: the command's own choice)")
     args = parser.parse_args(argv)
-    full, trials = run_trials(args.runs, args.seed, args.work,
+    full, trials = run_trials(args.runs, args.seed, args.work, scheduler=args.scheduler,
                               log=lambda line: print(line, flush=True))
     counts = summary(full, trials)
     print(json.dumps(counts))

@@ -1368,10 +1368,14 @@ def run() -> None:
     """
     import signal
 
+    received = _watch_interrupts()
     try:
         status = main()
         if status != EXIT_INTERRUPTED:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            if received:  # a Ctrl-C that a library's callback swallowed: still a Ctrl-C
+                sys.stderr.write("symrep: interrupted\n")
+                status = EXIT_INTERRUPTED
     except KeyboardInterrupt:  # between main()'s own handlers and the line above
         sys.stderr.write("symrep: interrupted\n")
         status = EXIT_INTERRUPTED
@@ -1385,6 +1389,39 @@ def run() -> None:
                 pass
         os._exit(EXIT_INTERRUPTED)
     sys.exit(status)
+
+
+def _watch_interrupts():
+    """Record every SIGINT, and keep the KeyboardInterrupts that Python cannot raise off
+    stderr; return the (growing) list of the SIGINTs received.
+
+    A Ctrl-C that arrives while Python runs a callback it cannot raise from (a
+    garbage-collector callback of dask.distributed during a cluster's start, a weakref
+    callback, a ``__del__``) is printed as "Exception ignored ... KeyboardInterrupt" with
+    a traceback, and lost: the run went on and ended with status 0. The handler records
+    the signal before it raises, so that :func:`run` reports such a run as interrupted
+    (status 130, one line), and the hook drops the "Exception ignored" report of a
+    KeyboardInterrupt (other unraisable exceptions are reported as before).
+    """
+    import signal
+
+    received = []
+
+    def on_sigint(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    default_hook = sys.unraisablehook
+
+    def hook(unraisable):
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            return
+        default_hook(unraisable)
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, on_sigint)
+    sys.unraisablehook = hook
+    return received
 
 
 def _end_children(timeout=3.0):

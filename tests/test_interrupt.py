@@ -151,3 +151,29 @@ def test_ctrl_c_after_the_work_is_done_is_ignored(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)
     assert (proc.returncode, proc.stderr) == (0, "")
+
+
+def test_ctrl_c_swallowed_by_a_callback_is_still_reported(tmp_path):
+    # SIGINT handled while Python runs a __del__ (as in dask.distributed's garbage-
+    # collector callback during a cluster's start): the KeyboardInterrupt cannot be
+    # raised there and used to be printed as "Exception ignored ... Traceback" and lost,
+    # the run ending with status 0. It is a Ctrl-C: status 130, one line.
+    import subprocess
+    import sys
+
+    code = ("import os, signal, symrep.cli as cli\n"
+            "class Swallow:\n"
+            "    def __del__(self):\n"
+            "        os.kill(os.getpid(), signal.SIGINT)\n"
+            "        for _ in range(10000):\n"
+            "            pass\n"
+            "def fake_main():\n"
+            "    Swallow()\n"
+            "    print('done')\n"
+            "    return 0\n"
+            "cli.main = fake_main\n"
+            "cli.run()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert (proc.returncode, proc.stderr) == (130, "symrep: interrupted\n")
+    assert proc.stdout == "done\n"
