@@ -26,6 +26,7 @@ from symrep.models import LearnedVarianceVAE, LinearVAE
 from symrep.solvers import SolverError, solve_arrays
 from symrep.solvers.latent_units import MATRIX_FIELDS, SCALAR_FIELDS, solve_units_arrays
 from symrep.solvers.saddle_point import RESULT_FIELDS
+from tests.profiles import examples
 
 LV = LearnedVarianceVAE()
 
@@ -292,7 +293,8 @@ def test_default_sweep_unchanged():
 
 # --- property: the reduction over a box --------------------------------------------------
 
-@settings(max_examples=25, deadline=None)
+@pytest.mark.fuzz
+@settings(max_examples=examples(25), deadline=None)
 @given(alpha=st.floats(0.2, 20.0), beta=st.floats(0.05, 5.0), lam=st.floats(0.0, 3.0),
        rho=st.floats(0.2, 5.0), eta=st.floats(0.2, 5.0))
 def test_reduction_property(alpha, beta, lam, rho, eta):

@@ -104,6 +104,7 @@ def test_derivatives_equal_central_differences_at_1000_points():
     assert compared > 0.9 * 1000 * 5 * 17
 
 
+@pytest.mark.fuzz
 @settings(max_examples=examples(25), deadline=None)
 @given(alpha=st.floats(0.05, 50), beta=st.floats(0.02, 10), lam=st.floats(1e-3, 10),
        rho=st.floats(0.1, 10), eta=st.floats(0.1, 10))
