@@ -29,8 +29,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import symrep
-from symrep.solvers import PHASES
+from symrep.derive import write_derivations
 from symrep.models.base import ReplicaModel
+from symrep.simulate import sample_scm, train_model
+from symrep.solvers import PHASES
 
 
 class DecoderDecay(ReplicaModel):
@@ -42,7 +44,7 @@ class DecoderDecay(ReplicaModel):
 
 
 model = DecoderDecay()
-model.name, model.key
+print(model.name, model.key)
 
 # %% [markdown]
 # ## (a) The derivation
@@ -52,8 +54,6 @@ model.name, model.key
 # user's regularizer, lam Q/2, where the linear VAE has lam (Q + E)/2.
 
 # %%
-from symrep.derive import write_derivations
-
 out = Path(tempfile.mkdtemp()) / "decoder_decay"
 paths = write_derivations(out, model=model)
 print([p.name for p in paths])
@@ -71,8 +71,9 @@ print("\n".join(line for line in lines if r"\lambda}{2}" in line or r"Q \lambda"
 # %%
 r = symrep.solve(alpha=2.0, beta=0.5, lam=1.0, model=model)
 lin = symrep.solve(alpha=2.0, beta=0.5, lam=1.0)
-print(f"decoder decay: {r.phase}, m = {r.m:.4f}, Q = {r.Q:.4f}, E = {r.E:.4f}, f = {r.free_energy:.4f}")
-print(f"linear VAE:    {lin.phase}, m = {lin.m:.4f}, Q = {lin.Q:.4f}, E = {lin.E:.4f}, f = {lin.free_energy:.4f}")
+for label, x in (("decoder decay", r), ("linear VAE:  ", lin)):
+    print(f"{label}: {x.phase}, m = {x.m:.4f}, Q = {x.Q:.4f}, E = {x.E:.4f}, "
+          f"f = {x.free_energy:.4f}")
 
 # %%
 alpha, beta = np.linspace(0.3, 3.0, 12), np.linspace(0.2, 3.5, 12)
@@ -101,8 +102,6 @@ for label, pd in (("decoder decay", pd_user), ("linear VAE", pd_lin)):
 # fluctuations of order 1/sqrt(N)).
 
 # %%
-from symrep.simulate import sample_scm, train_model
-
 N, alpha0, beta0, lam0 = 200, 2.0, 0.5, 1.0
 runs = []
 for seed in range(2):
@@ -111,4 +110,5 @@ for seed in range(2):
 for name in ("m", "Q", "E", "free_energy"):
     # m up to the sign symmetry W -> -W
     trained = np.mean([abs(t.m) if name == "m" else getattr(t, name) for t in runs])
-    print(f"{name:12s} theory {getattr(r, name): .4f}   trained (N = {N}, 2 data sets) {trained: .4f}")
+    print(f"{name:12s} theory {getattr(r, name): .4f}   "
+          f"trained (N = {N}, 2 data sets) {trained: .4f}")

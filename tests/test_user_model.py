@@ -337,7 +337,6 @@ def test_the_notebook_runs(tmp_path, monkeypatch):
     from pathlib import Path
 
     nbclient = pytest.importorskip("nbclient")
-    nbformat = pytest.importorskip("nbformat")
     pytest.importorskip("ipykernel")
     spec = tmp_path / "jupyter" / "kernels" / "symrep-user-model"
     spec.mkdir(parents=True)
