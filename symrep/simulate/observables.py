@@ -18,32 +18,15 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from symrep.extras import Extras
+
 __all__ = ["SimulationResult", "MatrixSimulationResult", "observables_from_weights",
            "observables_from_unit_weights", "unit_phases", "signal_recovery_error",
            "SCALAR_FIELDS", "MATRIX_FIELDS", "UNIT_RESULT_FIELDS", "Q_FLOOR", "COS_FLOOR"]
 
 
-class _Extras:
-    """Attribute access to the ``extras`` of a result: ``result.sigma2``.
-
-    Model-specific order parameters (those of :meth:`theory_extras` of a model, such as
-    the learned decoder variance ``sigma2``) live in the ``extras`` dict of a result; they
-    are read as attributes, and :meth:`as_dict` lists them next to the other fields.
-    """
-
-    __slots__ = ()
-
-    def __getattr__(self, name):
-        # only called when ordinary lookup fails; never for dunders (copy and pickle
-        # probe them before the instance has its fields)
-        extras = self.__dict__.get("extras") if not name.startswith("__") else None
-        if extras and name in extras:
-            return extras[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
-
 @dataclass(frozen=True)
-class SimulationResult(_Extras):
+class SimulationResult(Extras):
     """Order parameters and observables of one linear VAE (M = M* = 1) on one data set.
 
     Attributes
@@ -367,7 +350,7 @@ def signal_recovery_error(m, Q, rho):
 
 
 @dataclass(frozen=True)
-class MatrixSimulationResult(_Extras):
+class MatrixSimulationResult(Extras):
     """Order parameters and observables of one linear VAE with M units and M* features.
 
     The counterpart of :class:`SimulationResult` for any (M, M*); the latent units are

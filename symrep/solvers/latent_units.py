@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from symrep.errors import SolverError
+from symrep.extras import Extras
 from symrep.numeric.layout import MAX_UNITS
 from symrep.solvers.continuation import stationary_points_along
 from symrep.solvers.units import RESIDUAL_TOLERANCE, stationary_points
@@ -400,7 +401,7 @@ def _assemble(units_z, units_code, units_rho, units_obs, rk, alpha, beta, eta, M
 
 
 @dataclass(frozen=True)
-class MatrixSolveResult:
+class MatrixSolveResult(Extras):
     """The RS prediction for M latent units and M* features at one parameter point.
 
     Attributes
@@ -475,13 +476,6 @@ class MatrixSolveResult:
     residual: float = 0.0
     extras: dict = field(default_factory=dict)
     model: str = "linear-vae"
-
-    def __getattr__(self, name):
-        # only reached when no field has the name: the model's extras (r.sigma2)
-        extras = self.__dict__.get("extras") or {}
-        if name in extras:
-            return extras[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def phase(self) -> str:

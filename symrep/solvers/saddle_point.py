@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from symrep.errors import SolverError
+from symrep.extras import Extras
 from symrep.numeric.compiled import stacked
 from symrep.numeric.system import OBSERVABLE_NAMES, UNKNOWN_NAMES, generated
 from symrep.solvers.continuation import stationary_points_along
@@ -65,7 +66,7 @@ _NEWTON_BLOCKS = {
 
 
 @dataclass(frozen=True)
-class SolveResult:
+class SolveResult(Extras):
     """The RS prediction at one parameter point (see ``docs/model.md`` for conventions).
 
     Attributes
@@ -130,13 +131,6 @@ class SolveResult:
     branches: dict = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
     model: str = DEFAULT_MODEL_NAME
-
-    def __getattr__(self, name):
-        # only reached when no field has the name: the model's extras (r.sigma2)
-        extras = self.__dict__.get("extras") or {}
-        if name in extras:
-            return extras[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def as_dict(self):
         """Plain dict of all attributes (JSON-friendly).
