@@ -803,16 +803,7 @@ class GenericSolver:
             lo[k] = np.where(same, mid, lo[k])
             hi[k] = np.where(same, hi[k], mid)
         x = (lo + hi) / 2
-        a = np.where(along, x, fixed)
-        b = np.where(along, fixed, x)
-        found = {}
-        for k in range(len(a)):
-            key = "|".join(sorted((PHASES[pa[k]], PHASES[pb[k]])))
-            found.setdefault(key, []).append((a[k], b[k]))
-        span_a, span_b = np.ptp(alpha) or 1.0, np.ptp(beta) or 1.0
-        out = {}
-        for key, pts in found.items():
-            pts = np.unique(np.array(pts), axis=0)
-            along_alpha = np.ptp(pts[:, 0]) / span_a >= np.ptp(pts[:, 1]) / span_b
-            out[key] = pts[np.argsort(pts[:, 0] if along_alpha else pts[:, 1])]
-        return out
+        from symrep.solvers.phase_plane import boundary_curves
+
+        return boundary_curves(np.where(along, x, fixed), np.where(along, fixed, x), pa, pb,
+                               alpha, beta)

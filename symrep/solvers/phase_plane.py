@@ -136,6 +136,28 @@ def _boundaries(alpha, beta, phase, params, tol=1e-10, model=None):
                 np.concatenate([alpha[i], beta[jb]]), along, params, tol, model=model)
     a = np.concatenate([alpha[i], x[len(i):]])
     b = np.concatenate([x[:len(i)], beta[jb]])
+    return boundary_curves(a, b, pa, pb, alpha, beta)
+
+
+def boundary_curves(a, b, pa, pb, alpha, beta):
+    """Group located boundary points by the pair of phases they separate.
+
+    Parameters
+    ----------
+    a, b : ndarray (n,)
+        alpha and beta of each boundary point.
+    pa, pb : ndarray of int (n,)
+        Phase codes (:data:`PHASES`) on the two sides of each point.
+    alpha, beta : ndarray
+        The grid's axes (their spans decide along which axis a curve is ordered).
+
+    Returns
+    -------
+    dict
+        ``"phase|phase"`` (names sorted) -> array (k, 2) of (alpha, beta), without
+        repeats, ordered along the axis over which the curve extends further (relative
+        to the grid's span).
+    """
     found = {}
     for k in range(len(a)):
         key = "|".join(sorted((PHASES[pa[k]], PHASES[pb[k]])))
