@@ -31,6 +31,7 @@ from symrep.errors import SolverError
 from symrep.numeric.compiled import stacked
 from symrep.numeric.sensitivities import generated
 from symrep.numeric.system import generated as system_code
+from symrep.solvers.units import NEWTON_BLOCKS, collapsed_state
 from symrep.validation import check_parameters
 
 __all__ = ["CollapseThreshold", "collapse_threshold", "collapse_threshold_arrays"]
@@ -81,8 +82,6 @@ def _solve(A, B):
 def _condition(alpha, beta, lam, rho, eta):
     """g, dg/dbeta and dg/dp (4 parameters: alpha, lam, rho, eta) along the collapsed
     branch; NaN where the collapsed state does not exist."""
-    from symrep.solvers.units import collapsed_state
-
     params = [alpha, beta, lam, rho, eta]
     z = collapsed_state(*params)
     n = np.size(beta)
@@ -90,8 +89,9 @@ def _condition(alpha, beta, lam, rho, eta):
         cond = stacked(generated().collapse_condition, *z, *params).reshape(9, n)
         J = stacked(system_code("numpy").residual_jacobian, *z, *params)[8:].reshape(8, 8, n)
         dF = stacked(generated().residual_parameter_jacobian, *z, *params).reshape(8, 5, n)
-        A = np.moveaxis(J[np.ix_((0, 1, 2), (5, 6, 7))], -1, 0)  # (n, 3, 3)
-        B = np.moveaxis(dF[[0, 1, 2]], -1, 0)  # (n, 3, 5)
+        rows, cols = NEWTON_BLOCKS[0]  # the collapsed branch: its precision is free
+        A = np.moveaxis(J[np.ix_(rows, cols)], -1, 0)  # (n, 3, 3)
+        B = np.moveaxis(dF[list(rows)], -1, 0)  # (n, 3, 5)
         ok = np.all(np.isfinite(A), axis=(1, 2)) & np.all(np.isfinite(B), axis=(1, 2))
         dz = np.full((n, 3, 5), np.nan)
         if ok.any():

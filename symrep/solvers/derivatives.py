@@ -22,6 +22,7 @@ from symrep.numeric.compiled import stacked
 from symrep.numeric.sensitivities import QUANTITIES, generated
 from symrep.numeric.system import UNKNOWN_NAMES
 from symrep.numeric.system import generated as system_code
+from symrep.solvers.units import NEWTON_BLOCKS
 from symrep.validation import check_parameters
 
 __all__ = ["PARAMETERS", "QUANTITIES", "parameter_derivatives", "parameter_derivatives_arrays"]
@@ -29,11 +30,6 @@ __all__ = ["PARAMETERS", "QUANTITIES", "parameter_derivatives", "parameter_deriv
 #: The parameters, in the order of the derivative arrays' first axis.
 PARAMETERS = ("alpha", "beta", "lam", "rho", "eta")
 
-# Free unknowns (columns) and the equations that fix them (rows), per branch: the
-# collapsed branch's precision matrix is fixed by the Q, R, E equations.
-_BLOCKS = {0: ((0, 1, 2), (5, 6, 7)),
-           1: ((0, 1, 2, 5, 6, 7), (0, 1, 2, 5, 6, 7)),
-           2: (tuple(range(8)), tuple(range(8)))}
 
 #: Reciprocal condition number of the branch's Jacobian (equilibrated) below which the
 #: point counts as a branch point, where the derivative does not exist.
@@ -45,7 +41,8 @@ def _solve_blocks(J, dF, branch):
     n = J.shape[-1]
     dz = np.zeros((8, 5, n))
     rcond = np.zeros(n)
-    for code, (rows, cols) in _BLOCKS.items():
+    # the equations (rows) that fix the free unknowns (columns) of each branch
+    for code, (rows, cols) in NEWTON_BLOCKS.items():
         sel = np.flatnonzero(branch == code)
         if sel.size == 0:
             continue
