@@ -17,31 +17,24 @@ The random-matrix closed forms are a cross-check only (:mod:`symrep.crosscheck`)
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from symrep.errors import SolverError
-from symrep.extras import Extras
 from symrep.numeric.compiled import stacked
 from symrep.numeric.system import OBSERVABLE_NAMES, UNKNOWN_NAMES, generated
-from symrep.solvers.continuation import stationary_points_along
+from symrep.solvers.latent_units import _check_strengths, _check_units, solve_units_arrays
 from symrep.solvers.model_map import (
-    DEFAULT_MODEL_NAME,
     as_extras,
     check_model,
     model_observables,
     theory_point,
 )
+from symrep.solvers.result import MATRIX_FIELDS, SolveResult, one_by_one, result_from_arrays
 from symrep.solvers.units import FAMILIES as BRANCHES
-from symrep.solvers.units import (
-    RESIDUAL_TOLERANCE,
-    effective_weight_decay,
-    finish,
-    order_transition_pairs,
-    stationary_points,
-)
+from symrep.solvers.units import RESIDUAL_TOLERANCE
 from symrep.validation import check_parameters
 
 __all__ = ["SolverError", "SolveResult", "solve", "solve_arrays", "newton", "evaluate",
@@ -63,87 +56,6 @@ _NEWTON_BLOCKS = {
     1: ((0, 1, 2, 5, 6, 7), (0, 1, 2, 5, 6, 7)),
     2: (tuple(range(8)), tuple(range(8))),
 }
-
-
-@dataclass(frozen=True)
-class SolveResult(Extras):
-    """The RS prediction at one parameter point (see ``docs/model.md`` for conventions).
-
-    Attributes
-    ----------
-    alpha, beta, lam, rho, eta : float
-        The parameters.
-    m, d, Q, E, R, D : float
-        Order parameters at the training optimum (sign fixed by m >= 0).
-    chihat_Q, chihat_R, chihat_E : float
-        Entries of the inverse susceptibility matrix (finite also where a susceptibility
-        diverges, e.g. chi_E without weight decay for alpha <= 1).
-    eg, rate, distortion, kl_posterior : float
-        Signal recovery error, rate, distortion and KL(q(z|x) || p_W(z|x)) under the data
-        distribution.
-    rate_train, distortion_train, kl_posterior_train : float
-        The same on the training set.
-    free_energy : float
-        RS free energy: min L/N minus sum_mu ||x^mu||^2/(2N).
-    phase : str
-        "learning" (m != 0), "overfitting" (m = 0, Q != 0) or "regularized" (Q = 0).
-    converged : bool
-        The returned point satisfies the saddle-point equations (always True: otherwise
-        :class:`SolverError` is raised).
-    residual : float
-        Largest saddle-point residual, relative to the scale of the equations.
-    branches : dict
-        Lowest free energy of each branch family that exists ("collapsed",
-        "overfitting", "learning").
-    extras : dict
-        Order parameters of the model that the linear VAE lacks (``sigma2`` of the
-        learned-variance model), also read as attributes (``r.sigma2``); empty for the
-        linear VAE.
-    model : str
-        The model's name (:data:`symrep.models.MODELS`), ``"linear-vae"`` by default.
-    """
-
-    alpha: float
-    beta: float
-    lam: float
-    rho: float
-    eta: float
-    m: float
-    d: float
-    Q: float
-    E: float
-    R: float
-    D: float
-    chihat_Q: float
-    chihat_R: float
-    chihat_E: float
-    eg: float
-    rate: float
-    distortion: float
-    kl_posterior: float
-    rate_train: float
-    distortion_train: float
-    kl_posterior_train: float
-    free_energy: float
-    phase: str
-    converged: bool
-    residual: float
-    branches: dict = field(default_factory=dict)
-    extras: dict = field(default_factory=dict)
-    model: str = DEFAULT_MODEL_NAME
-
-    def as_dict(self):
-        """Plain dict of all attributes (JSON-friendly).
-
-        Returns
-        -------
-        dict
-            Every field by name, the extras as entries of their own (``"sigma2"``)
-            in place of ``"extras"``.
-        """
-        out = asdict(self)
-        out.update(out.pop("extras"))
-        return out
 
 
 def _scale(z, alpha, beta, lam, rho, eta):
@@ -300,89 +212,19 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise", continua
     """
     if errors not in ("raise", "mask"):
         raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
-    if model is not None:
-        return _model_arrays(model, alpha, beta, lam, rho, eta, errors=errors,
-                             continuation=continuation)
     p = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
-    try:
-        params = np.broadcast_arrays(*(np.asarray(p[k], dtype=float) for k in
-                                       ("alpha", "beta", "lam", "rho", "eta")))
-    except ValueError:
-        shapes = {k: np.shape(v) for k, v in p.items()}
-        raise ValueError(f"the parameter arrays cannot be broadcast together: shapes "
-                         f"{shapes}") from None
-    out_shape = params[0].shape
-    params = [q.ravel() for q in params]  # solve on a flat batch, reshape at the end
-    n = params[0].shape[0]
-    points = (stationary_points_along(*params) if continuation
-              else stationary_points(*params))
-    # next to a continuous transition (the spectral one, a collapse) a state's f is
-    # within rounding of that of the state it leaves: ordered by their gap
-    order_transition_pairs(points, params)
-    f = np.stack([pt["free_energy"] for pt in points])  # (state, n), +inf where absent
-    best = np.argmin(f, axis=0)
-    converged = np.isfinite(f[best, np.arange(n)])
-    z_best = np.stack([pt["z"] for pt in points])[best, :, np.arange(n)].T
-    code = np.array([pt["family"] for pt in points])[best]
-    res = np.stack([pt["residual"] for pt in points])[best, np.arange(n)]
-    z_best = np.where(converged, z_best, 0.0)  # evaluated, then masked or reported below
-    if converged.any():
-        idx = np.nonzero(converged)[0]
-        sub = [q[idx] for q in params]
-        sub[2] = effective_weight_decay(sub[0], sub[1], sub[2], sub[4])
-        step = np.stack([pt["step"] for pt in points])[best, np.arange(n)]
-        z_best[:, idx] = finish(z_best[:, idx], sub, code[idx], step[idx])
-    with np.errstate(all="ignore"):
-        out = evaluate(z_best, params)
-    out["phase"] = code
-    # a solution whose observables overflow is not a solution: never return NaN or inf
-    converged &= np.all([np.isfinite(out[name]) for name in RESULT_FIELDS], axis=0)
-    families = np.array([pt["family"] for pt in points])
-    branch_f = np.stack([np.min(np.where((families == b)[:, None], f, np.inf), axis=0)
-                         for b in range(3)])
-    if not converged.all() and errors == "raise":
-        i = int(np.nonzero(~converged)[0][0])
-        names = ("alpha", "beta", "lam", "rho", "eta")
-        point = {k: float(v[i]) for k, v in zip(names, params, strict=True)}
-        diag = {
-            "parameters": point,
-            "candidates": [
-                {"branch": BRANCHES[pt["family"]], "found": bool(np.isfinite(pt["z"][0, i])),
-                 "admissible": bool(pt["ok"][i]), "residual": float(pt["residual"][i]),
-                 "free_energy": float(pt["free_energy"][i])}
-                for pt in points if np.isfinite(pt["z"][0, i])
-            ],
-            "tolerance": RESIDUAL_TOLERANCE,
-        }
-        raise SolverError(
-            f"no stationary branch satisfies the saddle-point equations at {point} "
-            f"({len(diag['candidates'])} candidate(s) found, none admissible at "
-            f"tolerance {RESIDUAL_TOLERANCE:g})", diag)
-    out["converged"] = converged
-    out["residual"] = np.where(converged, res, np.inf)
-    out["branch_free_energy"] = branch_f
-    if errors == "mask":
-        for name in RESULT_FIELDS:
-            out[name] = np.where(converged, out[name], np.nan)
-    return {k: np.asarray(v).reshape((3, *out_shape) if k == "branch_free_energy"
-                                     else out_shape)
-            for k, v in out.items()}
-
-
-def _model_arrays(model, alpha, beta, lam, rho, eta, *, errors, continuation):
-    """:func:`solve_arrays` of a model: its theory model at the mapped points."""
-    check_model(model, M=1, Mstar=1, rho=rho, reserved=RESULT_FIELDS)
-    p = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
-    theory, q, scale, extras = theory_point(model, p)
-    out = solve_arrays(q["alpha"], q["beta"], q["lam"], q["rho"], q["eta"], errors=errors,
-                       continuation=continuation)
-    shape = out["free_energy"].shape
-    scale = np.broadcast_to(np.asarray(scale, dtype=float), shape)
-    out["free_energy"] = out["free_energy"] * scale
-    out["branch_free_energy"] = out["branch_free_energy"] * scale
-    out.update(model_observables(model, out, p))
-    out.update(as_extras(extras, shape))
-    return out
+    # the 1 x 1 case of the units' solver, read in the paper's scalar notation
+    out = solve_units_arrays(p["alpha"], p["beta"], p["lam"], (p["rho"],), p["eta"], M=1,
+                             errors=errors, continuation=continuation, model=model)
+    view = {name: out.pop(name)[..., 0] if name == "D" else
+            (out.pop(name)[..., 0, 0] if name in MATRIX_FIELDS else out.pop(name))
+            for name in RESULT_FIELDS}
+    view["phase"] = np.minimum(out.pop("unit_state")[..., 0], 2)
+    del out["unit_free_energy"]
+    for name in ("converged", "residual", "branch_free_energy"):
+        view[name] = out.pop(name)
+    view.update(out)  # the model's extras
+    return view
 
 
 def solve(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, model=None):
@@ -437,48 +279,56 @@ def solve(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, model=None):
     if model is not None and hasattr(model, "theory_solver"):  # it brings its own solver
         check_model(model, M=M)
         return model.theory_solver().solve(alpha, beta, lam, rho, eta)
+    return solve_point(alpha, beta, lam, rho, eta, M=M, model=model,
+                       scalar_notation=np.ndim(rho) == 0)
+
+
+def solve_point(alpha, beta, lam, rho, eta, *, M=None, model=None, scalar_notation):
+    """:func:`solve` of the generated theory, in the notation asked for.
+
+    Parameters
+    ----------
+    alpha, beta, lam, rho, eta, M, model
+        As for :func:`solve` (``model`` without a solver of its own).
+    scalar_notation : bool
+        Give the 1 x 1 case in the paper's scalar notation (``rho`` a number); a model
+        with several units or features is given in the matrix notation regardless.
+
+    Returns
+    -------
+    SolveResult
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range, or ``M`` or the number of strengths disagrees
+        with the model's.
+    SolverError
+        If no admissible state exists.
+    """
+    rhos = _check_strengths(rho, allow_array=False)
     if model is not None:
-        return _solve_model(model, alpha, beta, lam, rho, eta, M=M)
-    if M is None:
-        M = 1
-    one_unit = isinstance(M, int) and not isinstance(M, bool) and M == 1
-    if not one_unit or np.ndim(rho) != 0:  # several units or features
-        from symrep.solvers.latent_units import solve_units
-
-        return solve_units(alpha, beta, lam, rho, eta, M=M)
-    p = check_parameters(alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
-    names = ("alpha", "beta", "lam", "rho", "eta")
-    out = {k: v[()] if isinstance(v, np.ndarray) and k != "branch_free_energy" else v
-           for k, v in solve_arrays(**p).items()}
-    fields = {name: float(out[name]) for name in RESULT_FIELDS}
-    branches = {
-        BRANCHES[b]: float(out["branch_free_energy"][b])
-        for b in range(3) if math.isfinite(out["branch_free_energy"][b])
-    }
-    return SolveResult(**{n: p[n] for n in names}, **fields, phase=PHASES[int(out["phase"])],
-                       converged=bool(out["converged"]), residual=float(out["residual"]),
-                       branches=branches)
-
-
-def _solve_model(model, alpha, beta, lam, rho, eta, *, M):
-    """:func:`solve` of a model: its theory model at the mapped point, mapped back."""
-    import dataclasses
-
-    from symrep.solvers.latent_units import _check_strengths
-
-    Mstar = len(_check_strengths(rho, allow_array=False))
-    check_model(model, M=M, Mstar=Mstar, rho=rho, reserved=RESULT_FIELDS)
-    if model.M != 1 or np.ndim(rho) != 0:
-        from symrep.solvers.latent_units import solve_units
-
-        return solve_units(alpha, beta, lam, rho, eta, M=M, model=model)
-    p = check_parameters(alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
-    theory, q, scale, extras = theory_point(model, p)
-    r = solve(q["alpha"], q["beta"], q["lam"], q["rho"], q["eta"], M=theory.M)
-    scale = float(scale)
-    own = model_observables(model, {n: getattr(r, n) for n in RESULT_FIELDS}, p)
-    return dataclasses.replace(
-        r, **{k: p[k] for k in ("alpha", "beta", "lam", "rho", "eta")}, **own,
-        free_energy=r.free_energy * scale,
-        branches={k: v * scale for k, v in r.branches.items()},
-        extras=as_extras(extras, None), model=model.name)
+        reserved = [f.name for f in dataclasses.fields(SolveResult)]
+        M = check_model(model, M=M, Mstar=len(rhos), rho=rho, reserved=reserved)
+        p = check_parameters(alpha=alpha, beta=beta, lam=lam, eta=eta)
+        theory, q, scale, extras = theory_point(model, {**p, "rho": rhos})
+        r = solve_point(q["alpha"], q["beta"], q["lam"], q["rho"], q["eta"], M=theory.M,
+                        scalar_notation=scalar_notation)
+        scale = float(scale)
+        own = model_observables(model, {n: getattr(r, n) for n in RESULT_FIELDS},
+                                {**p, "rho": rhos})
+        return dataclasses.replace(
+            r, **p, rho=rhos[0] if r.scalar_notation else tuple(rhos), **own,
+            free_energy=r.free_energy * scale, unit_free_energy=r.unit_free_energy * scale,
+            branches={k: v * scale for k, v in r.branches.items()},
+            extras=as_extras(extras, None), model=model.name)
+    M = _check_units(1 if M is None else M)
+    p = check_parameters(alpha=alpha, beta=beta, lam=lam, eta=eta)
+    out = solve_units_arrays(p["alpha"], p["beta"], p["lam"], rhos, p["eta"], M=M)
+    out = {k: v[()] if isinstance(v, np.ndarray) and v.ndim == 0 else v
+           for k, v in out.items()}
+    scalar = scalar_notation and one_by_one(out)
+    branches = {BRANCHES[b]: float(out["branch_free_energy"][b])
+                for b in range(3) if math.isfinite(out["branch_free_energy"][b])}
+    return result_from_arrays(out, {**p, "rho": rhos[0] if scalar else tuple(rhos)},
+                              scalar_notation=scalar, branches=branches if scalar else None)
