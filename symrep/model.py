@@ -212,18 +212,29 @@ class LinearVAE:
 
     @property
     def is_scalar(self) -> bool:
-        """True for M = M* = 1, the model whose order parameters are numbers."""
+        """Whether the derivation writes this model in the paper's scalar notation.
+
+        True for M = M* = 1, whose order parameters are numbers: the derivation
+        (:mod:`symrep.replica`, the observables) writes its one-unit chapter with the
+        explicit entries, as the paper does, and generates its numerical system from
+        them; otherwise it works on the matrices. The replica code asks this of the
+        model; it never decides it from the sizes.
+        """
         return self.M == 1 and self.Mstar == 1
 
     @property
     def unknown_names(self) -> tuple[str, ...]:
-        """Names of the unknowns of the saddle-point system (:mod:`symrep.numeric.layout`)."""
-        return unknown_names(self.M, self.Mstar)
+        """Names of the unknowns of the saddle-point system (:mod:`symrep.numeric.layout`).
+
+        Plain (``Q``, ``m``, ``chihat_E``, as in the paper) where every matrix of the
+        model is 1 x 1 (M = M* = 1), else with indices (``Q_12``).
+        """
+        return unknown_names(self.M, self.Mstar, plain=self.M == 1 and self.Mstar == 1)
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
         """``("alpha", "beta", "lam", "rho_1", ..., "eta")`` (``"rho"`` for M* = 1)."""
-        return parameter_names(self.Mstar)
+        return parameter_names(self.Mstar, plain=self.Mstar == 1)
 
     # --- symbolic ------------------------------------------------------------------
 

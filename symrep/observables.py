@@ -207,16 +207,24 @@ def observables_step(model=None) -> Step:
         ``result`` is a dict of the observables by name (SymPy expressions); for
         M, M* > 1 also ``moments`` (the population moments) and ``rho``.
     """
-    if model is None or model.is_scalar:
-        return _scalar_observables_step()
-    return _model_observables_step(model)
+    from symrep.replica.objective import _model
+
+    return _observables_step(_model(model))
 
 
-@cache
-def _model_observables_step(model) -> Step:
-    s = model.symbols()
-    obs = model.population_observables()
-    text = r"""
+# the paragraph of each notation of the derivation (``model.is_scalar``): the paper's
+# one-unit chapter also has the training-set moments, the mismatch KL and the objective
+_TEXT = {True: r"""
+With $u = x\cdot W/\sqrt N$ and $v = x\cdot\tilde W/\sqrt N$, the second moments under the
+data distribution are $\Sigma = \rho\,tt^{\mathsf T} + \eta\,\mathcal Q$. On the training set
+the fields at the minimiser are $h^* = \arg\min_h[\tfrac12 h^{\mathsf T}Kh +
+\tfrac12(h-h_0)^{\mathsf T}(\eta\mathcal X)^{-1}(h-h_0)] = (I+\eta\mathcal XK)^{-1}h_0$
+with $h_0\sim\mathcal N(0,\Sigma)$, so their moments are
+$T = (I+\eta\mathcal XK)^{-1}\Sigma(I+\eta K\mathcal X)^{-1}$. The signal recovery error,
+rate, distortion (the reconstruction term minus $(N-1)\eta/2$) and the mismatch
+$\mathrm{KL}(q(z|x)\,\|\,p_W(z|x))$ between variational and true posterior are:
+""",
+         False: r"""
 With $u = W^{\mathsf T}x/\sqrt N$ and $v = \tilde Wx/\sqrt N$, the second moments of the
 fields under the data distribution are
 $\Sigma = t\operatorname{diag}(\rho)\,t^{\mathsf T} + \eta\,\mathcal Q$. The rate (the KL
@@ -228,47 +236,30 @@ $\epsilon_g = \min_{\pi,\pm}\|W_0\operatorname{diag}(\sqrt\rho) - W\|^2/N
 = \sum_k\rho_k + \operatorname{tr}Q - 2\max_\pi\sum_k\sqrt{\rho_k}\,|m_{\pi(k)k}|$
 (the narrower matrix padded with zero columns, $\pi$ an assignment of units to distinct
 features); the maximum over assignments is taken numerically.
-"""
-    return Step(
-        key="10_observables",
-        title="Observables",
-        text=text,
-        equations=(
-            Equation(r"\Sigma", model.field_moments()),
-            Equation(r"\mathcal R", obs["rate"]),
-            Equation(r"\mathcal D", obs["distortion"]),
-        ),
-        result={**obs, "moments": model.field_moments(), "rho": s.rho},
-    )
+"""}
 
 
 @cache
-def _scalar_observables_step() -> Step:
-    """The observables of the model with M = M* = 1, for the derivation document."""
-    text = r"""
-With $u = x\cdot W/\sqrt N$ and $v = x\cdot\tilde W/\sqrt N$, the second moments under the
-data distribution are $\Sigma = \rho\,tt^{\mathsf T} + \eta\,\mathcal Q$. On the training set
-the fields at the minimiser are $h^* = \arg\min_h[\tfrac12 h^{\mathsf T}Kh +
-\tfrac12(h-h_0)^{\mathsf T}(\eta\mathcal X)^{-1}(h-h_0)] = (I+\eta\mathcal XK)^{-1}h_0$
-with $h_0\sim\mathcal N(0,\Sigma)$, so their moments are
-$T = (I+\eta\mathcal XK)^{-1}\Sigma(I+\eta K\mathcal X)^{-1}$. The signal recovery error,
-rate, distortion (the reconstruction term minus $(N-1)\eta/2$) and the mismatch
-$\mathrm{KL}(q(z|x)\,\|\,p_W(z|x))$ between variational and true posterior are:
-"""
-    obs = observables()
-    P = population_moments()
-    return Step(
-        key="10_observables",
-        title="Observables",
-        text=text,
-        equations=(
-            Equation(r"\Sigma", P),
+def _observables_step(model) -> Step:
+    if model.is_scalar:
+        obs = observables()
+        equations = (
+            Equation(r"\Sigma", population_moments()),
             Equation(r"\epsilon_g", obs["eg"]),
             Equation(r"\mathcal R", obs["rate"]),
             Equation(r"\mathcal D", obs["distortion"]),
             Equation(r"\mathrm{KL}_{q\|p_W}", obs["kl_posterior"]),
             Equation(r"\frac{L}{N} - \frac{\sum_\mu\|x^\mu\|^2}{2N}",
                      training_objective_in_moments(), display={"fraction": r"\tfrac"}),
-        ),
-        result=obs,
-    )
+        )
+        result = obs
+    else:
+        obs = model.population_observables()
+        equations = (
+            Equation(r"\Sigma", model.field_moments()),
+            Equation(r"\mathcal R", obs["rate"]),
+            Equation(r"\mathcal D", obs["distortion"]),
+        )
+        result = {**obs, "moments": model.field_moments(), "rho": model.symbols().rho}
+    return Step(key="10_observables", title="Observables", text=_TEXT[model.is_scalar],
+                equations=equations, result=result)

@@ -79,14 +79,17 @@ def mode_objective(model=None) -> sp.Expr:
     Raises
     ------
     ValueError
-        If the model has more than one latent unit.
+        If ``model.M`` is not 1 (the range implemented: the mode ansatz is written for
+        one latent unit).
     """
-    from symrep.model import LinearVAE
+    from symrep.models import default_model
 
-    model = LinearVAE() if model is None else model
+    model = default_model() if model is None else model
+    # input validation, not physics: the mode ansatz below (W, W~ along one eigenvector)
+    # is written for one latent unit; a wider model is outside what is implemented
     if model.M != 1:
-        raise ValueError(f"model.M = {model.M} is invalid: the mode analysis is per unit, "
-                         "M must be 1")
+        raise ValueError(f"model.M = {model.M} is invalid: mode_objective is implemented "
+                         "for one latent unit, M must be 1")
     w, wt, s = S.omega, S.omegatilde, S.s
     sym = model.symbols()
     mode = sp.Matrix([w, wt])

@@ -23,10 +23,14 @@ Code outside a model's own module asks the model, never which model it is:
 from symrep.model import LinearVAE
 from symrep.models.learned_variance import LearnedVarianceVAE
 
-__all__ = ["LinearVAE", "LearnedVarianceVAE", "MODELS", "model_from_name"]
+__all__ = ["LinearVAE", "LearnedVarianceVAE", "MODELS", "DEFAULT_MODEL", "model_from_name",
+           "default_model"]
 
 #: The built-in models by name.
 MODELS = {LinearVAE.name: LinearVAE, LearnedVarianceVAE.name: LearnedVarianceVAE}
+
+#: The name of the model a layer uses when its caller gives none (the paper's model).
+DEFAULT_MODEL = LinearVAE.name
 
 
 def model_from_name(name, M=1, Mstar=1):
@@ -54,3 +58,29 @@ def model_from_name(name, M=1, Mstar=1):
         raise ValueError(f"model = {name!r} is invalid: must be one of "
                          f"{', '.join(sorted(MODELS))}")
     return MODELS[name](M, Mstar)
+
+
+def default_model(M=1, Mstar=1):
+    """The model a layer uses when its caller gives none: the paper's linear VAE.
+
+    Every layer outside the models' own modules asks for it here, so the default is
+    named in one place (:data:`DEFAULT_MODEL`).
+
+    Parameters
+    ----------
+    M : int, default 1
+        Latent units, 1 to 9.
+    Mstar : int, default 1
+        Features, 1 to 9.
+
+    Returns
+    -------
+    LinearVAE
+        ``model_from_name(DEFAULT_MODEL, M, Mstar)``.
+
+    Raises
+    ------
+    ValueError
+        If M or M* is out of range.
+    """
+    return model_from_name(DEFAULT_MODEL, M, Mstar)

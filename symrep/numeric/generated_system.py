@@ -93,10 +93,17 @@ class GeneratedSystem:
         self.source_key = getattr(module, "SOURCE_KEY", None)
         self.unknowns = tuple(module.UNKNOWNS)
         self.parameters = tuple(module.PARAMETERS)
-        self._layout = unknown_layout(self.M, self.Mstar)
-        if tuple(e.name for e in self._layout) != self.unknowns:  # pragma: no cover
-            raise RuntimeError(f"the generated module of {self.key} has another layout")
+        self._layout = _layout_named(self.unknowns, self.M, self.Mstar, self.key)
         self._generated_observables = tuple(module.OBSERVABLES)
+        # the names are the module's, written from its model: the diagonal of Q and the
+        # signal overlaps (unit by unit, feature by feature) whatever the model calls them
+        self._trace_names = tuple(e.name for e in self._layout
+                                  if e.matrix == "Q" and e.row == e.col)
+        self._overlap_names = tuple(n for n in self._generated_observables
+                                    if n.startswith("signal_overlap"))
+        if len(self._overlap_names) != self.M * self.Mstar:  # pragma: no cover
+            raise RuntimeError(f"the generated module of {self.key} has "
+                               f"{len(self._overlap_names)} signal overlaps, not M M*")
         self.has_jacobian = hasattr(module, "residual_jacobian")
         self._p = 2 * self.M
         self.observable_names = (*self.unknowns, *self._generated_observables, "eg")
@@ -293,11 +300,9 @@ class GeneratedSystem:
 
     def _eg(self, obs, p, shape):
         rho = p[3:3 + self.Mstar]
-        scalar = self.M == 1 and self.Mstar == 1
-        S = np.stack([np.stack([obs["signal_overlap" if scalar else
-                                    f"signal_overlap_{i + 1}{k + 1}"]
-                                for k in range(self.Mstar)]) for i in range(self.M)])
-        trace_Q = sum(obs["Q" if scalar else f"Q_{i + 1}{i + 1}"] for i in range(self.M))
+        S = np.stack([obs[name] for name in self._overlap_names]).reshape(
+            self.M, self.Mstar, *shape)
+        trace_Q = sum(obs[name] for name in self._trace_names)
         best = _best_assignment(S)
         return sum(rho) + trace_Q - 2 * best
 
@@ -389,6 +394,19 @@ class GeneratedSystem:
         shape = np.broadcast_shapes(*(m.shape[2:] for m in mats.values()))
         return np.stack([np.broadcast_to(mats[e.matrix][e.row, e.col], shape)
                          for e in self._layout])
+
+
+def _layout_named(names, M: int, Mstar: int, key: str):
+    """The layout of (M, M*) whose names are ``names`` (plain or indexed, as the model
+    that wrote the module named them)."""
+    for plain in (False, True):
+        try:
+            layout = unknown_layout(M, Mstar, plain)
+        except ValueError:  # plain names exist for 1 x 1 matrices only
+            continue
+        if tuple(e.name for e in layout) == tuple(names):
+            return layout
+    raise RuntimeError(f"the generated module of {key} has another layout")  # pragma: no cover
 
 
 def _best_assignment(S: np.ndarray) -> np.ndarray:
@@ -514,11 +532,11 @@ def write_shipped_modules(models=SHIPPED) -> list[Path]:
         The files written.
     """
     from symrep.io import atomic_write_text
-    from symrep.model import LinearVAE
+    from symrep.models import default_model
 
     written = []
     for M, Mstar in models:
-        model = LinearVAE(M, Mstar)
+        model = default_model(M, Mstar)
         written.append(atomic_write_text(shipped_module_path(M, Mstar), _source(model)))
     return written
 
@@ -554,11 +572,11 @@ def stamp_shipped_modules(models=SHIPPED, folder=None, root=None) -> list[Path]:
         If a module lacks the constants block the key line belongs to.
     """
     from symrep.io import atomic_write_text
-    from symrep.model import LinearVAE
+    from symrep.models import default_model
 
     written = []
     for M, Mstar in models:
-        model = LinearVAE(M, Mstar)
+        model = default_model(M, Mstar)
         path = (shipped_module_path(M, Mstar) if folder is None
                 else Path(folder) / f"{model_key(M, Mstar)}.py")
         key = model_code_key(model, jacobian=_with_jacobian(model), versions=False,

@@ -165,9 +165,9 @@ def default_model_sources() -> list[Path]:
     list of pathlib.Path
         The source files of ``LinearVAE``'s classes, then ``numeric/layout.py``.
     """
-    from symrep.model import LinearVAE
+    from symrep.models import default_model
 
-    return [Path(p) for p in class_sources(LinearVAE)] + [PACKAGE / "numeric" / "layout.py"]
+    return [Path(p) for p in class_sources(default_model())] + [PACKAGE / "numeric" / "layout.py"]
 
 
 def model_code_sources(root=None) -> list[Path]:

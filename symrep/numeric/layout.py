@@ -11,10 +11,13 @@ Unknowns of the saddle-point system (precision form, D eliminated), in order:
 - the precision matrix Y = X^{-1} = [[chihat_Q, chihat_R], [chihat_R^T, chihat_E]]:
   ``chihat_Q`` (symmetric), ``chihat_R`` (every entry), ``chihat_E`` (symmetric).
 
-An entry is named ``<matrix>_<row><column>`` (1-based, e.g. ``Q_12``, ``chihat_R_21``);
-for M = M* = 1 the names are the plain ones, ``("Q", "R", "E", "m", "d", "chihat_Q",
-"chihat_R", "chihat_E")``. The parameters are ``("alpha", "beta", "lam", "rho_1", ...,
-"rho_M*", "eta")``, with ``"rho"`` for M* = 1.
+An entry is named ``<matrix>_<row><column>`` (1-based, e.g. ``Q_12``, ``chihat_R_21``),
+or plainly ``("Q", "R", "E", "m", "d", "chihat_Q", "chihat_R", "chihat_E")`` where the
+model says so (``plain``: the linear VAE with M = M* = 1, in the paper's notation). The
+parameters are ``("alpha", "beta", "lam", "rho_1", ..., "rho_M*", "eta")``, or with one
+plain ``"rho"``. Which names a model has is the model's to say
+(:attr:`symrep.model.LinearVAE.unknown_names`, ``parameter_names``): the functions here
+take the answer, they do not decide it from the sizes.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ def model_key(M: int, Mstar: int) -> str:
 
 
 def entry_name(matrix: str, row: int, col: int, scalar: bool) -> str:
-    """``Q_12`` for ``Q[0, 1]``; the bare matrix name in the model with M = M* = 1.
+    """``Q_12`` for ``Q[0, 1]``; the bare matrix name where the model's names are plain.
 
     Parameters
     ----------
@@ -80,7 +83,7 @@ def entry_name(matrix: str, row: int, col: int, scalar: bool) -> str:
     row, col : int
         The 0-based position of the entry.
     scalar : bool
-        True for the model with M = M* = 1.
+        True where the model names its entries plainly (every matrix 1 x 1).
 
     Returns
     -------
@@ -110,7 +113,7 @@ def matrix_shapes(M: int, Mstar: int) -> dict:
     return {name: (size[r], size[c]) for name, r, c, _ in _UNKNOWN_MATRICES}
 
 
-def unknown_layout(M: int, Mstar: int) -> tuple[Entry, ...]:
+def unknown_layout(M: int, Mstar: int, plain: bool = False) -> tuple[Entry, ...]:
     """Every unknown of the model's saddle-point system, in the canonical order.
 
     Parameters
@@ -119,24 +122,34 @@ def unknown_layout(M: int, Mstar: int) -> tuple[Entry, ...]:
         Number of latent units, 1 to :data:`MAX_UNITS`.
     Mstar : int
         Number of features, 1 to :data:`MAX_UNITS`.
+    plain : bool, default False
+        Name the entries without indices (the model's answer, for a model whose matrices
+        are all 1 x 1); positions are the same either way.
 
     Returns
     -------
     tuple of Entry
         One entry per unknown (the upper triangle of a symmetric matrix), in order.
+
+    Raises
+    ------
+    ValueError
+        If ``plain`` is True for matrices larger than 1 x 1 (their entries need indices).
     """
-    scalar = M == 1 and Mstar == 1
+    if plain and (M, Mstar) != (1, 1):
+        raise ValueError(f"plain = True is invalid for M = {M}, Mstar = {Mstar}: entries "
+                         "without indices need M = Mstar = 1")
     shapes = matrix_shapes(M, Mstar)
     out = []
     for name, _, _, symmetric in _UNKNOWN_MATRICES:
         rows, cols = shapes[name]
         for i in range(rows):
             for j in range(i if symmetric else 0, cols):
-                out.append(Entry(entry_name(name, i, j, scalar), name, i, j, symmetric))
+                out.append(Entry(entry_name(name, i, j, plain), name, i, j, symmetric))
     return tuple(out)
 
 
-def unknown_names(M: int, Mstar: int) -> tuple[str, ...]:
+def unknown_names(M: int, Mstar: int, plain: bool = False) -> tuple[str, ...]:
     """Names of the unknowns, in order.
 
     Parameters
@@ -145,42 +158,58 @@ def unknown_names(M: int, Mstar: int) -> tuple[str, ...]:
         Number of latent units, 1 to :data:`MAX_UNITS`.
     Mstar : int
         Number of features, 1 to :data:`MAX_UNITS`.
+    plain : bool, default False
+        As for :func:`unknown_layout`.
 
     Returns
     -------
     tuple of str
         The names of :func:`unknown_layout`.
     """
-    return tuple(e.name for e in unknown_layout(M, Mstar))
+    return tuple(e.name for e in unknown_layout(M, Mstar, plain))
 
 
-def rho_names(Mstar: int) -> tuple[str, ...]:
-    """``("rho",)`` for one feature, else ``("rho_1", ..., "rho_M*")``.
+def rho_names(Mstar: int, plain: bool = False) -> tuple[str, ...]:
+    """``("rho_1", ..., "rho_M*")``, or ``("rho",)`` plainly (one feature).
 
     Parameters
     ----------
     Mstar : int
         Number of features.
+    plain : bool, default False
+        Name the one strength ``"rho"`` (the model's answer, for one feature).
 
     Returns
     -------
     tuple of str
         The names of the feature strengths.
+
+    Raises
+    ------
+    ValueError
+        If ``plain`` is True for more than one feature.
     """
-    return ("rho",) if Mstar == 1 else tuple(f"rho_{k + 1}" for k in range(Mstar))
+    if plain:
+        if Mstar != 1:
+            raise ValueError(f"Mstar = {Mstar} is invalid with plain = True: one plain "
+                             "name is for one feature, Mstar must be 1")
+        return ("rho",)
+    return tuple(f"rho_{k + 1}" for k in range(Mstar))
 
 
-def parameter_names(Mstar: int) -> tuple[str, ...]:
+def parameter_names(Mstar: int, plain: bool = False) -> tuple[str, ...]:
     """Names of the model parameters, in the order of the generated functions.
 
     Parameters
     ----------
     Mstar : int
         Number of features.
+    plain : bool, default False
+        As for :func:`rho_names`.
 
     Returns
     -------
     tuple of str
         ``("alpha", "beta", "lam", <rho names>, "eta")``.
     """
-    return ("alpha", "beta", "lam", *rho_names(Mstar), "eta")
+    return ("alpha", "beta", "lam", *rho_names(Mstar, plain), "eta")

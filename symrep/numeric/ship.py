@@ -93,12 +93,12 @@ def model_module_keys(root=None) -> dict:
     dict
         One entry per model of :data:`symrep.numeric.generated_system.SHIPPED`.
     """
-    from symrep.model import LinearVAE
+    from symrep.models import default_model
     from symrep.numeric import generated_system as gs
     from symrep.numeric.keys import model_code_key
 
-    return {size: model_code_key(LinearVAE(*size), jacobian=gs._with_jacobian(
-                LinearVAE(*size)), versions=False, root=root)
+    return {size: model_code_key(default_model(*size), jacobian=gs._with_jacobian(
+                default_model(*size)), versions=False, root=root)
             for size in gs.SHIPPED}
 
 
@@ -176,7 +176,7 @@ def write_shipped(log=print, every_model: bool = False):
         If the (1, 1) model's code changed and ``every_model`` is False: the larger
         modules must be regenerated (their keys are left stale).
     """
-    from symrep.model import LinearVAE
+    from symrep.models import default_model
     from symrep.numeric import generated_system as gs
 
     written = []
@@ -194,7 +194,7 @@ def write_shipped(log=print, every_model: bool = False):
         return written
     path = gs.shipped_module_path(1, 1)
     before = _without_key(path.read_text(encoding="utf-8"))
-    atomic_write_text(path, gs._source(LinearVAE(1, 1)))
+    atomic_write_text(path, gs._source(default_model(1, 1)))
     written.append(path)
     log(f"wrote {path}")
     if _without_key(path.read_text(encoding="utf-8")) != before:

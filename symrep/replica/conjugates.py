@@ -20,20 +20,6 @@ from symrep.replica.zero_temperature import (
     structural_zero_temperature,
     zero_temperature,
 )
-from symrep.symbols import (
-    alpha,
-    chihat_E,
-    chihat_Q,
-    chihat_R,
-    dhat,
-    ehat,
-    mhat,
-    overlap_matrix,
-    qhat,
-    rhat,
-    susceptibility_matrix,
-    teacher_overlaps,
-)
 
 __all__ = ["eliminate_conjugates", "structural_elimination"]
 
@@ -88,31 +74,36 @@ def eliminate_conjugates(model=None) -> Step:
         M = M* = 1 explicit expressions; otherwise matrix expressions (the solution maps
         the matrix symbols of :func:`symrep.replica.matrix_forms.matrix_forms`).
     """
-    model = _model(model)
-    if model.is_scalar:
-        return _scalar_elimination()
-    return _structural_elimination(model)
+    return _elimination_step(_model(model))
 
 
 @cache
-def _scalar_elimination() -> Step:
-    zt = zero_temperature().result
+def _elimination_step(model) -> Step:
+    # the model's notation (``model.is_scalar``): the paper's one-unit chapter solves the
+    # stationarity conditions in the explicit entries, as the paper writes them; the
+    # matrix form is the matrix route of structural_elimination
+    if not model.is_scalar:
+        return _structural_elimination(model)
+    s = model.symbols()
+    zt = zero_temperature(model).result
     f = zt["free_energy"]
-    solution = _solve_unique([sp.diff(f, s) for s in (qhat, rhat, ehat)],
-                             [chihat_Q, chihat_R, chihat_E])
+    X_hat, Q_hat, t_hat = conjugate_hat_matrices(model)
+    precisions = [X_hat[0, 0], X_hat[0, 1], X_hat[1, 1]]
+    q_hats = [Q_hat[0, 0], Q_hat[0, 1], Q_hat[1, 1]]
+    t_hats = list(t_hat)
+    solution = _solve_unique([sp.diff(f, z) for z in q_hats], precisions)
     f1 = f.subs(solution)
-    solution.update(_solve_unique([sp.diff(f1, s) for s in (mhat, dhat)], [mhat, dhat]))
+    solution.update(_solve_unique([sp.diff(f1, z) for z in t_hats], t_hats))
     # X^ enters the entropic part only; after fixing X^ the Q^ equations come from d/dX^
     entropic = zt["entropic"]
-    q_eqs = [sp.diff(entropic, s).subs(solution) for s in (chihat_Q, chihat_R, chihat_E)]
-    solution.update(_solve_unique(q_eqs, [qhat, rhat, ehat]))
-    G, t, X = overlap_matrix(), teacher_overlaps(), susceptibility_matrix()
+    q_eqs = [sp.diff(entropic, z).subs(solution) for z in precisions]
+    solution.update(_solve_unique(q_eqs, q_hats))
+    G, t, X = sp.Matrix(s.G), sp.Matrix(s.t), sp.Matrix(s.X)
     entropic_value = sp.simplify(entropic.subs(solution))
     compact = (X.inv() * (G - t * t.T)).trace() / 2
     if sp.simplify(entropic_value - compact) != 0:  # pragma: no cover - checked by tests
         raise AssertionError("the entropic term after elimination differs from its compact form")
-    free_energy = -compact - alpha * zt["energetic"] + zt["local"]
-    X_hat, Q_hat, t_hat = conjugate_hat_matrices()
+    free_energy = -compact - s.alpha * zt["energetic"] + zt["local"]
     text = r"""
 SymPy solves the stationarity conditions of $f$ in the conjugates, one group at a time
 (each linear in the unknowns it is solved for), with a unique solution:

@@ -18,7 +18,6 @@ from symrep.replica.conjugates import eliminate_conjugates, structural_eliminati
 from symrep.replica.derivation import Equation, Step
 from symrep.replica.objective import _model
 from symrep.replica.zero_temperature import zero_temperature
-from symrep.symbols import PARAMETERS
 
 __all__ = ["rs_free_energy", "free_energy_step", "structural_free_energy"]
 
@@ -76,24 +75,33 @@ def free_energy_step(model=None) -> Step:
     Returns
     -------
     Step
-        ``result`` is f: an explicit expression for M = M* = 1, a matrix expression
-        otherwise.
+        ``result`` is f of :func:`~symrep.replica.conjugates.eliminate_conjugates`: an
+        explicit expression where the model is written in the paper's scalar notation
+        (``model.is_scalar``), a matrix expression otherwise.
 
     Raises
     ------
     AssertionError
-        If the free energy does not depend on every parameter (M = M* = 1).
+        If the explicit free energy does not depend on every parameter.
     """
-    model = _model(model)
-    if model.is_scalar:
-        return _scalar_free_energy_step()
-    return _structural_free_energy_step(model)
+    return _free_energy_step(_model(model))
 
 
-@cache
-def _structural_free_energy_step(model) -> Step:
-    f = structural_free_energy(model)
-    text = r"""
+# the paragraph before f in each notation of the derivation (``model.is_scalar``): the
+# paper's explicit one-unit form, and the matrix form
+_TEXT = {
+    True: r"""
+Collecting the entropic term, the energetic term and the local terms, the
+replica-symmetric free energy per $N$ at zero temperature is
+\[
+ f = -\tfrac12\operatorname{tr}\bigl[\mathcal X^{-1}(\mathcal Q - t t^{\mathsf T})\bigr]
+ + \tfrac\alpha2\operatorname{tr}\bigl[(K^{-1}+\eta\mathcal X)^{-1}(\rho\,tt^{\mathsf T}
+ + \eta\mathcal Q)\bigr] + \tfrac\lambda2(Q+E) + \tfrac\alpha2\bigl(QD + \beta(D-1-\log D)\bigr),
+\]
+to be extremised over $(Q, R, E, m, d, \chi_Q, \chi_R, \chi_E, D)$. At the extremum it
+equals $\min_{W,\tilde W, D} L/N - \sum_\mu\|x^\mu\|^2/(2N)$. Written out by SymPy:
+""",
+    False: r"""
 Collecting the entropic term, the energetic term and the local terms, the
 replica-symmetric free energy per $N$ at zero temperature is
 \begin{align*}
@@ -107,27 +115,16 @@ replica-symmetric free energy per $N$ at zero temperature is
 to be extremised over $\mathcal Q$, $t$, the symmetric $\mathcal X$ and the diagonal $D$.
 At the extremum it equals $\min_{W,\tilde W, D} L/N - \sum_\mu\|x^\mu\|^2/(2N)$. As
 SymPy holds it (matrix symbols; $w(Q, D)$ written out):
-"""
-    return Step(key="08_free_energy", title="The replica-symmetric free energy", text=text,
-                equations=(Equation("f", f),), result=f)
+""",
+}
 
 
 @cache
-def _scalar_free_energy_step() -> Step:
-    f = rs_free_energy()
-    missing = [s for s in PARAMETERS if s not in f.free_symbols]
-    if missing:  # pragma: no cover - structural guarantee
-        raise AssertionError(f"free energy does not depend on {missing}")
-    text = r"""
-Collecting the entropic term, the energetic term and the local terms, the
-replica-symmetric free energy per $N$ at zero temperature is
-\[
- f = -\tfrac12\operatorname{tr}\bigl[\mathcal X^{-1}(\mathcal Q - t t^{\mathsf T})\bigr]
- + \tfrac\alpha2\operatorname{tr}\bigl[(K^{-1}+\eta\mathcal X)^{-1}(\rho\,tt^{\mathsf T}
- + \eta\mathcal Q)\bigr] + \tfrac\lambda2(Q+E) + \tfrac\alpha2\bigl(QD + \beta(D-1-\log D)\bigr),
-\]
-to be extremised over $(Q, R, E, m, d, \chi_Q, \chi_R, \chi_E, D)$. At the extremum it
-equals $\min_{W,\tilde W, D} L/N - \sum_\mu\|x^\mu\|^2/(2N)$. Written out by SymPy:
-"""
-    return Step(key="08_free_energy", title="The replica-symmetric free energy", text=text,
-                equations=(Equation("f", f),), result=f)
+def _free_energy_step(model) -> Step:
+    f = eliminate_conjugates(model).result["free_energy"]
+    if model.is_scalar:  # written out: every parameter appears as itself
+        missing = [s for s in model.symbols().parameters if s not in f.free_symbols]
+        if missing:  # pragma: no cover - structural guarantee
+            raise AssertionError(f"free energy does not depend on {missing}")
+    return Step(key="08_free_energy", title="The replica-symmetric free energy",
+                text=_TEXT[model.is_scalar], equations=(Equation("f", f),), result=f)

@@ -22,9 +22,9 @@ __all__ = ["per_sample_objective", "field_matrix", "field_matrix_inverse"]
 
 
 def _model(model):
-    from symrep.model import LinearVAE
+    from symrep.models import default_model
 
-    return LinearVAE() if model is None else model
+    return default_model() if model is None else model
 
 
 def per_sample_objective(model=None) -> Step:

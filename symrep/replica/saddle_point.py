@@ -76,21 +76,24 @@ def saddle_point_step(model=None) -> Step:
     """
     from symrep.replica.objective import _model
 
-    model = _model(model)
-    if model.is_scalar:
-        return _scalar_saddle_point_step()
-    return _structural_saddle_point_step(model)
+    return _saddle_point_step(_model(model))
 
 
-@cache
-def _structural_saddle_point_step(model) -> Step:
-    form = precision_form(model)
-    s = model.symbols()
-    text = r"""
+# the paragraphs of each notation of the derivation (``model.is_scalar``): the paper's
+# one-unit chapter writes the eight conditions out; the matrix form shows f at D = D*
+_TEXT = {True: r"""
+$D$ enters only through $\tfrac\alpha2(QD + \beta(D - 1 - \log D))$; SymPy solves
+$\partial f/\partial D = 0$ in closed form. The remaining conditions are
+$\partial f/\partial z = 0$ for the eight unknowns $z = (Q, R, E, m, d, \chi_Q, \chi_R,
+\chi_E)$; on the solution, $\partial f/\partial D = 0$ lets them be evaluated at
+$D = D^*(Q)$. They are lambdified, with their Jacobian, for the numerical solver.
+""",
+         False: r"""
 $D$ enters only through $\tfrac\alpha2[\operatorname{tr}(QD) + \beta(\operatorname{tr}D - M
 - \log\det D)]$; SymPy solves $\partial f/\partial D_i = 0$ in closed form for each unit:
-"""
-    closing = r"""
+"""}
+
+_CLOSING = {True: "", False: r"""
 The solvers work with the precision matrix $\mathcal Y = \mathcal X^{-1}$ (finite where
 $\chi_E$ diverges) and its blocks $\hat\chi_Q$, $\hat\chi_R$, $\hat\chi_E$ as unknowns.
 With $\mathcal N = K^{-1}\mathcal Y + \eta I$, $(K^{-1} + \eta\mathcal Y^{-1})^{-1} =
@@ -103,30 +106,26 @@ $\partial f/\partial z = 0$ and their Jacobian are generated as NumPy code
 (\texttt{symrep.numeric.model\_codegen}), which computes $\mathcal N^{-1}$ numerically.
 Stationarity in $z$ at $D = D^*$ is stationarity of $f$ because $\partial f/\partial D = 0$
 there.
-"""
-    D_eqs = tuple(Equation(f"D_{{{i + 1}}}^*", D_i) for i, D_i in enumerate(form.D_star))
-    return Step(key="09_saddle_point", title="Saddle-point equations", text=text,
-                equations=(*D_eqs, Equation("f", form.matrix_free_energy.xreplace(
-                    dict(zip(s.D_entries, form.D_star, strict=True))))),
-                closing=closing, result=form)
+"""}
 
 
 @cache
-def _scalar_saddle_point_step() -> Step:
-    system = saddle_point_equations()
-    text = r"""
-$D$ enters only through $\tfrac\alpha2(QD + \beta(D - 1 - \log D))$; SymPy solves
-$\partial f/\partial D = 0$ in closed form. The remaining conditions are
-$\partial f/\partial z = 0$ for the eight unknowns $z = (Q, R, E, m, d, \chi_Q, \chi_R,
-\chi_E)$; on the solution, $\partial f/\partial D = 0$ lets them be evaluated at
-$D = D^*(Q)$. They are lambdified, with their Jacobian, for the numerical solver.
-"""
-    eqs = tuple(
-        Equation(rf"\partial f/\partial {sp.latex(z)}", expr, relation="=")
-        for z, expr in zip(system.unknowns, system.equations, strict=True)
-    )
-    return Step(key="09_saddle_point", title="Saddle-point equations", text=text,
-                equations=(Equation("D^*", system.eliminated[D]), *eqs), result=system)
+def _saddle_point_step(model) -> Step:
+    if model.is_scalar:
+        result = saddle_point_equations()
+        equations = (Equation("D^*", result.eliminated[D]), *(
+            Equation(rf"\partial f/\partial {sp.latex(z)}", expr, relation="=")
+            for z, expr in zip(result.unknowns, result.equations, strict=True)))
+    else:
+        result = precision_form(model)
+        D_entries = model.symbols().D_entries
+        equations = (
+            *(Equation(f"D_{{{i + 1}}}^*", D_i) for i, D_i in enumerate(result.D_star)),
+            Equation("f", result.matrix_free_energy.xreplace(
+                dict(zip(D_entries, result.D_star, strict=True)))))
+    return Step(key="09_saddle_point", title="Saddle-point equations",
+                text=_TEXT[model.is_scalar], equations=equations,
+                closing=_CLOSING[model.is_scalar], result=result)
 
 
 @dataclass(frozen=True)

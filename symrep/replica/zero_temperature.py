@@ -122,12 +122,11 @@ def zero_temperature(model=None) -> Step:
 
 @cache
 def _zero_temperature(model) -> Step:
-    if model.is_scalar:
-        return _scalar_zero_temperature(model)
-    return _structural_zero_temperature(model)
-
-
-def _scalar_zero_temperature(model) -> Step:
+    # the model's notation (``model.is_scalar``): the paper's one-unit chapter takes the
+    # limits of the explicit entries, as the paper writes them; the matrix form is the
+    # matrix route of structural_zero_temperature
+    if not model.is_scalar:
+        return _structural_zero_temperature(model)
     s = model.symbols()
     b, eta, alpha = s.b, s.eta, s.alpha
     parts = replica_limit(model).result

@@ -9,7 +9,7 @@ MSTAR = 1
 UNKNOWNS = ('Q', 'R', 'E', 'm', 'd', 'chihat_Q', 'chihat_R', 'chihat_E')
 PARAMETERS = ('alpha', 'beta', 'lam', 'rho', 'eta')
 OBSERVABLES = ('D', 'rate', 'distortion', 'signal_overlap')
-SOURCE_KEY = '917fbdb72d51cde3cb42d213b9b28bf41bb65d748ca553e7a116c48157296709'
+SOURCE_KEY = '622ee3986973420b7540adb20820403af5712cd780617273965af2e9cdb8b14b'
 
 def nmatrix(a0_Q, a1_R, a2_E, a3_m, a4_d, a5_chihat_Q, a6_chihat_R, a7_chihat_E, a8_alpha, a9_beta, a10_lambda, a11_rho, a12_eta):
     return [-a0_Q*a5_chihat_Q + a12_eta - a5_chihat_Q*a9_beta - a6_chihat_R, -a0_Q*a6_chihat_R - a6_chihat_R*a9_beta - a7_chihat_E, -a5_chihat_Q, a12_eta - a6_chihat_R]

@@ -9,7 +9,7 @@ MSTAR = 2
 UNKNOWNS = ('Q_11', 'Q_12', 'Q_22', 'R_11', 'R_12', 'R_21', 'R_22', 'E_11', 'E_12', 'E_22', 'm_11', 'm_12', 'm_21', 'm_22', 'd_11', 'd_12', 'd_21', 'd_22', 'chihat_Q_11', 'chihat_Q_12', 'chihat_Q_22', 'chihat_R_11', 'chihat_R_12', 'chihat_R_21', 'chihat_R_22', 'chihat_E_11', 'chihat_E_12', 'chihat_E_22')
 PARAMETERS = ('alpha', 'beta', 'lam', 'rho_1', 'rho_2', 'eta')
 OBSERVABLES = ('D_1', 'D_2', 'rate', 'distortion', 'signal_overlap_11', 'signal_overlap_12', 'signal_overlap_21', 'signal_overlap_22')
-SOURCE_KEY = 'f8a5ac81199fdf43464f8cfb9836012799c7da33a7c9cb55382d0608e88f86ec'
+SOURCE_KEY = 'f668a39a67fb89f69bf096538c3fe7cf69d2cc0def37f201377bbb1f4a896857'
 
 def nmatrix(a0_Q_11, a1_Q_12, a2_Q_22, a3_R_11, a4_R_12, a5_R_21, a6_R_22, a7_E_11, a8_E_12, a9_E_22, a10_m_11, a11_m_12, a12_m_21, a13_m_22, a14_d_11, a15_d_12, a16_d_21, a17_d_22, a18_chihat_Q_11, a19_chihat_Q_12, a20_chihat_Q_22, a21_chihat_R_11, a22_chihat_R_12, a23_chihat_R_21, a24_chihat_R_22, a25_chihat_E_11, a26_chihat_E_12, a27_chihat_E_22, a28_alpha, a29_beta, a30_lambda, a31_rho_1, a32_rho_2, a33_eta):
     _t0 = a19_chihat_Q_12*a1_Q_12

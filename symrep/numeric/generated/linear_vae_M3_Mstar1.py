@@ -9,7 +9,7 @@ MSTAR = 1
 UNKNOWNS = ('Q_11', 'Q_12', 'Q_13', 'Q_22', 'Q_23', 'Q_33', 'R_11', 'R_12', 'R_13', 'R_21', 'R_22', 'R_23', 'R_31', 'R_32', 'R_33', 'E_11', 'E_12', 'E_13', 'E_22', 'E_23', 'E_33', 'm_11', 'm_21', 'm_31', 'd_11', 'd_21', 'd_31', 'chihat_Q_11', 'chihat_Q_12', 'chihat_Q_13', 'chihat_Q_22', 'chihat_Q_23', 'chihat_Q_33', 'chihat_R_11', 'chihat_R_12', 'chihat_R_13', 'chihat_R_21', 'chihat_R_22', 'chihat_R_23', 'chihat_R_31', 'chihat_R_32', 'chihat_R_33', 'chihat_E_11', 'chihat_E_12', 'chihat_E_13', 'chihat_E_22', 'chihat_E_23', 'chihat_E_33')
 PARAMETERS = ('alpha', 'beta', 'lam', 'rho', 'eta')
 OBSERVABLES = ('D_1', 'D_2', 'D_3', 'rate', 'distortion', 'signal_overlap_11', 'signal_overlap_21', 'signal_overlap_31')
-SOURCE_KEY = '429336a4c32f9a37e921c50670a3c73e1dc34ca3d3552404e1f3de091aa3b82c'
+SOURCE_KEY = 'b6f879530f01c393d3872ac520b824655a8568c37f521fd85699378f164d9e30'
 
 def nmatrix(a0_Q_11, a1_Q_12, a2_Q_13, a3_Q_22, a4_Q_23, a5_Q_33, a6_R_11, a7_R_12, a8_R_13, a9_R_21, a10_R_22, a11_R_23, a12_R_31, a13_R_32, a14_R_33, a15_E_11, a16_E_12, a17_E_13, a18_E_22, a19_E_23, a20_E_33, a21_m_11, a22_m_21, a23_m_31, a24_d_11, a25_d_21, a26_d_31, a27_chihat_Q_11, a28_chihat_Q_12, a29_chihat_Q_13, a30_chihat_Q_22, a31_chihat_Q_23, a32_chihat_Q_33, a33_chihat_R_11, a34_chihat_R_12, a35_chihat_R_13, a36_chihat_R_21, a37_chihat_R_22, a38_chihat_R_23, a39_chihat_R_31, a40_chihat_R_32, a41_chihat_R_33, a42_chihat_E_11, a43_chihat_E_12, a44_chihat_E_13, a45_chihat_E_22, a46_chihat_E_23, a47_chihat_E_33, a48_alpha, a49_beta, a50_lambda, a51_rho, a52_eta):
     _t0 = a1_Q_12*a28_chihat_Q_12
