@@ -447,8 +447,10 @@ def write_derivations(out_dir, model=None) -> list[Path]:
         ``model`` is not a model (no ``theory_model``).
     """
     if model is not None and not callable(getattr(model, "theory_model", None)):
+        from symrep.models import MODELS
+
         raise ValueError(f"model = {model!r} is invalid: must be a model of symrep.models "
-                         "(LinearVAE, LearnedVarianceVAE)")
+                         f"({', '.join(cls.__name__ for cls in MODELS.values())})")
     out = check_output_dir(out_dir, name="out_dir")
     own = _own_steps(model)
     theory = _theory(model)

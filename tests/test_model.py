@@ -288,3 +288,41 @@ def test_models_not_shipped_are_generated_into_the_cache(monkeypatch, tmp_path):
                            rtol=1e-11)
     finally:
         gs._system.cache_clear()
+
+
+def test_names_are_the_models_and_layout_only_applies_them():
+    from symrep.models import DEFAULT_MODEL, MODELS, default_model
+    from symrep.numeric.layout import rho_names, unknown_layout, unknown_names
+
+    assert default_model() == LinearVAE() and default_model(2, 2) == LinearVAE(2, 2)
+    assert MODELS[DEFAULT_MODEL] is LinearVAE
+    # the names every shipped module was generated with, typed here
+    assert LinearVAE().unknown_names == ("Q", "R", "E", "m", "d", "chihat_Q", "chihat_R",
+                                         "chihat_E")
+    assert LinearVAE().parameter_names == ("alpha", "beta", "lam", "rho", "eta")
+    assert LinearVAE(3, 1).parameter_names == ("alpha", "beta", "lam", "rho", "eta")
+    assert LinearVAE(3, 1).unknown_names[:2] == ("Q_11", "Q_12")
+    assert LinearVAE(1, 2).unknown_names[:4] == ("Q_11", "R_11", "E_11", "m_11")
+    assert LinearVAE(1, 2).parameter_names[3:5] == ("rho_1", "rho_2")
+    # positions do not depend on the names
+    assert ([(e.matrix, e.row, e.col) for e in unknown_layout(1, 1, plain=True)]
+            == [(e.matrix, e.row, e.col) for e in unknown_layout(1, 1)])
+    assert unknown_names(1, 1)[0] == "Q_11"
+    with pytest.raises(ValueError, match="plain"):
+        unknown_layout(2, 1, plain=True)
+    with pytest.raises(ValueError, match="Mstar"):
+        rho_names(2, plain=True)
+
+
+def test_generated_system_reads_its_names_from_the_module():
+    system = LinearVAE(2, 2).numeric()
+    rng = np.random.default_rng(5)
+    z, mats = random_state(system, 4, rng)
+    params = dict(zip(system.parameters, random_params(system, 4, rng), strict=True))
+    out = system.observables(z, params)
+    # eg of docs/model.md: the best of the two assignments of units to features
+    rho = np.array([params["rho_1"], params["rho_2"]])
+    S = np.sqrt(rho)[None, :, :] * np.abs(mats["m"])  # (unit, feature, point)
+    best = np.maximum(S[0, 0] + S[1, 1], S[0, 1] + S[1, 0])
+    expected = rho.sum(axis=0) + mats["Q"][0, 0] + mats["Q"][1, 1] - 2 * best
+    np.testing.assert_allclose(out["eg"], expected, rtol=1e-12)

@@ -104,6 +104,8 @@ PENDING = {
     ("symrep/solvers/latent_units.py", "from symrep.model import LinearVAE"): _BEING_REMOVED,
     ("symrep/solvers/latent_units.py", "system = LinearVAE(M, Mstar).numeric()"):
         _BEING_REMOVED,
+    ("symrep/solvers/latent_units.py", "return LinearVAE(M, Mstar).numeric()"):
+        _BEING_REMOVED,
     ("symrep/simulate/model_training.py", "if M == 1 and model.Mstar == 1:"): _BEING_REMOVED,
     ("symrep/simulate/training.py", "one_unit = M == 1 and n_features == 1"): _BEING_REMOVED,
     ("symrep/simulate/training.py",

@@ -7,9 +7,13 @@ command line):
 - ``"linear-vae"``: :class:`LinearVAE` (:mod:`symrep.model`), the paper's model;
 - ``"learned-variance"``: :class:`LearnedVarianceVAE`, its decoder variance learned.
 
+A layer whose caller gives no model asks :func:`default_model` (the linear VAE, named
+once here by :data:`DEFAULT_MODEL`) instead of naming a class.
+
 The protocol
 ------------
-Code outside a model's own module asks the model, never which model it is:
+Code outside a model's own module asks the model, never which model it is
+(``tests/test_model_agnostic.py`` checks it):
 
 - ``name``, ``key``, ``M``, ``Mstar``, ``parameter_names``;
 - ``per_sample_objective()``, ``regularizer()`` (SymPy): the definition;
