@@ -31,6 +31,8 @@ in ``docs/claims.md`` finds no such state below the assembled one.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from symrep.errors import SolverError
@@ -75,6 +77,7 @@ def _check_units(M) -> int:
 def _check_strengths(rho, *, allow_array: bool):
     """rho as a tuple of M* validated strengths (a scalar is one feature)."""
     if isinstance(rho, (str, bytes)) or rho is None:
+        check_parameter("rho", rho)  # its message names the range
         raise ValueError(f"rho must be a positive number or a sequence of 1 to {MAX_UNITS} "
                          f"of them, got {rho!r}")
     if np.ndim(rho) == 0:
@@ -90,12 +93,10 @@ def _check_strengths(rho, *, allow_array: bool):
     return tuple(check_parameter("rho", r, allow_array=allow_array) for r in values)
 
 
-def _best_state(points, family, params):
-    """Lowest free energy among the states of one family, finished to rounding as the
-    one-unit solver finishes its answer: (f, z, residual)."""
-    from symrep.solvers.units import effective_weight_decay, finish
-
-    n = params[0].shape[0]
+def _best_state(points, family):
+    """Lowest free energy among the states of one family: (f, z, residual, step), the
+    state as the search left it (:func:`_finish_units` finishes the states kept)."""
+    n = points[0]["free_energy"].shape[0]
     f = np.full(n, np.inf)
     z = np.zeros((8, n))
     res = np.full(n, np.inf)
@@ -108,13 +109,24 @@ def _best_state(points, family, params):
         z = np.where(better, np.nan_to_num(pt["z"]), z)
         res = np.where(better, pt["residual"], res)
         step = np.where(better, pt["step"], step)
-    found = np.isfinite(f)
-    if found.any():
-        idx = np.nonzero(found)[0]
-        sub = [q[idx] for q in params]
-        sub[2] = effective_weight_decay(sub[0], sub[1], sub[2], sub[4])
-        z[:, idx] = finish(z[:, idx], sub, np.full(idx.size, family), step[idx])
-    return f, z, res
+    return f, z, res, step
+
+
+def _finish_units(units_z, units_f, units_code, units_step, units_rho, params):
+    """Every unit's state finished to rounding as the one-unit solver finishes its
+    answer, all units in one batch (each column is finished on its own)."""
+    from symrep.solvers.units import effective_weight_decay, finish
+
+    M, _, n = units_z.shape
+    found = np.isfinite(units_f).ravel()  # unit-major, as the flattened columns below
+    if not found.any():
+        return units_z
+    a, b, lam, e = (np.tile(p, M)[found] for p in params)
+    z = np.moveaxis(units_z, 1, 0).reshape(8, M * n)
+    family = np.minimum(units_code, _LEARNING).ravel()[found]
+    sub = [a, b, effective_weight_decay(a, b, lam, e), units_rho.ravel()[found], e]
+    z[:, found] = finish(z[:, found], sub, family, units_step.ravel()[found])
+    return np.moveaxis(z.reshape(8, M, n), 0, 1)
 
 
 def _unit_observables(z, params):
@@ -192,9 +204,9 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="ra
     n = a.shape[0]
 
     # 1. the states of one unit at each feature strength
-    learn_f, learn_z, learn_res, learn_obs = [], [], [], []
+    learn_f, learn_z, learn_res, learn_step = [], [], [], []
     idle_pick = {fam: (np.full(n, np.inf), np.zeros((8, n)), np.full(n, np.inf),
-                       np.zeros(n, int)) for fam in (_COLLAPSED, _OVERFITTING)}
+                       np.zeros(n), np.zeros(n, int)) for fam in (_COLLAPSED, _OVERFITTING)}
     # every feature strength in one batch (one search has a fixed cost of sequential
     # rounds; as a curve, each strength's run of points is continued on its own)
     every = [np.tile(x, Mstar) for x in (a, b, lam_)]
@@ -204,24 +216,25 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="ra
     # next to a continuous transition (the spectral one, a collapse) a state's f is
     # within rounding of that of the state it leaves: ordered by their gap
     order_transition_pairs(found, batch)
-    for k, r in enumerate(rk):
-        params = (a, b, lam_, r, e)
+    for k in range(Mstar):
         part = slice(k * n, (k + 1) * n)
         points = [{key: value[..., part] if isinstance(value, np.ndarray) else value
                    for key, value in pt.items()} for pt in found]
-        f, z, res = _best_state(points, _LEARNING, params)
+        f, z, res, step = _best_state(points, _LEARNING)
         learn_f.append(f)
         learn_z.append(z)
         learn_res.append(res)
-        learn_obs.append(_unit_observables(z, params))
+        learn_step.append(step)
         for fam in (_COLLAPSED, _OVERFITTING):
             # neither state depends on the strength: take the best over the runs
-            f_i, z_i, res_i = _best_state(points, fam, params)
-            f0, z0, res0, k0 = idle_pick[fam]
+            f_i, z_i, res_i, step_i = _best_state(points, fam)
+            f0, z0, res0, step0, k0 = idle_pick[fam]
             better = f_i < f0
             idle_pick[fam] = (np.where(better, f_i, f0), np.where(better, z_i, z0),
-                              np.where(better, res_i, res0), np.where(better, k, k0))
-    (fC, zC, resC, kC), (fO, zO, resO, kO) = idle_pick[_COLLAPSED], idle_pick[_OVERFITTING]
+                              np.where(better, res_i, res0),
+                              np.where(better, step_i, step0), np.where(better, k, k0))
+    (fC, zC, resC, stC, kC), (fO, zO, resO, stO, kO) = (idle_pick[_COLLAPSED],
+                                                        idle_pick[_OVERFITTING])
     # the lowest free energy of each family of one-unit states (+inf where none exists)
     branch_f = np.stack([fC, fO, np.min(np.stack(learn_f), axis=0)])
     # on an exact tie the collapsed state wins, as in the one-unit solver
@@ -229,12 +242,9 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="ra
     f_idle = np.where(idle_is_O, fO, fC)
     z_idle = np.where(idle_is_O, zO, zC)
     res_idle = np.where(idle_is_O, resO, resC)
+    step_idle = np.where(idle_is_O, stO, stC)
     k_idle = np.where(idle_is_O, kO, kC)
     code_idle = np.where(idle_is_O, _OVERFITTING, _COLLAPSED)
-    idle_obs = {}
-    for name in ("eg", "distortion", "distortion_train", *_ADDITIVE):
-        per_k = np.stack([_unit_observables(z_idle, (a, b, lam_, r, e))[name] for r in rk])
-        idle_obs[name] = per_k[k_idle, np.arange(n)]
 
     # 2. which features are learned: the largest gains of free energy, at most M of them
     learn_f = np.stack(learn_f)  # (M*, n)
@@ -248,12 +258,12 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="ra
     units_f = np.zeros((M, n))
     units_res = np.zeros((M, n))
     units_rho = np.zeros((M, n))
-    units_obs = {name: np.zeros((M, n)) for name in (*_ADDITIVE, "distortion",
-                                                      "distortion_train", "eg")}
+    units_step = np.zeros((M, n))
     cols = np.arange(n)
     rk_arr = np.stack(rk)
     learn_z = np.stack(learn_z)  # (M*, 8, n)
     learn_res = np.stack(learn_res)
+    learn_step = np.stack(learn_step)
     for j in range(M):
         k = order[min(j, Mstar - 1)]  # only read where the unit learns (j < M*)
         learns = j < n_learned
@@ -261,10 +271,16 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="ra
         units_code[j] = np.where(learns, _LEARNING + k, code_idle)
         units_f[j] = np.where(learns, learn_f[k, cols], f_idle)
         units_res[j] = np.where(learns, learn_res[k, cols], res_idle)
+        units_step[j] = np.where(learns, learn_step[k, cols], step_idle)
+        # an idle unit at the strength of the run its state came from
         units_rho[j] = np.where(learns, rk_arr[k, cols], rk_arr[k_idle, cols])
-        for name in units_obs:
-            learned_value = np.stack([o[name] for o in learn_obs])[k, cols]
-            units_obs[name][j] = np.where(learns, learned_value, idle_obs[name])
+    units_z = _finish_units(units_z, units_f, units_code, units_step, units_rho,
+                            (a, b, lam_, e))
+    every_unit = _unit_observables(
+        np.moveaxis(units_z, 1, 0).reshape(8, M * n),
+        [np.tile(a, M), np.tile(b, M), np.tile(lam_, M), units_rho.ravel(), np.tile(e, M)])
+    units_obs = {name: every_unit[name].reshape(M, n)
+                 for name in (*_ADDITIVE, "distortion", "distortion_train", "eg")}
 
     # 3. canonical order: decreasing Q_ii (ties keep the order above: learners first)
     rank = np.argsort(-units_z[:, 0, :], axis=0, kind="stable")
@@ -369,19 +385,28 @@ def _allowed_full_residual(full_res, units_z, units_rho, params):
     return allowed
 
 
+@functools.cache
+def _shipped_system(M, Mstar):
+    """The generated system of the (M, M*) model where its code ships with the package,
+    else None (looked up once per process: a file-system test and a module load)."""
+    from symrep.numeric.generated_system import shipped_module_path
+
+    if not shipped_module_path(M, Mstar).exists():
+        return None
+    from symrep.model import LinearVAE
+
+    return LinearVAE(M, Mstar).numeric()
+
+
 def _full_residual(out, M, Mstar, params):
     """Largest residual of the (M, M*) model's own saddle-point equations at the
     assembled state, relative to the scale of the equations; zeros where the model's
     generated code is not shipped with the package (its generation takes minutes: the
     check is left to the tests and to ``LinearVAE(M, Mstar).numeric()``)."""
-    from symrep.numeric.generated_system import shipped_module_path
-
     n = out["free_energy"].shape[0]
-    if not shipped_module_path(M, Mstar).exists():
+    system = _shipped_system(M, Mstar)
+    if system is None:
         return np.zeros(n)
-    from symrep.model import LinearVAE
-
-    system = LinearVAE(M, Mstar).numeric()
     mats = {k: np.moveaxis(out[k], 0, -1) for k in ("Q", "R", "E", "m", "d", "chihat_Q",
                                                      "chihat_R", "chihat_E")}
     z = system.pack(mats)

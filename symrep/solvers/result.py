@@ -224,10 +224,21 @@ _PAPER_BY_UNIT = {"collapsed": "regularized", "overfitting": "overfitting"}
 _PAPER_BY_UNIT.update({unit_state_name(_LEARNING + k): "learning" for k in range(9)})
 
 
-def one_by_one(out) -> bool:
-    """Whether a solution has one unit and one feature (its matrices are 1 x 1): the
-    case the paper writes in scalar notation."""
-    return np.size(out["m"]) == 1
+def one_by_one(obj) -> bool:
+    """Whether a solution or a model has one unit and one feature (its matrices are
+    1 x 1): the case the paper writes in scalar notation.
+
+    Parameters
+    ----------
+    obj : dict or model
+        A solution (its ``m``, of shape (..., M, M*)) or a model (its ``M``, ``Mstar``).
+
+    Returns
+    -------
+    bool
+    """
+    size = obj.M * obj.Mstar if hasattr(obj, "Mstar") else np.shape(obj["m"])[-2:]
+    return int(np.prod(size)) == 1
 
 
 def result_from_arrays(out, params, *, scalar_notation, branches=None, extras=None,

@@ -4,10 +4,8 @@ Every array-valued argument becomes a dimension of the result (in the order alph
 beta, lam, rho, eta), with the values as coordinates. The grid is solved in chunks
 with the vectorised solver; a progress bar shows the chunks, and with a checkpoint
 folder every finished chunk is saved, so an interrupted sweep resumes where it stopped.
-A chunk file is written atomically with a SHA-256 trailer (:mod:`symrep.io`; NumPy still
-reads it as a plain ``.npz``), and its name is keyed by the grid, the chunk size and the
-symrep version; a chunk that is missing, truncated, edited or of the wrong length is
-solved again instead of being trusted.
+The chunks, their files and the resume are those of every sweep
+(:mod:`symrep.solvers.chunked`).
 
 Points where the stationary states found do not meet the tolerance are retried by Newton
 iteration warm-started from the nearest solved point along the grid (continuation),
@@ -16,18 +14,14 @@ before being reported.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 
 from symrep._version import __version__
-from symrep.io import read_checksummed, write_checksummed
 from symrep.resources import check_resources, sweep_estimate
+from symrep.solvers.chunked import chunk_key, solve_in_chunks
 from symrep.solvers.model_map import (
     DEFAULT_MODEL_NAME,
     as_extras,
@@ -36,6 +30,7 @@ from symrep.solvers.model_map import (
     model_observables,
     theory_point,
 )
+from symrep.solvers.result import one_by_one
 from symrep.solvers.saddle_point import (
     PHASES,
     RESIDUAL_TOLERANCE,
@@ -110,34 +105,6 @@ def _continue_from_neighbours(out, params):
             out["residual"][i] = res[0]
             out["converged"][i] = True
     return out
-
-
-def _chunk_path(folder, key, k):
-    return Path(folder) / f"sweep_{key}_{k:05d}.npz"
-
-
-def _save_chunk(path, part):
-    buffer = io.BytesIO()
-    np.savez(buffer, **part)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_checksummed(path, buffer.getvalue())
-
-
-def _load_chunk(path, size, extras=()):
-    """The saved chunk, or None if it is missing, damaged, not ``size`` points long or
-    without the model's ``extras``."""
-    data = read_checksummed(path)
-    if data is None:
-        return None
-    try:
-        with np.load(io.BytesIO(data)) as arrays:
-            part = {name: arrays[name] for name in arrays.files}
-    except Exception:  # a checksummed file that is no .npz (another program's): ignore
-        return None
-    fields = {*RESULT_FIELDS, "residual", "converged", "phase", *extras}
-    if not fields <= part.keys() or any(np.shape(v) != (size,) for v in part.values()):
-        return None
-    return part
 
 
 def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, progress=None,
@@ -261,35 +228,13 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
     n = grid_size(shape)
     check_resources(sweep_estimate(n), force=force)
     flat = [np.atleast_1d(f) for f in _grid(axes, shape)]
-    tag = f"{chunk_size};{__version__}" + ("" if model is None else f";{model.key}")
-    key = hashlib.sha256(b"".join(f.tobytes() for f in flat) + tag.encode()).hexdigest()[:16]
     extras = extras_names(model)
-    chunks = range(0, n, chunk_size)
-    show = ((sys.stderr.isatty() and len(chunks) > 1) if progress is None
-            else bool(progress) and not callable(progress))
-    bar = None
-    if show:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n, desc="sweep", unit="pt")
-    parts = []
-    for k, start in enumerate(chunks):
-        sl = slice(start, min(start + chunk_size, n))
-        path = _chunk_path(checkpoint, key, k) if checkpoint else None
-        part = _load_chunk(path, sl.stop - sl.start, extras) if path is not None else None
-        if part is None:
-            batch = [f[sl] for f in flat]
-            part = solve_chunk(batch) if model is None else solve_chunk(batch, model=model)
-            if path is not None:
-                _save_chunk(path, part)
-        parts.append(part)
-        if bar is not None:
-            bar.update(sl.stop - sl.start)
-        elif callable(progress):
-            progress(sl.stop - sl.start)
-    if bar is not None:
-        bar.close()
-    out = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+    key = chunk_key(flat, f"{chunk_size}" + ("" if model is None else f";{model.key}"))
+    out = solve_in_chunks(flat, lambda batch: solve_chunk(batch, model=model),
+                          prefix="sweep", key=key, chunk_size=chunk_size,
+                          progress=progress, checkpoint=checkpoint,
+                          fields=(*RESULT_FIELDS, "residual", "converged", "phase",
+                                  *extras))
     if errors == "raise":
         raise_unsolved(out, flat)
     return grid_dataset(dims, coords, axes,
@@ -321,7 +266,7 @@ def model_units(model, M, rho):
     ValueError
         If ``M`` or the number of strengths disagrees with the model's.
     """
-    if M is None and model.M == 1 and model.Mstar == 1:
+    if M is None and one_by_one(model):  # the paper's one-unit layout
         check_model(model, Mstar=1, reserved=RESULT_FIELDS)
         return None
     from symrep.solvers.latent_units import _check_strengths

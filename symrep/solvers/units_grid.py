@@ -11,18 +11,14 @@ they finish (checksummed, see :mod:`symrep.io`), so an interrupted sweep resumes
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 
 from symrep._version import __version__
 from symrep.errors import SolverError
-from symrep.io import read_checksummed
 from symrep.resources import check_resources, sweep_estimate
+from symrep.solvers.chunked import chunk_key, solve_in_chunks
 from symrep.solvers.latent_units import (
     MATRIX_FIELDS,
     SCALAR_FIELDS,
@@ -32,7 +28,7 @@ from symrep.solvers.latent_units import (
     unit_state_name,
 )
 from symrep.solvers.model_map import extras_names
-from symrep.solvers.sweep_grid import _axes, _grid, _save_chunk, grid_size
+from symrep.solvers.sweep_grid import _axes, _grid, grid_size
 from symrep.validation import check_positive_int
 
 __all__ = ["sweep_units", "units_table", "unit_state_names"]
@@ -55,28 +51,6 @@ def unit_state_names(Mstar: int) -> list[str]:
         The names (:func:`unit_state_name`), indexed by code.
     """
     return [unit_state_name(c) for c in range(Mstar + 2)]
-
-
-def _chunk(folder, key, k):
-    return Path(folder) / f"units_{key}_{k:05d}.npz"
-
-
-def _load(path, size, M, extras=()):
-    data = read_checksummed(path)
-    if data is None:
-        return None
-    try:
-        with np.load(io.BytesIO(data)) as arrays:
-            part = {name: arrays[name] for name in arrays.files}
-    except Exception:  # a checksummed file that is no .npz: solve again
-        return None
-    need = {*MATRIX_FIELDS, *SCALAR_FIELDS, "unit_state", "unit_free_energy",
-            "converged", "residual", *extras}
-    if not need <= part.keys() or any(len(v) != size for v in part.values()):
-        return None
-    if part["unit_state"].shape != (size, M):
-        return None
-    return part
 
 
 def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=16_384,
@@ -136,36 +110,14 @@ def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=16_384
     n = grid_size(shape)
     check_resources(sweep_estimate(n * Mstar), force=force)
     flat = [np.atleast_1d(f) for f in _grid(axes, shape)]
-    tag = f"{rhos};{M};{chunk_size};{__version__}" + ("" if model is None
-                                                       else f";{model.key}")
-    key = hashlib.sha256(b"".join(f.tobytes() for f in flat) + tag.encode()).hexdigest()[:16]
-    chunks = range(0, n, chunk_size)
-    show = ((sys.stderr.isatty() and len(chunks) > 1) if progress is None
-            else bool(progress) and not callable(progress))
-    bar = None
-    if show:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n, desc="sweep", unit="pt")
-    parts = []
-    for k, start in enumerate(chunks):
-        sl = slice(start, min(start + chunk_size, n))
-        path = _chunk(checkpoint, key, k) if checkpoint else None
-        part = _load(path, sl.stop - sl.start, M, extras) if path is not None else None
-        if part is None:
-            batch = [f[sl] for f in flat]
-            part = (solve_units_chunk(batch, rhos, M) if model is None
-                    else solve_units_chunk(batch, rhos, M, model=model))
-            if path is not None:
-                _save_chunk(path, part)
-        parts.append(part)
-        if bar is not None:
-            bar.update(sl.stop - sl.start)
-        elif callable(progress):  # progress(n) after each chunk of n points
-            progress(sl.stop - sl.start)
-    if bar is not None:
-        bar.close()
-    out = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+    key = chunk_key(flat, f"{rhos};{M};{chunk_size}" + ("" if model is None
+                                                         else f";{model.key}"))
+    out = solve_in_chunks(flat, lambda batch: solve_units_chunk(batch, rhos, M, model=model),
+                          prefix="units", key=key, chunk_size=chunk_size,
+                          progress=progress, checkpoint=checkpoint,
+                          fields=(*MATRIX_FIELDS, *SCALAR_FIELDS, "unit_state",
+                                  "unit_free_energy", "converged", "residual", *extras),
+                          shapes={"unit_state": (M,)})
     if errors == "raise":
         raise_unsolved_units(out, flat, rhos, M)
     return units_dataset(dims, coords, axes, M, rhos,
