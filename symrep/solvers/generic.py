@@ -401,8 +401,15 @@ def _mirror(names):
     return np.array([-1.0 if n in ("m", "d") else 1.0 for n in names])
 
 
+def _strength_names(model):
+    """The names of the model's feature strengths: ``["rho"]`` in the paper's notation,
+    else ``rho_1``, ..., ``rho_M*``."""
+    return [n for n in model.parameter_names if n.startswith("rho")]
+
+
 def _fix_sign(z, names):
-    """One unit: the W -> -W image of a state has (m, d) -> -(m, d); keep m >= 0."""
+    """In the paper's one-unit notation (unknowns ``m``, ``d``): the W -> -W image of a
+    state has (m, d) -> -(m, d); keep m >= 0 (other layouts are returned as they are)."""
     if "m" not in names:
         return z
     im, idd = names.index("m"), names.index("d")
@@ -444,7 +451,7 @@ class GenericSolver:
         if allow_array:
             p = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, eta=eta)
             rho_arr = np.asarray(rho, dtype=float)
-            if model.Mstar == 1:
+            if _strength_names(model) == ["rho"]:  # one strength: an array of points
                 rho_values = {"rho": check_parameters(allow_array=True, rho=rho_arr)["rho"]}
             else:
                 if rho_arr.shape[:1] != (model.Mstar,):
@@ -459,8 +466,7 @@ class GenericSolver:
                 raise ValueError(f"rho = {rho!r} is invalid: the model has Mstar = "
                                  f"{model.Mstar} features, so rho needs {model.Mstar} "
                                  "strengths")
-            names = ["rho"] if model.Mstar == 1 else [f"rho_{k + 1}"
-                                                      for k in range(model.Mstar)]
+            names = _strength_names(model)
             rho_values = {k: check_parameters(rho=float(v))["rho"]
                           for k, v in zip(names, rhos, strict=True)}
         ordered = {"alpha": p["alpha"], "beta": p["beta"], "lam": p["lam"], **rho_values,
@@ -530,8 +536,8 @@ class GenericSolver:
     def _found(self, z, res, point, n):
         """Distinct roots at each point (and their W -> -W images), (R, n_unknowns, n)."""
         names = self.system.unknowns
-        scalar = self.model.M == 1 and self.model.Mstar == 1
-        zf = _fix_sign(z, names) if scalar else z
+        zf = _fix_sign(z, names)
+        scalar = "m" in names  # the paper's one-unit notation: W -> -W images too
         per_point = [[] for _ in range(n)]
         for k in np.nonzero(res <= RESIDUAL_TOLERANCE)[0]:
             found = per_point[point[k]]
@@ -586,8 +592,7 @@ class GenericSolver:
         system, model = self.system, self.model
         z, res, point, sub = self._roots(flat)
         names = system.unknowns
-        if model.M == 1 and model.Mstar == 1:
-            z = _fix_sign(z, names)
+        z = _fix_sign(z, names)
         with np.errstate(all="ignore"):
             f = system.free_energy(z, sub) if z.shape[1] else np.zeros(0)
             mats = system.matrices(z)
@@ -634,7 +639,7 @@ class GenericSolver:
         out["phase"] = np.max(unit_codes, axis=0)
         for i in range(model.M):
             out[f"phase_unit_{i + 1}"] = unit_codes[i]
-            if model.Mstar > 1:
+            if _strength_names(model) != ["rho"]:  # which feature: with several
                 out[f"feature_unit_{i + 1}"] = feats[i, pick] + 1
         undetermined = self._undetermined(zb, flat) & converged
         for j, name in enumerate(names):
@@ -699,12 +704,13 @@ class GenericSolver:
         """
         self._parameters(alpha, beta, lam, rho, eta, allow_array=False)
         rho_arr = np.asarray(rho, dtype=float).reshape(-1)
-        rho_in = rho_arr[0] if self.model.Mstar == 1 else rho_arr
+        scalar = _strength_names(self.model) == ["rho"]  # the paper's notation
+        rho_in = rho_arr[0] if scalar else rho_arr
         out = self.solve_arrays(alpha, beta, lam, rho_in, eta)
         roots, z, f, res, codes = self._last_roots
         model = self.model
         params = {"alpha": float(alpha), "beta": float(beta), "lam": float(lam),
-                  "rho": float(rho_arr[0]) if model.Mstar == 1 else tuple(map(float, rho_arr)),
+                  "rho": float(rho_arr[0]) if scalar else tuple(map(float, rho_arr)),
                   "eta": float(eta)}
         skip = {"phase", "converged", "residual", "n_roots", "free_energy"}
         values = {k: float(v) for k, v in out.items() if k not in skip
@@ -718,7 +724,7 @@ class GenericSolver:
         for i in range(model.M):
             c = int(out[f"phase_unit_{i + 1}"])
             name = PHASES[c]
-            if c == 2 and model.Mstar > 1:
+            if c == 2 and not scalar:
                 name = f"learning feature {int(out[f'feature_unit_{i + 1}'])}"
             unit.append(name)
         found = tuple({"phase": PHASES[int(np.max(codes[:, k]))], "free_energy": float(f[k]),

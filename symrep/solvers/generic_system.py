@@ -22,6 +22,8 @@ import inspect
 import logging
 from pathlib import Path
 
+from symrep.solvers.result import one_by_one
+
 __all__ = ["model_system", "model_source", "system_key"]
 
 logger = logging.getLogger(__name__)
@@ -125,7 +127,7 @@ def model_source(model, jacobian: bool = True) -> str:
     if tuple(str(x) for x in form.unknowns) != model.unknown_names:  # pragma: no cover
         raise AssertionError("the unknowns of the derivation are not in the layout order")
     names = list(ex["observables"])
-    if model.M == 1 and model.Mstar == 1:
+    if one_by_one(model):  # the paper's notation, which GeneratedSystem reads
         names = _scalar_names(names)
     u, b, p = tuple(form.unknowns), tuple(form.B), tuple(form.parameters)
     functions = {

@@ -121,8 +121,7 @@ def extras_names(model) -> tuple:
     """
     if model is None:
         return ()
-    rho = 1.0 if model.Mstar == 1 else (1.0,) * model.Mstar
-    probe = {"alpha": 1.0, "beta": 1.0, "lam": 1.0, "rho": rho, "eta": 1.0}
+    probe = {"alpha": 1.0, "beta": 1.0, "lam": 1.0, "rho": (1.0,) * model.Mstar, "eta": 1.0}
     return tuple(model.theory_extras(probe))
 
 
