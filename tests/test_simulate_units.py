@@ -10,6 +10,7 @@ sharing no code with ``symrep.simulate.observables``.
 
 import itertools
 import math
+from types import SimpleNamespace
 
 import closed_forms
 import numpy as np
@@ -517,8 +518,15 @@ def test_simulate_and_summarize_matrix_fields():
     with pytest.raises(ValueError, match="W"):  # the weights are not an observable
         summarize(ex, ["W"])
     assert ex[0].params["P"] == 120 and ex[0].params["rho"] == RHO2
+    # one unit: the phase of each result as the rule gives it from its own m and Q
+    one = simulate(30, 4.0, 0.5, 1.0, seeds=2)
+    want = {}
+    for r in one:
+        key = unit_phases([[r.m]], [[r.Q]])
+        want[key] = want.get(key, 0) + 1
+    assert count_phases(one) == want and all(len(k) == 1 for k in want)
     with pytest.raises(ValueError, match="phases"):
-        count_phases(simulate(30, 4.0, 0.5, 1.0, seeds=2))
+        count_phases([SimpleNamespace(m=1.0, Q=1.0)])
 
 
 # --------------------------------------------------------------------------------------

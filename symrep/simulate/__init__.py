@@ -7,8 +7,8 @@
 - :func:`train_model`: any model (:mod:`symrep.models`) trained from its SymPy objective
   printed to torch (L-BFGS, autograd); ``exact_minimum(..., model=...)`` the exact optimum
   of a model that knows it (the linear VAE, the learned decoder variance);
-- :class:`SimulationResult` (M = M* = 1) and :class:`MatrixSimulationResult` (M latent
-  units, M* features): order parameters, observables and per-unit phases of one model;
+- :class:`SimulationResult` (any M latent units, M* features; ``MatrixSimulationResult``
+  is the same class): order parameters, observables and per-unit phases of one model;
 - :func:`simulate`, :func:`summarize`, :func:`count_phases`: many data sets at one point,
   mean and standard error; :func:`finite_size_runs`: several points and sizes.
 

@@ -59,6 +59,9 @@ vector of length M) and G = Q + beta I (Q = W^T W / N, an M x M matrix):
    ``Q*(s)`` is non-decreasing: the units come out ordered by Q as by eigenvalue, and
    collapsed units (Q = 0) are those of the smallest eigenvalues.
 
+One code path serves every M: :func:`spectrum` takes the M largest eigenpairs and
+:func:`minimum_on_spectrum` the per-unit norms; one unit is the case M = 1 of both.
+
 **Other models.** ``exact_minimum(..., model=...)`` asks the model for its optimum: the
 linear VAE comes back here; the learned decoder variance minimises a one-variable
 profile over sigma^2 of this optimum at (sigma^2 beta, sigma^2 lam)
@@ -81,7 +84,7 @@ import scipy.sparse.linalg
 
 from symrep.simulate.data import check_data, check_features, check_strengths
 from symrep.simulate.model import gradient_norm
-from symrep.simulate.observables import observables_from_unit_weights, observables_from_weights
+from symrep.simulate.observables import observables_from_unit_weights
 from symrep.validation import check_parameters, check_positive_int
 
 __all__ = ["exact_minimum", "top_eigenpair", "top_eigenpairs", "reduced_objective",
@@ -145,7 +148,7 @@ def top_eigenpairs(X, k):
     """
     X = np.asarray(X, dtype=np.float64)
     P, N = X.shape
-    if k == 1:
+    if k == 1:  # one eigenpair asked for: the dedicated solver (Lanczos on X above N)
         s, e = top_eigenpair(X)
         return np.array([s]), e[:, None]
     if N <= _DENSE_MAX_N or k >= N // 2:
@@ -302,12 +305,11 @@ def exact_minimum(X, W0, beta=1.0, lam=0.0, rho=1.0, eta=1.0, *, M=_DEFAULT_M, m
 
     Returns
     -------
-    SimulationResult or MatrixSimulationResult
-        A :class:`~symrep.simulate.observables.SimulationResult` (scalar order
-        parameters, the same numbers as before M existed) for M = M* = 1, a
-        :class:`~symrep.simulate.observables.MatrixSimulationResult` otherwise, with
-        the optimal weights. For lam = 0 and P < N the encoder is determined only up to
-        the null space of X; the minimum-norm encoder is returned. A model with order
+    SimulationResult
+        A :class:`~symrep.simulate.observables.SimulationResult` with the optimal
+        weights (order parameters as numbers for M = M* = 1, the 1 x 1 case). For
+        lam = 0 and P < N the encoder is determined only up to the null space of X; the
+        minimum-norm encoder is returned. A model with order
         parameters of its own returns them in ``extras`` (``result.sigma2`` for the
         learned decoder variance), and its objective in ``loss`` and ``free_energy``.
 
@@ -355,9 +357,6 @@ def spectrum(X, M):
         Unit eigenvectors as columns (0 beyond N).
     """
     N = X.shape[1]
-    if M == 1:  # the one-unit solver of the top eigenpair, as it always was
-        s, e = top_eigenpair(X)
-        return np.array([s]), e[:, None]
     k = min(M, N)
     s, V = top_eigenpairs(X, k)
     return (np.concatenate([s, np.zeros(M - k)]),
@@ -385,15 +384,11 @@ def minimum_on_spectrum(X, W0, beta, lam, rho, eta, eigen):
 
     Returns
     -------
-    SimulationResult or MatrixSimulationResult
+    SimulationResult
         As :func:`exact_minimum`.
     """
     P, N = X.shape
     s, V = eigen
-    M = s.size
-    if M == 1 and W0.shape[1] == 1:
-        return _one_unit_minimum(X, W0, beta, lam, float(np.ravel(rho)[0]), eta,
-                                 (float(s[0]), V[:, 0]))
     alpha = P / N
     Q = np.array([optimal_norm(alpha, float(si), beta, lam) for si in s])
     W = V * np.sqrt(N * Q)[None, :]
@@ -425,23 +420,3 @@ def _model_minimum(model, X, W0, beta, lam, rho, eta, M):
         raise ValueError(f"W0 is invalid: the model has M* = {model_mstar} feature(s), W0 "
                          f"has {W0.shape[1]} column(s)")
     return model.exact_minimum(X, W0, beta, lam, rho, eta)
-
-
-def _one_unit_minimum(X, W0, beta, lam, rho, eta, eigen):
-    """M = M* = 1: the optimum of the module docstring, as a SimulationResult."""
-    P, N = X.shape
-    alpha = P / N
-    s, e = eigen
-    Q = optimal_norm(alpha, s, beta, lam)
-    W = math.sqrt(N * Q) * e
-    # kappa = alpha s / ((Q + beta) alpha s + lam); without signal and without weight
-    # decay (s = lam = 0, e.g. all-zero data) the optimum is collapsed, W = 0, and any
-    # kappa gives W~ = 0
-    denominator = (Q + beta) * alpha * s + lam
-    kappa = alpha * s / denominator if denominator > 0 else 0.0
-    W_enc = kappa * W
-    D = beta / (beta + Q)
-    return observables_from_weights(
-        X, W0, W, W_enc, D, beta=beta, lam=lam, rho=rho, eta=eta, method="exact",
-        converged=True, n_iter=0, grad_norm=gradient_norm(X, W, W_enc, D, beta, lam),
-    )

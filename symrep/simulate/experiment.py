@@ -46,7 +46,7 @@ def simulate(N, alpha, beta, lam, rho=1.0, eta=1.0, seeds=5, method="exact", *, 
 
     Returns
     -------
-    list of SimulationResult, or of MatrixSimulationResult unless M = M* = 1
+    list of SimulationResult
 
     Raises
     ------
@@ -95,7 +95,7 @@ def summarize(results, fields=SCALAR_FIELDS):
 
     Parameters
     ----------
-    results : sequence of SimulationResult or MatrixSimulationResult
+    results : sequence of SimulationResult
     fields : str or sequence of str
         Names of numeric fields; the default, :data:`SCALAR_FIELDS`, names every order
         parameter and observable of both result types.
@@ -104,7 +104,7 @@ def summarize(results, fields=SCALAR_FIELDS):
     -------
     dict
         ``{field: (mean, sem)}``; floats for a scalar field, and for a matrix field
-        (m, d, Q, E, R, D of a :class:`MatrixSimulationResult`) arrays of its shape, the
+        (m, d, Q, E, R, D of a result with several units or features) arrays of its shape, the
         mean and standard error of each entry. The standard error is 0 for a single
         result.
 
@@ -146,7 +146,8 @@ def count_phases(results):
 
     Parameters
     ----------
-    results : sequence of MatrixSimulationResult
+    results : sequence of SimulationResult
+        Results of any M (one unit: a tuple of one phase).
 
     Returns
     -------
@@ -157,15 +158,14 @@ def count_phases(results):
     Raises
     ------
     ValueError
-        If a result has no ``phases`` (a one-unit :class:`SimulationResult`: use its
-        ``as_units()``).
+        If a result has no ``phases`` (an object other than a result).
     """
     counts = {}
     for k, r in enumerate(results):
         phases = getattr(r, "phases", None)
         if not isinstance(phases, tuple):
-            raise ValueError(f"results[{k}] is invalid: it has no per-unit phases (convert "
-                             "a SimulationResult with as_units())")
+            raise ValueError(f"results[{k}] is invalid: it has no per-unit phases (expected "
+                             "a SimulationResult)")
         counts[phases] = counts.get(phases, 0) + 1
     return dict(sorted(counts.items(), key=lambda item: -item[1]))
 

@@ -219,6 +219,8 @@ class LinearVAE(nn.Module):
 def objective_from_products(theta, cw, ce, P, beta, lam):
     """(L - sum_mu ||x^mu||^2 / 2) / N of one-latent models from two data products.
 
+    The M = 1 case of :func:`objective_from_unit_products` (the same layout of theta).
+
     Parameters
     ----------
     theta : Tensor (B, 2N + 1)
@@ -234,19 +236,13 @@ def objective_from_products(theta, cw, ce, P, beta, lam):
     Tensor (B,)
         The objective of each run, per N, without the data's constant term.
     """
-    N = cw.shape[-1]
-    w, e, log_d = theta[:, :N], theta[:, N : 2 * N], theta[:, 2 * N]
-    D = log_d.exp()
-    Q = (w * w).sum(1) / N
-    ece = (e * ce).sum(1)
-    L = (-(e * cw).sum(1) + 0.5 * Q * ece + 0.5 * P * Q * D
-         + 0.5 * beta * (P * (D - 1.0 - log_d) + ece)
-         + 0.5 * lam * ((w * w).sum(1) + (e * e).sum(1)))
-    return L / N
+    return objective_from_unit_products(theta, cw, ce, P, beta, lam, 1)
 
 
 def gradient_from_products(theta, cw, ce, P, beta, lam):
     """Gradient of :func:`objective_from_products` with respect to theta, shape (B, 2N+1).
+
+    The M = 1 case of :func:`gradient_from_unit_products`.
 
     Parameters
     ----------
@@ -262,16 +258,7 @@ def gradient_from_products(theta, cw, ce, P, beta, lam):
     Tensor (B, 2N + 1)
         The gradient, per N, in the layout of theta.
     """
-    N = cw.shape[-1]
-    w, e, D = theta[:, :N], theta[:, N : 2 * N], theta[:, 2 * N].exp()
-    Q = (w * w).sum(1, keepdim=True) / N
-    ece = (e * ce).sum(1, keepdim=True)
-    P, beta, lam = (torch.as_tensor(v, dtype=theta.dtype, device=theta.device).reshape(-1, 1)
-                    for v in (P, beta, lam))
-    g_w = -ce + ((ece + P * D[:, None]) / N + lam) * w
-    g_e = -cw + (Q + beta) * ce + lam * e
-    g_d = 0.5 * P * (D[:, None] * (Q + beta) - beta)
-    return torch.cat((g_w, g_e, g_d), dim=1) / N
+    return gradient_from_unit_products(theta, cw, ce, P, beta, lam, 1)
 
 
 def unpack_units(theta, N, M):
@@ -302,6 +289,17 @@ def unpack_units(theta, N, M):
             theta[:, 2 * nm :])
 
 
+def _column_products(A, B):
+    """sum_n A[b, n, i] B[b, n, j], shape (B, M, M'), for matrices of few columns.
+
+    Summed elementwise products rather than a batched matrix product: for one column
+    each, the arithmetic of ``(a * b).sum(1)``, so that a model with one unit trains on
+    the same numbers to the last bit whatever M the code is written for. The work is
+    O(N M M') per call, small beside the products with C.
+    """
+    return (A[:, :, :, None] * B[:, :, None, :]).sum(1)
+
+
 def objective_from_unit_products(theta, cw, ce, P, beta, lam, M):
     """(L - sum_mu ||x^mu||^2 / 2) / N of models with M latent units, from data products.
 
@@ -328,13 +326,15 @@ def objective_from_unit_products(theta, cw, ce, P, beta, lam, M):
     B, N = theta.shape[0], cw.shape[-1] // M
     W, E, log_d = unpack_units(theta, N, M)
     CW, CE = cw.reshape(B, N, M), ce.reshape(B, N, M)
+    Et = E.transpose(1, 2)
     D = log_d.exp()
-    Q = W.transpose(1, 2) @ W / N
-    K = E @ CE  # (B, M, M): W~ C W~^T
-    cross = (E.transpose(1, 2) * CW).sum((1, 2))  # tr(W~ C W)
+    Q = _column_products(W, W) / N
+    K = _column_products(Et, CE)  # (B, M, M): W~ C W~^T
+    cross = (Et * CW).sum((1, 2))  # tr(W~ C W)
     q_diag = torch.diagonal(Q, dim1=1, dim2=2)
     trace_k = torch.diagonal(K, dim1=1, dim2=2).sum(1)
-    L = (-cross + 0.5 * (Q * K).sum((1, 2)) + 0.5 * P * (q_diag * D).sum(1)
+    half_p = 0.5 * torch.as_tensor(P, dtype=theta.dtype, device=theta.device).reshape(-1, 1)
+    L = (-cross + 0.5 * (Q * K).sum((1, 2)) + (half_p * q_diag * D).sum(1)
          + 0.5 * beta * (P * (D - 1.0 - log_d).sum(1) + trace_k)
          + 0.5 * lam * ((W * W).sum((1, 2)) + (E * E).sum((1, 2))))
     return L / N
@@ -343,7 +343,7 @@ def objective_from_unit_products(theta, cw, ce, P, beta, lam, M):
 def gradient_from_unit_products(theta, cw, ce, P, beta, lam, M):
     """Gradient of :func:`objective_from_unit_products` with respect to theta.
 
-    ``dL/dW = -C W~^T + W (K + P D) / N + lam W``,
+    ``dL/dW = -C W~^T + W ((K + P D) / N + lam I)``,
     ``dL/dW~ = -(C W)^T + (Q + beta) W~ C + lam W~`` and
     ``dL/dlog D_i = P (D_i (Q_ii + beta) - beta) / 2``, all divided by N; shape
     (B, 2NM + M).
@@ -370,10 +370,12 @@ def gradient_from_unit_products(theta, cw, ce, P, beta, lam, M):
     D = log_d.exp()
     P, beta, lam = (torch.as_tensor(v, dtype=theta.dtype, device=theta.device).reshape(-1, 1)
                     for v in (P, beta, lam))
-    Q = W.transpose(1, 2) @ W / N
-    K = E @ CE
+    Q = _column_products(W, W) / N
+    K = _column_products(E.transpose(1, 2), CE)
     eye = torch.eye(M, dtype=theta.dtype, device=theta.device)
-    g_w = -CE + W @ (K + P[:, :, None] * torch.diag_embed(D)) / N + lam[:, :, None] * W
+    # the M x M factors first, then one product with W (one multiplication per entry
+    # for M = 1)
+    g_w = -CE + W @ ((K + P[:, :, None] * torch.diag_embed(D)) / N + lam[:, :, None] * eye)
     g_e = (-CW.transpose(1, 2) + (Q + beta[:, :, None] * eye) @ CE.transpose(1, 2)
            + lam[:, :, None] * E)
     g_d = 0.5 * P * (D * (torch.diagonal(Q, dim1=1, dim2=2) + beta) - beta)
@@ -410,20 +412,13 @@ def gradient_norm(X, W, W_enc, D, beta, lam):
     X = torch.as_tensor(X, dtype=torch.float64)
     N = X.shape[-1]
     M = np.size(D)
-    if M > 1:
-        W = torch.as_tensor(np.reshape(W, (N, M)), dtype=torch.float64)
-        W_enc = torch.as_tensor(np.reshape(W_enc, (M, N)), dtype=torch.float64)
-        log_d = torch.log(torch.as_tensor(np.ravel(D), dtype=torch.float64))
-        theta = torch.cat([W.reshape(-1), W_enc.reshape(-1), log_d])[None]
-        cw = (X.T @ (X @ W) / N).reshape(1, -1)
-        ce = (X.T @ (X @ W_enc.T) / N).reshape(1, -1)
-        g = gradient_from_unit_products(theta, cw, ce, X.shape[0], beta, lam, M)
-        return float(g.norm() * math.sqrt(N))
     theta = torch.cat([torch.as_tensor(np.ravel(W), dtype=torch.float64),
                        torch.as_tensor(np.ravel(W_enc), dtype=torch.float64),
-                       torch.log(torch.as_tensor([float(np.ravel(D)[0])],
-                                                 dtype=torch.float64))])[None]
-    cw = (X.T @ (X @ theta[0, :N]) / N)[None]
-    ce = (X.T @ (X @ theta[0, N : 2 * N]) / N)[None]
-    g = gradient_from_products(theta, cw, ce, X.shape[0], beta, lam)
+                       torch.log(torch.as_tensor(np.ravel(D), dtype=torch.float64))])[None]
+    # the products from views of theta: where a vector sits in memory can change the
+    # rounding of a BLAS product, and these are the views the one-unit code used
+    W, W_enc, _ = unpack_units(theta, N, M)
+    cw = (X.T @ (X @ W[0]) / N).reshape(1, -1)
+    ce = (X.T @ (X @ W_enc[0].T) / N).reshape(1, -1)
+    g = gradient_from_unit_products(theta, cw, ce, X.shape[0], beta, lam, M)
     return float(g.norm() * math.sqrt(N))

@@ -51,7 +51,7 @@ def model_observables_of_result(model, X, result, rho, eta):
         A model of :mod:`symrep.models`.
     X : ndarray (P, N)
         The training samples of the result.
-    result : SimulationResult or MatrixSimulationResult
+    result : SimulationResult
         With its weights ``W``, ``W_enc`` and ``extras`` (the model's trainable scalars).
     rho : float or sequence of float
         Feature strength(s).

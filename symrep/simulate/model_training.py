@@ -23,11 +23,7 @@ from symrep.errors import SolverError
 from symrep.simulate.data import check_data, check_features, check_strengths
 from symrep.simulate.device import resolve_device
 from symrep.simulate.model_observables import model_observables_of_result
-from symrep.simulate.observables import (
-    SCALAR_FIELDS,
-    observables_from_unit_weights,
-    observables_from_weights,
-)
+from symrep.simulate.observables import SCALAR_FIELDS, observables_from_unit_weights
 from symrep.simulate.sympy_objective import printed_objective
 from symrep.validation import (
     check_finite_float,
@@ -79,7 +75,7 @@ def train_model(X, W0, beta=1.0, lam=0.0, rho=1.0, eta=1.0, *, model, seed=None,
 
     Returns
     -------
-    SimulationResult or MatrixSimulationResult
+    SimulationResult
         The observables of the trained weights (as :func:`symrep.simulate.train`
         gives them, with those the model measures itself replaced:
         ``model.theory_observables``), ``method="lbfgs"``, the model's trainable
@@ -177,13 +173,8 @@ def train_model(X, W0, beta=1.0, lam=0.0, rho=1.0, eta=1.0, *, model, seed=None,
         finite = all(np.all(np.isfinite(a)) for a in (W, W_enc, log_d, log_s, D))
         if finite and D.min() > 0 and math.isfinite(float(total)):
             try:
-                if M == 1 and model.Mstar == 1:
-                    result = observables_from_weights(
-                        X, W0, W[:, 0], W_enc[0], float(D[0]), log_D=float(log_d[0]),
-                        rho=float(np.ravel(rho)[0]), **info)
-                else:
-                    result = observables_from_unit_weights(
-                        X, W0, W, W_enc, D, log_D=log_d, rho=rho, **info)
+                result = observables_from_unit_weights(
+                    X, W0, W, W_enc, D, log_D=log_d, rho=rho, **info)
             except ValueError as exc:
                 failure = str(exc)
         else:

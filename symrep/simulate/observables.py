@@ -5,16 +5,18 @@ versions: under the data distribution (closed form from the weights, the quantit
 theory predicts) and on the training set (averages over the P samples). The conventions,
 including the constant subtracted from the distortion, are those of ``docs/model.md``.
 
-One latent unit and one feature (M = M* = 1) give a :class:`SimulationResult` with
-scalar order parameters; any other (M, M*) gives a :class:`MatrixSimulationResult`, with
-matrix order parameters and a phase per latent unit. The formulas for general (M, M*)
-are in :func:`observables_from_unit_weights`.
+One result type, :class:`SimulationResult`, for any number of latent units M and of
+features M*, computed by one function, :func:`observables_from_unit_weights`; one latent
+unit and one feature (M = M* = 1) is its 1 x 1 case. Such a result shows its 1 x 1
+matrices as numbers (``result.m`` a float, ``W`` of shape (N,)): that is its presentation
+only, and ``as_units()`` gives the same result with the matrices.
+:func:`observables_from_weights` is the one-unit view of the same function.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,19 +26,52 @@ __all__ = ["SimulationResult", "MatrixSimulationResult", "observables_from_weigh
            "observables_from_unit_weights", "unit_phases", "signal_recovery_error",
            "SCALAR_FIELDS", "MATRIX_FIELDS", "UNIT_RESULT_FIELDS", "Q_FLOOR", "COS_FLOOR"]
 
+#: Below this decoder norm Q_ii a latent unit counts as collapsed (:func:`unit_phases`).
+Q_FLOOR = 1e-6
+#: Above this cosine |m_ik| / sqrt(Q_ii) with a feature a unit counts as learning it.
+#: Below the spectral transition the cosine of a finite-N model is of order N^(-1/2).
+COS_FLOOR = 0.25
+
+#: Names of the numeric observables of :class:`SimulationResult`, in display order: the
+#: order parameters (matrices, or numbers for M = M* = 1), then the scalars.
+SCALAR_FIELDS = (
+    "m", "d", "Q", "E", "R", "D", "eg", "rate", "distortion", "kl_posterior",
+    "rate_train", "distortion_train", "kl_posterior_train", "loss", "free_energy",
+)
+
+#: Matrix order parameters of :class:`SimulationResult`.
+MATRIX_FIELDS = ("m", "d", "Q", "E", "R", "D")
+
+#: Numeric fields of :class:`SimulationResult` (the matrices, then the scalars), in
+#: display order: the names of :data:`SCALAR_FIELDS`.
+UNIT_RESULT_FIELDS = SCALAR_FIELDS
+
+
+def _default(value, default):
+    return default if value is None else value
+
 
 @dataclass(frozen=True)
 class SimulationResult(Extras):
-    """Order parameters and observables of one linear VAE (M = M* = 1) on one data set.
+    """Order parameters and observables of one linear VAE (M units, M* features).
+
+    The latent units are in a canonical order and sign (see
+    :func:`observables_from_unit_weights`).
 
     Attributes
     ----------
-    m, d, Q, E, R, D : float
-        Order parameters W.W0/N, W~.W0/N, W.W/N, W~.W~/N, W.W~/N and the encoder variance.
+    m, d : ndarray (M, M*), or float for M = M* = 1
+        Overlaps W^T W0 / N and W~ W0 / N of decoder and encoder with the features.
+    Q, E, R : ndarray (M, M), or float for M = M* = 1
+        W^T W / N, W~ W~^T / N and W^T W~^T / N.
+    D : ndarray (M,), or float for M = M* = 1
+        Encoder variances.
     eg : float
-        Signal recovery error rho - 2 sqrt(rho) |m| + Q.
+        Signal recovery error (:func:`signal_recovery_error`; rho - 2 sqrt(rho) |m| + Q
+        for M = M* = 1).
     rate, distortion, kl_posterior : float
-        Rate, distortion and KL(q(z|x) || p_W(z|x)) averaged over the data distribution.
+        Rate, distortion and KL(q(z|x) || p_W(z|x)) averaged over the data distribution
+        (formulas in :func:`observables_from_unit_weights`).
     rate_train, distortion_train, kl_posterior_train : float
         The same averaged over the training samples.
     loss : float
@@ -44,11 +79,17 @@ class SimulationResult(Extras):
     free_energy : float
         (L - sum_mu ||x^mu||^2 / 2) / N: the finite-N counterpart of the replica free
         energy (the removed constant does not depend on the weights).
-    W, W_enc : ndarray (N,)
-        Decoder and encoder weights, with the sign symmetry (W, W~) -> (-W, -W~) of the
-        objective fixed by m >= 0.
+    phases : tuple of str
+        Phase of each unit (:func:`unit_phases`): ``"learning feature k"``,
+        ``"overfitting"`` or ``"collapsed"``; computed with the default floors when not
+        given.
+    W : ndarray (N, M), or (N,) for M = M* = 1; or None
+        Decoder weights.
+    W_enc : ndarray (M, N), or (N,) for M = M* = 1; or None
+        Encoder weights.
     params : dict
-        alpha, beta, lam, rho, eta, N, P.
+        alpha, beta, lam, rho, eta, N, P, and for other than M = M* = 1 also M and
+        Mstar; rho is the tuple rho_1..rho_M*, a float for M = M* = 1.
     method : str
         "exact", "adam" or "lbfgs".
     converged : bool
@@ -62,14 +103,17 @@ class SimulationResult(Extras):
         linear VAE; ``{"sigma2": ...}`` for the learned decoder variance), also read as
         attributes (``result.sigma2``). For such a model ``loss`` and ``free_energy``
         are its own objective (see :func:`symrep.simulate.exact_minimum`).
+    unit_matrices : bool
+        For M = M* = 1: keep the order parameters as 1 x 1 matrices (the form
+        :meth:`as_units` gives). Other (M, M*) always have them.
     """
 
-    m: float
-    d: float
-    Q: float
-    E: float
-    R: float
-    D: float
+    m: object
+    d: object
+    Q: object
+    E: object
+    R: object
+    D: object
     eg: float
     rate: float
     distortion: float
@@ -79,17 +123,76 @@ class SimulationResult(Extras):
     kl_posterior_train: float
     loss: float
     free_energy: float
-    W: np.ndarray = field(repr=False)
-    W_enc: np.ndarray = field(repr=False)
+    phases: tuple = None
+    W: np.ndarray = field(default=None, repr=False)
+    W_enc: np.ndarray = field(default=None, repr=False)
     params: dict = field(default_factory=dict)
     method: str = "exact"
     converged: bool = True
     n_iter: int = 0
     grad_norm: float = 0.0
     extras: dict = field(default_factory=dict)
+    unit_matrices: bool = field(default=False, repr=False)
+
+    def __post_init__(self):
+        m = np.atleast_2d(np.asarray(self.m, dtype=np.float64))
+        Q = np.atleast_2d(np.asarray(self.Q, dtype=np.float64))
+        M, Mstar = Q.shape[0], m.shape[1]
+        # The one place where M = M* = 1 is told apart: the result's presentation. Its
+        # numbers are the 1 x 1 case of the matrix ones; shown as numbers (and vectors
+        # of length N), they are what one-unit code has always read (result.m a float,
+        # JSON with numbers, not nested lists).
+        scalar = M == 1 and Mstar == 1 and not self.unit_matrices
+        set_ = object.__setattr__  # frozen: the fields are normalised here, once
+        if self.phases is None:
+            set_(self, "phases", unit_phases(m, Q))
+        else:
+            set_(self, "phases", tuple(self.phases))
+        params = dict(self.params)
+        if scalar:
+            for name in MATRIX_FIELDS:
+                set_(self, name, float(np.reshape(np.asarray(getattr(self, name),
+                                                             dtype=np.float64), ())))
+            for name in ("W", "W_enc"):
+                if getattr(self, name) is not None:
+                    set_(self, name, np.reshape(getattr(self, name), -1))
+            if "rho" in params and np.ndim(params["rho"]):
+                params["rho"] = float(np.ravel(params["rho"])[0])
+            params.pop("M", None)
+            params.pop("Mstar", None)
+        else:
+            set_(self, "unit_matrices", True)
+            set_(self, "m", m)
+            set_(self, "Q", Q)
+            set_(self, "d", np.atleast_2d(np.asarray(self.d, dtype=np.float64)))
+            for name in ("E", "R"):
+                set_(self, name, np.atleast_2d(np.asarray(getattr(self, name),
+                                                          dtype=np.float64)))
+            set_(self, "D", np.reshape(np.asarray(self.D, dtype=np.float64), -1))
+            if self.W is not None:
+                set_(self, "W", np.reshape(self.W, (-1, M)))
+            if self.W_enc is not None:
+                set_(self, "W_enc", np.reshape(self.W_enc, (M, -1)))
+            if params:
+                if "rho" in params:
+                    params["rho"] = tuple(float(r) for r in np.ravel(params["rho"]))
+                params.setdefault("M", M)
+                params.setdefault("Mstar", Mstar)
+        set_(self, "params", params)
+
+    @property
+    def M(self) -> int:
+        """Number of latent units."""
+        return int(np.atleast_2d(self.Q).shape[0])
+
+    @property
+    def Mstar(self) -> int:
+        """Number of features."""
+        return int(np.atleast_2d(self.m).shape[1])
 
     def as_dict(self, weights=False):
-        """Plain dict (JSON-friendly); the weights only with ``weights=True``.
+        """Plain dict (JSON-friendly: matrices as nested lists); the weights only with
+        ``weights=True``.
 
         Parameters
         ----------
@@ -99,25 +202,32 @@ class SimulationResult(Extras):
         Returns
         -------
         dict
-            The fields of the result by name; ``params`` as a dict; the ``extras``
-            (``sigma2``, ...) by their own names.
+            The fields of the result by name, arrays as nested lists; the ``extras``
+            (``sigma2``, ...) by their own names. For M = M* = 1 (numbers, not 1 x 1
+            matrices) without the phases, the form one-unit results have always had.
         """
-        out = asdict(self)
-        # the extras sit among the fields, by name (none for the linear VAE: the dict of
-        # its results is unchanged)
-        out.update(out.pop("extras"))
-        if weights:
-            out["W"], out["W_enc"] = self.W.tolist(), self.W_enc.tolist()
+        out = {}
+        for name in UNIT_RESULT_FIELDS:
+            value = getattr(self, name)
+            out[name] = value.tolist() if isinstance(value, np.ndarray) else value
+        if not self.unit_matrices:  # M = M* = 1 shown as numbers (see __post_init__)
+            if weights:
+                out["W"], out["W_enc"] = self.W.tolist(), self.W_enc.tolist()
+            out.update(params=dict(self.params))
         else:
-            del out["W"], out["W_enc"]
+            out.update(phases=list(self.phases), params=dict(self.params))
+        out.update(method=self.method, converged=self.converged, n_iter=self.n_iter,
+                   grad_norm=self.grad_norm)
+        out.update(self.extras)
+        if weights and self.unit_matrices:
+            out["W"], out["W_enc"] = self.W.tolist(), self.W_enc.tolist()
         return out
 
     def as_units(self, q_floor=None, cos_floor=None):
-        """The same model as a :class:`MatrixSimulationResult` (1 x 1 matrices).
+        """The same result with its order parameters as matrices (1 x 1 for M = M* = 1).
 
-        The numbers are copied, not recomputed; the phase of the one unit follows
-        :func:`unit_phases` with the given floors (default :data:`Q_FLOOR`,
-        :data:`COS_FLOOR`).
+        The numbers are copied, not recomputed; the phases follow :func:`unit_phases`
+        with the given floors (default: the result's own phases).
 
         Parameters
         ----------
@@ -128,147 +238,21 @@ class SimulationResult(Extras):
 
         Returns
         -------
-        MatrixSimulationResult
-            The one-unit model with M = M* = 1.
+        SimulationResult
+            With matrices ``m`` (M, M*), ``Q`` (M, M), ..., ``W`` (N, M), ``W_enc``
+            (M, N), ``params`` with ``M``, ``Mstar`` and the tuple ``rho``.
         """
-        m, Q = np.array([[self.m]]), np.array([[self.Q]])
-        params = dict(self.params)
-        params["rho"] = (float(params["rho"]),) if "rho" in params else ()
-        params.update(M=1, Mstar=1)
-        return MatrixSimulationResult(
-            m=m, d=np.array([[self.d]]), Q=Q, E=np.array([[self.E]]),
-            R=np.array([[self.R]]), D=np.array([self.D]),
-            phases=unit_phases(m, Q, _default(q_floor, Q_FLOOR),
-                               _default(cos_floor, COS_FLOOR)),
-            **{k: getattr(self, k) for k in UNIT_RESULT_FIELDS if k not in MATRIX_FIELDS},
-            W=np.reshape(self.W, (-1, 1)), W_enc=np.reshape(self.W_enc, (1, -1)),
-            params=params, method=self.method, converged=self.converged,
-            n_iter=self.n_iter, grad_norm=self.grad_norm, extras=dict(self.extras))
+        phases = self.phases
+        if q_floor is not None or cos_floor is not None:
+            phases = unit_phases(self.m, self.Q, _default(q_floor, Q_FLOOR),
+                                 _default(cos_floor, COS_FLOOR))
+        if self.unit_matrices and phases == self.phases:
+            return self
+        return replace(self, phases=phases, unit_matrices=True, extras=dict(self.extras))
 
 
-#: Names of the scalar observables of :class:`SimulationResult`, in display order.
-SCALAR_FIELDS = (
-    "m", "d", "Q", "E", "R", "D", "eg", "rate", "distortion", "kl_posterior",
-    "rate_train", "distortion_train", "kl_posterior_train", "loss", "free_energy",
-)
-
-
-def _rate(D, v2, log_D):
-    """KL(N(v, D) || N(0, 1)) averaged, given the second moment v2 of the encoder mean."""
-    return 0.5 * (D + v2 - 1.0 - log_D)
-
-
-def _distortion(rho, eta, Q, D, uv, v2):
-    """Reconstruction term per sample minus (N - 1) eta / 2 (docs/model.md)."""
-    return 0.5 * (rho + eta - 2.0 * uv + Q * (v2 + D))
-
-
-def _kl_posterior(Q, D, u2, uv, v2, log_D):
-    """KL(N(v, D) || N(u/(1+Q), 1/(1+Q))) averaged over the samples."""
-    a = 1.0 + Q
-    mean_gap2 = v2 - 2.0 * uv / a + u2 / a**2
-    return 0.5 * (a * D + a * mean_gap2 - 1.0 - math.log(a) - log_D)
-
-
-def observables_from_weights(X, W0, W, W_enc, D, *, beta, lam, rho, eta, log_D=None,
-                             **info):
-    """All order parameters and observables of one model on one data set.
-
-    Parameters
-    ----------
-    X : ndarray (P, N)
-        Training samples.
-    W0 : ndarray (N,) or (N, 1)
-        The feature (W0.W0/N = 1).
-    W, W_enc : ndarray (N,) or (N, 1) / (1, N)
-        Decoder and encoder weights of a model with one latent unit.
-    D : float
-        Encoder variance (> 0).
-    beta, lam, rho, eta : float
-        Model parameters (rho and eta enter the data-distribution averages).
-    log_D : float, optional
-        log D, when the caller has it (a trainer works in log D): the logarithms in the
-        rate and the KL then stay exact where D itself underflows to 0.
-    **info
-        Extra fields of :class:`SimulationResult` (method, converged, n_iter, grad_norm).
-
-    Returns
-    -------
-    SimulationResult
-        Order parameters (m, d, Q, E, R), eg, the objective and free energy, and the
-        rates, distortions and posterior mismatches on the training set and under the
-        data distribution; the sign of (W, W~) is fixed by m >= 0.
-
-    Raises
-    ------
-    ValueError
-        If D (or log D) is not a finite positive variance.
-    """
-    D = float(np.asarray(D).reshape(()))
-    if log_D is None:
-        if not (math.isfinite(D) and D > 0):
-            raise ValueError(f"D = {D!r} is invalid: the encoder variance must be a finite "
-                             "number > 0")
-        log_D = math.log(D)
-    elif not math.isfinite(log_D):
-        raise ValueError(f"log_D = {log_D!r} is invalid: must be finite")
-    from symrep.simulate.data import check_data
-
-    X = check_data(X)
-    P, N = X.shape
-    vectors = {}
-    for name, value in (("W0", W0), ("W", W), ("W_enc", W_enc)):
-        try:
-            v = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            v = np.empty(0)
-        if v.size != N or not np.all(np.isfinite(v)):
-            raise ValueError(f"{name} is invalid: it must hold N = {N} finite numbers (one "
-                             f"latent unit), got shape {np.shape(value)}")
-        vectors[name] = v.reshape(N)
-    w0, W, Wt = vectors["W0"], vectors["W"], vectors["W_enc"]
-    if W @ w0 < 0:  # fix the symmetry (W, W~) -> (-W, -W~) of the objective by m >= 0
-        W, Wt = -W, -Wt
-    m, d = W @ w0 / N, Wt @ w0 / N
-    Q, E, R = W @ W / N, Wt @ Wt / N, W @ Wt / N
-    # data-distribution second moments of u = x.W/sqrt(N), v = x.W~/sqrt(N)
-    pu2, puv, pv2 = rho * m * m + eta * Q, rho * m * d + eta * R, rho * d * d + eta * E
-    # training-set second moments
-    u, v = X @ W / math.sqrt(N), X @ Wt / math.sqrt(N)
-    tu2, tuv, tv2 = u @ u / P, u @ v / P, v @ v / P
-    x2 = float(np.einsum("ij,ij->", X, X))
-    free_energy = (P * (-tuv + 0.5 * Q * (tv2 + D) + 0.5 * beta * (D + tv2 - 1.0 - log_D))
-                   + 0.5 * lam * N * (Q + E)) / N
-    return SimulationResult(
-        m=m, d=d, Q=Q, E=E, R=R, D=D,
-        eg=rho - 2.0 * math.sqrt(rho) * abs(m) + Q,
-        rate=_rate(D, pv2, log_D),
-        distortion=_distortion(rho, eta, Q, D, puv, pv2),
-        kl_posterior=_kl_posterior(Q, D, pu2, puv, pv2, log_D),
-        rate_train=_rate(D, tv2, log_D),
-        distortion_train=_distortion(rho, eta, Q, D, tuv, tv2),
-        kl_posterior_train=_kl_posterior(Q, D, tu2, tuv, tv2, log_D),
-        loss=free_energy + 0.5 * x2 / N,
-        free_energy=free_energy,
-        W=W, W_enc=Wt,
-        params=dict(alpha=P / N, beta=beta, lam=lam, rho=rho, eta=eta, N=N, P=P),
-        **info,
-    )
-
-
-# ---------------------------------------------------------------------------------------
-# M latent units, M* features
-# ---------------------------------------------------------------------------------------
-
-#: Below this decoder norm Q_ii a latent unit counts as collapsed (:func:`unit_phases`).
-Q_FLOOR = 1e-6
-#: Above this cosine |m_ik| / sqrt(Q_ii) with a feature a unit counts as learning it.
-#: Below the spectral transition the cosine of a finite-N model is of order N^(-1/2).
-COS_FLOOR = 0.25
-
-
-def _default(value, default):
-    return default if value is None else value
+#: The name of the result of several units before there was one type (the same class).
+MatrixSimulationResult = SimulationResult
 
 
 def unit_phases(m, Q, q_floor=Q_FLOOR, cos_floor=COS_FLOOR):
@@ -346,125 +330,8 @@ def signal_recovery_error(m, Q, rho):
     rho = np.asarray(rho, dtype=float).reshape(-1)
     gain = np.sqrt(rho)[None, :] * np.abs(m)
     rows, cols = linear_sum_assignment(gain, maximize=True)
-    return float(rho.sum() + np.trace(np.atleast_2d(Q)) - 2.0 * gain[rows, cols].sum())
-
-
-@dataclass(frozen=True)
-class MatrixSimulationResult(Extras):
-    """Order parameters and observables of one linear VAE with M units and M* features.
-
-    The counterpart of :class:`SimulationResult` for any (M, M*); the latent units are
-    put in a canonical order and sign (see :func:`observables_from_unit_weights`).
-
-    Attributes
-    ----------
-    m, d : ndarray (M, M*)
-        Overlaps W^T W0 / N and W~ W0 / N of decoder and encoder with the features.
-    Q, E, R : ndarray (M, M)
-        W^T W / N, W~ W~^T / N and W^T W~^T / N.
-    D : ndarray (M,)
-        Encoder variances.
-    eg : float
-        Signal recovery error (:func:`signal_recovery_error`).
-    rate, distortion, kl_posterior : float
-        Rate, distortion and KL(q(z|x) || p_W(z|x)) averaged over the data distribution
-        (formulas in :func:`observables_from_unit_weights`).
-    rate_train, distortion_train, kl_posterior_train : float
-        The same averaged over the training samples.
-    loss : float
-        Training objective L / N.
-    free_energy : float
-        (L - sum_mu ||x^mu||^2 / 2) / N.
-    phases : tuple of str
-        Phase of each unit (:func:`unit_phases`): ``"learning feature k"``,
-        ``"overfitting"`` or ``"collapsed"``.
-    W : ndarray (N, M)
-        Decoder weights.
-    W_enc : ndarray (M, N)
-        Encoder weights.
-    params : dict
-        alpha, beta, lam, rho (tuple rho_1..rho_M*), eta, N, P, M, Mstar.
-    method : str
-        "exact", "adam" or "lbfgs".
-    converged : bool
-        Whether the stopping rule was met ("exact" is always converged).
-    n_iter : int
-        Iterations (epochs) used.
-    grad_norm : float
-        ||grad L|| / sqrt(N) at the returned weights.
-    extras : dict
-        Order parameters of the model beyond the linear VAE's (as for
-        :class:`SimulationResult`), also read as attributes.
-    """
-
-    m: np.ndarray
-    d: np.ndarray
-    Q: np.ndarray
-    E: np.ndarray
-    R: np.ndarray
-    D: np.ndarray
-    eg: float
-    rate: float
-    distortion: float
-    kl_posterior: float
-    rate_train: float
-    distortion_train: float
-    kl_posterior_train: float
-    loss: float
-    free_energy: float
-    phases: tuple
-    W: np.ndarray = field(repr=False)
-    W_enc: np.ndarray = field(repr=False)
-    params: dict = field(default_factory=dict)
-    method: str = "exact"
-    converged: bool = True
-    n_iter: int = 0
-    grad_norm: float = 0.0
-    extras: dict = field(default_factory=dict)
-
-    @property
-    def M(self) -> int:
-        """Number of latent units."""
-        return int(self.Q.shape[0])
-
-    @property
-    def Mstar(self) -> int:
-        """Number of features."""
-        return int(self.m.shape[1])
-
-    def as_dict(self, weights=False):
-        """Plain dict (JSON-friendly: matrices as nested lists); the weights only with
-        ``weights=True``.
-
-        Parameters
-        ----------
-        weights : bool, optional
-            Include the weights W and W_enc as nested lists (default False).
-
-        Returns
-        -------
-        dict
-            The fields of the result by name, arrays as nested lists; the ``extras``
-            by their own names.
-        """
-        out = {}
-        for name in UNIT_RESULT_FIELDS:
-            value = getattr(self, name)
-            out[name] = value.tolist() if isinstance(value, np.ndarray) else value
-        out.update(phases=list(self.phases), params=dict(self.params), method=self.method,
-                   converged=self.converged, n_iter=self.n_iter, grad_norm=self.grad_norm)
-        out.update(self.extras)
-        if weights:
-            out["W"], out["W_enc"] = self.W.tolist(), self.W_enc.tolist()
-        return out
-
-
-#: Matrix order parameters of :class:`MatrixSimulationResult`.
-MATRIX_FIELDS = ("m", "d", "Q", "E", "R", "D")
-
-#: Numeric fields of :class:`MatrixSimulationResult` (the matrices, then the scalars), in
-#: display order: the names of :data:`SCALAR_FIELDS`.
-UNIT_RESULT_FIELDS = SCALAR_FIELDS
+    # in the order of rho - 2 sqrt(rho) |m| + Q, so that 1 x 1 rounds as it always has
+    return float(rho.sum() - 2.0 * gain[rows, cols].sum() + np.trace(np.atleast_2d(Q)))
 
 
 def _check_unit_weights(N, W0, W, W_enc, D, log_D):
@@ -498,7 +365,7 @@ def _check_unit_weights(N, W0, W, W_enc, D, log_D):
         if not np.all(np.isfinite(D) & (D > 0)):
             raise ValueError(f"D = {D.tolist()!r} is invalid: every encoder variance must be "
                              "a finite number > 0")
-        log_D = np.log(D)
+        log_D = _logs(D)
     else:
         log_D = np.array(log_D, dtype=np.float64).reshape(-1)
         if log_D.shape != (M,) or not np.all(np.isfinite(log_D)):
@@ -523,20 +390,37 @@ def _canonical_units(W0, W, Wt, D, log_D):
     return W * sign[None, :], Wt * sign[:, None], D, log_D
 
 
+# The formulas below are written so that for 1 x 1 matrices they do the one-unit
+# arithmetic operation for operation (math.log and the power of Python floats included):
+# the numbers of a model with one unit stay the same to the last bit.
+
+def _logs(x):
+    """Elementwise math.log (numpy's vectorised log may differ in the last bit)."""
+    return np.array([math.log(v) for v in np.ravel(x).tolist()]).reshape(np.shape(x))
+
+
 def _unit_rate(D, log_D, Svv):
     return 0.5 * (D.sum() + np.trace(Svv) - D.size - log_D.sum())
 
 
 def _unit_distortion(rho, eta, Q, D, Suv, Svv):
-    return 0.5 * (rho.sum() + rho.size * eta - 2.0 * np.trace(Suv) + np.sum(Q * Svv)
-                  + np.diagonal(Q) @ D)
+    return 0.5 * (rho.sum() + rho.size * eta - 2.0 * np.trace(Suv)
+                  + np.sum(Q * (Svv + np.diag(D))))
 
 
 def _unit_kl_posterior(Q, D, log_D, Suu, Suv, Svv):
-    A = np.eye(Q.shape[0]) + Q
-    _, log_det_A = np.linalg.slogdet(A)
-    return 0.5 * (np.diagonal(A) @ D + np.sum(A * Svv) - 2.0 * np.trace(Suv)
-                  + np.trace(np.linalg.solve(A, Suu)) - D.size - log_det_A - log_D.sum())
+    # every trace in the eigenbasis of A = I + Q (eigenvalues a_j, eigenvectors U):
+    # tr(A D) + tr(A S_vv) - 2 tr S_uv + tr(A^{-1} S_uu)
+    # = sum_j a_j [(U^T D U)_jj + (U^T S_vv U)_jj - 2 (U^T S_uv U)_jj / a_j
+    #              + (U^T S_uu U)_jj / a_j^2],  log det A = sum_j log a_j
+    a, U = np.linalg.eigh(np.eye(Q.shape[0]) + Q)
+
+    def diag(S):
+        return np.diagonal(U.T @ S @ U)
+
+    gap = diag(Svv) - 2.0 * diag(Suv) / a + diag(Suu) / np.array([x**2 for x in a.tolist()])
+    return 0.5 * (np.sum(a * diag(np.diag(D))) + np.sum(a * gap) - D.size
+                  - _logs(a).sum() - log_D.sum())
 
 
 def observables_from_unit_weights(X, W0, W, W_enc, D, *, beta, lam, rho, eta, log_D=None,
@@ -566,7 +450,9 @@ def observables_from_unit_weights(X, W0, W, W_enc, D, *, beta, lam, rho, eta, lo
 
     Returns
     -------
-    MatrixSimulationResult
+    SimulationResult
+        Order parameters as matrices, or as numbers for M = M* = 1 (the presentation of
+        :class:`SimulationResult`; the arithmetic is the same).
 
     Notes
     -----
@@ -601,7 +487,9 @@ def observables_from_unit_weights(X, W0, W, W_enc, D, *, beta, lam, rho, eta, lo
       + beta (tr D + tr T_vv - M - sum_i log D_i) / 2] + lam (tr Q + tr E) / 2 with the
       training moments T, and loss = free_energy + sum_mu ||x^mu||^2 / (2N).
 
-    For M = M* = 1 these are the formulas of :func:`observables_from_weights`.
+    For M = M* = 1 these are rho - 2 sqrt(rho) |m| + Q for eg, and with a = 1 + Q the
+    one-unit kl_posterior (a D + a (S_vv - 2 S_uv / a + S_uu / a^2) - 1 - log a - log D)
+    / 2; :func:`observables_from_weights` is that view.
     """
     from symrep.simulate.data import check_data, strength_vector
 
@@ -623,12 +511,11 @@ def observables_from_unit_weights(X, W0, W, W_enc, D, *, beta, lam, rho, eta, lo
     U, V = X @ W / math.sqrt(N), X @ Wt.T / math.sqrt(N)
     train = (U.T @ U / P, U.T @ V / P, V.T @ V / P)
     x2 = float(np.einsum("ij,ij->", X, X))
-    qd = np.diagonal(Q) @ D
     tuu, tuv, tvv = train
-    free_energy = (P * (-np.trace(tuv) + 0.5 * (np.sum(Q * tvv) + qd)
+    free_energy = (P * (-np.trace(tuv) + 0.5 * np.sum(Q * (tvv + np.diag(D)))
                         + 0.5 * beta * (D.sum() + np.trace(tvv) - M - log_D.sum()))
                    + 0.5 * lam * N * (np.trace(Q) + np.trace(E))) / N
-    return MatrixSimulationResult(
+    return SimulationResult(
         m=m, d=d, Q=Q, E=E, R=R, D=D,
         eg=signal_recovery_error(m, Q, rho),
         rate=float(_unit_rate(D, log_D, pop[2])),
@@ -645,3 +532,67 @@ def observables_from_unit_weights(X, W0, W, W_enc, D, *, beta, lam, rho, eta, lo
                     eta=eta, N=N, P=P, M=M, Mstar=W0.shape[1]),
         **info,
     )
+
+
+def observables_from_weights(X, W0, W, W_enc, D, *, beta, lam, rho, eta, log_D=None,
+                             **info):
+    """All order parameters and observables of a model with one latent unit and one feature.
+
+    The 1 x 1 case of :func:`observables_from_unit_weights`, with the arguments of one
+    unit: vectors for the weights and numbers for D and rho.
+
+    Parameters
+    ----------
+    X : ndarray (P, N)
+        Training samples.
+    W0 : ndarray (N,) or (N, 1)
+        The feature (W0.W0/N = 1).
+    W, W_enc : ndarray (N,) or (N, 1) / (1, N)
+        Decoder and encoder weights of a model with one latent unit.
+    D : float
+        Encoder variance (> 0).
+    beta, lam, rho, eta : float
+        Model parameters (rho and eta enter the data-distribution averages).
+    log_D : float, optional
+        log D, when the caller has it (a trainer works in log D): the logarithms in the
+        rate and the KL then stay exact where D itself underflows to 0.
+    **info
+        Extra fields of :class:`SimulationResult` (method, converged, n_iter, grad_norm).
+
+    Returns
+    -------
+    SimulationResult
+        Order parameters (m, d, Q, E, R, D, floats), eg, the objective and free energy,
+        and the rates, distortions and posterior mismatches on the training set and under
+        the data distribution; the sign of (W, W~) is fixed by m >= 0.
+
+    Raises
+    ------
+    ValueError
+        If D (or log D) is not a finite positive variance, or a weight vector does not
+        hold N finite numbers.
+    """
+    D = float(np.asarray(D).reshape(()))
+    if log_D is None:
+        if not (math.isfinite(D) and D > 0):
+            raise ValueError(f"D = {D!r} is invalid: the encoder variance must be a finite "
+                             "number > 0")
+    elif not math.isfinite(log_D):
+        raise ValueError(f"log_D = {log_D!r} is invalid: must be finite")
+    from symrep.simulate.data import check_data
+
+    N = check_data(X).shape[1]
+    vectors = {}
+    for name, value in (("W0", W0), ("W", W), ("W_enc", W_enc)):
+        try:
+            v = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            v = np.empty(0)
+        if v.size != N or not np.all(np.isfinite(v)):
+            raise ValueError(f"{name} is invalid: it must hold N = {N} finite numbers (one "
+                             f"latent unit), got shape {np.shape(value)}")
+        vectors[name] = v.reshape(N)
+    return observables_from_unit_weights(
+        X, vectors["W0"][:, None], vectors["W"][:, None], vectors["W_enc"][None, :], [D],
+        beta=beta, lam=lam, rho=rho, eta=eta, log_D=None if log_D is None else [log_D],
+        **info)

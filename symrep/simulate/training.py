@@ -13,9 +13,9 @@ Two optimisers:
   it converges to the gradient tolerance in a few hundred iterations where Adam needs
   tens of thousands of epochs.
 
-Models with M latent units (``M`` > 1) share the optimisers; only the objective changes
-(:func:`~symrep.simulate.model.objective_from_unit_products`). M = 1 runs the one-unit
-code, unchanged.
+Every number of latent units M runs the same code
+(:func:`~symrep.simulate.model.objective_from_unit_products` and its gradient); one unit
+is its case M = 1.
 
 The stopping rule is on the gradient, ||grad L|| / sqrt(N) < gtol (an O(1)-normalised
 quantity), or on the lack of progress of the objective over a window of iterations
@@ -40,17 +40,8 @@ from symrep.progress import progress_bar
 from symrep.resources import check_resources, training_estimate
 from symrep.simulate.data import check_data, check_features, check_strengths
 from symrep.simulate.device import resolve_device
-from symrep.simulate.model import (
-    gradient_from_products,
-    gradient_from_unit_products,
-    objective_from_products,
-    objective_from_unit_products,
-)
-from symrep.simulate.observables import (
-    SCALAR_FIELDS,
-    observables_from_unit_weights,
-    observables_from_weights,
-)
+from symrep.simulate.model import gradient_from_unit_products, objective_from_unit_products
+from symrep.simulate.observables import SCALAR_FIELDS, observables_from_unit_weights
 from symrep.validation import (
     check_finite_float,
     check_parameter,
@@ -71,49 +62,23 @@ _DEFAULTS = {
 
 
 class _Problem:
-    """Batched objective F_b = (L_b - sum_mu ||x^mu||^2 / 2) / N of one-latent models.
+    """Batched objective F_b = (L_b - sum_mu ||x^mu||^2 / 2) / N of models with M units.
 
-    theta_b = (W, W~, log D) of run b, flattened: shape (B, 2N + 1). The objective
-    touches the data only through the products C W and C W~ (C = X^T X / N), so value and
-    gradient cost one batched product with C, the only O(N^2) work per iteration; along
-    a line theta + t d the products are linear in t, so a line search costs no further
-    pass over C.
-    """
-
-    def __init__(self, C, P, beta, lam):
-        self.C, self.P, self.beta, self.lam = C, P, beta, lam
-        self.N = C.shape[-1]
-
-    def products(self, theta):
-        """(C W, C W~) of every run, from one batched matrix product."""
-        N = self.N
-        both = self.C @ torch.stack((theta[:, :N], theta[:, N : 2 * N]), dim=-1)
-        return both[..., 0], both[..., 1]
-
-    def value(self, theta, cw, ce):
-        return objective_from_products(theta, cw, ce, self.P, self.beta, self.lam)
-
-    def grad(self, theta, cw, ce):
-        return gradient_from_products(theta, cw, ce, self.P, self.beta, self.lam)
-
-    def grad_norm(self, g):
-        """||grad L|| / sqrt(N) from the gradient of F = L / N."""
-        return g.norm(dim=1) * math.sqrt(self.N)
-
-
-class _UnitsProblem(_Problem):
-    """The batched objective of models with M latent units.
-
-    theta_b = (W, W~, log D) flattened (see :func:`~symrep.simulate.model.unpack_units`):
-    shape (B, 2NM + M). The products C W and C W~^T are (B, N, M) matrices, handed to
-    the optimisers flattened to (B, NM) so that they combine along lines as vectors.
+    theta_b = (W, W~, log D) of run b, flattened (see
+    :func:`~symrep.simulate.model.unpack_units`): shape (B, 2NM + M). The objective
+    touches the data only through the products C W and C W~^T (C = X^T X / N), so value
+    and gradient cost one batched product with C, the only O(N^2) work per iteration;
+    along a line theta + t d the products are linear in t, so a line search costs no
+    further pass over C. The products are (B, N, M) matrices, handed to the optimisers
+    flattened to (B, NM) so that they combine along lines as vectors.
     """
 
     def __init__(self, C, P, beta, lam, M):
-        super().__init__(C, P, beta, lam)
-        self.M = M
+        self.C, self.P, self.beta, self.lam, self.M = C, P, beta, lam, M
+        self.N = C.shape[-1]
 
     def products(self, theta):
+        """(C W, C W~^T) of every run, from one batched matrix product."""
         B, N, M = theta.shape[0], self.N, self.M
         nm = N * M
         W = theta[:, :nm].reshape(B, N, M)
@@ -126,6 +91,10 @@ class _UnitsProblem(_Problem):
 
     def grad(self, theta, cw, ce):
         return gradient_from_unit_products(theta, cw, ce, self.P, self.beta, self.lam, self.M)
+
+    def grad_norm(self, g):
+        """||grad L|| / sqrt(N) from the gradient of F = L / N."""
+        return g.norm(dim=1) * math.sqrt(self.N)
 
 
 def _progress(total, enabled, desc):
@@ -382,11 +351,10 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
 
     Returns
     -------
-    SimulationResult or MatrixSimulationResult, or a list of them
-        One result per data set (a list when X is a sequence or 3-d): a
-        :class:`~symrep.simulate.observables.SimulationResult` for M = M* = 1, a
-        :class:`~symrep.simulate.observables.MatrixSimulationResult` otherwise (units in
-        canonical order and sign). ``converged`` is False for a run that reached
+    SimulationResult, or a list of them
+        One :class:`~symrep.simulate.observables.SimulationResult` per data set (a list
+        when X is a sequence or 3-d; units in canonical order and sign; order parameters
+        as numbers for M = M* = 1). ``converged`` is False for a run that reached
         ``max_iter``.
 
     Raises
@@ -426,7 +394,6 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
     betas, lams = _per_run("beta", beta, B), _per_run("lam", lam, B)
     n_features = W0.shape[1]
     rhos, etas = _strengths_per_run(rho, B, n_features), _per_run("eta", eta, B)
-    one_unit = M == 1 and n_features == 1
     opts = dict(_DEFAULTS[method])
     if gtol is not None:
         opts["gtol"] = check_finite_float("gtol", gtol, closed=True)
@@ -446,7 +413,7 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
     C = torch.stack([_moments(x, N, **kw) for x in datasets])
     P = torch.tensor([x.shape[0] for x in datasets], **kw)
     prob_args = (C, P, torch.tensor(betas, **kw), torch.tensor(lams, **kw))
-    prob = _Problem(*prob_args) if M == 1 else _UnitsProblem(*prob_args, M)
+    prob = _Problem(*prob_args, M)
     gen = torch.Generator(device=device)
     if seed is None:  # a fresh seed for this generator only: the global RNG is untouched
         gen.seed()
@@ -483,15 +450,10 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
                             converged=bool(conv[b]), n_iter=int(n_iter[b]),
                             grad_norm=float(gnorm[b]))
                 with np.errstate(over="ignore", invalid="ignore"):  # reported below
-                    if one_unit:
-                        result = observables_from_weights(
-                            x, W0, theta[b, :N], theta[b, N : 2 * N], float(D[0]),
-                            log_D=float(log_d[0]), rho=float(rhos[b, 0]), **info)
-                    else:
-                        result = observables_from_unit_weights(
-                            x, W0, theta[b, :nm].reshape(N, M),
-                            theta[b, nm : 2 * nm].reshape(M, N), D, log_D=log_d,
-                            rho=rhos[b], **info)
+                    result = observables_from_unit_weights(
+                        x, W0, theta[b, :nm].reshape(N, M),
+                        theta[b, nm : 2 * nm].reshape(M, N), D, log_D=log_d,
+                        rho=rhos[b], **info)
         if result is None or not _all_finite(result):
             raise SolverError(
                 f"training diverged for data set {b} (beta = {betas[b]:g}, lam = {lams[b]:g}, "
@@ -499,8 +461,7 @@ def train(X, W0, beta, lam, rho=1.0, eta=1.0, seed=None, device=None, method="lb
                 "observables are not finite; try a smaller lr or init_scale",
                 {"run": b, "method": method, "n_iter": int(n_iter[b]),
                  "parameters": dict(beta=float(betas[b]), lam=float(lams[b]),
-                                    rho=rhos[b].tolist() if not one_unit
-                                    else float(rhos[b, 0]), eta=float(etas[b]))})
+                                    rho=rhos[b].tolist(), eta=float(etas[b]))})
         results.append(result)
     return results[0] if single else results
 

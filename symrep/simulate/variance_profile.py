@@ -143,7 +143,7 @@ def learned_variance_minimum(X, W0, beta=1.0, lam=0.0, rho=1.0, eta=1.0, *, M=1)
 
     Returns
     -------
-    SimulationResult or MatrixSimulationResult
+    SimulationResult
         The optimum's order parameters and observables (those of the linear VAE's
         exact optimum at (sigma^2 beta, sigma^2 lam), which has the same weights),
         ``extras = {"sigma2": sigma^2}``, ``kl_posterior`` and
