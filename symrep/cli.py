@@ -217,7 +217,10 @@ def _shown(row: dict) -> dict:
 
 
 def _several_units(args) -> bool:
-    return args.M != 1 or isinstance(args.rho, tuple)
+    """Whether the command's output is in matrix notation (not the paper's one unit)."""
+    from symrep.solvers.result import paper_notation
+
+    return not paper_notation(args.M, args.rho)
 
 
 def _model_parameters(args):

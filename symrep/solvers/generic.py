@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from symrep.errors import SolverError
+from symrep.solvers.result import one_by_one
 from symrep.validation import check_parameters
 
 __all__ = ["GenericSolver", "ModelSolveResult", "linear_vae_starts", "newton",
@@ -158,25 +159,27 @@ def linear_vae_starts(M, Mstar, params) -> list:
         state does not exist (one unit and one feature: every state; otherwise the
         optimum only).
     """
+    from symrep.models import default_model
+
     n = max(np.size(v) for v in params.values())
     p = _column(params, n)
-    if M == 1 and Mstar == 1:
+    model = default_model(M, Mstar)
+    strengths = _strength_names(model)
+    if one_by_one(model):  # one unit: every state it has (all three families)
         from symrep.solvers.units import stationary_points
 
         with np.errstate(all="ignore"):
             points = stationary_points(p["alpha"], p["beta"], p["lam"], p["rho"], p["eta"])
         return [np.where(np.isfinite(pt["z"]), pt["z"], np.nan) for pt in points]
-    from symrep.model import LinearVAE
-    from symrep.solvers.saddle_point import solve
+    from symrep.solvers.saddle_point import solve_point
 
-    system = LinearVAE(M, Mstar).numeric()
-    rho_names = [f"rho_{k + 1}" for k in range(Mstar)] if Mstar > 1 else ["rho"]
+    system = model.numeric()
     out = np.full((len(system.unknowns), n), np.nan)
     for i in range(n):
-        rho = tuple(float(p[k][i]) for k in rho_names)
+        rho = tuple(float(p[k][i]) for k in strengths)
         try:
-            r = solve(float(p["alpha"][i]), float(p["beta"][i]), float(p["lam"][i]),
-                      rho if Mstar > 1 else rho[0], float(p["eta"][i]), M=M)
+            r = solve_point(float(p["alpha"][i]), float(p["beta"][i]), float(p["lam"][i]),
+                            rho, float(p["eta"][i]), M=M, scalar_notation=False)
         except SolverError:
             continue
         Y = np.block([[r.chihat_Q, r.chihat_R], [r.chihat_R.T, r.chihat_E]])

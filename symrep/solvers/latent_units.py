@@ -393,16 +393,16 @@ def _shipped_system(M, Mstar):
 
     if not shipped_module_path(M, Mstar).exists():
         return None
-    from symrep.model import LinearVAE
+    from symrep.models import default_model
 
-    return LinearVAE(M, Mstar).numeric()
+    return default_model(M, Mstar).numeric()
 
 
 def _full_residual(out, M, Mstar, params):
     """Largest residual of the (M, M*) model's own saddle-point equations at the
     assembled state, relative to the scale of the equations; zeros where the model's
     generated code is not shipped with the package (its generation takes minutes: the
-    check is left to the tests and to ``LinearVAE(M, Mstar).numeric()``)."""
+    check is left to the tests and to the model's ``numeric()``)."""
     n = out["free_energy"].shape[0]
     system = _shipped_system(M, Mstar)
     if system is None:

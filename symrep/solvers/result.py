@@ -19,7 +19,8 @@ import numpy as np
 from symrep.extras import Extras
 
 __all__ = ["SolveResult", "MATRIX_FIELDS", "SCALAR_FIELDS", "unit_state_name",
-           "paper_phase_name", "PAPER_PHASES", "one_by_one", "result_from_arrays"]
+           "paper_phase_name", "PAPER_PHASES", "one_by_one", "paper_notation",
+           "result_from_arrays"]
 
 #: Order-parameter matrices of a solution: (M, M) or (M, M*) per point, D (M,).
 MATRIX_FIELDS = ("m", "d", "Q", "E", "R", "D", "chihat_Q", "chihat_R", "chihat_E")
@@ -222,6 +223,24 @@ class SolveResult(Extras):
 
 _PAPER_BY_UNIT = {"collapsed": "regularized", "overfitting": "overfitting"}
 _PAPER_BY_UNIT.update({unit_state_name(_LEARNING + k): "learning" for k in range(9)})
+
+
+def paper_notation(M, rho) -> bool:
+    """Whether a request is in the paper's one-unit notation: one latent unit (``M``
+    None or 1) and the feature strength given as a number (or one array of points).
+
+    Parameters
+    ----------
+    M : int or None
+        The number of latent units asked for.
+    rho : float, array or sequence
+        The strength(s) as given.
+
+    Returns
+    -------
+    bool
+    """
+    return (M is None or M == 1) and not isinstance(rho, (tuple, list))
 
 
 def one_by_one(obj) -> bool:
