@@ -138,7 +138,9 @@ class Task:
     def units(self) -> bool:
         """Whether the task has several units or features (M > 1 or M* > 1): its
         observables are those of a ``MatrixSimulationResult``."""
-        return self.M > 1 or self.Mstar > 1
+        from symrep.solvers.result import one_by_one
+
+        return not one_by_one(self)
 
     @property
     def P(self) -> int:
