@@ -204,7 +204,7 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="ra
     n = a.shape[0]
 
     # 1. the states of one unit at each feature strength
-    learn_f, learn_z, learn_res, learn_step = [], [], [], []
+    learn_f, learn_z, learn_res, learn_step, idle_f = [], [], [], [], []
     idle_pick = {fam: (np.full(n, np.inf), np.zeros((8, n)), np.full(n, np.inf),
                        np.zeros(n), np.zeros(n, int)) for fam in (_COLLAPSED, _OVERFITTING)}
     # every feature strength in one batch (one search has a fixed cost of sequential
@@ -225,14 +225,17 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="ra
         learn_z.append(z)
         learn_res.append(res)
         learn_step.append(step)
+        run_idle = np.full(n, np.inf)
         for fam in (_COLLAPSED, _OVERFITTING):
             # neither state depends on the strength: take the best over the runs
             f_i, z_i, res_i, step_i = _best_state(points, fam)
+            run_idle = np.minimum(run_idle, f_i)
             f0, z0, res0, step0, k0 = idle_pick[fam]
             better = f_i < f0
             idle_pick[fam] = (np.where(better, f_i, f0), np.where(better, z_i, z0),
                               np.where(better, res_i, res0),
                               np.where(better, step_i, step0), np.where(better, k, k0))
+        idle_f.append(run_idle)
     (fC, zC, resC, stC, kC), (fO, zO, resO, stO, kO) = (idle_pick[_COLLAPSED],
                                                         idle_pick[_OVERFITTING])
     # the lowest free energy of each family of one-unit states (+inf where none exists)
@@ -248,8 +251,12 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="ra
 
     # 2. which features are learned: the largest gains of free energy, at most M of them
     learn_f = np.stack(learn_f)  # (M*, n)
+    # each feature's learning state against the idle state of its own run: next to a
+    # transition their free energies were ordered against each other there
+    # (order_transition_pairs), while the same idle state found in another run may
+    # differ from it in the last place
     with np.errstate(invalid="ignore"):
-        gain = np.where(np.isfinite(learn_f), f_idle - learn_f, -np.inf)
+        gain = np.where(np.isfinite(learn_f), np.stack(idle_f) - learn_f, -np.inf)
     order = np.argsort(-gain, axis=0, kind="stable")  # features by decreasing gain
     n_learned = np.minimum(np.sum(gain > 0, axis=0), M)
 
