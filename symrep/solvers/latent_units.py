@@ -314,9 +314,10 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="ra
                 "overfitting_free_energy": float(fO[i]),
                 "learning_free_energy": [float(f[i]) for f in learn_f],
                 "tolerance": RESIDUAL_TOLERANCE}
-        raise SolverError(f"no admissible state of the latent units at {point}: no "
-                          f"collapsed, overfitting or learning state satisfies the "
-                          f"saddle-point equations to {RESIDUAL_TOLERANCE:g}", diag)
+        raise SolverError(
+            f"no stationary branch satisfies the saddle-point equations at {point} "
+            f"({len(diag['candidates'])} candidate(s) of one unit found, no admissible "
+            f"state of the units at tolerance {RESIDUAL_TOLERANCE:g})", diag)
     out["unit_state"] = units_code.T
     # each unit's share as evaluated at its reported (finished) state, so that the shares
     # add up to the reported free energy to the last bit
