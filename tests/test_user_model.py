@@ -393,9 +393,9 @@ def test_two_units_of_decoder_decay(user_module):
     edge = _profile_minimum(alpha * eta * (1 + math.sqrt(1 / alpha)) ** 2, 0.0, alpha, beta,
                             lam)
     assert r.unit_phases == ("learning", "overfitting")
-    assert r.Q_11 == pytest.approx(first["Q"], abs=1e-9)
-    assert r.Q_22 == pytest.approx(edge["Q"], abs=1e-9)
-    assert abs(r.Q_12) < 1e-9 and abs(r.m_21) < 1e-9
-    assert r.m_11 == pytest.approx(first["m"], abs=1e-9)
+    assert r.Q[0, 0] == pytest.approx(first["Q"], abs=1e-9)
+    assert r.Q[1, 1] == pytest.approx(edge["Q"], abs=1e-9)
+    assert abs(r.Q[0, 1]) < 1e-9 and abs(r.m[1, 0]) < 1e-9
+    assert r.m[0, 0] == pytest.approx(first["m"], abs=1e-9)
     assert r.free_energy == pytest.approx(first["free_energy"] + edge["free_energy"],
                                           abs=1e-9)

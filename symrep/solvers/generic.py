@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass, field
+import re
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from symrep.errors import SolverError
 from symrep.solvers.result import one_by_one
 from symrep.validation import check_parameters
 
-__all__ = ["GenericSolver", "ModelSolveResult", "linear_vae_starts", "newton",
+__all__ = ["GenericSolver", "linear_vae_starts", "newton",
            "RESIDUAL_TOLERANCE", "PHASES"]
 
 logger = logging.getLogger(__name__)
@@ -63,79 +63,6 @@ _ROUNDING = 1e-15  # a merit (2-norm residual in the units of the equations) at 
 _HINT = ("no start converged: declare starting points near the model's states by "
          "overriding theory_starts(params) on the model (docs/adding_a_model.md)")
 
-
-@dataclass(frozen=True)
-class ModelSolveResult:
-    """The saddle point of a model at one parameter point.
-
-    Attributes
-    ----------
-    model : str
-        The model's name.
-    parameters : dict
-        alpha, beta, lam, the strengths, eta.
-    values : dict
-        Unknowns by name (``Q``, ``m``, ``chihat_E``, ... or ``Q_11``, ...), observables
-        of the generated system (``D``, ``rate``, ``distortion``, ``eg``, signal
-        overlaps) and the model's extras; each also an attribute (``result.m``).
-    free_energy : float
-        The model's free energy per N (the theory model's times the model's
-        ``objective_scale``).
-    phase : str
-        ``"learning"`` (some unit has m != 0), ``"overfitting"`` (m = 0, Q != 0) or
-        ``"regularized"`` (Q = 0: collapsed).
-    unit_phases : tuple of str
-        Phase of each unit (``"learning feature k"`` for M* > 1).
-    residual : float
-        Largest residual of the saddle-point equations, relative to their scale.
-    roots : tuple of dict
-        Every distinct admissible root found: ``phase``, ``free_energy``, ``residual``.
-    undetermined : tuple of str
-        Unknowns the objective does not fix at this point (the Jacobian is singular
-        along them: a flat direction of the free energy); their values are one point of
-        a family with the same free energy.
-    converged : bool
-        Always True (otherwise :class:`SolverError` is raised).
-    """
-
-    model: str
-    parameters: dict
-    values: dict
-    free_energy: float
-    phase: str
-    unit_phases: tuple
-    residual: float
-    roots: tuple = field(default_factory=tuple)
-    undetermined: tuple = field(default_factory=tuple)
-    converged: bool = True
-
-    def __getattr__(self, name):
-        values = self.__dict__.get("values", {})
-        if name in values:
-            return values[name]
-        params = self.__dict__.get("parameters", {})
-        if name in params:
-            return params[name]
-        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
-
-    def as_dict(self):
-        """Plain dict: the parameters, the values and the other fields, flat.
-
-        Returns
-        -------
-        dict
-            JSON-friendly (numbers, strings, lists).
-        """
-        d = asdict(self)
-        flat = {"model": d["model"], **d["parameters"], **d["values"]}
-        flat.update(free_energy=d["free_energy"], phase=d["phase"],
-                    unit_phases=list(d["unit_phases"]), residual=d["residual"],
-                    converged=d["converged"], roots=list(d["roots"]),
-                    undetermined=list(d["undetermined"]))
-        return flat
-
-
-# --- starts --------------------------------------------------------------------------
 
 def _column(params, n):
     return {k: np.broadcast_to(np.asarray(v, dtype=float), (n,)) for k, v in params.items()}
@@ -677,7 +604,7 @@ class GenericSolver:
         out[:, finite] = weight > 1e-6
         return out
 
-    def solve(self, alpha, beta, lam, rho=1.0, eta=1.0) -> ModelSolveResult:
+    def solve(self, alpha, beta, lam, rho=1.0, eta=1.0):
         """The model's saddle point of lowest free energy at one parameter point.
 
         Parameters
@@ -695,7 +622,14 @@ class GenericSolver:
 
         Returns
         -------
-        ModelSolveResult
+        SolveResult
+            The one result type of the solvers (:class:`symrep.solvers.result.SolveResult`):
+            the model's observables that its generated system does not give are None;
+            ``r.roots`` (every distinct admissible root found: ``phase``,
+            ``free_energy``, ``residual``), ``r.undetermined`` (unknowns the objective
+            does not fix here: a flat direction of the free energy, their values one
+            point of a family with the same free energy) and the other generated
+            observables (``signal_overlap``) are among its extras.
 
         Raises
         ------
@@ -715,28 +649,58 @@ class GenericSolver:
         params = {"alpha": float(alpha), "beta": float(beta), "lam": float(lam),
                   "rho": float(rho_arr[0]) if scalar else tuple(map(float, rho_arr)),
                   "eta": float(eta)}
-        skip = {"phase", "converged", "residual", "n_roots", "free_energy"}
-        values = {k: float(v) for k, v in out.items() if k not in skip
-                  and not k.startswith(("phase_unit", "feature_unit", "undetermined_"))}
         undetermined = tuple(n for n in self.system.unknowns if out[f"undetermined_{n}"])
         if undetermined:
             logger.warning("model %s at %s: %s not determined by the objective (a flat "
                            "direction of the free energy)", model.name, params,
                            ", ".join(undetermined))
-        unit = []
+        # the paper's notation: one unit, one feature, the strength given as a number
+        notation = one_by_one(model) and np.ndim(rho) == 0
+        if not notation:
+            params["rho"] = tuple(map(float, rho_arr))
+        return self._result(out, params, notation, roots, f, res, codes, undetermined)
+
+    def _result(self, out, params, scalar, roots, f, res, codes, undetermined):
+        """The :class:`~symrep.solvers.result.SolveResult` of one point of
+        :meth:`solve_arrays`: the unknowns as matrices (numbers in the paper's notation),
+        the observables the model's system gives (None for those it does not), the other
+        generated observables, the model's extras, every root and the undetermined
+        unknowns among the extras."""
+        from symrep.solvers.result import SCALAR_FIELDS, SolveResult, unit_state_name
+
+        system, model = self.system, self.model
+        z = np.array([[float(out[name])] for name in system.unknowns])
+        mats = {k: v[..., 0] for k, v in system.matrices(z).items()}
+        Mu = mats["Q"].shape[0]
+        Y = mats.pop("Y")
+        mats.update(chihat_Q=Y[:Mu, :Mu], chihat_R=Y[:Mu, Mu:], chihat_E=Y[Mu:, Mu:])
+        d_names = sorted((k for k in out if k == "D" or re.fullmatch(r"D_\d+", k)),
+                         key=lambda k: int(k[2:] or 0))
+        mats["D"] = np.array([float(out[k]) for k in d_names])
+        if scalar:
+            mats = {k: float(np.ravel(v)[0]) for k, v in mats.items()}
+        taken = {*system.unknowns, *d_names, *SCALAR_FIELDS, "phase", "converged",
+                 "residual", "n_roots"}
+        extras = {k: float(v) for k, v in out.items() if k not in taken
+                  and not k.startswith(("phase_unit", "feature_unit", "undetermined_"))}
+        extras["roots"] = tuple(
+            {"phase": PHASES[int(np.max(codes[:, k]))], "free_energy": float(f[k]),
+             "residual": float(res[k])} for k in roots[0])
+        extras["undetermined"] = undetermined
+        units = []
         for i in range(model.M):
             c = int(out[f"phase_unit_{i + 1}"])
-            name = PHASES[c]
-            if c == 2 and not scalar:
-                name = f"learning feature {int(out[f'feature_unit_{i + 1}'])}"
-            unit.append(name)
-        found = tuple({"phase": PHASES[int(np.max(codes[:, k]))], "free_energy": float(f[k]),
-                       "residual": float(res[k])} for k in roots[0])
-        return ModelSolveResult(model=model.name, parameters=params, values=values,
-                                free_energy=float(out["free_energy"]),
-                                phase=PHASES[int(out["phase"])], unit_phases=tuple(unit),
-                                residual=float(out["residual"]), roots=found,
-                                undetermined=undetermined)
+            feature = int(out.get(f"feature_unit_{i + 1}", 1))
+            units.append(unit_state_name(c if c < 2 else 1 + feature))
+        branches = {}
+        if scalar:  # the paper's one-unit table: the lowest root of each family
+            for root in extras["roots"]:
+                name = {"regularized": "collapsed"}.get(root["phase"], root["phase"])
+                branches[name] = min(branches.get(name, np.inf), root["free_energy"])
+        observed = {k: (float(out[k]) if k in out else None) for k in SCALAR_FIELDS}
+        return SolveResult(**params, **mats, **observed, phases=tuple(units),
+                           converged=True, residual=float(out["residual"]),
+                           branches=branches, extras=extras, model=model.name)
 
     def phase_diagram(self, alpha, beta, lam=1.0, rho=1.0, eta=1.0, *, boundaries=True,
                       boundary_tol=1e-8):

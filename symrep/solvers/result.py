@@ -98,7 +98,8 @@ class SolveResult(Extras):
         alpha <= 1).
     eg, rate, distortion, kl_posterior : float
         Signal recovery error, rate, distortion and KL(q(z|x) || p_W(z|x)) under the data
-        distribution.
+        distribution (None, for a model solved by the generic solver, where the model's
+        generated system does not give the observable).
     rate_train, distortion_train, kl_posterior_train : float
         The same on the training set.
     free_energy : float
@@ -117,9 +118,10 @@ class SolveResult(Extras):
         In the scalar notation: lowest free energy of each one-unit branch family that
         exists ("collapsed", "overfitting", "learning"); empty otherwise.
     extras : dict
-        Order parameters of the model that the linear VAE lacks (``sigma2`` of the
-        learned-variance model), also read as attributes (``r.sigma2``); empty for the
-        linear VAE.
+        What the model has beyond the linear VAE, also read as attributes: order
+        parameters (``r.sigma2`` of the learned-variance model); for a model solved by
+        the generic solver also ``roots``, ``undetermined`` and its other generated
+        observables. Empty for the linear VAE.
     model : str
         The model's name (:data:`symrep.models.MODELS`), ``"linear-vae"`` by default.
     """
@@ -176,6 +178,14 @@ class SolveResult(Extras):
         if self.scalar_notation:
             return _PAPER_BY_UNIT[self.phases[0]]
         return ", ".join(self.phases)
+
+    @property
+    def unit_phases(self) -> tuple:
+        """The phase of each unit in the paper's words: "learning" (with the feature,
+        "learning feature k", where there are several), "overfitting", "regularized"."""
+        several = self.Mstar > 1  # the feature is named only where there is a choice
+        return tuple(p if several and p.startswith("learning") else _PAPER_BY_UNIT[p]
+                     for p in self.phases)
 
     def matrix(self, name):
         """An order parameter as its matrix, in either notation.
