@@ -53,8 +53,9 @@ from symrep.solvers.units import (
 )
 from symrep.validation import check_parameter, check_parameters
 
-__all__ = ["MatrixSolveResult", "solve_units", "solve_units_arrays", "unit_state_name",
-           "MAX_UNITS", "MATRIX_FIELDS", "SCALAR_FIELDS"]
+__all__ = ["MatrixSolveResult", "solve_units", "solve_units_arrays",
+           "continue_from_neighbours", "unit_state_name", "MAX_UNITS", "MATRIX_FIELDS",
+           "SCALAR_FIELDS"]
 
 #: The result of :func:`solve_units`: the one result type of the solvers (kept under
 #: this name for the code that imported it from here).
@@ -283,27 +284,18 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="ra
         units_rho[j] = np.where(learns, rk_arr[k, cols], rk_arr[k_idle, cols])
     units_z = _finish_units(units_z, units_f, units_code, units_step, units_rho,
                             (a, b, lam_, e))
-    every_unit = _unit_observables(
-        np.moveaxis(units_z, 1, 0).reshape(8, M * n),
-        [np.tile(a, M), np.tile(b, M), np.tile(lam_, M), units_rho.ravel(), np.tile(e, M)])
-    units_obs = {name: every_unit[name].reshape(M, n)
-                 for name in (*_ADDITIVE, "distortion", "distortion_train", "eg")}
-
-    # 3. canonical order: decreasing Q_ii (ties keep the order above: learners first)
-    rank = np.argsort(-units_z[:, 0, :], axis=0, kind="stable")
-    units_z = np.take_along_axis(units_z, rank[:, None, :], axis=0)
-    units_code, units_f, units_res, units_rho = (
-        np.take_along_axis(x, rank, axis=0)
-        for x in (units_code, units_f, units_res, units_rho))
-    units_obs = {k: np.take_along_axis(v, rank, axis=0) for k, v in units_obs.items()}
-
-    out = _assemble(units_z, units_code, units_rho, units_obs, rk_arr, a, b, e, Mstar)
-    full_res = _full_residual(out, M, Mstar, (a, b, lam_, *rk, e))
-    converged = np.all(np.isfinite(units_f) & np.isfinite(units_res), axis=0)
-    converged &= full_res <= _allowed_full_residual(full_res, units_z, units_rho,
-                                                    (a, b, lam_, e))
-    converged &= np.all([np.all(np.isfinite(np.reshape(out[k], (n, -1))), axis=1)
-                         for k in (*MATRIX_FIELDS, *SCALAR_FIELDS)], axis=0)
+    out, units_code, units_res, units_obs, converged, full_res = _state_of_units(
+        units_z, units_code, units_f, units_res, units_rho, rk_arr, (a, b, lam_, e))
+    out["unit_state"] = units_code.T
+    # each unit's share as evaluated at its reported (finished) state, so that the shares
+    # add up to the reported free energy to the last bit
+    out["unit_free_energy"] = units_obs["free_energy"].T
+    out["converged"] = converged
+    out["residual"] = np.where(converged, np.maximum(np.max(units_res, axis=0), full_res),
+                               np.inf)
+    if continuation and not converged.all():  # curve order: from the solved neighbour
+        continue_from_neighbours(out, (a, b, lam_, e), rk)
+        converged = out["converged"]
     if not converged.all() and errors == "raise":
         i = int(np.nonzero(~converged)[0][0])
         point = {"alpha": float(a[i]), "beta": float(b[i]), "lam": float(lam_[i]),
@@ -318,13 +310,6 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="ra
             f"no stationary branch satisfies the saddle-point equations at {point} "
             f"({len(diag['candidates'])} candidate(s) of one unit found, no admissible "
             f"state of the units at tolerance {RESIDUAL_TOLERANCE:g})", diag)
-    out["unit_state"] = units_code.T
-    # each unit's share as evaluated at its reported (finished) state, so that the shares
-    # add up to the reported free energy to the last bit
-    out["unit_free_energy"] = units_obs["free_energy"].T
-    out["converged"] = converged
-    out["residual"] = np.where(converged, np.maximum(np.max(units_res, axis=0), full_res),
-                               np.inf)
     out["branch_free_energy"] = branch_f.T  # (n, 3): moved to the front below
     if errors == "mask":
         for name in (*MATRIX_FIELDS, *SCALAR_FIELDS, "unit_free_energy"):
@@ -332,6 +317,127 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="ra
             out[name] = np.where(bad, np.nan, out[name])
     out = {k: v.reshape(shape + v.shape[1:]) for k, v in out.items()}
     out["branch_free_energy"] = np.moveaxis(out["branch_free_energy"], -1, 0)
+    return out
+
+
+def _state_of_units(units_z, units_code, units_f, units_res, units_rho, rk, params):
+    """The (M, M*) model's state made of finished unit states: each unit's observables
+    at its strength, the units in canonical order, the assembled matrices and
+    observables, and whether it is a solution.
+
+    Parameters
+    ----------
+    units_z : ndarray (M, 8, n)
+        Each unit's unknowns.
+    units_code, units_f, units_res, units_rho : ndarray (M, n)
+        Each unit's state code, free energy as found, residual and strength.
+    rk : ndarray (M*, n)
+        The feature strengths.
+    params : tuple of 4 ndarray (n,)
+        alpha, beta, lam, eta.
+
+    Returns
+    -------
+    tuple
+        ``out`` (the assembled fields, points first), ``units_code``, ``units_res``,
+        ``units_obs`` (in canonical order), ``converged`` and ``full_res`` (n,).
+    """
+    a, b, lam_, e = params
+    M, _, n = units_z.shape
+    Mstar = rk.shape[0]
+    every_unit = _unit_observables(
+        np.moveaxis(units_z, 1, 0).reshape(8, M * n),
+        [np.tile(a, M), np.tile(b, M), np.tile(lam_, M), units_rho.ravel(), np.tile(e, M)])
+    units_obs = {name: every_unit[name].reshape(M, n)
+                 for name in (*_ADDITIVE, "distortion", "distortion_train", "eg")}
+
+    # canonical order: decreasing Q_ii (ties keep the order given: learners first)
+    rank = np.argsort(-units_z[:, 0, :], axis=0, kind="stable")
+    units_z = np.take_along_axis(units_z, rank[:, None, :], axis=0)
+    units_code, units_f, units_res, units_rho = (
+        np.take_along_axis(x, rank, axis=0)
+        for x in (units_code, units_f, units_res, units_rho))
+    units_obs = {k: np.take_along_axis(v, rank, axis=0) for k, v in units_obs.items()}
+
+    out = _assemble(units_z, units_code, units_rho, units_obs, rk, a, b, e, Mstar)
+    full_res = _full_residual(out, M, Mstar, (a, b, lam_, *rk, e))
+    converged = np.all(np.isfinite(units_f) & np.isfinite(units_res), axis=0)
+    converged &= full_res <= _allowed_full_residual(full_res, units_z, units_rho,
+                                                    (a, b, lam_, e))
+    converged &= np.all([np.all(np.isfinite(np.reshape(out[k], (n, -1))), axis=1)
+                         for k in (*MATRIX_FIELDS, *SCALAR_FIELDS)], axis=0)
+    return out, units_code, units_res, units_obs, converged, full_res
+
+
+def continue_from_neighbours(out, params, rho):
+    """Retry the points of a masked batch that have no solution by Newton's method from
+    the units' states at the nearest solved point before each (in the batch's order).
+
+    Along a grid the states change little from one point to the next; where the search
+    found no admissible state, every unit's state at the previous solved point is a
+    start: Newton's method on the one-unit equations (the free unknowns of the unit's
+    family), at the unit's own strength. A point all of whose units converge is
+    assembled and checked as the solver's own answers are, and replaces the masked one.
+
+    Parameters
+    ----------
+    out : dict
+        :func:`solve_units_arrays` of a flat batch with ``errors="mask"`` (updated in
+        place).
+    params : sequence of 4 ndarray (n,)
+        alpha, beta, lam and eta of the batch.
+    rho : sequence of float or ndarray (n,)
+        The feature strengths rho_1..rho_M*.
+
+    Returns
+    -------
+    dict
+        ``out``.
+    """
+    from symrep.solvers.saddle_point import newton
+
+    a, b, lam_, e = (np.asarray(p, dtype=float) for p in params)
+    n = a.shape[0]
+    rk = np.stack([np.broadcast_to(np.asarray(r, dtype=float), (n,)) for r in rho])
+    M = out["unit_state"].shape[1]
+    for i in np.nonzero(~out["converged"])[0]:
+        done = np.nonzero(out["converged"][:i])[0]
+        if done.size == 0:
+            continue
+        j = done[-1]
+        units_z = np.zeros((M, 8, 1))
+        units_code = np.zeros((M, 1), int)
+        units_rho = np.zeros((M, 1))
+        units_res = np.zeros((M, 1))
+        ok = True
+        for u in range(M):
+            code = int(out["unit_state"][j, u])
+            k = max(code - _LEARNING, 0)
+            z0 = np.array([[out["Q"][j, u, u]], [out["R"][j, u, u]], [out["E"][j, u, u]],
+                           [out["m"][j, u, k]], [out["d"][j, u, k]],
+                           [out["chihat_Q"][j, u, u]], [out["chihat_R"][j, u, u]],
+                           [out["chihat_E"][j, u, u]]])
+            point = [a[i:i + 1], b[i:i + 1], lam_[i:i + 1], rk[k, i:i + 1], e[i:i + 1]]
+            z, res = newton(z0, point, min(code, _LEARNING))
+            ok &= bool(res[0] <= RESIDUAL_TOLERANCE)
+            # the state it converged to, by the rule of the one-unit answer
+            family = 2 if z[3, 0] > 0 else (1 if z[0, 0] > 0 else 0)
+            units_z[u], units_res[u], units_rho[u] = z, res, rk[k, i]
+            units_code[u] = _LEARNING + k if family == 2 else family
+        if not ok:
+            continue
+        point = (a[i:i + 1], b[i:i + 1], lam_[i:i + 1], e[i:i + 1])
+        got, codes, res_u, obs, converged, full_res = _state_of_units(
+            units_z, units_code, np.zeros((M, 1)), units_res, units_rho, rk[:, i:i + 1],
+            point)
+        if not converged[0]:
+            continue
+        for name, value in got.items():
+            out[name][i] = value[0]
+        out["unit_state"][i] = codes[:, 0]
+        out["unit_free_energy"][i] = obs["free_energy"][:, 0]
+        out["residual"][i] = max(float(np.max(res_u)), float(full_res[0]))
+        out["converged"][i] = True
     return out
 
 

@@ -8,8 +8,8 @@ The chunks, their files and the resume are those of every sweep
 (:mod:`symrep.solvers.chunked`).
 
 Points where the stationary states found do not meet the tolerance are retried by Newton
-iteration warm-started from the nearest solved point along the grid (continuation),
-before being reported.
+iteration warm-started from the nearest solved point along the grid (continuation), as
+the solver does along every curve, before being reported.
 """
 
 from __future__ import annotations
@@ -24,20 +24,14 @@ from symrep.resources import check_resources, sweep_estimate
 from symrep.solvers.chunked import chunk_key, solve_in_chunks
 from symrep.solvers.model_map import (
     DEFAULT_MODEL_NAME,
-    as_extras,
     check_model,
     extras_names,
-    model_observables,
-    theory_point,
 )
 from symrep.solvers.result import one_by_one
 from symrep.solvers.saddle_point import (
     PHASES,
-    RESIDUAL_TOLERANCE,
     RESULT_FIELDS,
     SolverError,
-    evaluate,
-    newton,
     solve_arrays,
 )
 from symrep.validation import check_parameter, check_positive_int
@@ -87,24 +81,6 @@ def grid_size(shape) -> int:
         The product of the lengths.
     """
     return math.prod(int(s) for s in shape)
-
-
-def _continue_from_neighbours(out, params):
-    """Newton from the nearest converged point before each failed one (flat order)."""
-    for i in np.nonzero(~out["converged"])[0]:
-        done = np.nonzero(out["converged"][:i])[0]
-        if done.size == 0:
-            continue
-        j = done[-1]
-        z0 = np.array([[out[name][j]] for name in _UNKNOWNS])
-        point = [p[i : i + 1] for p in params]
-        z, res = newton(z0, point, out["phase"][j])
-        if res[0] <= RESIDUAL_TOLERANCE:
-            for name, value in evaluate(z, point).items():
-                out[name][i] = value[0]
-            out["residual"][i] = res[0]
-            out["converged"][i] = True
-    return out
 
 
 def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, progress=None,
@@ -276,8 +252,9 @@ def model_units(model, M, rho):
 
 
 def solve_chunk(params, model=None):
-    """Solve a batch of points in this order: the vectorised solver (continuation along
-    the batch), then Newton from the nearest converged neighbour where it failed.
+    """Solve a batch of points with the vectorised solver: continuation along the batch,
+    and Newton from the units' states at the nearest solved point before any point
+    where the search found no solution (as every curve is solved).
 
     Parameters
     ----------
@@ -295,19 +272,7 @@ def solve_chunk(params, model=None):
         free energy scaled to the model's, its extras and the fields it computes itself
         (``model.theory_observables``).
     """
-    if model is not None:
-        shape = np.shape(params[0])
-        _, q, scale, extras = theory_point(model, dict(zip(_NAMES, params, strict=True)))
-        part = solve_chunk([np.broadcast_to(np.asarray(q[k], dtype=float), shape)
-                            for k in _NAMES])
-        part["free_energy"] = part["free_energy"] * np.asarray(scale, dtype=float)
-        part.update(as_extras(extras, shape))
-        # the fields the model computes itself (the learned variance's posterior KL)
-        part.update(model_observables(model, part, dict(zip(_NAMES, params, strict=True))))
-        return part
-    part = solve_arrays(*params, errors="mask")
-    if not part["converged"].all():
-        part = _continue_from_neighbours(part, params)
+    part = solve_arrays(*params, errors="mask", model=model)
     part.pop("branch_free_energy")
     return part
 
