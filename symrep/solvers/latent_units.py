@@ -138,7 +138,7 @@ def _unit_observables(z, params):
 
 
 def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="raise",
-                       continuation=True, model=None):
+                       continuation=True, model=None, neighbours=False):
     """The RS optimum with M latent units and M* features at every point of arrays.
 
     Parameters
@@ -160,6 +160,11 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="ra
         A model of :mod:`symrep.models` with M units and len(rho) features; default the
         linear VAE. Its theory model is solved at the mapped points
         (:mod:`symrep.solvers.model_map`).
+    neighbours : bool
+        Retry the points where the search found no solution from the units' states at
+        the solved point before each (:func:`continue_from_neighbours`), as the sweeps
+        do on their grids; off by default, so that a point's answer never depends on
+        the points beside it.
 
     Returns
     -------
@@ -186,7 +191,7 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="ra
         raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
     if model is not None:
         return _model_units_arrays(model, alpha, beta, lam, rho, eta, M=M, errors=errors,
-                                   continuation=continuation)
+                                   continuation=continuation, neighbours=neighbours)
     M = _check_units(1 if M is None else M)
     rhos = _check_strengths(rho, allow_array=True)
     Mstar = len(rhos)
@@ -293,7 +298,7 @@ def solve_units_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, errors="ra
     out["converged"] = converged
     out["residual"] = np.where(converged, np.maximum(np.max(units_res, axis=0), full_res),
                                np.inf)
-    if continuation and not converged.all():  # curve order: from the solved neighbour
+    if neighbours and not converged.all():  # grid order: from the solved neighbour
         continue_from_neighbours(out, (a, b, lam_, e), rk)
         converged = out["converged"]
     if not converged.all() and errors == "raise":
@@ -457,7 +462,8 @@ def _candidates(found, i, n, Mstar):
     return out
 
 
-def _model_units_arrays(model, alpha, beta, lam, rho, eta, *, M, errors, continuation):
+def _model_units_arrays(model, alpha, beta, lam, rho, eta, *, M, errors, continuation,
+                        neighbours):
     """:func:`solve_units_arrays` of a model: its theory model at the mapped points."""
     from symrep.solvers.model_map import (
         as_extras,
@@ -472,7 +478,8 @@ def _model_units_arrays(model, alpha, beta, lam, rho, eta, *, M, errors, continu
     p = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, eta=eta)
     theory, q, scale, extras = theory_point(model, {**p, "rho": rhos})
     out = solve_units_arrays(q["alpha"], q["beta"], q["lam"], q["rho"], q["eta"],
-                             M=theory.M, errors=errors, continuation=continuation)
+                             M=theory.M, errors=errors, continuation=continuation,
+                             neighbours=neighbours)
     shape = out["free_energy"].shape
     scale = np.broadcast_to(np.asarray(scale, dtype=float), shape)
     out["free_energy"] = out["free_energy"] * scale

@@ -173,7 +173,7 @@ def evaluate(z, params):
 
 
 def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise", continuation=True,
-                 model=None):
+                 model=None, neighbours=False):
     """Vectorised solver: the optimum at every point of broadcast parameter arrays.
 
     Parameters
@@ -193,6 +193,9 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise", continua
         A model of :mod:`symrep.models` with one unit and one feature; default the
         linear VAE. The theory model is solved at the model's mapped point
         (:mod:`symrep.solvers.model_map`).
+    neighbours : bool
+        Retry points without a solution from the solved point before each, as the
+        sweeps do (see :func:`symrep.solvers.latent_units.solve_units_arrays`).
 
     Returns
     -------
@@ -215,7 +218,8 @@ def solve_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, errors="raise", continua
     p = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
     # the 1 x 1 case of the units' solver, read in the paper's scalar notation
     out = solve_units_arrays(p["alpha"], p["beta"], p["lam"], (p["rho"],), p["eta"], M=1,
-                             errors=errors, continuation=continuation, model=model)
+                             errors=errors, continuation=continuation, model=model,
+                             neighbours=neighbours)
     view = {name: out.pop(name)[..., 0] if name == "D" else
             (out.pop(name)[..., 0, 0] if name in MATRIX_FIELDS else out.pop(name))
             for name in RESULT_FIELDS}

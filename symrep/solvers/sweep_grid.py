@@ -272,7 +272,7 @@ def solve_chunk(params, model=None):
         free energy scaled to the model's, its extras and the fields it computes itself
         (``model.theory_observables``).
     """
-    part = solve_arrays(*params, errors="mask", model=model)
+    part = solve_arrays(*params, errors="mask", model=model, neighbours=True)
     part.pop("branch_free_energy")
     return part
 

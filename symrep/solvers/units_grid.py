@@ -175,7 +175,8 @@ def solve_units_chunk(flat, rhos, M, model=None):
         model, its extras.
     """
     a, b, lam_, e = flat
-    out = solve_units_arrays(a, b, lam_, rhos, e, M=M, errors="mask", model=model)
+    out = solve_units_arrays(a, b, lam_, rhos, e, M=M, errors="mask", model=model,
+                             neighbours=True)
     out.pop("branch_free_energy")  # of one unit's states: not a field of the grid
     return out
 
