@@ -25,7 +25,6 @@ from symrep.solvers.chunked import chunk_key, solve_in_chunks
 from symrep.solvers.model_map import (
     DEFAULT_MODEL_NAME,
     check_model,
-    extras_names,
 )
 from symrep.solvers.result import one_by_one
 from symrep.solvers.saddle_point import (
@@ -164,11 +163,11 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
     >>> lazy["eg"].chunks                  # blocks of 10 x 2 points, solved when computed
     ((10, 10, 10, 10, 10), (2,))
     """
+    from symrep.solvers.sweep_layout import sweep_layout
     from symrep.solvers.sweep_lazy import is_lazy, lazy_sweep
 
     params = (alpha, beta, lam, rho, eta)
-    if model is not None:
-        M = model_units(model, M, rho)
+    layout = sweep_layout(M, rho, model)
     if lazy is None:
         lazy = any(is_lazy(p) for p in params)
     if lazy not in (True, False):
@@ -178,10 +177,8 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
             if value is not None and not (name == "progress" and value is False):
                 raise ValueError(f"{name} = {value!r} is invalid with lazy=True: must be "
                                  "None (see symrep.solvers.sweep_lazy.sweep_to_zarr)")
-        if M is not None:
-            chunk_size = min(chunk_size, 16_384)  # as the eager sweep with M units
-        return lazy_sweep(*params, M=M, chunk_size=chunk_size, errors=errors, force=force,
-                          model=model)
+        return lazy_sweep(*params, layout=layout, chunk_size=chunk_size, errors=errors,
+                          force=force)
     if checkpoint is not None:  # a folder that can be made: checked before any work
         from symrep.io import check_store_path
 
@@ -189,33 +186,54 @@ def sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536, prog
     if any(is_lazy(p) for p in params):
         import dask
 
-        alpha, beta, lam, rho, eta = dask.compute(*params)
-    if M is not None:
-        from symrep.solvers.units_grid import sweep_units
+        params = dask.compute(*params)
+    return run_sweep(layout, *params, chunk_size=chunk_size, progress=progress,
+                     checkpoint=checkpoint, errors=errors, force=force)
 
-        return sweep_units(alpha, beta, lam, rho, eta, M=M,
-                           chunk_size=min(chunk_size, 16_384), progress=progress,
-                           checkpoint=checkpoint, errors=errors, force=force, model=model)
+
+def run_sweep(layout, alpha, beta, lam, rho, eta, *, chunk_size, progress=None,
+              checkpoint=None, errors="raise", force=False):
+    """The eager sweep of any layout: grid, chunks, the failure report, the Dataset.
+
+    Parameters
+    ----------
+    layout : PaperLayout or UnitsLayout
+        What is solved and how the Dataset is laid out
+        (:mod:`symrep.solvers.sweep_layout`).
+    alpha, beta, lam, rho, eta : float or 1-d array_like
+        As for :func:`sweep` (``rho`` is the layout's own with M units).
+    chunk_size, progress, checkpoint, errors, force
+        As for :func:`sweep`.
+
+    Returns
+    -------
+    xarray.Dataset
+        The layout's Dataset.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range or not a scalar or 1-d array.
+    symrep.errors.TooLargeError
+        If the grid would need more memory or time than is at hand (``force=False``).
+    SolverError
+        With ``errors="raise"``, if a point has no solution.
+    """
     if errors not in ("raise", "mask"):
         raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
-    chunk_size = check_positive_int("chunk_size", chunk_size)
-    values = dict(zip(_NAMES, (alpha, beta, lam, rho, eta), strict=True))
-    dims, coords, axes, shape = _axes(values)
+    chunk_size = layout.chunk_size(check_positive_int("chunk_size", chunk_size))
+    dims, coords, axes, shape = _axes(layout.values(alpha, beta, lam, rho, eta))
     n = grid_size(shape)
-    check_resources(sweep_estimate(n), force=force)
+    check_resources(sweep_estimate(layout.points(n)), force=force)
     flat = [np.atleast_1d(f) for f in _grid(axes, shape)]
-    extras = extras_names(model)
-    key = chunk_key(flat, f"{chunk_size}" + ("" if model is None else f";{model.key}"))
-    out = solve_in_chunks(flat, lambda batch: solve_chunk(batch, model=model),
-                          prefix="sweep", key=key, chunk_size=chunk_size,
-                          progress=progress, checkpoint=checkpoint,
-                          fields=(*RESULT_FIELDS, "residual", "converged", "phase",
-                                  *extras))
+    out = solve_in_chunks(flat, layout.solve, prefix=layout.prefix,
+                          key=chunk_key(flat, layout.tag(chunk_size)), chunk_size=chunk_size,
+                          progress=progress, checkpoint=checkpoint, fields=layout.fields,
+                          shapes=layout.shapes)
     if errors == "raise":
-        raise_unsolved(out, flat)
-    return grid_dataset(dims, coords, axes,
-                        {name: value.reshape(shape) for name, value in out.items()},
-                        extras=extras, model=model)
+        layout.raise_unsolved(out, flat)
+    return layout.dataset(dims, coords, axes,
+                          {name: v.reshape(shape + v.shape[1:]) for name, v in out.items()})
 
 
 def model_units(model, M, rho):

@@ -4,9 +4,9 @@
 Dask array: nothing is solved until it is computed (``.compute()``, ``.to_zarr()``,
 ``.sel(...).values``, ...). The grid is cut into blocks, hyper-rectangles of the outer
 product of the parameters, and each block is one task that solves its points with the
-same code as the eager sweep (:func:`symrep.solvers.sweep_grid.solve_chunk`: the
-vectorised solver, continuation along the points in C order, Newton from the nearest
-solved neighbour where it failed). The innermost swept dimension always stays whole in a
+same code as the eager sweep (the sweep's layout, :mod:`symrep.solvers.sweep_layout`:
+the vectorised solver, continuation along the points in C order, Newton from the
+nearest solved neighbour where it failed). The innermost swept dimension always stays whole in a
 block, so that every block is a set of whole curves along it, the order in which
 continuation is cheap. A block's values are bit-for-bit those of the eager sweep of the
 block's own sub-grid (``symrep.sweep`` on its coordinates, with a ``chunk_size`` of at
@@ -39,25 +39,17 @@ from pathlib import Path
 import numpy as np
 
 from symrep.resources import check_resources, sweep_estimate
-from symrep.solvers.model_map import extras_names
-from symrep.solvers.saddle_point import RESULT_FIELDS
 from symrep.solvers.sweep_grid import (
-    _NAMES,
     _axes,
     _grid,
-    grid_dataset,
     grid_size,
-    raise_unsolved,
-    solve_chunk,
 )
 from symrep.validation import check_positive_int
 
 __all__ = ["lazy_sweep", "sweep_to_zarr", "block_chunks", "is_lazy"]
 
 #: The solved fields of a block, stacked in this order along its first axis.
-_FIELDS = (*RESULT_FIELDS, "residual", "phase", "converged")
-_DTYPES = {"phase": np.int8, "converged": bool}
-_UNITS_DTYPES = {"unit_state": np.int8, "converged": bool}
+_DTYPES = {"phase": np.int8, "unit_state": np.int8, "converged": bool}
 
 
 def is_lazy(value) -> bool:
@@ -154,26 +146,15 @@ def _block_grid(coords, swept, fixed, names):
     return [np.atleast_1d(f) for f in _grid([values[n] for n in names], shape)], shape
 
 
-def _solve_block(*coords, swept, fixed, errors, layout, model=None):
+def _solve_block(*coords, swept, fixed, errors, layout, sweep):
     """Solve one block: the outer product of ``coords`` (one 1-d array per swept
     parameter) with the fixed parameters, by the eager sweep's code for a grid solved
-    as one chunk; the fields stacked along a new first axis."""
-    flat, shape = _block_grid(coords, swept, fixed, _NAMES)
-    out = solve_chunk(flat) if model is None else solve_chunk(flat, model=model)
+    as one chunk (``sweep``: its layout, :mod:`symrep.solvers.sweep_layout`); the fields
+    stacked along a new first axis."""
+    flat, shape = _block_grid(coords, swept, fixed, sweep.names)
+    out = sweep.solve(flat)
     if errors == "raise":
-        raise_unsolved(out, flat)
-    return _stack(out, layout, shape)
-
-
-def _solve_units_block(*coords, swept, fixed, errors, layout, M, rhos, model=None):
-    """:func:`_solve_block` for M latent units and the strengths ``rhos``."""
-    from symrep.solvers.units_grid import _SWEPT, raise_unsolved_units, solve_units_chunk
-
-    flat, shape = _block_grid(coords, swept, fixed, _SWEPT)
-    out = (solve_units_chunk(flat, rhos, M) if model is None
-           else solve_units_chunk(flat, rhos, M, model=model))
-    if errors == "raise":
-        raise_unsolved_units(out, flat, rhos, M)
+        sweep.raise_unsolved(out, flat)
     return _stack(out, layout, shape)
 
 
@@ -233,7 +214,7 @@ def _parameters(names, values, chunk_size):
 
 
 def lazy_sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536,
-               errors="raise", force=False, model=None):
+               errors="raise", force=False, model=None, layout=None):
     """The sweep of :func:`symrep.sweep` as a lazy, Dask-backed Dataset.
 
     Called by :func:`symrep.sweep` with ``lazy=True``, or when a parameter is a Dask
@@ -263,6 +244,9 @@ def lazy_sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536,
     model : optional
         A model of :mod:`symrep.models`, as in :func:`symrep.sweep` (checked there
         against ``M`` and ``rho``).
+    layout : optional
+        The sweep's layout (:mod:`symrep.solvers.sweep_layout`), as :func:`symrep.sweep`
+        passes it; default the one of ``M``, ``rho`` and ``model``.
 
     Returns
     -------
@@ -280,42 +264,23 @@ def lazy_sweep(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=65_536,
     """
     if errors not in ("raise", "mask"):
         raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
-    if M is not None:
-        return _lazy_units(alpha, beta, lam, rho, eta, M=M, chunk_size=chunk_size,
-                           errors=errors, force=force, model=model)
+    if layout is None:
+        from symrep.solvers.sweep_layout import sweep_layout
+
+        layout = sweep_layout(M, rho, model)
     dims, coords, axes, chunks, block, fixed = _parameters(
-        _NAMES, (alpha, beta, lam, rho, eta), chunk_size)
-    check_resources(sweep_estimate(block, what=f"one block of {block:,} points of a sweep"),
-                    force=force)
-    extras = extras_names(model)
-    layout = tuple((name, (), _DTYPES.get(name, float)) for name in (*_FIELDS, *extras))
-    # the model goes into the tasks only where there is one: the default graph is unchanged
-    more = {} if model is None else {"model": model}
-    fields = _lazy_fields(dims, coords, chunks, _solve_block, layout, {}, fixed=fixed,
-                          errors=errors, **more)
-    return grid_dataset(dims, coords, axes, fields, extras=extras, model=model)
-
-
-def _lazy_units(alpha, beta, lam, rho, eta, *, M, chunk_size, errors, force, model=None):
-    """:func:`lazy_sweep` with M latent units (see :func:`symrep.solvers.units_grid`)."""
-    from symrep.solvers.latent_units import _check_strengths, _check_units
-    from symrep.solvers.units_grid import _SWEPT, field_dims, units_dataset
-
-    M = _check_units(M)
-    rhos = tuple(float(r) for r in _check_strengths(rho, allow_array=False))
-    dims, coords, axes, chunks, block, fixed = _parameters(
-        _SWEPT, (alpha, beta, lam, eta), chunk_size)
-    check_resources(sweep_estimate(block * len(rhos),
+        layout.names, tuple(layout.values(alpha, beta, lam, rho, eta).values()),
+        layout.chunk_size(chunk_size))
+    check_resources(sweep_estimate(layout.points(block),
                                    what=f"one block of {block:,} points of a sweep"),
                     force=force)
-    extras = extras_names(model)
-    extra, sizes = field_dims(M, len(rhos), extras)
-    layout = tuple((name, tuple(sizes[d] for d in dims_), _UNITS_DTYPES.get(name, float))
-                   for name, dims_ in extra.items())
-    more = {} if model is None else {"model": model}
-    fields = _lazy_fields(dims, coords, chunks, _solve_units_block, layout, extra,
-                          fixed=fixed, errors=errors, M=M, rhos=rhos, **more)
-    return units_dataset(dims, coords, axes, M, rhos, fields, extras=extras, model=model)
+    extra, sizes = layout.field_dims()
+    stack = tuple((name, tuple(sizes[d] for d in extra[name]),
+                   _DTYPES.get(name, float)) for name in layout.fields)
+    fields = _lazy_fields(dims, coords, chunks, _solve_block, stack,
+                          {k: v for k, v in extra.items() if v}, fixed=fixed,
+                          errors=errors, sweep=layout)
+    return layout.dataset(dims, coords, axes, fields)
 
 
 #: Blocks solved and written per scheduler call by :func:`sweep_to_zarr`.

@@ -17,19 +17,13 @@ import numpy as np
 
 from symrep._version import __version__
 from symrep.errors import SolverError
-from symrep.resources import check_resources, sweep_estimate
-from symrep.solvers.chunked import chunk_key, solve_in_chunks
 from symrep.solvers.latent_units import (
-    MATRIX_FIELDS,
     SCALAR_FIELDS,
     _check_strengths,
     _check_units,
     solve_units_arrays,
     unit_state_name,
 )
-from symrep.solvers.model_map import extras_names
-from symrep.solvers.sweep_grid import _axes, _grid, grid_size
-from symrep.validation import check_positive_int
 
 __all__ = ["sweep_units", "units_table", "unit_state_names"]
 
@@ -94,35 +88,17 @@ def sweep_units(alpha, beta, lam, rho=1.0, eta=1.0, *, M=None, chunk_size=16_384
     >>> res["Q"].dims
     ('beta', 'unit', 'unit_')
     """
-    if errors not in ("raise", "mask"):
-        raise ValueError(f"errors = {errors!r} is invalid: must be 'raise' or 'mask'")
+    from symrep.solvers.sweep_grid import run_sweep
+    from symrep.solvers.sweep_layout import UnitsLayout
+
     rhos = tuple(float(r) for r in _check_strengths(rho, allow_array=False))
-    Mstar = len(rhos)
     if model is not None:
         from symrep.solvers.model_map import check_model
 
-        M = check_model(model, M=M, Mstar=Mstar, rho=rho)
-    M = _check_units(1 if M is None else M)
-    extras = extras_names(model)
-    chunk_size = check_positive_int("chunk_size", chunk_size)
-    dims, coords, axes, shape = _axes(dict(zip(_SWEPT, (alpha, beta, lam, eta),
-                                               strict=True)))
-    n = grid_size(shape)
-    check_resources(sweep_estimate(n * Mstar), force=force)
-    flat = [np.atleast_1d(f) for f in _grid(axes, shape)]
-    key = chunk_key(flat, f"{rhos};{M};{chunk_size}" + ("" if model is None
-                                                         else f";{model.key}"))
-    out = solve_in_chunks(flat, lambda batch: solve_units_chunk(batch, rhos, M, model=model),
-                          prefix="units", key=key, chunk_size=chunk_size,
-                          progress=progress, checkpoint=checkpoint,
-                          fields=(*MATRIX_FIELDS, *SCALAR_FIELDS, "unit_state",
-                                  "unit_free_energy", "converged", "residual", *extras),
-                          shapes={"unit_state": (M,)})
-    if errors == "raise":
-        raise_unsolved_units(out, flat, rhos, M)
-    return units_dataset(dims, coords, axes, M, rhos,
-                         {name: v.reshape(shape + v.shape[1:]) for name, v in out.items()},
-                         extras=extras, model=model)
+        M = check_model(model, M=M, Mstar=len(rhos), rho=rho)
+    layout = UnitsLayout(_check_units(1 if M is None else M), rhos, model)
+    return run_sweep(layout, alpha, beta, lam, rhos, eta, chunk_size=chunk_size,
+                     progress=progress, checkpoint=checkpoint, errors=errors, force=force)
 
 
 def field_dims(M, Mstar, extras=()):
