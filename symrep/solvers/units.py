@@ -1168,12 +1168,14 @@ def _w_jacobian(w, params):
     with np.errstate(all="ignore"):
         out0 = stacked(gen.residual_jacobian, *w[:3], zero, zero, *w[5:8], *params)
         out1 = stacked(gen.residual_jacobian, *w[:3], one, w[4], *w[5:8], *params)
-    F0, F1 = out0[:8], out1[:8]
-    J0, J1 = out0[8:].reshape(8, 8, -1), out1[8:].reshape(8, 8, -1)
-    mu = w[3]
-    J = J0 + mu * (J1 - J0)
-    J[:, 3] = F1 - F0
-    J[:, 4] = mu * J1[:, 4]
+        F0, F1 = out0[:8], out1[:8]
+        J0, J1 = out0[8:].reshape(8, 8, -1), out1[8:].reshape(8, 8, -1)
+        # an overflowed entry (inf - inf) leaves a non-finite step, which the caller
+        # drops (learning_newton keeps a column only while its step is finite)
+        mu = w[3]
+        J = J0 + mu * (J1 - J0)
+        J[:, 3] = F1 - F0
+        J[:, 4] = mu * J1[:, 4]
     J[3:5] = J1[3:5]
     J[3:5, 3] = 0.0
     return np.moveaxis(J, -1, 0)
