@@ -1,0 +1,1 @@
+"""Stability of the replica-symmetric branches: the RS Hessian and the replicon."""
