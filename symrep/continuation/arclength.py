@@ -228,14 +228,16 @@ def trace_curve(fun, x0, direction, *, h=1e-2, h_min=1e-10, h_max=0.2, max_steps
     direction : ndarray, shape (n + 1,)
         The direction of travel: the first tangent has a positive product with it.
     h, h_min, h_max : float, optional
-        The first, smallest and largest step in arclength.
+        The first, smallest and largest step in arclength (the largest relative to
+        1 + |x|).
     max_steps : int, optional
         Largest number of accepted steps.
     tests : sequence of TestFunction
         Evaluated at every point; their sign changes are located as events.
     stop : callable, optional
-        ``stop(x_prev, x) -> str or None``: a reason to end at ``x`` (it is not
-        accepted; the caller places the end point).
+        ``stop(x_prev, x) -> str or (str, x_end) or None``: a reason to end before
+        ``x`` (it is not accepted), or to end at ``x_end`` (accepted in its place, with
+        its events: the end of a range placed on the range's edge).
     events_stop : sequence of str
         Event kinds after which the continuation ends (at the event).
 
@@ -268,7 +270,11 @@ def trace_curve(fun, x0, direction, *, h=1e-2, h_min=1e-10, h_max=0.2, max_steps
             curve.stop = "corrector failed at the smallest step"
             return curve
         reason = stop(x, x_new) if stop is not None else None
-        if reason:
+        if isinstance(reason, tuple):  # an end point to accept in place of x_new
+            reason, x_new = reason
+            with np.errstate(all="ignore"):
+                _, DH = fun(x_new)
+        elif reason:
             curve.stop = reason
             return curve
         t_new = tangent(DH, t)
@@ -299,8 +305,13 @@ def trace_curve(fun, x0, direction, *, h=1e-2, h_min=1e-10, h_max=0.2, max_steps
             return curve
         curve.points.append(x_new)
         curve.tangents.append(t_new)
+        if reason:
+            curve.stop = reason
+            return curve
         x, t, values = x_new, t_new, new_values
         if its <= 3:
-            h = min(1.5 * h, h_max)
+            # the largest step is relative to the point's size: unknowns that are large
+            # (a precision entry of several hundred) would otherwise hold the others back
+            h = min(1.5 * h, h_max * (1 + np.linalg.norm(x)))
     curve.stop = "max_steps"
     return curve

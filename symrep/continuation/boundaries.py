@@ -145,9 +145,14 @@ def _continue(aug, x0, along_range, h, max_steps, stop_extra=None):
     direction = np.zeros(len(x0))
     direction[-1] = 1.0 if x0[-1] <= lo + 1e-12 * (1 + abs(lo)) else -1.0
 
-    def stop(_x_prev, x):
+    def stop(x_prev, x):
         if not lo - 1e-14 * (1 + abs(lo)) <= x[-1] <= hi + 1e-14 * (1 + abs(hi)):
-            return "range"
+            edge = hi if x[-1] > hi else lo
+            w = (edge - x_prev[-1]) / (x[-1] - x_prev[-1])
+            e = np.zeros(len(x))
+            e[-1] = 1.0
+            xe, _, _ = correct(aug, x_prev + w * (x - x_prev), e)
+            return ("range", xe) if xe is not None else "range"
         zs, p = aug.split(x)
         if np.any(p <= 0) or not all(aug.system.physical(z, f) for z, f in
                                      zip(zs, aug.families, strict=True)):
@@ -158,15 +163,6 @@ def _continue(aug, x0, along_range, h, max_steps, stop_extra=None):
 
     curve = trace_curve(aug, x0, direction, h=h, max_steps=max_steps, stop=stop)
     points = list(curve.points)
-    if curve.stop == "range":
-        x, tg = points[-1], curve.tangents[-1]
-        edge = hi if tg[-1] > 0 else lo
-        if tg[-1] != 0:
-            e = np.zeros(len(x))
-            e[-1] = 1.0
-            xe, _, _ = correct(aug, x + (edge - x[-1]) / tg[-1] * tg, e)
-            if xe is not None:
-                points.append(xe)
     return np.array(points), curve.stop
 
 

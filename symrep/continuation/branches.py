@@ -218,9 +218,13 @@ def _follow(system, fam, x0, direction, t_range, h, max_steps):
         k = fam.cols.index(system.pair[0])
         tests.append(TestFunction("branch point", lambda x, t: float(x[k]), locate=False))
 
-    def stop(_x_prev, x):
+    def stop(x_prev, x):
         if not (lo - 1e-15 * (1 + abs(lo)) <= x[-1] <= hi + 1e-15 * (1 + abs(hi))):
-            return "range"
+            # the end on the range's edge, at fixed t, from the chord's point there
+            edge = hi if x[-1] > hi else lo
+            w = (edge - x_prev[-1]) / (x[-1] - x_prev[-1])
+            z = fam.at_fixed_t(fam.z(x_prev + w * (x - x_prev)), edge)
+            return ("range", fam.x(z, edge)) if z is not None else "range"
         if not _in_domain(system, fam, x):
             return "inadmissible"
         return None
@@ -228,15 +232,6 @@ def _follow(system, fam, x0, direction, t_range, h, max_steps):
     ends = ("branch point",) if fam.family not in system.grows else ()
     curve = trace_curve(fam, x0, direction, h=h, max_steps=max_steps, tests=tests, stop=stop,
                         events_stop=ends)
-    if curve.stop == "range":
-        # place the end on the range's edge, at fixed t
-        x, tg = curve.points[-1], curve.tangents[-1]
-        edge = hi if tg[-1] > 0 else lo
-        if tg[-1] != 0:
-            z = fam.at_fixed_t(fam.z(x + (edge - x[-1]) / tg[-1] * tg), edge)
-            if z is not None:
-                curve.points.append(fam.x(z, edge))
-                curve.tangents.append(tg)
     return curve
 
 
@@ -266,10 +261,11 @@ def _branch(system, fam, curve):
 def _join(system, z, path, t, bracket):
     """The branch point where a branch with a learned feature joins another: tried on
     each family it can join, the most constrained first (collapsed before overfitting),
-    accepted where the located point lies in the bracket of the sign change of m (its
-    width added on both sides). Returns (family, t, z)."""
+    accepted where the located point lies within the bracket's arclength of the bracket
+    of the sign change of m (the branch turns in t there: the point may lie beyond both
+    ends in t). Returns (family, t, z)."""
     ta, tb = sorted((bracket[0][-1], bracket[1][-1]))
-    width = tb - ta
+    width = float(np.linalg.norm(bracket[1] - bracket[0]))
     order = sorted(system.grows, key=lambda f: len(system.blocks[f][1]))
     for family in order:
         try:
@@ -374,7 +370,7 @@ def switch(event, path_params, along, to, *, h=1e-2, amplitude=1e-2, max_steps=2
     """Start the learning branch at a branch point and follow it (branch switching).
 
     The bifurcating branch leaves the point along the null vector v of the (m, d) block:
-    the first point is corrected on the hyperplane (m, d) . v = amplitude |v|^2 (the side
+    the first point is corrected on the hyperplane (m, d) . v = amplitude (the side
     m > 0), which excludes the branch it leaves.
 
     Parameters
@@ -388,7 +384,8 @@ def switch(event, path_params, along, to, *, h=1e-2, amplitude=1e-2, max_steps=2
     h : float, optional
         The first arclength step.
     amplitude : float, optional
-        The size of (m, d) at the first point, relative to 1 + |z| (default 1e-2).
+        The size of (m, d) at the first point (default 1e-2; divided by 10 up to four
+        times where the corrector does not converge).
     max_steps : int, optional
         Largest number of steps.
     system : UnitSystem, optional
@@ -422,13 +419,17 @@ def switch(event, path_params, along, to, *, h=1e-2, amplitude=1e-2, max_steps=2
         v = -v
     fam = _Family(system, new, z0, path)
     pair = list(system.pair)
-    scale = amplitude * (1 + np.linalg.norm(z0))
-    zp = z0.copy()
-    zp[pair] = scale * v
     e = np.zeros(len(fam.cols) + 1)
     for j, i in enumerate(pair):
         e[fam.cols.index(i)] = v[j]
-    x, _, _ = correct(fam, fam.x(zp, event.t), e)
+    # the first point's (m, d) shrinks until the corrector converges (the branch's
+    # curvature sets how far the tangent's prediction holds)
+    for k in range(5):
+        zp = z0.copy()
+        zp[pair] = amplitude * 10.0**-k * v
+        x, _, _ = correct(fam, fam.x(zp, event.t), e)
+        if x is not None:
+            break
     if x is None:
         raise SolverError(f"the branch leaving the branch point at t={event.t!r} did not "
                           "converge", {"t": event.t, "z": z0.tolist()})
@@ -458,9 +459,12 @@ def _states_at(system, branch, path, t):
 
 
 def _segment_state(fam, branch, i, t):
-    """The state of ``branch`` at t on its segment i (Newton's method at fixed t from the
-    linear interpolation of the segment's ends)."""
+    """The state of ``branch`` at t on its segment i: its point where t is one of its
+    ends (a segment that starts at a fold has no other state there to solve for),
+    else Newton's method at fixed t from the linear interpolation of the ends."""
     a, b = branch.t[i], branch.t[i + 1]
+    if t == a or t == b:
+        return branch.z[:, i if t == a else i + 1]
     w = (t - a) / (b - a)
     return fam.at_fixed_t((1 - w) * branch.z[:, i] + w * branch.z[:, i + 1], t)
 
@@ -554,8 +558,13 @@ def crossings(branches, params, along, *, system=None):
                     if root is None:
                         continue
                     t, za, zb = root
-                    if np.linalg.norm(za - zb) <= 1e-6 * (1 + np.linalg.norm(za)):
-                        continue  # two branches meeting (a branch point), no crossing
+                    if np.linalg.norm(za - zb) <= 1e-6 * (1 + np.linalg.norm(za)) or any(
+                            e.kind == "branch point" and set(e.branches) == {A.name, B.name}
+                            and abs(e.t - t) <= 1e-7 * (1 + abs(t))
+                            for e in (*A.events, *B.events)):
+                        # two branches meeting at a branch point, where f_A - f_B has a
+                        # double root (a sign change of rounding): no crossing
+                        continue
                     if any(abs(e.t - t) <= 1e-9 * (1 + abs(t)) and set(e.branches)
                            == {A.name, B.name} for e in found):
                         continue
