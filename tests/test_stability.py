@@ -235,3 +235,31 @@ def test_y_block_null_direction_is_the_rank_multiplier():
         assert cos == pytest.approx(1, abs=1e-8)
         seen += 1
     assert seen == 2
+
+
+def test_learned_variance_model_maps_to_the_linear_vae():
+    """sigma^2 -> eta: the learned-variance model is the linear VAE at (eta beta, eta lam),
+    its objective divided by eta."""
+    from symrep.models import model_from_name
+    from symrep.stability import branch_stability_arrays
+
+    model = model_from_name("learned-variance", 1, 1)
+    alpha, beta, lam, rho, eta = 3.0, np.array([0.2, 0.6, 1.2]), 0.3, 1.0, 2.0
+    learned = branch_stability_arrays(alpha, beta, lam, rho, eta, model=model)
+    linear = branch_stability_arrays(alpha, eta * beta, eta * lam, rho, eta)
+    assert set(learned) == set(linear)
+    for name in linear:
+        np.testing.assert_array_equal(learned[name]["stable"], linear[name]["stable"])
+        np.testing.assert_allclose(learned[name]["replicon"], linear[name]["replicon"])
+        np.testing.assert_allclose(learned[name]["hessian_min"],
+                                   linear[name]["hessian_min"] / eta)
+
+
+@pytest.mark.slow
+def test_figure_writes_a_png(tmp_path):
+    from symrep.figures.stability import stability_curves, write_stability_figure
+
+    path = write_stability_figure(tmp_path / "stability.png", dpi=40)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="x_name"):
+        stability_curves("rho", [1.0], {})

@@ -79,7 +79,7 @@ class BranchStability:
     optimum: bool
 
 
-def branch_stability_arrays(alpha, beta, lam, rho=1.0, eta=1.0):
+def branch_stability_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, model=None):
     """Stability of every branch along a curve of points (vectorised).
 
     Parameters
@@ -87,6 +87,11 @@ def branch_stability_arrays(alpha, beta, lam, rho=1.0, eta=1.0):
     alpha, beta, lam, rho, eta : float or array_like
         The model parameters (broadcast together), in the ranges of
         :mod:`symrep.validation`.
+    model : model, optional
+        A model of :data:`symrep.models.MODELS` with one latent unit and one feature
+        (default: the linear VAE). Its point is mapped to the theory model's by its
+        ``theory_parameters``; free energies and Hessian eigenvalues are multiplied by
+        its ``objective_scale`` (the replicon is a ratio and does not change).
 
     Returns
     -------
@@ -101,18 +106,28 @@ def branch_stability_arrays(alpha, beta, lam, rho=1.0, eta=1.0):
     Raises
     ------
     ValueError
-        If a parameter is outside its allowed range.
+        If a parameter is outside its allowed range, or ``model`` has more than one latent
+        unit or feature.
     """
     params = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, rho=rho,
                               eta=eta)
+    objective_scale = 1.0
+    if model is not None:
+        if model.M != 1 or model.Mstar != 1:
+            raise ValueError(f"model has M = {model.M}, M* = {model.Mstar}: the stability "
+                             "analysis is implemented for M = M* = 1")
+        objective_scale = model.objective_scale(dict(params))
+        params = model.theory_parameters(dict(params))
     arrays = [np.atleast_1d(a).astype(float) for a in
-              np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in params.values()))]
+              np.broadcast_arrays(*(np.asarray(params[k], dtype=float)
+                                    for k in ("alpha", "beta", "lam", "rho", "eta")))]
     shape = np.broadcast(*arrays).shape
     flat = [a.ravel() for a in arrays]
     n = flat[0].size
     states = stationary_points(*flat)
     f_all = np.stack([np.where(s["ok"], s["free_energy"], np.inf) for s in states])
     best = np.argmin(f_all, axis=0) if len(states) else np.zeros(n, int)
+    factor = np.broadcast_to(np.asarray(objective_scale, dtype=float), shape).ravel()
     out = {}
     for k, s in enumerate(states):
         name = FAMILIES[s["family"]]
@@ -135,9 +150,9 @@ def branch_stability_arrays(alpha, beta, lam, rho=1.0, eta=1.0):
             low = np.nanmin(eig, axis=1)
             scale = 1 + np.nanmax(np.abs(eig), axis=1)
             entry["z"][:, ok] = z
-            entry["free_energy"][ok] = s["free_energy"][ok]
-            entry["hessian"][ok] = eig
-            entry["hessian_min"][ok] = low
+            entry["free_energy"][ok] = s["free_energy"][ok] * factor[ok]
+            entry["hessian"][ok] = eig * factor[ok, None]
+            entry["hessian_min"][ok] = low * factor[ok]
             entry["replicon"][ok] = rep
             # a zero eigenvalue is a flat direction (without weight decay the encoder's
             # components outside the data span are free), not an instability
@@ -151,7 +166,7 @@ def branch_stability_arrays(alpha, beta, lam, rho=1.0, eta=1.0):
     return out
 
 
-def branch_stability(alpha, beta, lam, rho=1.0, eta=1.0):
+def branch_stability(alpha, beta, lam, rho=1.0, eta=1.0, *, model=None):
     """Stability of every RS branch at one point.
 
     Parameters
@@ -166,6 +181,8 @@ def branch_stability(alpha, beta, lam, rho=1.0, eta=1.0):
         Signal strength (default 1).
     eta : float, optional
         Noise strength (default 1).
+    model : model, optional
+        As in :func:`branch_stability_arrays` (default: the linear VAE).
 
     Returns
     -------
@@ -183,7 +200,7 @@ def branch_stability(alpha, beta, lam, rho=1.0, eta=1.0):
         if np.ndim(v) != 0:
             raise ValueError(f"{name} = {v!r} is invalid: must be a scalar (use "
                              "branch_stability_arrays for curves)")
-    res = branch_stability_arrays(**values)
+    res = branch_stability_arrays(**values, model=model)
     out = []
     for name, e in res.items():
         if not bool(e["exists"][0]):
