@@ -26,6 +26,8 @@ from symrep.continuation import (
     first_order_curve,
     follow,
     learning_threshold_curve,
+    overfitting_threshold_curve,
+    phase_boundaries,
     switch,
     trace,
 )
@@ -196,6 +198,14 @@ def test_first_order_curve_points_solve_the_closed_form():
         assert c["beta"][k] == pytest.approx(exact, rel=1e-10, abs=0)
 
 
+def test_overfitting_threshold_curve_is_the_bulk_edge_closed_form():
+    lam, rho, eta = 0.6, 0.8, 1.1  # spectral transition at alpha = 1.89
+    c = overfitting_threshold_curve(lam, rho, eta, alpha=(0.3, 1.5))
+    assert c["stop"] == "range"
+    exact = np.array([threshold(a, lam, edge(a, eta)) for a in c["alpha"]])
+    assert np.max(np.abs(c["beta"] / exact - 1)) < 1e-10
+
+
 def test_per_unit_thresholds_are_one_unit_curves():
     from symrep.solvers.units_phase_plane import collapse_thresholds
 
@@ -216,6 +226,22 @@ def test_bad_input():
         follow(0, z, p, "beta", 3.0)
     with pytest.raises(ValueError, match="alpha"):
         collapse_threshold_curve(1.0, alpha=(2.0, 1.0))
+
+
+@pytest.mark.slow
+def test_phase_boundaries_from_curves():
+    out = phase_boundaries(np.linspace(0.1, 5, 8), np.linspace(0.05, 3, 8), 1.0)
+    assert set(out) == {"learning|regularized", "learning|overfitting",
+                        "overfitting|regularized"}
+    a, b = out["learning|regularized"].T
+    exact = [threshold(x, 1.0, spike(x, 1.0, 1.0)) for x in a]
+    assert np.allclose(b, exact, rtol=1e-10, atol=0)
+    assert np.allclose(out["learning|overfitting"][:, 0], 1.0, rtol=1e-10, atol=0)
+    a, b = out["overfitting|regularized"].T
+    exact = [threshold(x, 1.0, edge(x, 1.0)) for x in a]
+    assert np.allclose(b, exact, rtol=1e-10, atol=0)
+    # the curves meet at the triple point (alpha = 1, beta = 1.75)
+    assert out["overfitting|regularized"][-1] == pytest.approx([1.0, 1.75], rel=1e-9)
 
 
 @pytest.mark.slow

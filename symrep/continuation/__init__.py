@@ -5,7 +5,8 @@
   with folds, branch points and first-order crossings located as events
   (:mod:`symrep.continuation.branches`);
 - :func:`collapse_threshold_curve`, :func:`learning_threshold_curve`,
-  :func:`first_order_curve`, :func:`boundary_curves`: the boundaries of the
+  :func:`first_order_curve`, :func:`overfitting_threshold_curve`,
+  :func:`boundary_curves`, :func:`phase_boundaries`: the boundaries of the
   (alpha, beta) plane continued as curves of augmented systems
   (:mod:`symrep.continuation.boundaries`).
 
@@ -21,7 +22,9 @@ from symrep.continuation.boundaries import (
     collapse_threshold_curve,
     first_order_curve,
     learning_threshold_curve,
+    overfitting_threshold_curve,
+    phase_boundaries,
 )
 
 __all__ += ["collapse_threshold_curve", "learning_threshold_curve", "first_order_curve",
-            "boundary_curves"]
+            "overfitting_threshold_curve", "boundary_curves", "phase_boundaries"]

@@ -8,7 +8,8 @@ as the previous one; a step predicts x + h t and corrects by Newton's method on
 
 (the corrector stays on the hyperplane through the prediction orthogonal to the tangent,
 so it is regular at folds of any coordinate). The step h grows by 1.5 after a corrector
-that converged in at most 3 iterations and is halved after one that failed.
+that converged in at most 3 iterations and is halved after one that failed or where the
+tangent turned by more than 0.3 rad.
 
 Test functions tau(x, t) are evaluated at every accepted point; where one changes sign
 between two points, its root is located by the Illinois variant of regula falsi on the
@@ -32,6 +33,7 @@ log = logging.getLogger("symrep.continuation")
 _NEWTON_TOL = 1e-13  # corrector step relative to 1 + |x|
 _NEWTON_MAX = 12
 _LOCATE_MAX = 80
+_TURN = 0.3  # the largest turn of the tangent over one step, in radians
 
 
 @dataclass(frozen=True)
@@ -263,8 +265,11 @@ def trace_curve(fun, x0, direction, *, h=1e-2, h_min=1e-10, h_max=0.2, max_steps
         x_new = None
         while h >= h_min:
             x_new, its, DH = correct(fun, x + h * t, t)
-            if x_new is not None:
+            # a step is accepted only where the tangent turns by less than _TURN: the
+            # linear predictions that locate events inside it then stay on the curve
+            if x_new is not None and tangent(DH, t) @ t >= np.cos(_TURN):
                 break
+            x_new = None
             h *= 0.5
         if x_new is None:
             curve.stop = "corrector failed at the smallest step"

@@ -7,7 +7,9 @@ which branches satisfy their equations and one condition more:
   branch leaves it there);
 - learning threshold (spectral, BBP): the overfitting branch with the same condition;
 - first-order line: a collapsed and a learning branch at the same parameters with
-  f_learning - f_collapsed = 0.
+  f_learning - f_collapsed = 0;
+- overfitting threshold (below the spectral transition): the fold of the collapsed
+  branch, det of its own Jacobian block = 0, where the overfitting branch leaves it.
 
 The unknowns are the branches' free unknowns and the two parameters: one more than the
 equations, so the solutions form a curve, followed by pseudo-arclength
@@ -31,7 +33,8 @@ from symrep.errors import SolverError
 from symrep.validation import check_parameters
 
 __all__ = ["AugmentedSystem", "collapse_threshold_curve", "learning_threshold_curve",
-           "first_order_curve", "boundary_curves"]
+           "overfitting_threshold_curve", "first_order_curve", "boundary_curves",
+           "phase_boundaries"]
 
 
 class AugmentedSystem:
@@ -132,6 +135,15 @@ def _pair_condition(system):
     return condition
 
 
+def _fold_condition(system, family):
+    rows, cols = (list(v) for v in system.blocks[family])
+
+    def condition(zs, p):
+        _, J = system.residual_jacobian(zs[0], p)
+        return float(np.linalg.det(J[np.ix_(rows, cols)]))
+    return condition
+
+
 def _gap_condition(system):
     def condition(zs, p):
         return system.free_energy(zs[1], p) - system.free_energy(zs[0], p)
@@ -139,11 +151,27 @@ def _gap_condition(system):
 
 
 def _continue(aug, x0, along_range, h, max_steps, stop_extra=None):
-    """Trace the augmented curve along its last unknown over ``along_range`` and return
-    its points (ndarray (k, n)) with the end placed on the range's edge."""
+    """Trace the augmented curve along its last unknown over ``along_range``, both ways
+    from x0 where it lies inside, and return its points (ndarray (k, n)) in the order
+    of the curve, ends placed on the range's edges, and why each end stopped."""
+    lo, hi = along_range
+    parts, stops = [], []
+    for sign in (-1.0, 1.0):
+        if (sign < 0 and x0[-1] <= lo * (1 + 1e-12)) or (sign > 0 and x0[-1] >= hi * (1 - 1e-12)):
+            continue
+        pts, why = _continue_one(aug, x0, along_range, h, max_steps, stop_extra, sign)
+        parts.append(pts[::-1] if sign < 0 else pts)
+        stops.append(why)
+    if len(parts) == 2:
+        parts[1] = parts[1][1:]  # x0 once
+    return np.concatenate(parts), " / ".join(stops)
+
+
+def _continue_one(aug, x0, along_range, h, max_steps, stop_extra, sign):
+    """:func:`_continue` in one direction (``sign`` of the last unknown's change)."""
     lo, hi = along_range
     direction = np.zeros(len(x0))
-    direction[-1] = 1.0 if x0[-1] <= lo + 1e-12 * (1 + abs(lo)) else -1.0
+    direction[-1] = sign
 
     def stop(x_prev, x):
         if not lo - 1e-14 * (1 + abs(lo)) <= x[-1] <= hi + 1e-14 * (1 + abs(hi)):
@@ -170,27 +198,38 @@ def _params(lam, rho, eta, alpha, beta=1.0):
     return np.array([alpha, beta, lam, rho, eta], dtype=float)
 
 
+def _start(rng, start):
+    """The start of a curve in its range (default its lower end)."""
+    if start is None:
+        return float(rng[0])
+    if not rng[0] <= start <= rng[1]:
+        raise ValueError(f"start must lie in the range {rng!r}, got {start!r}")
+    return float(start)
+
+
 def _check(lam, rho, eta, lo, hi, name):
     check_parameters(lam=lam, rho=rho, eta=eta)
     if not (np.isfinite(lo) and np.isfinite(hi) and 0 < lo < hi):
         raise ValueError(f"{name} must be a range (lo, hi) with 0 < lo < hi, got ({lo!r}, {hi!r})")
 
 
-def collapse_threshold_curve(lam, rho=1.0, eta=1.0, *, alpha=(1.5, 10.0), beta_max=None,
-                             h=0.05, max_steps=4000, system=None):
+def collapse_threshold_curve(lam, rho=1.0, eta=1.0, *, alpha=(1.5, 10.0), start=None,
+                             beta_max=None, h=0.05, max_steps=4000, system=None):
     """beta_c(alpha): the collapse threshold continued as a curve in (alpha, beta).
 
-    At the first alpha the collapsed branch is followed down in beta from ``beta_max``
-    to its branch point; from there the augmented system (the collapsed branch's
-    equations and det of its (m, d) block = 0) is continued in alpha.
+    At ``start`` the collapsed branch is followed down in beta from ``beta_max`` to its
+    branch point; from there the augmented system (the collapsed branch's equations and
+    det of its (m, d) block = 0) is continued in alpha, both ways, over the range.
 
     Parameters
     ----------
     lam, rho, eta : float
         The fixed parameters.
     alpha : tuple of float, optional
-        The range (lo, hi) of alpha; it starts at lo (above the spectral transition
-        alpha rho^2 = eta^2, where a learning branch leaves the collapsed one).
+        The range (lo, hi) of alpha (above the spectral transition alpha rho^2 = eta^2,
+        where a learning branch leaves the collapsed one).
+    start : float, optional
+        The alpha where the curve is first found (default lo).
     beta_max : float, optional
         Where the first search runs (default 4 (rho + eta), above the threshold).
     h : float, optional
@@ -204,29 +243,31 @@ def collapse_threshold_curve(lam, rho=1.0, eta=1.0, *, alpha=(1.5, 10.0), beta_m
     -------
     dict
         ``alpha``, ``beta`` (arrays along the curve), ``states`` (8, k) (the collapsed
-        branch's unknowns) and ``stop`` (why it ended: "range" at the last alpha).
+        branch's unknowns) and ``stop`` (why each end stopped: "range" on the range's
+        edge).
 
     Raises
     ------
     ValueError
         If a parameter is out of range.
     SolverError
-        If no branch point is found at the first alpha.
+        If no branch point is found at ``start``.
     """
     _check(lam, rho, eta, *alpha, "alpha")
+    a0 = _start(alpha, start)
     system = system or UnitSystem()
     beta_max = 4 * (rho + eta) if beta_max is None else float(beta_max)
-    p0 = _params(lam, rho, eta, alpha[0], beta_max)
-    start = [s for s in system.search(p0) if s[0] == 0]
-    if not start:
-        raise SolverError(f"no collapsed state at alpha={alpha[0]!r}, beta={beta_max!r}",
+    p0 = _params(lam, rho, eta, a0, beta_max)
+    first = [s for s in system.search(p0) if s[0] == 0]
+    if not first:
+        raise SolverError(f"no collapsed state at alpha={a0!r}, beta={beta_max!r}",
                           {"params": p0.tolist()})
     names = system.parameters
-    b = follow(0, start[0][1], dict(zip(names, p0, strict=True)), "beta", beta_max * 1e-6,
+    b = follow(0, first[0][1], dict(zip(names, p0, strict=True)), "beta", beta_max * 1e-6,
                system=system, h=h)
     bps = [e for e in b.events if e.kind == "branch point"]
     if not bps:
-        raise SolverError(f"no collapse threshold at alpha={alpha[0]!r}: no learning branch "
+        raise SolverError(f"no collapse threshold at alpha={a0!r}: no learning branch "
                           "leaves the collapsed one", {"params": p0.tolist()})
     e = bps[0]
     aug = AugmentedSystem(system, [0], [e.state], [e.parameters[k] for k in names],
@@ -297,23 +338,85 @@ def learning_threshold_curve(lam, rho=1.0, eta=1.0, *, beta=(0.05, 1.0), h=0.05,
     return {"alpha": pts[:, -2], "beta": pts[:, -1], "states": states, "stop": stop}
 
 
-def first_order_curve(lam, rho=1.0, eta=1.0, *, alpha=(1.5, 10.0), beta_max=None, h=0.05,
-                      max_steps=4000, system=None):
-    """The first-order line between the collapsed and the learning phase, continued as a
-    curve in (alpha, beta).
-
-    At the first alpha the branches are traced in beta from ``beta_max`` down
-    (:func:`symrep.continuation.trace`) and their free-energy crossing located; from
-    there the augmented system (both branches' equations and f_learning = f_collapsed)
-    is continued in alpha until the range ends or the learning state reaches the
-    collapsed one (the line ends where the transition turns continuous).
+def overfitting_threshold_curve(lam, rho=1.0, eta=1.0, *, alpha=(0.1, 0.9), start=None,
+                                beta_max=None, h=0.05, max_steps=4000, system=None):
+    """The fold of the collapsed branch, where the overfitting branch leaves it, continued
+    as a curve in (alpha, beta): below the spectral transition the boundary between the
+    overfitting and the collapsed (regularized) phase.
 
     Parameters
     ----------
     lam, rho, eta : float
         The fixed parameters.
     alpha : tuple of float, optional
-        The range (lo, hi) of alpha; it starts at lo.
+        The range (lo, hi) of alpha.
+    start : float, optional
+        The alpha where the curve is first found (default lo).
+    beta_max : float, optional
+        Where the first search runs (default 4 (rho + eta)).
+    h : float, optional
+        The first arclength step.
+    max_steps : int, optional
+        Largest number of steps.
+    system : UnitSystem, optional
+        The model's system.
+
+    Returns
+    -------
+    dict
+        ``alpha``, ``beta`` (arrays), ``states`` (8, k) and ``stop``.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range.
+    SolverError
+        If the collapsed branch has no fold below ``beta_max`` at ``start``.
+    """
+    _check(lam, rho, eta, *alpha, "alpha")
+    a0 = _start(alpha, start)
+    system = system or UnitSystem()
+    names = system.parameters
+    beta_max = 4 * (rho + eta) if beta_max is None else float(beta_max)
+    p0 = _params(lam, rho, eta, a0, beta_max)
+    first = [s for s in system.search(p0) if s[0] == 0]
+    if not first:
+        raise SolverError(f"no collapsed state at alpha={a0!r}, beta={beta_max!r}",
+                          {"params": p0.tolist()})
+    b = follow(0, first[0][1], dict(zip(names, p0, strict=True)), "beta", beta_max * 1e-6,
+               system=system, h=h)
+    folds = [e for e in b.events if e.kind == "fold"]
+    if not folds:
+        raise SolverError(f"no fold of the collapsed branch at alpha={a0!r}",
+                          {"params": p0.tolist()})
+    e = folds[0]
+    p = [e.parameters[k] for k in names]
+    aug = AugmentedSystem(system, [0], [e.state], p, ("beta", "alpha"),
+                          _fold_condition(system, 0))
+    pts, stop = _continue(aug, aug.join([e.state], p), alpha, h, max_steps)
+    states = np.stack([aug.split(x)[0][0] for x in pts], axis=1)
+    return {"alpha": pts[:, -1], "beta": pts[:, -2], "states": states, "stop": stop}
+
+
+def first_order_curve(lam, rho=1.0, eta=1.0, *, alpha=(1.5, 10.0), start=None, beta_max=None,
+                      h=0.05, max_steps=4000, system=None):
+    """The first-order line between the collapsed and the learning phase, continued as a
+    curve in (alpha, beta).
+
+    At ``start`` the branches are traced in beta from ``beta_max`` down
+    (:func:`symrep.continuation.trace`) and their free-energy crossing located; from
+    there the augmented system (both branches' equations and f_learning = f_collapsed)
+    is continued in alpha, both ways, until the range ends or the learning state
+    reaches the collapsed one (the line ends where the transition turns continuous).
+
+    Parameters
+    ----------
+    lam, rho, eta : float
+        The fixed parameters.
+    alpha : tuple of float, optional
+        The range (lo, hi) of alpha.
+    start : float, optional
+        The alpha where the line is first found (default lo).
     beta_max : float, optional
         The start of the first trace (default 4 (rho + eta)).
     h : float, optional
@@ -334,20 +437,21 @@ def first_order_curve(lam, rho=1.0, eta=1.0, *, alpha=(1.5, 10.0), beta_max=None
     ValueError
         If a parameter is out of range.
     SolverError
-        If no crossing between a collapsed and a learning branch is found at the first
-        alpha (the transition is continuous there).
+        If no crossing between a collapsed and a learning branch is found at ``start``
+        (the transition is continuous there).
     """
     _check(lam, rho, eta, *alpha, "alpha")
+    a0 = _start(alpha, start)
     system = system or UnitSystem()
     names = system.parameters
     beta_max = 4 * (rho + eta) if beta_max is None else float(beta_max)
-    p0 = _params(lam, rho, eta, alpha[0], beta_max)
+    p0 = _params(lam, rho, eta, a0, beta_max)
     _, events = trace(dict(zip(names, p0, strict=True)), "beta", beta_max * 1e-6, h=h,
                       system=system)
     cross = [e for e in events if e.kind == "first-order crossing"
              and set(e.branches) == {system.families[0], system.families[2]}]
     if not cross:
-        raise SolverError(f"no first-order crossing at alpha={alpha[0]!r} (the collapse is "
+        raise SolverError(f"no first-order crossing at alpha={a0!r} (the collapse is "
                           "continuous there)", {"params": p0.tolist()})
     e = cross[-1]  # the largest beta: the boundary of the collapsed phase
     zc, zl = (e.state, e.partner) if e.branches[0] == system.families[0] else (e.partner,
@@ -399,17 +503,18 @@ def boundary_curves(lam, rho=1.0, eta=1.0, *, alpha=(0.1, 10.0), beta=(1e-3, 10.
     out = {}
     a_bbp = (eta / rho) ** 2
     lo = max(alpha[0], a_bbp * (1 + 1e-3))
-    if lo < alpha[1]:
-        try:
-            c = collapse_threshold_curve(lam, rho, eta, alpha=(lo, alpha[1]), system=system)
-            out["collapse"] = {"alpha": c["alpha"], "beta": c["beta"]}
-        except SolverError:
-            pass
-        try:
-            f = first_order_curve(lam, rho, eta, alpha=(lo, alpha[1]), system=system)
-            out["first_order"] = {"alpha": f["alpha"], "beta": f["beta"]}
-        except SolverError:
-            pass
+    # each curve is first sought at a few alphas across the range (it may enter the
+    # range inside it: beta_c > 0 only where (alpha s)^2 > lam (lam + alpha)), then
+    # continued both ways from the first found
+    starts = np.geomspace(lo, alpha[1], 6) if lo < alpha[1] else []
+    for name, curve in (("collapse", collapse_threshold_curve), ("first_order", first_order_curve)):
+        for a0 in starts:
+            try:
+                c = curve(lam, rho, eta, alpha=(lo, alpha[1]), start=float(a0), system=system)
+            except SolverError:
+                continue
+            out[name] = {"alpha": c["alpha"], "beta": c["beta"]}
+            break
     if alpha[0] < a_bbp < alpha[1]:
         try:
             b = learning_threshold_curve(lam, rho, eta, beta=beta, system=system)
@@ -417,3 +522,79 @@ def boundary_curves(lam, rho=1.0, eta=1.0, *, alpha=(0.1, 10.0), beta=(1e-3, 10.
         except SolverError:
             pass
     return out
+
+
+def phase_boundaries(alpha, beta, lam, rho=1.0, eta=1.0, *, system=None):
+    """The phase boundaries of the (alpha, beta) plane from the continued curves, in the
+    format of :attr:`symrep.solvers.phase_plane.PhaseDiagram.boundaries`.
+
+    ``"learning|regularized"``: the first-order line where there is one, else the
+    collapse threshold (where the first-order line exists at an alpha, the threshold
+    there is only the collapsed branch's stability limit); ``"learning|overfitting"``:
+    the spectral line; ``"overfitting|regularized"``: the fold of the collapsed branch
+    below the spectral transition. Each is clipped to the grid's box.
+
+    Parameters
+    ----------
+    alpha, beta : 1-d array_like
+        The grid's axes (their ranges are the plane's).
+    lam, rho, eta : float
+        The fixed parameters.
+    system : UnitSystem, optional
+        The model's system.
+
+    Returns
+    -------
+    dict
+        ``"phase|phase"`` (names sorted) -> array (k, 2) of (alpha, beta) points
+        ordered along the curve.
+
+    Raises
+    ------
+    ValueError
+        If a parameter or an axis is invalid.
+    """
+    alpha = np.asarray(alpha, dtype=float)
+    beta = np.asarray(beta, dtype=float)
+    if alpha.ndim != 1 or beta.ndim != 1 or alpha.size < 2 or beta.size < 2:
+        raise ValueError("alpha and beta must be 1-d arrays with at least 2 values each")
+    a_rng = (float(alpha.min()), float(alpha.max()))
+    b_rng = (float(beta.min()), float(beta.max()))
+    system = system or UnitSystem()
+    curves = boundary_curves(lam, rho, eta, alpha=a_rng, beta=b_rng, system=system)
+    a_bbp = (eta / rho) ** 2
+    if a_rng[0] < a_bbp:
+        hi = min(a_rng[1], a_bbp)
+        for a0 in np.geomspace(a_rng[0], hi, 4):
+            try:
+                c = overfitting_threshold_curve(lam, rho, eta, alpha=(a_rng[0], hi),
+                                                start=float(a0), system=system)
+            except SolverError:
+                continue
+            curves["overfitting"] = {"alpha": c["alpha"], "beta": c["beta"]}
+            break
+
+    def box(c):
+        pts = np.column_stack([c["alpha"], c["beta"]])
+        keep = ((pts[:, 0] >= a_rng[0]) & (pts[:, 0] <= a_rng[1])
+                & (pts[:, 1] >= b_rng[0]) & (pts[:, 1] <= b_rng[1]))
+        return pts[keep]
+
+    out = {}
+    parts = []
+    if "collapse" in curves:
+        pts = box(curves["collapse"])
+        if "first_order" in curves:
+            lo, hi = np.min(curves["first_order"]["alpha"]), np.max(curves["first_order"]["alpha"])
+            pts = pts[(pts[:, 0] < lo) | (pts[:, 0] > hi)]
+        parts.append(pts)
+    if "first_order" in curves:
+        parts.append(box(curves["first_order"]))
+    if parts:
+        pts = np.concatenate(parts)
+        out["learning|regularized"] = pts[np.argsort(pts[:, 0], kind="stable")]
+    if "learning" in curves:
+        out["learning|overfitting"] = box(curves["learning"])
+    if "overfitting" in curves:
+        out["overfitting|regularized"] = box(curves["overfitting"])
+    return {k: v for k, v in out.items() if len(v)}
