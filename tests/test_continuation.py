@@ -173,6 +173,18 @@ def test_first_order_crossing_and_the_subcritical_fold():
                                                   rel=1e-10, abs=0)
 
 
+def test_branch_point_on_a_line_in_two_parameters():
+    # alpha = 2 - 0.3 t, beta = 3 - t: the collapsed branch meets beta_c(alpha) where
+    # beta_c(2 - 0.3 t) = 3 - t (brentq on the closed form)
+    p = dict(alpha=2.0, beta=3.0, lam=1.0, rho=1.0, eta=1.0)
+    _, evs = trace(p, {"alpha": -0.3, "beta": -1.0}, 2.8)
+    (bp,) = [e for e in evs if e.kind == "branch point"]
+    exact = brentq(lambda t: threshold(2 - 0.3 * t, 1.0, spike(2 - 0.3 * t, 1.0, 1.0))
+                   - (3 - t), 0.5, 2.0, xtol=1e-15)
+    assert bp.t == pytest.approx(exact, rel=1e-10, abs=0)
+    assert bp.parameters["alpha"] == pytest.approx(2 - 0.3 * exact, rel=1e-12)
+
+
 def test_collapse_threshold_curve_is_the_closed_form():
     lam, rho, eta = 0.7, 1.4, 0.8
     c = collapse_threshold_curve(lam, rho, eta, alpha=(1.0, 4.0))
@@ -226,6 +238,8 @@ def test_bad_input():
         follow(0, z, p, "beta", 3.0)
     with pytest.raises(ValueError, match="alpha"):
         collapse_threshold_curve(1.0, alpha=(2.0, 1.0))
+    with pytest.raises(ValueError, match="eta"):
+        follow(0, z, {**p, "eta": -1.0}, "beta", 1.0)
 
 
 @pytest.mark.slow

@@ -32,6 +32,7 @@ import numpy as np
 from symrep.continuation.arclength import TestFunction, correct, trace_curve
 from symrep.continuation.linear_vae import UnitSystem
 from symrep.errors import SolverError
+from symrep.validation import check_parameters
 
 __all__ = ["Event", "Branch", "Path", "follow", "switch", "trace", "crossings"]
 
@@ -152,7 +153,8 @@ def _path(params, along, names):
     missing = [k for k in names if k not in params]
     if missing:
         raise ValueError(f"params must give {', '.join(names)}; missing {missing}")
-    start = np.array([float(params[k]) for k in names])
+    checked = check_parameters(**{k: params[k] for k in names})
+    start = np.array([float(checked[k]) for k in names])
     if isinstance(along, str):
         along = {along: 1.0}
     if not along or any(k not in names for k in along):
