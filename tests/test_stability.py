@@ -263,3 +263,17 @@ def test_figure_writes_a_png(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="x_name"):
         stability_curves("rho", [1.0], {})
+
+
+def test_naive_schur_test_is_noise():
+    """Inverting the singular Y block gives a sign that often disagrees with the truth."""
+    from symrep.stability.checks import agreement, naive_schur_agreement
+
+    A, B, L = np.meshgrid([0.4, 0.8, 1.5, 3.0, 10.0], np.linspace(0.1, 2.5, 8), [0.1, 1.0],
+                          indexing="ij")
+    naive = naive_schur_agreement(A, B, L)
+    agree = sum(a for a, _ in naive.values())
+    total = sum(n for _, n in naive.values())
+    assert total > 60 and agree < 0.9 * total
+    ours = agreement(A, B, L)
+    assert all(v["agree"] == v["states"] for v in ours.values())

@@ -124,3 +124,99 @@ def agreement(alpha, beta, lam, rho=1.0, eta=1.0):
                      "replicon_min": float(np.nanmin(e["replicon"][ok])) if ok.any() else np.nan,
                      "replicon_max": float(np.nanmax(e["replicon"][ok])) if ok.any() else np.nan}
     return out
+
+
+def naive_schur_agreement(alpha, beta, lam, rho=1.0, eta=1.0):
+    """How often the naive test (Schur complement with the inverse of the Y block positive
+    definite) matches the finite-N local minima, for the overfitting and learning states.
+
+    Parameters
+    ----------
+    alpha, beta, lam, rho, eta : array_like
+        The points (broadcast together).
+
+    Returns
+    -------
+    dict
+        family -> (number agreeing, number of states).
+    """
+    from symrep.stability.branches import branch_stability_arrays
+    from symrep.stability.rs_hessian import hessian_blocks
+
+    arrays = [np.ravel(a) for a in np.broadcast_arrays(*(np.asarray(v, float) for v in
+                                                          (alpha, beta, lam, rho, eta)))]
+    res = branch_stability_arrays(*arrays)
+    out = {}
+    for name, e in res.items():
+        family = name.split("_")[0]
+        if family == "collapsed":
+            continue
+        ok = e["exists"]
+        truth = finite_n_local_minimum(family, e["z"][0], *arrays)[ok]
+        H = hessian_blocks(e["z"][:, ok], [a[ok] for a in arrays])
+        naive = []
+        with np.errstate(all="ignore"):
+            for Hi in H:
+                A, B, C = Hi[:5, :5], Hi[:5, 5:], Hi[5:, 5:]
+                try:
+                    S = A - B @ np.linalg.solve(C, B.T)
+                    naive.append(bool(np.linalg.eigvalsh((S + S.T) / 2)[0] > 0))
+                except np.linalg.LinAlgError:
+                    naive.append(None)
+        out[name] = (int(sum(a == b for a, b in zip(naive, truth, strict=True))),
+                     int(ok.sum()))
+    return out
+
+
+def summary(alpha, beta, lam, rho=1.0, eta=1.0):
+    """The numbers of docs/stability.md on a grid: agreement, naive test, optimum ranges.
+
+    Parameters
+    ----------
+    alpha, beta, lam, rho, eta : array_like
+        The grid (broadcast together).
+
+    Returns
+    -------
+    str
+        A plain-text report.
+    """
+    from symrep.stability.branches import branch_stability_arrays
+
+    arrays = [np.ravel(a) for a in np.broadcast_arrays(*(np.asarray(v, float) for v in
+                                                          (alpha, beta, lam, rho, eta)))]
+    lines = [f"{arrays[0].size} points"]
+    for name, v in agreement(*arrays).items():
+        lines.append(f"{name}: {v['agree']}/{v['states']} agree with the finite-N minima, "
+                     f"{v['stable']} RS-stable, replicon in [{v['replicon_min']:.3g}, "
+                     f"{v['replicon_max']:.3g}], disagreements {v['disagree_at'][:3]}")
+    for name, (a, n) in naive_schur_agreement(*arrays).items():
+        lines.append(f"naive Schur test, {name}: {a}/{n} agree")
+    res = branch_stability_arrays(*arrays)
+    for name, e in res.items():
+        o = e["optimum"]
+        if o.any():
+            strict = o & ~e["flat"]
+            lines.append(
+                f"optimum {name}: {o.sum()} points, all stable {bool(e['stable'][o].all())}, "
+                f"smallest Hessian eigenvalue (not flat) "
+                f"{np.min(e['hessian_min'][strict]) if strict.any() else np.nan:.3g}, "
+                f"flat {int((o & e['flat']).sum())}, replicon in "
+                f"[{np.min(e['replicon'][o]):.3g}, {np.max(e['replicon'][o]):.3g}]")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    grids = {
+        "rho = eta = 1": np.meshgrid(np.geomspace(0.1, 100, 24), np.linspace(0.05, 4, 40),
+                                     [0, 0.1, 1, 3], 1.0, 1.0, indexing="ij"),
+        "rho, eta in {0.5, 2}": np.meshgrid(np.geomspace(0.1, 100, 12),
+                                            np.linspace(0.05, 6, 20), [0, 0.5, 2],
+                                            [0.5, 2], [0.5, 2], indexing="ij"),
+        "wide (paper's ranges), rho = eta = 1": np.meshgrid(
+            np.geomspace(1e-3, 1e4, 36), np.linspace(0.05, 4, 40),
+            [0, 0.01, 0.1, 0.5, 1, 2, 10], 1.0, 1.0, indexing="ij"),
+    }
+    for title, grid in grids.items():
+        print(f"## {title}")
+        print(summary(*grid))
