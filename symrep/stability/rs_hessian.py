@@ -6,9 +6,10 @@ minimised: at fixed physical overlaps z the extremum over the conjugate Y is the
 zero-temperature limit of -(1/b) log of the constrained partition function, i.e. the
 minimum of L/N over the weights with those overlaps, f_red(z). It is f_red that must
 have a local minimum on a stable branch; Y enters with whatever sign the elimination
-gives, and its block of the Hessian is indefinite (1 or 2 negative eigenvalues and one
-zero on the branches: a test of the sign of the whole 8 x 8 Hessian or of the Y block
-says nothing).
+gives, and its block of the Hessian is indefinite (two negative eigenvalues and a zero
+one on every non-collapsed state of the grids of docs/stability.md; the whole 8 x 8
+Hessian has 3 to 5 negative eigenvalues, stable or not): a test of the sign of the whole
+Hessian or of the Y block says nothing.
 
 The Y block is singular everywhere on the branches: f is constant along one direction v
 of Y at a saddle point (checked numerically to rounding), and the mixed derivatives
