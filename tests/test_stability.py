@@ -50,10 +50,14 @@ def test_collapsed_block_changes_sign_at_the_threshold():
     # below the bulk-edge threshold (1.771 < 1.787 here) the collapsed state is gone: its
     # conjugate fixed point meets the fold, where the replicon vanishes
     edge = _beta_c(alpha, lam, eta * (1 + alpha**-0.5) ** 2)
-    near = branch_stability_arrays(alpha, edge * np.array([1 + 1e-6, 1 + 1e-3, 1.1]), lam,
-                                   rho, eta)["collapsed"]
+    eps = np.array([1e-8, 1e-6, 1e-3, 1e-1])
+    near = branch_stability_arrays(alpha, edge * (1 + eps), lam, rho, eta)["collapsed"]
     rep = near["replicon"]
-    assert near["exists"].all() and rep[0] < 1e-2 and rep[0] < rep[1] < rep[2]
+    assert near["exists"].all() and np.all(np.diff(rep) > 0)
+    # a square-root approach to the fold of the conjugate map
+    assert rep[0] / np.sqrt(eps[0]) == pytest.approx(rep[1] / np.sqrt(eps[1]), rel=1e-2)
+    below = branch_stability_arrays(alpha, edge * (1 - 1e-6), lam, rho, eta)["collapsed"]
+    assert not below["exists"].any()
 
 
 def test_overfitting_unstable_above_the_bbp_point():
