@@ -139,6 +139,16 @@ def test_spectral_branch_point_on_the_overfitting_branch():
     assert bp.parameters["alpha"] == pytest.approx((eta / rho) ** 2, rel=1e-10, abs=0)
 
 
+def test_spectral_branch_point_seen_from_the_learning_branch():
+    rho, eta = 1.3, 1.1
+    p = dict(alpha=2.0, beta=0.1, lam=0.3, rho=rho, eta=eta)
+    b = follow("learning", start(p, 2), p, "alpha", 0.3)
+    (bp,) = events(b, "branch point")
+    assert bp.branches == ("learning", "overfitting")
+    assert bp.parameters["alpha"] == pytest.approx((eta / rho) ** 2, rel=1e-10, abs=0)
+    assert bp.partner[0] > 0.1 and bp.partner[3] == 0  # on the overfitting branch
+
+
 def test_switching_reaches_the_closed_form_learning_state():
     p = dict(alpha=2.0, beta=3.0, lam=1.0, rho=1.0, eta=1.0)
     b = follow("collapsed", start(p, 0), p, "beta", 0.5)
