@@ -281,3 +281,19 @@ def test_naive_schur_test_is_noise():
     assert total > 60 and agree < 0.9 * total
     ours = agreement(A, B, L)
     assert all(v["agree"] == v["states"] for v in ours.values())
+
+
+def test_no_state_raises_solver_error(monkeypatch):
+    from symrep.errors import SolverError
+    from symrep.stability import branches
+
+    def nothing(*params):
+        n = len(params[0])
+        return [dict(family=2, z=np.full((8, n), np.nan), ok=np.zeros(n, bool),
+                     free_energy=np.full(n, np.inf), residual=np.full(n, np.inf),
+                     step=np.full(n, np.inf))]
+
+    monkeypatch.setattr(branches, "stationary_points", nothing)
+    with pytest.raises(SolverError, match="no RS stationary state") as info:
+        branches.branch_stability(2.0, 1.0, 1.0)
+    assert info.value.diagnostics["points"] == [(2.0, 1.0, 1.0, 1.0, 1.0)]

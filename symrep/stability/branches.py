@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from symrep.errors import SolverError
 from symrep.solvers.units import FAMILIES, stationary_points
 from symrep.stability.replicon import replicon_eigenvalues
 from symrep.stability.rs_hessian import reduced_hessian
@@ -108,6 +109,8 @@ def branch_stability_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, model=None):
     ValueError
         If a parameter is outside its allowed range, or ``model`` has more than one latent
         unit or feature.
+    SolverError
+        If no stationary state is found at some point (diagnostics: those points).
     """
     params = check_parameters(allow_array=True, alpha=alpha, beta=beta, lam=lam, rho=rho,
                               eta=eta)
@@ -125,6 +128,16 @@ def branch_stability_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, model=None):
     flat = [a.ravel() for a in arrays]
     n = flat[0].size
     states = stationary_points(*flat)
+    found = np.zeros(n, bool)
+    for s in states:
+        found |= np.asarray(s["ok"], bool)
+    if not found.all():
+        bad = np.nonzero(~found)[0]
+        raise SolverError(
+            f"no RS stationary state found at {len(bad)} of {n} points, e.g. "
+            + ", ".join(f"{k}={flat[j][bad[0]]:g}" for j, k in
+                        enumerate(("alpha", "beta", "lam", "rho", "eta"))),
+            {"points": [tuple(float(a[i]) for a in flat) for i in bad[:20]]})
     f_all = np.stack([np.where(s["ok"], s["free_energy"], np.inf) for s in states])
     best = np.argmin(f_all, axis=0) if len(states) else np.zeros(n, int)
     factor = np.broadcast_to(np.asarray(objective_scale, dtype=float), shape).ravel()
@@ -194,6 +207,8 @@ def branch_stability(alpha, beta, lam, rho=1.0, eta=1.0, *, model=None):
     ------
     ValueError
         If a parameter is outside its allowed range or not a scalar.
+    SolverError
+        If no stationary state is found.
     """
     values = dict(alpha=alpha, beta=beta, lam=lam, rho=rho, eta=eta)
     for name, v in values.items():
