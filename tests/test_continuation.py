@@ -149,6 +149,38 @@ def test_spectral_branch_point_seen_from_the_learning_branch():
     assert bp.partner[0] > 0.1 and bp.partner[3] == 0  # on the overfitting branch
 
 
+class CountingSystem(UnitSystem):
+    """The linear VAE's system, counting the full searches."""
+
+    def __init__(self):
+        super().__init__()
+        self.searches = []
+
+    def search(self, p):
+        self.searches.append(np.array(p))
+        return super().search(p)
+
+
+def test_trace_searches_only_at_the_start_and_where_branches_are_born():
+    # below the spectral transition: the collapsed branch turns at the bulk-edge
+    # threshold, where the overfitting branch is born; the (m, d) determinant's root
+    # on the collapsed branch leaves only inadmissible states (no event)
+    system = CountingSystem()
+    p = dict(alpha=0.5, beta=3.0, lam=1.0, rho=1.0, eta=1.0)
+    branches, evs = trace(p, "beta", 0.2, system=system)
+    assert [(e.kind, e.branches) for e in evs] == [("fold", ("collapsed",))]
+    assert evs[0].parameters["beta"] == pytest.approx(threshold(0.5, 1.0, edge(0.5, 1.0)),
+                                                      rel=1e-10, abs=0)
+    assert sorted(b.name for b in branches) == ["collapsed", "overfitting"]
+    (over,) = [b for b in branches if b.name == "overfitting"]
+    assert 3.0 + over.t[-1] == pytest.approx(0.2, rel=1e-14)
+    s, _, _ = top_eigenvalue(0.5, 1.0, 1.0)
+    assert over.z[0, -1] == pytest.approx(optimum(0.5, 0.2, 1.0, s)[0], rel=1e-9)
+    # the start and both sides of the fold
+    assert len(system.searches) == 3
+    assert system.searches[0][1] == 3.0
+
+
 def test_switching_reaches_the_closed_form_learning_state():
     p = dict(alpha=2.0, beta=3.0, lam=1.0, rho=1.0, eta=1.0)
     b = follow("collapsed", start(p, 0), p, "beta", 0.5)

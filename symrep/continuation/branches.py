@@ -578,7 +578,8 @@ def crossings(branches, params, along, *, system=None):
 
 def trace(params, along, to, *, h=1e-2, max_steps=2000, max_branches=12, system=None):
     """Every branch met along a path: the full search at the start, branch switching at
-    branch points, the full search again where a branch ends inside the range.
+    branch points, the full search again where a branch ends inside the range and on
+    both sides of every fold (where another branch may be born).
 
     Parameters
     ----------
@@ -603,7 +604,8 @@ def trace(params, along, to, *, h=1e-2, max_steps=2000, max_branches=12, system=
         The followed branches.
     events : list of Event
         Folds, branch points and first-order crossings, sorted by t (a branch point seen
-        from both branches is reported once).
+        from both branches is reported once; one whose bifurcating branch is
+        inadmissible from its start, as below the spectral transition, is left out).
 
     Raises
     ------
@@ -618,8 +620,10 @@ def trace(params, along, to, *, h=1e-2, max_steps=2000, max_branches=12, system=
     branches = []
     searched = set()
 
+    todo = []
+
     def known(family, z, t):
-        for b in branches:
+        for b in branches + todo:
             if b.family == family:
                 for _, zb in _states_at(system, b, path, t):
                     if np.linalg.norm(zb - z) <= 1e-6 * (1 + np.linalg.norm(z)):
@@ -638,11 +642,18 @@ def trace(params, along, to, *, h=1e-2, max_steps=2000, max_branches=12, system=
             for sign in ((1.0, -1.0) if backward_too else (np.sign(t_end),)):
                 direction = np.zeros(len(fam.cols) + 1)
                 direction[-1] = sign
-                curve = _follow(system, fam, fam.x(z, t), direction, (lo, hi), h, max_steps)
-                out.append(_branch(system, fam, curve))
+                try:
+                    curve = _follow(system, fam, fam.x(z, t), direction, (lo, hi), h,
+                                    max_steps)
+                    if len(curve.points) > 1:  # not a state that leaves the domain at once
+                        out.append(_branch(system, fam, curve))
+                except SolverError as err:  # a state the float64 corrector cannot hold
+                    log.info("the %s state at t=%s is not followed: %s",
+                             system.families[family], t, err)
         return out
 
-    todo = search(0.0, False)
+    todo.extend(search(0.0, False))
+    dropped = []  # branch points whose bifurcating branch is inadmissible from its start
     while todo and len(branches) < max_branches:
         b = todo.pop(0)
         branches.append(b)
@@ -651,12 +662,27 @@ def trace(params, along, to, *, h=1e-2, max_steps=2000, max_branches=12, system=
                 seen = any(o.family == system.grows[b.family] and any(
                     oe.kind == "branch point" and abs(oe.t - e.t) <= 1e-8 * (1 + abs(e.t))
                     for oe in o.events) for o in branches + todo)
-                if not seen:
-                    try:
-                        todo.append(switch(e, params, along, to, h=h, max_steps=max_steps,
-                                           system=system))
-                    except SolverError as err:
-                        log.info("no branch switching at t=%s: %s", e.t, err)
+                if seen:
+                    continue
+                try:
+                    new = switch(e, params, along, to, h=h, max_steps=max_steps, system=system)
+                except SolverError as err:
+                    log.info("no branch switching at t=%s: %s", e.t, err)
+                    continue
+                if new.stop == "inadmissible" and len(new.t) <= 2:
+                    # the equations' bifurcation, but no admissible state leaves it (below
+                    # the spectral transition the learning branch has QE < R^2)
+                    log.info("the branch leaving t=%s is inadmissible: dropped", e.t)
+                    dropped.append(e)
+                else:
+                    todo.append(new)
+            elif e.kind == "fold":
+                # a branch may be born where another turns (the overfitting branch at the
+                # collapsed branch's fold): the full search on both sides
+                delta = 1e-3 * (1 + abs(e.t))
+                for t in (e.t - delta, e.t + delta):
+                    if lo <= t <= hi:
+                        todo.extend(search(float(t), True))
         if b.stop not in ("range", "max_steps", "branch point") and len(b.t) > 1:
             todo.extend(search(float(b.t[-1]), True))
     events = []
@@ -664,7 +690,7 @@ def trace(params, along, to, *, h=1e-2, max_steps=2000, max_branches=12, system=
         for e in b.events:
             dup = any(o.kind == e.kind and set(o.branches) == set(e.branches)
                       and abs(o.t - e.t) <= 1e-8 * (1 + abs(e.t)) for o in events)
-            if not dup:
+            if not dup and not any(e is d for d in dropped):
                 events.append(e)
     events.extend(crossings(branches, params, along, system=system))
     events.sort(key=lambda e: e.t)
