@@ -220,3 +220,81 @@ if __name__ == "__main__":  # pragma: no cover
     for title, grid in grids.items():
         print(f"## {title}")
         print(summary(*grid))
+
+
+def finite_n_hessian_minimum(N, alpha, beta, lam, rho=1.0, eta=1.0, seed=0):
+    """Smallest eigenvalue of the exact Hessian of the training objective at its optimum.
+
+    One data set of the spiked covariance model (one feature W0 = all-ones), N inputs and
+    P = alpha N samples; the optimum is built from its closed form (decoder along the top
+    eigenvector v of the sample covariance, with eigenvalue s, Q the global minimiser of
+    the reduced objective, W~ = kappa W, D = beta/(beta + Q); see tests/closed_forms.py),
+    and the Hessian of L in (W, W~, D) is written out by hand:
+
+        d2L/dW2 = ((v.v + P D)/N + lam) I,   d2L/dW~2 = (Q + beta) X^T X/N + lam I,
+        d2L/dW dW~ = -X^T X/N + 2 W (X^T v)^T / N^{3/2},   d2L/dW dD = P W/N,
+        d2L/dD2 = beta P/(2 D^2),
+
+    with v = X W~/sqrt(N) the encoder means. A replicon eigenvalue of zero (the overfitting
+    state) shows here as a smallest eigenvalue that falls with N like the gap between the
+    two top sample eigenvalues (N^{-2/3}); a positive one as a gap that stays finite.
+
+    Parameters
+    ----------
+    N : int
+        Input dimension.
+    alpha, beta, lam, rho, eta : float
+        The parameters.
+    seed : int, optional
+        Seed of the data set (default 0).
+
+    Returns
+    -------
+    dict
+        ``min`` (smallest Hessian eigenvalue), ``gradient`` (largest |dL| at the point,
+        a check of the closed form), ``gap`` (difference of the two top eigenvalues of
+        the sample covariance), ``Q``.
+    """
+    import math
+
+    from scipy.optimize import brentq
+
+    rng = np.random.default_rng(seed)
+    P = int(round(alpha * N))
+    c = rng.normal(size=P)
+    X = math.sqrt(rho / N) * np.outer(c, np.ones(N)) + math.sqrt(eta) * rng.normal(size=(P, N))
+    XtX = X.T @ X
+    w, V = np.linalg.eigh(XtX / P)
+    s, top = w[-1], V[:, -1]
+    A = alpha * s
+
+    def slope(Q):
+        return (lam / 2 - A**2 * (beta * A + lam) / (2 * ((Q + beta) * A + lam) ** 2)
+                + alpha * beta / (2 * (Q + beta)))
+
+    def value(Q):
+        return Q * (lam / 2 - A**2 / (2 * ((Q + beta) * A + lam))) + alpha * beta / 2 * np.log1p(
+            Q / beta)
+
+    grid = np.geomspace(1e-10, 2 * s + 1, 4000)
+    g = slope(grid)
+    roots = [brentq(slope, grid[i], grid[i + 1])
+             for i in np.nonzero((g[:-1] < 0) & (g[1:] >= 0))[0]]
+    Q = min([0.0, *roots], key=value)
+    kappa = A / ((Q + beta) * A + lam)
+    W = math.sqrt(N * Q) * top
+    Wt, D = kappa * W, beta / (beta + Q)
+    u, v = X @ W / math.sqrt(N), X @ Wt / math.sqrt(N)
+    eye = np.eye(N)
+    H = np.zeros((2 * N + 1, 2 * N + 1))
+    H[:N, :N] = ((v @ v + P * D) / N + lam) * eye
+    H[:N, N:2 * N] = -XtX / N + (2 / N**1.5) * np.outer(W, X.T @ v)
+    H[N:2 * N, :N] = H[:N, N:2 * N].T
+    H[N:2 * N, N:2 * N] = XtX * (Q + beta) / N + lam * eye
+    H[:N, -1] = H[-1, :N] = P * W / N
+    H[-1, -1] = beta * P / (2 * D * D)
+    grad = np.concatenate([-X.T @ v / math.sqrt(N) + (v @ v + P * D) * W / N + lam * W,
+                           X.T @ (-u + (Q + beta) * v) / math.sqrt(N) + lam * Wt,
+                           [P * Q / 2 + beta * P * (1 - 1 / D) / 2]])
+    return {"min": float(np.linalg.eigvalsh(H)[0]), "gradient": float(np.max(np.abs(grad))),
+            "gap": float(w[-1] - w[-2]), "Q": float(Q)}
