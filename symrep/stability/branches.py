@@ -101,8 +101,9 @@ def branch_stability_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, model=None):
         ``free_energy``, ``hessian_min`` (smallest reduced-Hessian eigenvalue),
         ``hessian`` (n, 4), ``replicon``, ``stable``, ``flat``, ``replicon_stable``, ``marginal``,
         ``optimum``. Entries where the branch does not exist are NaN / False. Where a
-        family has a second state at some points (the two roots near a first-order
-        transition), it is under "learning_2" (etc.).
+        family has a second state at some points (seen only at alpha = eta^2/rho^2
+        exactly, a degenerate learning state with m = 0 where the learning and
+        overfitting states meet), it is under "learning_2" (etc.).
 
     Raises
     ------
@@ -144,8 +145,8 @@ def branch_stability_arrays(alpha, beta, lam, rho=1.0, eta=1.0, *, model=None):
     out = {}
     for k, s in enumerate(states):
         name = FAMILIES[s["family"]]
-        # a family can have two states at a point (both roots of a first-order
-        # transition): the second is "learning_2" and so on
+        # a family can have two states at a point (at the BBP point exactly): the second
+        # is "learning_2" and so on
         count = sum(1 for key in out if key.split("_")[0] == name)
         name = name if count == 0 else f"{name}_{count + 1}"
         ok = np.asarray(s["ok"], bool)
