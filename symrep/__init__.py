@@ -26,6 +26,8 @@ __all__ = [
     "SolverError",
     "PhaseDiagram",
     "parameter_derivatives",
+    "branch_stability",
+    "branch_stability_arrays",
 ]
 
 # The solvers are imported on first use, so that `import symrep` (and `symrep --help`)
@@ -33,13 +35,15 @@ __all__ = [
 _LAZY = {
     "check_parameters": "symrep.validation",
     "solve": "symrep.solvers.saddle_point",
-    "SolveResult": "symrep.solvers.saddle_point",
+    "SolveResult": "symrep.solvers.result",
     "SolverError": "symrep.solvers.saddle_point",
     "sweep": "symrep.solvers.sweep_grid",
     "sweep_to_zarr": "symrep.solvers.sweep_lazy",
     "phase_diagram": "symrep.solvers.phase_plane",
     "PhaseDiagram": "symrep.solvers.phase_plane",
     "parameter_derivatives": "symrep.solvers.derivatives",
+    "branch_stability": "symrep.stability",
+    "branch_stability_arrays": "symrep.stability",
 }
 
 
