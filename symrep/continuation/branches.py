@@ -533,6 +533,8 @@ def crossings(branches, params, along, *, system=None):
     path = _path(params, along, system.parameters)
     names = system.parameters
     found = []
+    meets = [(e.t, set(e.branches)) for b in branches for e in b.events
+             if e.kind == "branch point"]
     for ia, A in enumerate(branches):
         famA = _Family(system, A.family, A.z[:, 0], path)
         for B in branches[ia + 1:]:
@@ -552,18 +554,22 @@ def crossings(branches, params, along, *, system=None):
                         if za is None or zb is None:
                             break
                         p = path.at(t)
-                        ends.append((za, zb, system.free_energy(za, p)
-                                     - system.free_energy(zb, p)))
+                        fa, fb = system.free_energy(za, p), system.free_energy(zb, p)
+                        ends.append((za, zb, fa - fb, 1e-12 * (1 + abs(fa) + abs(fb))))
                     if len(ends) < 2 or not np.sign(ends[0][2]) * np.sign(ends[1][2]) < 0:
                         continue
+                    if max(abs(ends[0][2]) - ends[0][3], abs(ends[1][2]) - ends[1][3]) <= 0:
+                        # equal free energies at rounding along the segment (two collapsed
+                        # states, f = 0 on both): a sign change of rounding, no crossing
+                        continue
+                    ends = [e[:3] for e in ends]
                     root = _crossing(system, path, famA, famB, lo, *ends[0], hi, *ends[1])
                     if root is None:
                         continue
                     t, za, zb = root
                     if np.linalg.norm(za - zb) <= 1e-6 * (1 + np.linalg.norm(za)) or any(
-                            e.kind == "branch point" and set(e.branches) == {A.name, B.name}
-                            and abs(e.t - t) <= 1e-7 * (1 + abs(t))
-                            for e in (*A.events, *B.events)):
+                            pair == {A.name, B.name} and abs(tb - t) <= 1e-7 * (1 + abs(t))
+                            for tb, pair in meets):
                         # two branches meeting at a branch point, where f_A - f_B has a
                         # double root (a sign change of rounding): no crossing
                         continue
@@ -623,11 +629,23 @@ def trace(params, along, to, *, h=1e-2, max_steps=2000, max_branches=12, system=
     todo = []
 
     def known(family, z, t):
+        x = np.append(z, t)
         for b in branches + todo:
-            if b.family == family:
-                for _, zb in _states_at(system, b, path, t):
-                    if np.linalg.norm(zb - z) <= 1e-6 * (1 + np.linalg.norm(z)):
-                        return True
+            if b.family != family:
+                continue
+            for _, zb in _states_at(system, b, path, t):
+                if np.linalg.norm(zb - z) <= 1e-6 * (1 + np.linalg.norm(z)):
+                    return True
+            # near a fold no segment's t-range may hold t on the other half: a state
+            # within a tenth of a segment's length of its chord is on the branch (a step
+            # turns the tangent by < 0.3 rad, so the curve stays within 0.04 of it)
+            pts = np.vstack([b.z, b.t])
+            for i in range(len(b.t) - 1):
+                a, d = pts[:, i], pts[:, i + 1] - pts[:, i]
+                w = np.clip((x - a) @ d / (d @ d), 0.0, 1.0) if d @ d > 0 else 0.0
+                if np.linalg.norm(x - a - w * d) <= 0.1 * np.linalg.norm(d) + 1e-6 * (
+                        1 + np.linalg.norm(x)):
+                    return True
         return False
 
     def search(t, backward_too):

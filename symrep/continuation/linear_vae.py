@@ -187,4 +187,7 @@ class UnitSystem:
         del family  # the same constraints on every family
         Q, R, E = z[0], z[1], z[2]
         slack = 1e-12 * (1 + abs(Q) + abs(E))
-        return bool(Q >= -slack and E >= -slack and Q * E - R * R >= -slack * (1 + Q * E))
+        # Q E = R^2 where encoder and decoder are collinear (one feature): its rounding
+        # may make Q E - R^2 slightly negative
+        return bool(Q >= -slack and E >= -slack
+                    and Q * E - R * R >= -1e-8 * (abs(Q * E) + R * R) - slack**2)
