@@ -168,11 +168,15 @@ def test_trace_searches_only_at_the_start_and_where_branches_are_born():
     system = CountingSystem()
     p = dict(alpha=0.5, beta=3.0, lam=1.0, rho=1.0, eta=1.0)
     branches, evs = trace(p, "beta", 0.2, system=system)
-    assert [(e.kind, e.branches) for e in evs] == [("fold", ("collapsed",))]
-    assert evs[0].parameters["beta"] == pytest.approx(threshold(0.5, 1.0, edge(0.5, 1.0)),
-                                                      rel=1e-10, abs=0)
-    assert sorted(b.name for b in branches) == ["collapsed", "overfitting"]
-    (over,) = [b for b in branches if b.name == "overfitting"]
+    # the overfitting branch, followed back from beside the fold, ends on the collapsed
+    # one where its Q reaches 0: at the fold, located from both branches
+    assert sorted((e.kind, e.branches) for e in evs) == [
+        ("branch point", ("overfitting", "collapsed")), ("fold", ("collapsed",))]
+    exact = threshold(0.5, 1.0, edge(0.5, 1.0))
+    for e in evs:
+        assert e.parameters["beta"] == pytest.approx(exact, rel=1e-10, abs=0)
+    assert {b.name for b in branches} == {"collapsed", "overfitting"}
+    (over,) = [b for b in branches if b.name == "overfitting" and b.stop == "range"]
     assert 3.0 + over.t[-1] == pytest.approx(0.2, rel=1e-14)
     s, _, _ = top_eigenvalue(0.5, 1.0, 1.0)
     assert over.z[0, -1] == pytest.approx(optimum(0.5, 0.2, 1.0, s)[0], rel=1e-9)
@@ -220,7 +224,7 @@ def test_branch_point_on_a_line_in_two_parameters():
     # beta_c(2 - 0.3 t) = 3 - t (brentq on the closed form)
     p = dict(alpha=2.0, beta=3.0, lam=1.0, rho=1.0, eta=1.0)
     _, evs = trace(p, {"alpha": -0.3, "beta": -1.0}, 2.8)
-    (bp,) = [e for e in evs if e.kind == "branch point"]
+    (bp,) = [e for e in evs if e.kind == "branch point" and e.branches[1] == "learning"]
     exact = brentq(lambda t: threshold(2 - 0.3 * t, 1.0, spike(2 - 0.3 * t, 1.0, 1.0))
                    - (3 - t), 0.5, 2.0, xtol=1e-15)
     assert bp.t == pytest.approx(exact, rel=1e-10, abs=0)

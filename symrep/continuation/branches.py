@@ -216,9 +216,10 @@ def _follow(system, fam, x0, direction, t_range, h, max_steps):
     tests = [TestFunction("fold", lambda x, t: float(t[-1]))]
     if fam.family in system.grows:
         tests.append(TestFunction("branch point", _pair_det(system, fam)))
-    elif system.pair[0] in fam.cols:  # a branch with a learned feature: m -> 0 joins another
-        k = fam.cols.index(system.pair[0])
-        tests.append(TestFunction("branch point", lambda x, t: float(x[k]), locate=False))
+    k = None
+    if fam.family in system.joins:  # the unknown whose zero joins another branch
+        k = fam.cols.index(system.joins[fam.family][0])
+        tests.append(TestFunction("join", lambda x, t: float(x[k]), locate=False))
 
     def stop(x_prev, x):
         if not (lo - 1e-15 * (1 + abs(lo)) <= x[-1] <= hi + 1e-15 * (1 + abs(hi))):
@@ -227,11 +228,13 @@ def _follow(system, fam, x0, direction, t_range, h, max_steps):
             w = (edge - x_prev[-1]) / (x[-1] - x_prev[-1])
             z = fam.at_fixed_t(fam.z(x_prev + w * (x - x_prev)), edge)
             return ("range", fam.x(z, edge)) if z is not None else "range"
-        if not _in_domain(system, fam, x):
+        # past the zero of the joining unknown the states are inadmissible: the join's
+        # test ends the branch there
+        if not _in_domain(system, fam, x) and not (k is not None and x_prev[k] * x[k] <= 0):
             return "inadmissible"
         return None
 
-    ends = ("branch point",) if fam.family not in system.grows else ()
+    ends = ("join",)
     curve = trace_curve(fam, x0, direction, h=h, max_steps=max_steps, tests=tests, stop=stop,
                         events_stop=ends)
     return curve
@@ -249,43 +252,52 @@ def _branch(system, fam, curve):
         other, partner = (), None
         te = float(xe[-1])
         if kind == "branch point":
-            if fam.family in system.grows:
-                other = (system.families[system.grows[fam.family]],)
-            else:
-                joined, te, partner = _join(system, z, fam.path, te, bracket)
-                z = partner.copy()  # the learning branch's state there is the joined one's
-                other = (system.families[joined],)
+            other = (system.families[system.grows[fam.family]],)
+        elif kind == "join":
+            kind = "branch point"
+            joined, te, partner = _join(system, fam.family, z, fam.path, te, bracket)
+            z = partner.copy()  # the branch's state there is the joined one's
+            other = (system.families[joined],)
         events.append(Event(kind, te, fam.path.named(te, names),
                             (system.families[fam.family], *other), z, partner))
-    return Branch(fam.family, ts, zs, f, events, curve.stop)
+    stop = "branch point" if curve.stop == "join" else curve.stop
+    return Branch(fam.family, ts, zs, f, events, stop)
 
 
-def _join(system, z, path, t, bracket):
-    """The branch point where a branch with a learned feature joins another: tried on
+def _join(system, family, z, path, t, bracket):
+    """Where a branch joins another (its joining unknown, m or Q, reaches 0): tried on
     each family it can join, the most constrained first (collapsed before overfitting),
-    accepted where the located point lies within the bracket's arclength of the bracket
-    of the sign change of m (the branch turns in t there: the point may lie beyond both
-    ends in t). Returns (family, t, z)."""
+    as a root of that family's condition there (:attr:`UnitSystem.joins`), accepted
+    where it lies within the bracket's arclength of the bracket of the sign change (the
+    branch turns in t there: the point may lie beyond both ends in t). Returns
+    (family, t, z)."""
     ta, tb = sorted((bracket[0][-1], bracket[1][-1]))
     width = float(np.linalg.norm(bracket[1] - bracket[0]))
-    order = sorted(system.grows, key=lambda f: len(system.blocks[f][1]))
-    for family in order:
+    targets = system.joins[family][1]
+    for other in sorted(targets, key=lambda f: len(system.blocks[f][1])):
         try:
-            te, ze = _locate_on(system, family, z, path, t)
+            te, ze = _locate_on(system, other, z, path, t, targets[other])
         except (SolverError, np.linalg.LinAlgError):
             continue
         if ta - width <= te <= tb + width:
-            return family, te, ze
-    raise SolverError(f"the branch point near t={t!r} (where m changes sign) is on no "
+            return other, te, ze
+    raise SolverError(f"the branch point near t={t!r} (where "
+                      f"{system.unknowns[system.joins[family][0]]} changes sign) is on no "
                       "branch it can join", {"t": t, "z": np.asarray(z).tolist()})
 
 
-def _locate_on(system, family, z0, path, t0):
-    """The branch point near (z0, t0) on ``family``: F_used = 0 and det of the (m, d)
-    block = 0 in (y, t), by Newton's method (the determinant's gradient by central
+def _locate_on(system, family, z0, path, t0, condition):
+    """The point near (z0, t0) on ``family`` where ``condition`` ("pair": det of the
+    (m, d) block; "block": det of the family's own block, a fold) vanishes, with
+    F_used = 0, in (y, t) by Newton's method (the condition's gradient by central
     differences: the residual is exact, so the root is too)."""
     fam = _Family(system, family, z0, path)
-    det = _pair_det(system, fam)
+    if condition == "pair":
+        det = _pair_det(system, fam)
+    else:
+        def det(x, _t):
+            _, DH = fam(x)
+            return float(np.linalg.det(DH[:, :-1]))
     x = fam.x(np.where(np.isin(np.arange(len(z0)), fam.cols), z0, 0.0), t0)
     for _ in range(40):
         H, DH = fam(x)
@@ -663,7 +675,8 @@ def trace(params, along, to, *, h=1e-2, max_steps=2000, max_branches=12, system=
                 try:
                     curve = _follow(system, fam, fam.x(z, t), direction, (lo, hi), h,
                                     max_steps)
-                    if len(curve.points) > 1:  # not a state that leaves the domain at once
+                    # not a state that leaves the domain at once
+                    if len(curve.points) > 1 or curve.events:
                         out.append(_branch(system, fam, curve))
                 except SolverError as err:  # a state the float64 corrector cannot hold
                     log.info("the %s state at t=%s is not followed: %s",

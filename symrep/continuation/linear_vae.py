@@ -12,7 +12,8 @@ continuation itself (:mod:`symrep.continuation.branches`,
 - the symmetry-breaking pair: the unknowns (m, d) that vanish on the collapsed and
   overfitting families; a learning branch leaves those where the (m, d) block of the
   Jacobian is singular, and rejoins them where m reaches 0 (with Q on the collapsed
-  family, Q > 0 on the overfitting one).
+  family, Q > 0 on the overfitting one); an overfitting branch ends on the collapsed
+  one where Q reaches 0, at the collapsed branch's fold.
 """
 
 from __future__ import annotations
@@ -44,8 +45,12 @@ class UnitSystem:
         The indices of (m, d): zero on the families without a learned feature.
     grows : dict
         family -> the family born where its (m, d) block is singular (learning).
-    size : int
-        Index of Q: on a branch leaving by m -> 0 it says which family it joins.
+    joins : dict
+        family -> (index of the unknown whose zero ends the branch on another, {family
+        it may join: the condition that locates the point there}): a learning branch
+        joins the collapsed or the overfitting one where m = 0, at a root of their
+        (m, d) determinant ("pair"); an overfitting branch joins the collapsed one where
+        Q = 0, at the collapsed branch's fold ("block": det of its own block).
     """
 
     unknowns = UNKNOWN_NAMES
@@ -54,7 +59,7 @@ class UnitSystem:
     blocks = NEWTON_BLOCKS
     pair = (3, 4)
     grows = {0: 2, 1: 2}
-    size = 0
+    joins = {2: (3, {0: "pair", 1: "pair"}), 1: (0, {0: "block"})}
 
     def __init__(self):
         self._code = system_code("compiled")
