@@ -363,3 +363,26 @@ def test_random_cases_against_the_closed_forms():
     print(worst, count)
     assert count["collapse"] > 150 and count["bbp"] > 150 and count["first"] > 100
     assert max(worst.values()) < 1e-10
+
+
+@pytest.mark.slow
+def test_phase_diagram_draws_its_boundaries_from_the_continued_curves():
+    """boundary_method="continuation": the phase diagram's boundaries are the continued
+    curves, on the collapse threshold of the (m, d) determinant's root finder and on the
+    spectral line alpha = eta^2 / rho^2; an unknown method is a ValueError (10 s: two
+    phase diagrams)."""
+    import symrep
+    from symrep.solvers.collapse_threshold import collapse_threshold
+
+    alpha, beta = np.linspace(1.2, 5, 12), np.linspace(0.05, 3, 12)
+    pd = symrep.phase_diagram(alpha, beta, 1.0, 1.0, 1.0, boundary_method="continuation")
+    collapse = pd.boundaries["learning|regularized"]
+    assert len(collapse) >= 5
+    for a, b in collapse[:: max(1, len(collapse) // 5)]:
+        assert b == pytest.approx(collapse_threshold(a, 1.0).beta_c, rel=1e-9)
+    low = symrep.phase_diagram(np.linspace(0.3, 3, 8), beta, 1.0, 1.2, 0.9,
+                               boundary_method="continuation")
+    spectral = low.boundaries["learning|overfitting"]
+    assert np.allclose(spectral[:, 0], (0.9 / 1.2) ** 2, rtol=1e-10)
+    with pytest.raises(ValueError, match="boundary_method"):
+        symrep.phase_diagram(alpha, beta, boundary_method="spline")

@@ -172,7 +172,7 @@ def boundary_curves(a, b, pa, pb, alpha, beta):
 
 
 def phase_diagram(alpha, beta, lam=1.0, rho=1.0, eta=1.0, *, boundaries=True, progress=None,
-                  force=False, boundary_tol=1e-10, model=None):
+                  force=False, boundary_tol=1e-10, model=None, boundary_method="bisection"):
     """Phase labels on an (alpha, beta) grid and the boundaries between phases.
 
     Parameters
@@ -197,6 +197,13 @@ def phase_diagram(alpha, beta, lam=1.0, rho=1.0, eta=1.0, *, boundaries=True, pr
         linear VAE), as in :func:`symrep.solve`: the phases of the model at the given
         (alpha, beta); the units phase diagram
         (:func:`symrep.solvers.units_phase_plane.units_phase_diagram`) takes the others.
+    boundary_method : {"bisection", "continuation"}
+        How the boundaries are found: bisected between the grid's points of different
+        phase (default), or continued as curves of the augmented equations
+        (:func:`symrep.continuation.phase_boundaries`: the collapse threshold or the
+        first-order line, the spectral line and the fold of the collapsed branch, each
+        to rounding, independent of the grid's spacing); ``"continuation"`` is for the
+        default model (no ``model``).
 
     Returns
     -------
@@ -226,6 +233,13 @@ def phase_diagram(alpha, beta, lam=1.0, rho=1.0, eta=1.0, *, boundaries=True, pr
             and 0 < boundary_tol < 1):
         raise ValueError(f"boundary_tol = {boundary_tol!r} is invalid: must be a number in "
                          "(0, 1)")
+    if boundary_method not in ("bisection", "continuation"):
+        raise ValueError(f"boundary_method = {boundary_method!r} is invalid: must be "
+                         "'bisection' or 'continuation'")
+    if boundary_method == "continuation" and model is not None:
+        raise ValueError("boundary_method = 'continuation' is invalid with a model: the "
+                         "continued boundaries are the default model's (leave out model, "
+                         "or use 'bisection')")
     more = {}
     if model is not None:
         from symrep.solvers.model_map import check_model
@@ -239,8 +253,13 @@ def phase_diagram(alpha, beta, lam=1.0, rho=1.0, eta=1.0, *, boundaries=True, pr
     check_resources(phase_diagram_estimate(alpha.size, beta.size), force=force)
     data = sweep(alpha=alpha, beta=beta, **p, progress=progress, force=True, **more)
     phase = data["phase"].values.T.astype(int)  # rows along beta
-    bounds = (_boundaries(alpha, beta, phase, p, boundary_tol, **more) if boundaries
-              else {})
+    if boundaries and boundary_method == "continuation":
+        from symrep.continuation import phase_boundaries
+
+        bounds = phase_boundaries(alpha, beta, p["lam"], p["rho"], p["eta"])
+    else:
+        bounds = (_boundaries(alpha, beta, phase, p, boundary_tol, **more) if boundaries
+                  else {})
     return PhaseDiagram(alpha=alpha, beta=beta, phase=phase, lam=p["lam"], rho=p["rho"],
                         eta=p["eta"], boundaries=bounds, data=data,
                         model=data.attrs["model"])
