@@ -75,6 +75,8 @@ ALLOWED = {
     ("symrep/simulate/data.py", "if n_features == 1:"):
         _CONVENTION + ": the all-ones column is the paper's one feature; several "
         "features need orthogonal columns (default_features)",
+    ("symrep/stability/branches.py", "if model.M != 1 or model.Mstar != 1:"):
+        _VALIDATION + " (the reduced Hessian and replicon are derived for one unit)",
     ("symrep/asymptotics/stability.py", "if model.M != 1:"):
         _VALIDATION + " (the mode ansatz of mode_objective is written for one unit)",
     ("symrep/numeric/layout.py", "if plain and (M, Mstar) != (1, 1):"):
