@@ -672,6 +672,10 @@ def _cmd_phase_diagram(args):
                              "needs a grid of at least 2 values (start:stop:num, "
                              "log:start:stop:num or a,b,c)")
     if _several_units(args):
+        if args.boundaries != "bisection":
+            raise ValueError(f"boundaries = {args.boundaries!r} is invalid with several "
+                             "units or features: the continued boundaries are one unit's "
+                             "(use bisection)")
         return _units_phase_diagram(args, grid, out, data)
     check_resources(phase_diagram_estimate(_size(grid["alpha"]), _size(grid["beta"])),
                     force=args.force)
@@ -679,7 +683,7 @@ def _cmd_phase_diagram(args):
 
     pd = phase_diagram(materialize(grid["alpha"]), materialize(grid["beta"]), lam=args.lam,
                        rho=args.rho, eta=args.eta, force=True,
-                       **_chosen_model(args, args.rho))
+                       boundary_method=args.boundaries, **_chosen_model(args, args.rho))
     fig = pd.plot()
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=150, format=out.suffix[1:].lower())
@@ -1124,12 +1128,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "phase-diagram", help="phases on an (alpha, beta) grid, with figure",
         description="Phases of the RS optimum on a grid in (alpha, beta) at fixed lam, rho "
-        "and eta, with the boundaries between them located by bisection; writes the "
-        "figure and, with --data, every observable on the grid as NetCDF.")
+        "and eta, with the boundaries between them located by bisection (or continued "
+        "as curves: --boundaries continuation); writes the figure and, with --data, "
+        "every observable on the grid as NetCDF.")
     _add_phase_parameters(p)
     p.add_argument("--out", required=True,
                    help="figure file; its suffix picks the format (.png, .pdf, .svg, ...)")
     p.add_argument("--data", default=None, help="also write the grid as NetCDF (.nc)")
+    p.add_argument("--boundaries", choices=("bisection", "continuation"),
+                   default="bisection",
+                   help="how the boundaries are found: bisected between grid points "
+                   "(default) or continued as curves of the augmented equations (one unit, "
+                   "the default model; docs/continuation.md)")
     _add_force(p)
     _add_model(p)
     p.set_defaults(handler=_cmd_phase_diagram)

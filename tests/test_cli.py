@@ -237,3 +237,28 @@ def test_phase_diagram_out_format_or_name_unusable(tmp_path, capsys):
     assert main([*argv, str(tmp_path / ("b" * 300 + ".png"))]) == 2
     _one_error_line(capsys, "phase-diagram")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_phase_diagram_continued_boundaries_are_one_units(tmp_path, capsys):
+    """--boundaries continuation is for one unit of the default model: with a model or
+    several units it is bad input (exit 2, one line), before any solving; an unknown
+    method is argparse's error."""
+    argv = ["phase-diagram", "--alpha", "0.5:2:3", "--beta", "0.5:1:2", "--boundaries",
+            "continuation", "--out", str(tmp_path / "pd.png")]
+    assert main([*argv, "--model", "learned-variance"]) == 2
+    assert "boundary_method" in _one_error_line(capsys, "phase-diagram")
+    assert main([*argv, "--M", "2", "--rho", "2,0.7"]) == 2
+    assert "boundaries" in _one_error_line(capsys, "phase-diagram")
+    with pytest.raises(SystemExit):
+        main(["phase-diagram", "--alpha", "0.5:2:3", "--beta", "0.5:1:2", "--boundaries",
+              "spline", "--out", str(tmp_path / "pd.png")])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_phase_diagram_with_continued_boundaries(tmp_path, capsys):
+    out = tmp_path / "pd.png"
+    assert main(["phase-diagram", "--alpha", "0.3:5:12", "--beta", "0.05:3:12",
+                 "--boundaries", "continuation", "--out", str(out)]) == 0
+    line = capsys.readouterr().out
+    assert out.exists() and "learning|regularized" in line and "learning|overfitting" in line

@@ -698,7 +698,7 @@ def trace(params, along, to, *, h=1e-2, max_steps=2000, max_branches=12, system=
                 try:
                     new = switch(e, params, along, to, h=h, max_steps=max_steps, system=system)
                 except SolverError as err:
-                    log.info("no branch switching at t=%s: %s", e.t, err)
+                    log.debug("no branch switching at t=%s: %s", e.t, err)
                     continue
                 if new.stop == "inadmissible" and len(new.t) <= 2:
                     # the equations' bifurcation, but no admissible state leaves it (below
