@@ -16,10 +16,6 @@ from symrep.validation import check_parameters
 
 __all__ = ["solve_mp", "newton_mp"]
 
-_NEWTON_BLOCKS = {0: ((0, 1, 2), (5, 6, 7)), 1: ((0, 1, 2, 5, 6, 7),) * 2,
-                  2: (tuple(range(8)),) * 2}
-
-
 def newton_mp(z, params, branch, newton_steps=8):
     """Newton's method in the current mpmath precision on the generated RS equations.
 
@@ -42,9 +38,11 @@ def newton_mp(z, params, branch, newton_steps=8):
     """
     import mpmath
 
+    from symrep.solvers.units import NEWTON_BLOCKS  # the free unknowns of each family
+
     fns = generated("mpmath")
     zb = [mpmath.mpf(x) for x in z]
-    rows, cols = _NEWTON_BLOCKS[int(branch)]
+    rows, cols = NEWTON_BLOCKS[int(branch)]
     flat = params[2] == 0 and int(branch) > 0
 
     def ridge_limit(z):

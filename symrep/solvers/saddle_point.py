@@ -34,7 +34,7 @@ from symrep.solvers.model_map import (
 )
 from symrep.solvers.result import MATRIX_FIELDS, SolveResult, one_by_one, result_from_arrays
 from symrep.solvers.units import FAMILIES as BRANCHES
-from symrep.solvers.units import RESIDUAL_TOLERANCE
+from symrep.solvers.units import NEWTON_BLOCKS, RESIDUAL_TOLERANCE, residual_norm
 from symrep.validation import check_parameters
 
 __all__ = ["SolverError", "SolveResult", "solve", "solve_arrays", "newton", "evaluate",
@@ -47,26 +47,6 @@ PHASES = ("regularized", "overfitting", "learning")
 RESULT_FIELDS = ("m", "d", "Q", "E", "R", "D", "chihat_Q", "chihat_R", "chihat_E",
                  "eg", "rate", "distortion", "kl_posterior", "rate_train",
                  "distortion_train", "kl_posterior_train", "free_energy")
-
-# Free unknowns and the equations that determine them, per branch (indices into
-# UNKNOWN_NAMES): on the collapsed branch the order parameters are zero and the
-# precision matrix is fixed by the Q, R, E equations; on the overfitting branch m = d = 0.
-_NEWTON_BLOCKS = {
-    0: ((0, 1, 2), (5, 6, 7)),
-    1: ((0, 1, 2, 5, 6, 7), (0, 1, 2, 5, 6, 7)),
-    2: (tuple(range(8)), tuple(range(8))),
-}
-
-
-def _scale(z, alpha, beta, lam, rho, eta):
-    """Typical magnitude of the terms of the saddle-point equations at unknowns z."""
-    size = 1.0 + np.max(np.abs(z), axis=0)
-    return size * (1.0 + alpha + lam + 1.0 / beta) * (1.0 + rho + eta)
-
-
-def _residuals(gen, z, params):
-    res = stacked(gen.residual, *z, *params)
-    return np.max(np.abs(res), axis=0)
 
 
 def newton(z0, params, branch, *, max_iter=20, rtol=RESIDUAL_TOLERANCE):
@@ -96,7 +76,7 @@ def newton(z0, params, branch, *, max_iter=20, rtol=RESIDUAL_TOLERANCE):
     params = [np.broadcast_to(np.asarray(p, dtype=float), shape) for p in params]
     branch = np.broadcast_to(np.asarray(branch), shape)
     with np.errstate(all="ignore"):
-        res = _residuals(gen, z, params) / _scale(z, *params)
+        res = residual_norm(z, params)
         for _ in range(max_iter):
             todo = res > rtol
             if not todo.any():
@@ -104,7 +84,8 @@ def newton(z0, params, branch, *, max_iter=20, rtol=RESIDUAL_TOLERANCE):
             out = stacked(gen.residual_jacobian, *z, *params)
             F, J = out[:8], out[8:].reshape((8, 8, *shape))
             improved = False
-            for code, (rows, cols) in _NEWTON_BLOCKS.items():
+            # the free unknowns of each branch family (units.NEWTON_BLOCKS)
+            for code, (rows, cols) in NEWTON_BLOCKS.items():
                 sel = todo & (branch == code)
                 if not sel.any():
                     continue
@@ -116,7 +97,7 @@ def newton(z0, params, branch, *, max_iter=20, rtol=RESIDUAL_TOLERANCE):
                 trial = z.copy()
                 for j, c in enumerate(cols):
                     trial[c][sel] = z[c][sel] - step[:, j]
-                new_res = _residuals(gen, trial, params) / _scale(trial, *params)
+                new_res = residual_norm(trial, params)
                 better = sel & np.isfinite(new_res) & (new_res < res)
                 z[:, better] = trial[:, better]
                 res = np.where(better, new_res, res)

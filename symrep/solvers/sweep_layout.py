@@ -26,8 +26,20 @@ from symrep.solvers.model_map import extras_names
 __all__ = ["PaperLayout", "UnitsLayout", "sweep_layout"]
 
 
+class _Layout:
+    """What both layouts share: the model's extras and its part of the chunk key."""
+
+    @property
+    def extras(self):
+        """The model's extras (``sigma2``), a variable each."""
+        return extras_names(self.model)
+
+    def _model_tag(self):
+        return "" if self.model is None else f";{self.model.key}"
+
+
 @dataclass(frozen=True)
-class PaperLayout:
+class PaperLayout(_Layout):
     """A sweep of one unit and one feature in the paper's notation.
 
     Parameters
@@ -43,11 +55,6 @@ class PaperLayout:
     names = ("alpha", "beta", "lam", "rho", "eta")
     #: Start of the names of the chunk files.
     prefix = "sweep"
-
-    @property
-    def extras(self):
-        """The model's extras (``sigma2``), a variable each."""
-        return extras_names(self.model)
 
     def values(self, alpha, beta, lam, rho, eta):
         """The parameters by name, as the sweep was given them (rho a number or array).
@@ -104,7 +111,7 @@ class PaperLayout:
         -------
         str
         """
-        return f"{chunk_size}" + ("" if self.model is None else f";{self.model.key}")
+        return f"{chunk_size}" + self._model_tag()
 
     @property
     def fields(self):
@@ -189,7 +196,7 @@ class PaperLayout:
 
 
 @dataclass(frozen=True)
-class UnitsLayout:
+class UnitsLayout(_Layout):
     """A sweep of M latent units and the fixed strengths ``rhos``.
 
     Parameters
@@ -209,11 +216,6 @@ class UnitsLayout:
 
     names = ("alpha", "beta", "lam", "eta")
     prefix = "units"
-
-    @property
-    def extras(self):
-        """The model's extras (``sigma2``), a variable each."""
-        return extras_names(self.model)
 
     def values(self, alpha, beta, lam, rho, eta):
         """The parameters by name, as the sweep was given them (the strengths are the layout's).
@@ -271,8 +273,7 @@ class UnitsLayout:
         -------
         str
         """
-        return (f"{self.rhos};{self.M};{chunk_size}"
-                + ("" if self.model is None else f";{self.model.key}"))
+        return f"{self.rhos};{self.M};{chunk_size}" + self._model_tag()
 
     @property
     def fields(self):
